@@ -1,0 +1,116 @@
+//! The command line (SPEC §5): argument definitions with clap, one file per
+//! subcommand, and the mapping of failures to exit codes — 0 ok, 1 an SLO
+//! or check failed, 2 bad input (with a message naming the problem).
+
+mod run;
+mod validate;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Exit code when every check passed.
+pub const EXIT_OK: i32 = 0;
+/// Exit code when an SLO or validation check failed.
+pub const EXIT_FAILED: i32 = 1;
+/// Exit code for bad input (scenario errors, bad flags, unreadable files).
+pub const EXIT_BAD_INPUT: i32 = 2;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "tenantsim",
+    version,
+    about = "Deterministic discrete-event simulator and capacity planner for multi-tenant SaaS services",
+    after_help = "Examples:\n  tenantsim run scenarios/examples/quickstart.toml\n  tenantsim run scenarios/examples/quickstart.toml --set instance.initial=3 --replications 20\n  tenantsim validate --quick\n\nExit codes: 0 ok, 1 an SLO or check failed, 2 bad input."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Simulate a scenario and write summary.json and the time series.
+    Run(run::RunArgs),
+    /// Compare the simulator with queueing theory (SPEC §8).
+    Validate(validate::ValidateArgs),
+}
+
+/// Options every command that takes a scenario shares.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ScenarioArgs {
+    /// The scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Override a scenario value, e.g. --set instance.initial=4 or
+    /// --set workload.0.tenants=1200 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Base random seed (replication r uses streams derived from seed and r).
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+impl ScenarioArgs {
+    /// Load the scenario with --set and --seed applied.
+    pub fn load(&self) -> Result<crate::scenario::Scenario, crate::scenario::ScenarioError> {
+        let mut sets = self.set.clone();
+        if let Some(s) = self.seed {
+            sets.push(format!("simulation.seed={s}"));
+        }
+        crate::scenario::Scenario::load(&self.scenario, &sets)
+    }
+}
+
+/// Parse arguments, run the command, and return the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                EXIT_BAD_INPUT
+            } else {
+                EXIT_OK
+            };
+        }
+    };
+    let result = match cli.command {
+        Command::Run(a) => run::run(a),
+        Command::Validate(a) => validate::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            if let Some(se) = e.downcast_ref::<crate::scenario::ScenarioError>() {
+                eprintln!("error: {se}");
+                EXIT_BAD_INPUT
+            } else if let Some(be) = e.downcast_ref::<BadInput>() {
+                eprintln!("error: {}", be.0);
+                EXIT_BAD_INPUT
+            } else {
+                eprintln!("error: {e:#}");
+                EXIT_BAD_INPUT
+            }
+        }
+    }
+}
+
+/// A user-input problem found by the CLI itself.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadInput(pub String);
+
+/// A progress bar on a terminal, nothing otherwise or with --quiet.
+pub fn progress_bar(quiet: bool, len: u64, what: &str) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let pb = indicatif::ProgressBar::new(len);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {percent:>3}% eta {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    pb.set_message(what.to_string());
+    Some(pb)
+}

@@ -1,0 +1,77 @@
+//! `tenantsim run`: simulate a scenario, print the summary table, and write
+//! `summary.json`, `timeseries.csv` and `timeseries.parquet`.
+
+use super::{progress_bar, BadInput, ScenarioArgs, EXIT_FAILED, EXIT_OK};
+use crate::report;
+use crate::runner;
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  tenantsim run scenarios/examples/quickstart.toml\n  tenantsim run scenarios/examples/quickstart.toml --replications 20 --set instance.initial=3 --out /tmp/q\n  tenantsim run scenarios/validation/mmc8-rho085.toml --json --quiet\n\nExit codes: 0 ok, 1 an SLO in [slo] failed, 2 bad input."
+)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// Number of independent replications (overrides simulation.replications).
+    #[arg(long)]
+    pub replications: Option<u32>,
+    /// Output folder [default: results/<scenario name>/].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print summary.json on stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bar and no table (files are still written).
+    #[arg(long)]
+    pub quiet: bool,
+    /// Worker threads for replications [default: all cores]. The results
+    /// do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+pub fn run(a: RunArgs) -> anyhow::Result<i32> {
+    let mut args = a.scenario.clone();
+    if let Some(r) = a.replications {
+        args.set.push(format!("simulation.replications={r}"));
+    }
+    let sc = args.load()?;
+    if !a.json || !a.quiet {
+        for w in &sc.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(a.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| BadInput(format!("--threads: {e}")))?;
+    let pb = progress_bar(a.quiet, 1000, &sc.name);
+    let progress = |f: f64| {
+        if let Some(pb) = &pb {
+            pb.inc((f * 1000.0).round() as u64);
+        }
+    };
+    let out = pool.install(|| runner::run(&sc, &progress));
+    if let Some(pb) = &pb {
+        pb.finish_and_clear();
+    }
+    let summary = report::build_summary(&sc, &out);
+    let dir = a
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("results").join(&sc.name));
+    report::write_atomic(&dir.join("summary.json"), summary.to_json().as_bytes())?;
+    report::write_timeseries(&out, &dir)?;
+    if a.json {
+        print!("{}", summary.to_json());
+    } else if !a.quiet {
+        print!("{}", report::print_summary(&summary));
+        println!("wrote {}", dir.display());
+    }
+    Ok(if summary.slo.passed {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
+    })
+}

@@ -1,0 +1,20 @@
+//! tenantsim: a deterministic, actor-based discrete-event simulator and
+//! capacity planner for multi-tenant SaaS services.
+//!
+//! Layers, from the bottom: [`engine`] (time, events, random streams) knows
+//! nothing of tenants; [`model`] holds the actors a request goes through;
+//! [`scenario`] turns TOML files into a validated [`scenario::Scenario`];
+//! [`metrics`] measures a run; [`runner`] runs replications; [`stats`]
+//! turns replications into estimates; [`report`] writes what users read;
+//! [`validate`] compares the simulator with queueing theory; [`cli`] is the
+//! command line.
+
+pub mod cli;
+pub mod engine;
+pub mod metrics;
+pub mod model;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+pub mod stats;
+pub mod validate;

@@ -1,0 +1,349 @@
+//! The metric catalogue: every metric's name, unit and direction, defined
+//! once and used by the summary, SLO checks, sweep columns and reports.
+//! Names are in seconds and ratios (never milliseconds or percent).
+//! Every metric is non-negative (the summary clips CI lower ends at 0).
+
+/// What a metric's number means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    Seconds,
+    Ratio,
+    PerSecond,
+    Count,
+    Instances,
+    Hours,
+    Money,
+}
+
+/// Which way is better; decides whether an SLO limit is a maximum or a
+/// minimum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Better {
+    Lower,
+    Higher,
+}
+
+/// The component a metric needs; a scenario without it has no such metric.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Needs {
+    Nothing,
+    Pool,
+    Database,
+    Cache,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct MetricDef {
+    pub name: &'static str,
+    pub unit: Unit,
+    pub better: Better,
+    pub needs: Needs,
+    /// Also reported per tier.
+    pub per_tier: bool,
+    pub help: &'static str,
+}
+
+const fn m(
+    name: &'static str,
+    unit: Unit,
+    better: Better,
+    needs: Needs,
+    per_tier: bool,
+    help: &'static str,
+) -> MetricDef {
+    MetricDef {
+        name,
+        unit,
+        better,
+        needs,
+        per_tier,
+        help,
+    }
+}
+
+use Better::{Higher as H, Lower as L};
+use Needs::Nothing as N;
+use Unit::*;
+
+/// Every metric, in the order they are reported.
+pub const METRICS: &[MetricDef] = &[
+    m(
+        "throughput_rps",
+        PerSecond,
+        H,
+        N,
+        true,
+        "requests completed per second (after warm-up)",
+    ),
+    m(
+        "latency_mean_s",
+        Seconds,
+        L,
+        N,
+        true,
+        "mean latency of completed requests, arrival to response",
+    ),
+    m(
+        "latency_p50_s",
+        Seconds,
+        L,
+        N,
+        true,
+        "median latency of completed requests",
+    ),
+    m(
+        "latency_p95_s",
+        Seconds,
+        L,
+        N,
+        true,
+        "95th percentile latency of completed requests",
+    ),
+    m(
+        "latency_p99_s",
+        Seconds,
+        L,
+        N,
+        true,
+        "99th percentile latency of completed requests",
+    ),
+    m(
+        "queue_wait_mean_s",
+        Seconds,
+        L,
+        N,
+        true,
+        "mean wait for a worker in the instance queue",
+    ),
+    m(
+        "queue_wait_p95_s",
+        Seconds,
+        L,
+        N,
+        true,
+        "95th percentile wait for a worker",
+    ),
+    m(
+        "queue_wait_prob",
+        Ratio,
+        L,
+        N,
+        true,
+        "fraction of admitted requests that waited for a worker",
+    ),
+    m(
+        "pool_wait_mean_s",
+        Seconds,
+        L,
+        Needs::Pool,
+        true,
+        "mean wait for a database connection",
+    ),
+    m(
+        "pool_wait_p95_s",
+        Seconds,
+        L,
+        Needs::Pool,
+        true,
+        "95th percentile wait for a database connection",
+    ),
+    m(
+        "error_rate",
+        Ratio,
+        L,
+        N,
+        true,
+        "failed / arrived: rejections, timeouts and failures",
+    ),
+    m(
+        "rejected_rate_limited",
+        Count,
+        L,
+        N,
+        true,
+        "requests refused by the tier's token bucket (HTTP 429)",
+    ),
+    m(
+        "rejected_queue_full",
+        Count,
+        L,
+        N,
+        true,
+        "requests refused because the instance queue was full",
+    ),
+    m(
+        "rejected_tenant_limit",
+        Count,
+        L,
+        N,
+        true,
+        "requests refused by the per-tenant concurrency cap",
+    ),
+    m(
+        "pool_timeouts",
+        Count,
+        L,
+        Needs::Pool,
+        true,
+        "requests that waited longer than the pool timeout",
+    ),
+    m(
+        "timeouts",
+        Count,
+        L,
+        N,
+        true,
+        "requests whose client gave up (endpoint timeout)",
+    ),
+    m("retries", Count, L, N, true, "retry attempts sent"),
+    m(
+        "cache_hit_ratio",
+        Ratio,
+        H,
+        Needs::Cache,
+        true,
+        "cacheable reads served by any cache level",
+    ),
+    m(
+        "l1_hit_ratio",
+        Ratio,
+        H,
+        Needs::Cache,
+        true,
+        "cacheable reads served by the instance L1 cache",
+    ),
+    m(
+        "l2_hit_ratio",
+        Ratio,
+        H,
+        Needs::Cache,
+        true,
+        "L1 misses served by the shared L2 cache",
+    ),
+    m(
+        "instances_mean",
+        Instances,
+        L,
+        N,
+        false,
+        "time-average number of ready instances",
+    ),
+    m(
+        "instances_max",
+        Instances,
+        L,
+        N,
+        false,
+        "largest number of ready instances",
+    ),
+    m(
+        "instance_hours",
+        Hours,
+        L,
+        N,
+        false,
+        "instance-hours from start request to removal",
+    ),
+    m(
+        "cost",
+        Money,
+        L,
+        N,
+        false,
+        "instance_hours × instance.cost_per_hour",
+    ),
+    m(
+        "cpu_utilization",
+        Ratio,
+        L,
+        N,
+        false,
+        "busy cores / cores of ready instances, time-averaged",
+    ),
+    m(
+        "memory_utilization",
+        Ratio,
+        L,
+        N,
+        false,
+        "used / available instance memory, time-averaged",
+    ),
+    m(
+        "pool_utilization",
+        Ratio,
+        L,
+        Needs::Pool,
+        false,
+        "connections in use / pool capacity",
+    ),
+    m(
+        "db_utilization",
+        Ratio,
+        L,
+        Needs::Database,
+        false,
+        "busy database cores / cores",
+    ),
+    m(
+        "requests_arrived",
+        Count,
+        H,
+        N,
+        true,
+        "requests that arrived after warm-up",
+    ),
+    m(
+        "requests_completed",
+        Count,
+        H,
+        N,
+        true,
+        "requests completed (arrived after warm-up)",
+    ),
+    m(
+        "in_system_mean",
+        Count,
+        L,
+        N,
+        false,
+        "time-average number of requests in the service (Little's L)",
+    ),
+    m(
+        "littles_law_error",
+        Ratio,
+        L,
+        N,
+        false,
+        "|L − λW| / L: Little's law check on every run (≈ 0 when consistent)",
+    ),
+];
+
+/// Look a metric up by name.
+pub fn metric(name: &str) -> Option<&'static MetricDef> {
+    METRICS.iter().find(|m| m.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn names_are_unique_and_in_si_units() {
+        for (i, a) in METRICS.iter().enumerate() {
+            assert!(
+                METRICS[..i].iter().all(|b| b.name != a.name),
+                "{} twice",
+                a.name
+            );
+            if a.unit == Unit::Seconds {
+                assert!(
+                    a.name.ends_with("_s"),
+                    "{} is in seconds but not named _s",
+                    a.name
+                );
+            }
+            assert!(!a.name.contains("ms") && !a.name.contains("pct"));
+        }
+        assert!(metric("latency_p95_s").is_some());
+        assert!(metric("latency_p95").is_none());
+    }
+}

@@ -1,0 +1,237 @@
+//! The per-replication recorder: what happened to every request, time
+//! averages over the measured window, and the time series.
+//!
+//! Requests that arrive before the warm-up ends are simulated but not
+//! counted; time averages start at the end of warm-up. The time series
+//! covers the whole run (warm-up included) so transients stay visible.
+
+use super::LatencyHistogram;
+use crate::engine::SimTime;
+
+/// How a request ended, from the client's point of view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Completed,
+    RateLimited,
+    TenantLimit,
+    QueueFull,
+    Timeout,
+}
+
+/// Counts and distributions for one tier (or all traffic).
+#[derive(Clone, Default)]
+pub struct TierCounters {
+    pub arrived: u64,
+    pub completed: u64,
+    pub rate_limited: u64,
+    pub tenant_limit: u64,
+    pub queue_full: u64,
+    pub timeouts: u64,
+    pub retries: u64,
+    /// Requests that found no free worker and queued.
+    pub waited: u64,
+    pub latency: LatencyHistogram,
+    pub queue_wait: LatencyHistogram,
+}
+
+impl TierCounters {
+    /// Requests that failed from the client's point of view.
+    pub fn failed(&self) -> u64 {
+        self.rate_limited + self.tenant_limit + self.queue_full + self.timeouts
+    }
+}
+
+/// One row of `timeseries.csv` (SPEC §6). `time_s` is the end of the interval.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimeSeriesRow {
+    pub time_s: f64,
+    pub rps: f64,
+    pub completed: u64,
+    pub errors: u64,
+    pub latency_p50_s: Option<f64>,
+    pub latency_p95_s: Option<f64>,
+    pub latency_p99_s: Option<f64>,
+    pub instances_ready: u32,
+    pub instances_desired: u32,
+    pub cpu_utilization: Option<f64>,
+    pub memory_utilization: Option<f64>,
+    pub pool_in_use: f64,
+    pub pool_waiting: f64,
+    pub cache_hit_ratio: Option<f64>,
+}
+
+/// Areas (value × seconds) of the gauges over one stretch of time.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GaugeAreas {
+    /// Busy cores.
+    pub busy_cores: f64,
+    /// Cores of ready instances.
+    pub cores: f64,
+    /// Memory in use as a fraction of each instance's memory, summed.
+    pub memory: f64,
+    /// Ready instances.
+    pub instances: f64,
+    /// Requests in the service.
+    pub in_system: f64,
+}
+
+impl GaugeAreas {
+    fn add(&mut self, o: &GaugeAreas) {
+        self.busy_cores += o.busy_cores;
+        self.cores += o.cores;
+        self.memory += o.memory;
+        self.instances += o.instances;
+        self.in_system += o.in_system;
+    }
+}
+
+pub struct Recorder {
+    warmup: SimTime,
+    pub overall: TierCounters,
+    pub tiers: Vec<TierCounters>,
+    /// Admitted requests that arrived after warm-up, and the sum of their
+    /// time in the service (arrival until the server let go), for Little's law.
+    pub admitted: u64,
+    pub sojourn_sum_s: f64,
+    pub sojourn_n: u64,
+    /// Gauge areas over the measured window.
+    pub measured: GaugeAreas,
+    pub instances_max: u32,
+    interval: GaugeAreas,
+    iv_arrivals: u64,
+    iv_completed: u64,
+    iv_errors: u64,
+    iv_latency: LatencyHistogram,
+    iv_start: SimTime,
+    pub rows: Vec<TimeSeriesRow>,
+}
+
+impl Recorder {
+    pub fn new(tiers: usize, warmup: SimTime, expected_rows: usize) -> Self {
+        Recorder {
+            warmup,
+            overall: TierCounters::default(),
+            tiers: vec![TierCounters::default(); tiers],
+            admitted: 0,
+            sojourn_sum_s: 0.0,
+            sojourn_n: 0,
+            measured: GaugeAreas::default(),
+            instances_max: 0,
+            interval: GaugeAreas::default(),
+            iv_arrivals: 0,
+            iv_completed: 0,
+            iv_errors: 0,
+            iv_latency: LatencyHistogram::new(),
+            iv_start: SimTime::ZERO,
+            rows: Vec::with_capacity(expected_rows),
+        }
+    }
+
+    pub fn warmup(&self) -> SimTime {
+        self.warmup
+    }
+
+    #[inline]
+    pub fn arrival(&mut self, tier: usize, measured: bool) {
+        self.iv_arrivals += 1;
+        if measured {
+            self.overall.arrived += 1;
+            self.tiers[tier].arrived += 1;
+        }
+    }
+
+    #[inline]
+    pub fn admitted(&mut self, measured: bool) {
+        if measured {
+            self.admitted += 1;
+        }
+    }
+
+    /// The client saw `outcome`; `latency` is arrival to response.
+    #[inline]
+    pub fn outcome(&mut self, tier: usize, measured: bool, outcome: Outcome, latency: SimTime) {
+        if outcome == Outcome::Completed {
+            self.iv_completed += 1;
+            self.iv_latency.record(latency);
+        } else {
+            self.iv_errors += 1;
+        }
+        if !measured {
+            return;
+        }
+        for c in [&mut self.overall, &mut self.tiers[tier]] {
+            match outcome {
+                Outcome::Completed => {
+                    c.completed += 1;
+                    c.latency.record(latency);
+                }
+                Outcome::RateLimited => c.rate_limited += 1,
+                Outcome::TenantLimit => c.tenant_limit += 1,
+                Outcome::QueueFull => c.queue_full += 1,
+                Outcome::Timeout => c.timeouts += 1,
+            }
+        }
+    }
+
+    #[inline]
+    pub fn queue_wait(&mut self, tier: usize, measured: bool, wait: SimTime) {
+        if measured {
+            for c in [&mut self.overall, &mut self.tiers[tier]] {
+                c.queue_wait.record(wait);
+                c.waited += u64::from(wait > SimTime::ZERO);
+            }
+        }
+    }
+
+    /// The server finished with an admitted request.
+    #[inline]
+    pub fn server_done(&mut self, measured: bool, sojourn: SimTime) {
+        if measured {
+            self.sojourn_sum_s += sojourn.as_secs_f64();
+            self.sojourn_n += 1;
+        }
+    }
+
+    /// Gauge areas for the stretch ending at `now`; the caller cuts
+    /// stretches at every sample time and at the end of warm-up, so a
+    /// stretch is either wholly before or wholly after warm-up.
+    pub fn gauges(&mut self, now: SimTime, areas: GaugeAreas, instances_ready: u32) {
+        self.interval.add(&areas);
+        if now > self.warmup {
+            self.measured.add(&areas);
+            self.instances_max = self.instances_max.max(instances_ready);
+        }
+    }
+
+    /// Close the interval ending at `now` and append its row.
+    pub fn sample(&mut self, now: SimTime, instances_ready: u32, instances_desired: u32) {
+        let dt = now.saturating_sub(self.iv_start).as_secs_f64();
+        let iv = std::mem::take(&mut self.interval);
+        let ratio = |a: f64, b: f64| (b > 0.0).then(|| a / b);
+        self.rows.push(TimeSeriesRow {
+            time_s: now.as_secs_f64(),
+            rps: if dt > 0.0 {
+                self.iv_arrivals as f64 / dt
+            } else {
+                0.0
+            },
+            completed: self.iv_completed,
+            errors: self.iv_errors,
+            latency_p50_s: self.iv_latency.quantile_s(0.50),
+            latency_p95_s: self.iv_latency.quantile_s(0.95),
+            latency_p99_s: self.iv_latency.quantile_s(0.99),
+            instances_ready,
+            instances_desired,
+            cpu_utilization: ratio(iv.busy_cores, iv.cores),
+            memory_utilization: ratio(iv.memory, iv.instances),
+            pool_in_use: 0.0,
+            pool_waiting: 0.0,
+            cache_hit_ratio: None,
+        });
+        self.iv_arrivals = 0;
+        self.iv_completed = 0;
+        self.iv_errors = 0;
+        self.iv_latency.reset();
+        self.iv_start = now;
+    }
+}

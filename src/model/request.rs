@@ -1,0 +1,131 @@
+//! Requests in flight: a slab of reusable slots addressed by [`ReqRef`].
+//!
+//! A request is the envelope that travels with messages between actors; it
+//! is stored here once so messages stay small `Copy` values. A slot is
+//! reused after the request leaves the service; the generation in a
+//! [`ReqRef`] makes a late message about a reused slot (a client timeout
+//! after the response, say) recognisably stale. Slots are never freed back
+//! to the allocator, so a steady-state run does not allocate.
+
+use crate::engine::SimTime;
+
+/// A handle to a request slot, valid while `gen` matches the slot's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReqRef {
+    pub idx: u32,
+    pub gen: u32,
+}
+
+/// Sentinel for "not from a closed-workload user".
+pub const NO_USER: u32 = u32::MAX;
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Request {
+    pub gen: u32,
+    pub tenant: u32,
+    pub tier: u16,
+    pub workload: u16,
+    pub endpoint: u16,
+    /// Arrived after the warm-up: counts in the statistics.
+    pub measured: bool,
+    /// The client stopped waiting (endpoint timeout).
+    pub client_gone: bool,
+    /// Closed-workload user that sent it, or [`NO_USER`].
+    pub user: u32,
+    pub instance: u32,
+    pub arrival: SimTime,
+    pub enqueued: SimTime,
+    /// CPU demand drawn at arrival (so the draw sequence does not depend on
+    /// admission decisions: common random numbers).
+    pub cpu: SimTime,
+}
+
+#[derive(Default)]
+pub struct Requests {
+    slots: Vec<Request>,
+    free: Vec<u32>,
+    live: usize,
+}
+
+impl Requests {
+    pub fn with_capacity(n: usize) -> Self {
+        Requests {
+            slots: Vec::with_capacity(n),
+            free: Vec::with_capacity(n),
+            live: 0,
+        }
+    }
+
+    /// Take a slot and fill it with `r` (its `gen` is set here).
+    #[inline]
+    pub fn insert(&mut self, mut r: Request) -> ReqRef {
+        self.live += 1;
+        match self.free.pop() {
+            Some(idx) => {
+                let slot = &mut self.slots[idx as usize];
+                r.gen = slot.gen;
+                *slot = r;
+                ReqRef { idx, gen: r.gen }
+            }
+            None => {
+                let idx = self.slots.len() as u32;
+                r.gen = 0;
+                self.slots.push(r);
+                ReqRef { idx, gen: 0 }
+            }
+        }
+    }
+
+    /// The request, if `r` is still current.
+    #[inline]
+    pub fn get(&self, r: ReqRef) -> Option<&Request> {
+        self.slots.get(r.idx as usize).filter(|s| s.gen == r.gen)
+    }
+
+    #[inline]
+    pub fn get_mut(&mut self, r: ReqRef) -> Option<&mut Request> {
+        self.slots
+            .get_mut(r.idx as usize)
+            .filter(|s| s.gen == r.gen)
+    }
+
+    /// Release the slot; later lookups with `r` return None.
+    #[inline]
+    pub fn remove(&mut self, r: ReqRef) {
+        if let Some(s) = self.slots.get_mut(r.idx as usize) {
+            if s.gen == r.gen {
+                s.gen = s.gen.wrapping_add(1);
+                self.free.push(r.idx);
+                self.live -= 1;
+            }
+        }
+    }
+
+    /// Requests currently in the service.
+    pub fn live(&self) -> usize {
+        self.live
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn stale_handles_are_refused_after_reuse() {
+        let mut rs = Requests::with_capacity(1);
+        let a = rs.insert(Request {
+            tenant: 1,
+            ..Default::default()
+        });
+        rs.remove(a);
+        let b = rs.insert(Request {
+            tenant: 2,
+            ..Default::default()
+        });
+        assert_eq!(a.idx, b.idx);
+        assert!(rs.get(a).is_none());
+        assert_eq!(rs.get(b).unwrap().tenant, 2);
+        rs.remove(a); // stale: no effect
+        assert_eq!(rs.live(), 1);
+    }
+}

@@ -1,0 +1,58 @@
+//! The time series (SPEC §6) as a polars frame, written as CSV and Parquet.
+
+use super::write_atomic_with;
+use crate::runner::RunOutput;
+use polars::prelude::*;
+use polars_io::prelude::*;
+use std::path::Path;
+
+/// One row per replication and sample interval, columns in SPEC order.
+pub fn timeseries_frame(out: &RunOutput) -> PolarsResult<DataFrame> {
+    let rows: Vec<(u32, &crate::metrics::TimeSeriesRow)> = out
+        .replications
+        .iter()
+        .flat_map(|r| r.timeseries.iter().map(move |row| (r.replication, row)))
+        .collect();
+    let n = rows.len();
+    macro_rules! col {
+        ($name:expr, $f:expr) => {
+            Column::new($name.into(), rows.iter().map($f).collect::<Vec<_>>())
+        };
+    }
+    DataFrame::new(
+        n,
+        vec![
+            col!("replication", |(r, _)| *r),
+            col!("time_s", |(_, x)| x.time_s),
+            col!("rps", |(_, x)| x.rps),
+            col!("completed", |(_, x)| x.completed),
+            col!("errors", |(_, x)| x.errors),
+            col!("latency_p50_s", |(_, x)| x.latency_p50_s),
+            col!("latency_p95_s", |(_, x)| x.latency_p95_s),
+            col!("latency_p99_s", |(_, x)| x.latency_p99_s),
+            col!("instances_ready", |(_, x)| x.instances_ready),
+            col!("instances_desired", |(_, x)| x.instances_desired),
+            col!("cpu_utilization", |(_, x)| x.cpu_utilization),
+            col!("memory_utilization", |(_, x)| x.memory_utilization),
+            col!("pool_in_use", |(_, x)| x.pool_in_use),
+            col!("pool_waiting", |(_, x)| x.pool_waiting),
+            col!("cache_hit_ratio", |(_, x)| x.cache_hit_ratio),
+        ],
+    )
+}
+
+/// Write `timeseries.csv` and `timeseries.parquet` into `dir`.
+pub fn write_timeseries(out: &RunOutput, dir: &Path) -> anyhow::Result<()> {
+    let mut df = timeseries_frame(out)?;
+    let to_io = |e: PolarsError| std::io::Error::other(e.to_string());
+    write_atomic_with(&dir.join("timeseries.csv"), |f| {
+        CsvWriter::new(f).finish(&mut df).map_err(to_io)
+    })?;
+    write_atomic_with(&dir.join("timeseries.parquet"), |f| {
+        ParquetWriter::new(f)
+            .finish(&mut df)
+            .map(|_| ())
+            .map_err(to_io)
+    })?;
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! Running a scenario: one replication at a time on a scheduler of its own,
+//! replications in parallel on rayon, results gathered in replication order
+//! so the output does not depend on the number of threads.
+
+use crate::engine::{Scheduler, SimTime};
+use crate::metrics::names::{Needs, METRICS};
+use crate::metrics::{Recorder, TierCounters, TimeSeriesRow};
+use crate::model::{Conservation, Service};
+use crate::scenario::Scenario;
+use rayon::prelude::*;
+use std::time::Instant;
+
+/// Metric values of one replication, aligned with [`METRICS`]; None where
+/// the metric is undefined (no completed request) or does not apply.
+pub type MetricValues = Vec<Option<f64>>;
+
+pub struct ReplicationResult {
+    pub replication: u32,
+    pub overall: MetricValues,
+    pub tiers: Vec<MetricValues>,
+    pub timeseries: Vec<TimeSeriesRow>,
+    pub events: u64,
+    pub conservation: Conservation,
+}
+
+pub struct RunOutput {
+    pub replications: Vec<ReplicationResult>,
+    pub wall_s: f64,
+}
+
+impl RunOutput {
+    pub fn events(&self) -> u64 {
+        self.replications.iter().map(|r| r.events).sum()
+    }
+}
+
+/// Simulate replication `rep`. `progress` is called with the fraction of
+/// simulated time just covered (the calls sum to 1).
+pub fn run_replication(
+    sc: &Scenario,
+    rep: u32,
+    progress: &(dyn Fn(f64) + Sync),
+) -> ReplicationResult {
+    let mut sched = Scheduler::new();
+    let mut svc = Service::new(sc, rep, &mut sched);
+    let end = sc.simulation.duration;
+    let chunks = 100u64;
+    let step = (end.as_nanos() / chunks).max(1);
+    let mut t = SimTime::ZERO;
+    while t < end {
+        let next = SimTime::from_nanos((t.as_nanos() + step).min(end.as_nanos()));
+        sched.run_until(&mut svc, next);
+        progress((next - t).as_secs_f64() / end.as_secs_f64());
+        t = next;
+    }
+    svc.finish(end);
+    let window = (end - sc.simulation.warmup).as_secs_f64();
+    let overall = values(&svc.rec, &svc.rec.overall, window, sc, true);
+    let tiers = svc
+        .rec
+        .tiers
+        .iter()
+        .map(|c| values(&svc.rec, c, window, sc, false))
+        .collect();
+    ReplicationResult {
+        replication: rep,
+        overall,
+        tiers,
+        timeseries: std::mem::take(&mut svc.rec.rows),
+        events: sched.delivered(),
+        conservation: svc.conservation,
+    }
+}
+
+/// Run every replication of `sc` on the current rayon pool.
+pub fn run(sc: &Scenario, progress: &(dyn Fn(f64) + Sync)) -> RunOutput {
+    let start = Instant::now();
+    let n = sc.simulation.replications;
+    let per = |f: f64| progress(f / n as f64);
+    let replications: Vec<ReplicationResult> = (0..n)
+        .into_par_iter()
+        .map(|r| run_replication(sc, r, &per))
+        .collect();
+    RunOutput {
+        replications,
+        wall_s: start.elapsed().as_secs_f64(),
+    }
+}
+
+/// Compute every metric from a replication's counters. `all` marks the
+/// overall counters (instance-level metrics are only reported there).
+fn values(rec: &Recorder, c: &TierCounters, window: f64, sc: &Scenario, all: bool) -> MetricValues {
+    let ratio = |a: f64, b: f64| (b > 0.0).then(|| a / b);
+    METRICS
+        .iter()
+        .map(|m| {
+            if m.needs != Needs::Nothing || (!all && !m.per_tier) {
+                return None;
+            }
+            let g = &rec.measured;
+            match m.name {
+                "throughput_rps" => Some(c.completed as f64 / window),
+                "latency_mean_s" => c.latency.mean_s(),
+                "latency_p50_s" => c.latency.quantile_s(0.50),
+                "latency_p95_s" => c.latency.quantile_s(0.95),
+                "latency_p99_s" => c.latency.quantile_s(0.99),
+                "queue_wait_mean_s" => c.queue_wait.mean_s(),
+                "queue_wait_p95_s" => c.queue_wait.quantile_s(0.95),
+                "queue_wait_prob" => ratio(c.waited as f64, c.queue_wait.count() as f64),
+                "error_rate" => ratio(c.failed() as f64, c.arrived as f64),
+                "rejected_rate_limited" => Some(c.rate_limited as f64),
+                "rejected_queue_full" => Some(c.queue_full as f64),
+                "rejected_tenant_limit" => Some(c.tenant_limit as f64),
+                "timeouts" => Some(c.timeouts as f64),
+                "retries" => Some(c.retries as f64),
+                "instances_mean" => Some(g.instances / window),
+                "instances_max" => Some(rec.instances_max as f64),
+                "instance_hours" => Some(g.instances / 3600.0),
+                "cost" => Some(g.instances / 3600.0 * sc.instance.cost_per_hour),
+                "cpu_utilization" => ratio(g.busy_cores, g.cores),
+                "memory_utilization" => ratio(g.memory, g.instances),
+                "requests_arrived" => Some(c.arrived as f64),
+                "requests_completed" => Some(c.completed as f64),
+                "in_system_mean" => Some(g.in_system / window),
+                "littles_law_error" => {
+                    let l = g.in_system / window;
+                    let lambda = rec.admitted as f64 / window;
+                    let w = ratio(rec.sojourn_sum_s, rec.sojourn_n as f64)?;
+                    ratio((l - lambda * w).abs(), l)
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,1146 @@
+//! From the merged raw scenario to a validated [`Scenario`]: defaults,
+//! required keys, ranges, cross-references, and warnings.
+
+use super::error::{did_you_mean, ScenarioError};
+use super::raw::{Duration, RawScenario};
+use super::source::{display_path, parse_path, Sources};
+use super::units::parse_duration_secs;
+use super::*;
+use crate::metrics::names::{self, Better, Needs, Unit};
+use serde::Deserialize;
+
+struct Ctx<'a> {
+    sources: &'a Sources,
+}
+
+impl Ctx<'_> {
+    /// An error about `key` (dotted, numbers index lists), located in the
+    /// file that sets it.
+    fn err(&self, key: &str, msg: impl Into<String>) -> ScenarioError {
+        let segs = parse_path(key);
+        self.sources
+            .locate_error(ScenarioError::at_key(display_path(&segs), msg), &segs)
+    }
+}
+
+fn secs(d: Duration) -> SimTime {
+    SimTime::from_secs_f64(d.0)
+}
+
+pub(super) fn resolve(
+    mut sources: Sources,
+    overrides: &[String],
+) -> Result<Scenario, ScenarioError> {
+    for o in overrides {
+        sources.apply_set(o)?;
+    }
+    let raw =
+        RawScenario::deserialize(toml::Value::Table(sources.merged.clone())).map_err(|e| {
+            let what = if overrides.is_empty() {
+                "the merged scenario".to_string()
+            } else {
+                format!("the scenario after --set {}", overrides.join(" --set "))
+            };
+            let mut err = ScenarioError::new(format!("{what} is invalid: {}", e.message().trim()));
+            err.file = sources.files.first().map(|f| f.path.clone());
+            err
+        })?;
+    let cx = Ctx { sources: &sources };
+    let top = sources
+        .files
+        .first()
+        .map(|f| f.path.clone())
+        .unwrap_or_default();
+    let mut warnings = Vec::new();
+
+    // [simulation]
+    let sim = raw.simulation.clone().unwrap_or_default();
+    let duration = sim.duration.map(secs).unwrap_or(SimTime::from_secs(3600));
+    if duration == SimTime::ZERO {
+        return Err(cx.err("simulation.duration", "must be longer than zero"));
+    }
+    let warmup = match sim.warmup {
+        Some(w) => secs(w),
+        None => SimTime::from_nanos(duration.as_nanos() / 10),
+    };
+    if warmup >= duration {
+        return Err(cx.err(
+            "simulation.warmup",
+            format!("warm-up ({warmup}) must be shorter than the duration ({duration})"),
+        ));
+    }
+    let sample_interval = sim
+        .sample_interval
+        .map(secs)
+        .unwrap_or(SimTime::from_secs(10));
+    if sample_interval == SimTime::ZERO {
+        return Err(cx.err("simulation.sample_interval", "must be longer than zero"));
+    }
+    let rows = duration.as_nanos() / sample_interval.as_nanos();
+    if rows > 1_000_000 {
+        return Err(cx.err(
+            "simulation.sample_interval",
+            format!("{rows} time-series rows per replication is too many (at most 1,000,000): use a longer interval"),
+        ));
+    }
+    let replications = sim.replications.unwrap_or(5);
+    if replications == 0 || replications > 10_000 {
+        return Err(cx.err("simulation.replications", "must be between 1 and 10000"));
+    }
+    let simulation = Simulation {
+        duration,
+        warmup,
+        seed: sim.seed.unwrap_or(1),
+        replications,
+        sample_interval,
+    };
+
+    // [endpoint.*]
+    let raw_endpoints = raw.endpoint.clone().unwrap_or_default();
+    if raw_endpoints.is_empty() {
+        return Err(ScenarioError::new(
+            "no endpoints: add at least one, e.g.\n  [endpoint.read]\n  cpu = { dist = \"exponential\", mean = \"10ms\" }",
+        )
+        .in_file(&top));
+    }
+    let mut endpoints = Vec::new();
+    for (name, e) in &raw_endpoints {
+        let key = format!("endpoint.{name}");
+        let cpu = match &e.cpu {
+            Some(v) => parse_dist(&cx, &format!("{key}.cpu"), v)?,
+            None => {
+                return Err(cx.err(
+                    &key,
+                    "missing `cpu`: the CPU time a request needs, e.g. cpu = \"5ms\"",
+                ))
+            }
+        };
+        let timeout = e.timeout.map(secs);
+        if timeout == Some(SimTime::ZERO) {
+            return Err(cx.err(
+                &format!("{key}.timeout"),
+                "must be longer than zero (leave it out for no timeout)",
+            ));
+        }
+        endpoints.push(Endpoint {
+            name: name.clone(),
+            cpu,
+            timeout,
+        });
+    }
+    let endpoint_names: Vec<&str> = endpoints.iter().map(|e| e.name.as_str()).collect();
+
+    // [[tier]]
+    let mut tiers = Vec::new();
+    for (i, t) in raw.tier.clone().unwrap_or_default().iter().enumerate() {
+        let key = format!("tier.{i}");
+        let name = t
+            .name
+            .clone()
+            .ok_or_else(|| cx.err(&key, "every [[tier]] needs a `name`"))?;
+        if tiers.iter().any(|x: &Tier| x.name == name) {
+            return Err(cx.err(
+                &format!("{key}.name"),
+                format!("tier `{name}` is defined twice"),
+            ));
+        }
+        let rate_limit = match &t.rate_limit {
+            Some(r) => {
+                if !(r.rate_per_s.is_finite() && r.rate_per_s > 0.0) {
+                    return Err(cx.err(
+                        &format!("{key}.rate_limit.rate_per_s"),
+                        "must be a positive rate (tokens per second)",
+                    ));
+                }
+                if !(r.burst.is_finite() && r.burst >= 1.0) {
+                    return Err(cx.err(
+                        &format!("{key}.rate_limit.burst"),
+                        "must be at least 1 (the bucket must hold one request)",
+                    ));
+                }
+                Some(RateLimit {
+                    rate_per_s: r.rate_per_s,
+                    burst: r.burst,
+                })
+            }
+            None => None,
+        };
+        if t.max_concurrency == Some(0) {
+            return Err(cx.err(
+                &format!("{key}.max_concurrency"),
+                "must be at least 1 (leave it out for no cap)",
+            ));
+        }
+        if t.max_connections == Some(0) {
+            return Err(cx.err(
+                &format!("{key}.max_connections"),
+                "must be at least 1 (leave it out for no cap)",
+            ));
+        }
+        tiers.push(Tier {
+            name,
+            rate_limit,
+            max_concurrency: t.max_concurrency,
+            max_connections: t.max_connections,
+            query_timeout: t.query_timeout.map(secs),
+        });
+    }
+
+    // [[workload]]
+    let raw_workloads = raw.workload.clone().unwrap_or_default();
+    if raw_workloads.is_empty() {
+        return Err(ScenarioError::new(
+            "no workloads: add a [[workload]] with `tenants` and an `arrival`, e.g.\n  [[workload]]\n  tenants = 10\n  arrival = { process = \"poisson\", rate_per_s = 5.0 }",
+        )
+        .in_file(&top));
+    }
+    if tiers.is_empty() {
+        tiers.push(Tier {
+            name: "default".into(),
+            rate_limit: None,
+            max_concurrency: None,
+            max_connections: None,
+            query_timeout: None,
+        });
+    }
+    let tier_names: Vec<String> = tiers.iter().map(|t| t.name.clone()).collect();
+    let mut workloads = Vec::new();
+    for (i, w) in raw_workloads.iter().enumerate() {
+        let key = format!("workload.{i}");
+        let tier = match &w.tier {
+            Some(t) => tier_names.iter().position(|n| n == t).ok_or_else(|| {
+                let hint = did_you_mean(t, tier_names.iter().map(|s| s.as_str()))
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                cx.err(
+                    &format!("{key}.tier"),
+                    format!(
+                        "no tier named `{t}` (tiers: {}){hint}",
+                        tier_names.join(", ")
+                    ),
+                )
+            })?,
+            None if tiers.len() == 1 => 0,
+            None => {
+                return Err(cx.err(
+                    &key,
+                    format!(
+                        "`tier` is required when there are several tiers ({})",
+                        tier_names.join(", ")
+                    ),
+                ))
+            }
+        };
+        let tenants = w.tenants.unwrap_or(1);
+        if tenants == 0 {
+            return Err(cx.err(&format!("{key}.tenants"), "must be at least 1"));
+        }
+        if tenants > 10_000_000 {
+            return Err(cx.err(
+                &format!("{key}.tenants"),
+                format!("{tenants} tenants is more than the 10,000,000 supported"),
+            ));
+        }
+        let mix = match &w.mix {
+            None if endpoints.len() == 1 => vec![(0, 1.0)],
+            None => {
+                return Err(cx.err(
+                    &key,
+                    format!(
+                        "`mix` is required with several endpoints, e.g. mix = {{ {} }}",
+                        endpoint_names
+                            .iter()
+                            .map(|n| format!("{n} = 1.0"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ))
+            }
+            Some(m) => {
+                let mut total = 0.0;
+                let mut out = Vec::new();
+                for (name, weight) in m {
+                    let idx = endpoint_names
+                        .iter()
+                        .position(|n| n == name)
+                        .ok_or_else(|| {
+                            let hint = did_you_mean(name, endpoint_names.iter().copied())
+                                .map(|s| format!("; did you mean `{s}`?"))
+                                .unwrap_or_default();
+                            cx.err(
+                                &format!("{key}.mix.{name}"),
+                                format!(
+                                    "no endpoint named `{name}` (endpoints: {}){hint}",
+                                    endpoint_names.join(", ")
+                                ),
+                            )
+                        })?;
+                    if !(weight.is_finite() && *weight >= 0.0) {
+                        return Err(cx.err(
+                            &format!("{key}.mix.{name}"),
+                            "a mix weight must be zero or positive",
+                        ));
+                    }
+                    total += weight;
+                    out.push((idx, *weight));
+                }
+                if total.is_nan() || total <= 0.0 {
+                    return Err(cx.err(
+                        &format!("{key}.mix"),
+                        "mix weights must sum to a positive number",
+                    ));
+                }
+                let mut acc = 0.0;
+                let mut cum: Vec<(usize, f64)> = out
+                    .into_iter()
+                    .filter(|(_, w)| *w > 0.0)
+                    .map(|(i, w)| {
+                        acc += w / total;
+                        (i, acc)
+                    })
+                    .collect();
+                if let Some(last) = cum.last_mut() {
+                    last.1 = 1.0;
+                }
+                cum
+            }
+        };
+        let arrival = match &w.arrival {
+            Some(a) => parse_arrival(&cx, &format!("{key}.arrival"), a, tenants, &endpoint_names)?,
+            None => {
+                return Err(cx.err(&key, "missing `arrival`, e.g. arrival = { process = \"poisson\", rate_per_s = 1.0 } (per tenant)"))
+            }
+        };
+        let name = w
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{}-{i}", tier_names[tier]));
+        workloads.push(Workload {
+            name,
+            tier,
+            tenants,
+            arrival,
+            mix,
+        });
+    }
+
+    // [instance]
+    let ri = raw.instance.clone().ok_or_else(|| {
+        ScenarioError::new("no [instance] table: say what serves the requests, e.g.\n  [instance]\n  cores = 2\n  workers = 2\n  initial = 1").in_file(&top)
+    })?;
+    let cores = ri.cores.unwrap_or(1);
+    if cores == 0 {
+        return Err(cx.err("instance.cores", "must be at least 1"));
+    }
+    let workers = ri.workers.unwrap_or(cores);
+    if workers == 0 {
+        return Err(cx.err("instance.workers", "must be at least 1"));
+    }
+    let queue_capacity = ri.queue_capacity.unwrap_or(u32::MAX);
+    let initial = ri.initial.unwrap_or(1);
+    if initial == 0 {
+        return Err(cx.err(
+            "instance.initial",
+            "must be at least 1 (without an autoscaler nothing else starts instances)",
+        ));
+    }
+    if initial > 100_000 {
+        return Err(cx.err(
+            "instance.initial",
+            "more than 100,000 instances is not supported",
+        ));
+    }
+    let nonneg = |key: &str, v: Option<f64>, default: f64| -> Result<f64, ScenarioError> {
+        let v = v.unwrap_or(default);
+        if v.is_finite() && v >= 0.0 {
+            Ok(v)
+        } else {
+            Err(cx.err(key, format!("must be zero or positive, got {v}")))
+        }
+    };
+    let base_memory_mb = nonneg("instance.base_memory_mb", ri.base_memory_mb, 0.0)?;
+    let memory_per_request_mb = nonneg(
+        "instance.memory_per_request_mb",
+        ri.memory_per_request_mb,
+        0.0,
+    )?;
+    let memory_mb = nonneg("instance.memory_mb", ri.memory_mb, 4096.0)?;
+    if memory_mb == 0.0 {
+        return Err(cx.err("instance.memory_mb", "must be positive"));
+    }
+    let cost_per_hour = nonneg("instance.cost_per_hour", ri.cost_per_hour, 0.0)?;
+    let load_balancer = match &ri.load_balancer {
+        None => Balancing::RoundRobin,
+        Some(s) => Balancing::parse(s).ok_or_else(|| {
+            cx.err(
+                "instance.load_balancer",
+                format!(
+                    "`{s}` is not a load balancer; allowed: {}",
+                    Balancing::NAMES.join(", ")
+                ),
+            )
+        })?,
+    };
+    let instance = InstanceSpec {
+        cores,
+        workers,
+        queue_capacity,
+        base_memory_mb,
+        memory_per_request_mb,
+        memory_mb,
+        startup: ri.startup.map(secs).unwrap_or(SimTime::ZERO),
+        initial,
+        cost_per_hour,
+        load_balancer,
+    };
+    if base_memory_mb > memory_mb {
+        warnings.push(format!(
+            "instance.base_memory_mb ({base_memory_mb}) exceeds instance.memory_mb ({memory_mb}): memory utilization will be above 1"
+        ));
+    }
+
+    // [slo]
+    let slo = parse_slo(&cx, raw.slo.as_ref(), &tier_names)?;
+
+    let mut scenario = Scenario {
+        name: raw.name.clone().unwrap_or_else(|| {
+            top.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "scenario".into())
+        }),
+        description: raw.description.clone().unwrap_or_default(),
+        path: top,
+        simulation,
+        tiers,
+        workloads,
+        endpoints,
+        instance,
+        slo,
+        warnings,
+    };
+    if let Some(w) = utilization_warning(&scenario) {
+        scenario.warnings.push(w);
+    }
+    Ok(scenario)
+}
+
+/// Offered CPU load against capacity, for the warning on overloaded
+/// scenarios with no autoscaler. Closed workloads are self-limiting and left
+/// out. Returns the warning text when peak utilization is at least 1.
+fn utilization_warning(s: &Scenario) -> Option<String> {
+    let mut mean_load = 0.0;
+    let mut peak_load = 0.0;
+    for w in &s.workloads {
+        let cpu: f64 = {
+            let mut prev = 0.0;
+            w.mix
+                .iter()
+                .map(|(e, c)| {
+                    let p = c - prev;
+                    prev = *c;
+                    p * s.endpoints[*e].cpu.mean_secs()
+                })
+                .sum()
+        };
+        let n = w.tenants as f64;
+        let (mean_rate, peak_rate) = match &w.arrival {
+            Arrival::Poisson { rate_per_s } | Arrival::Deterministic { rate_per_s } => {
+                (*rate_per_s, *rate_per_s)
+            }
+            Arrival::Diurnal {
+                peak_rate_per_s,
+                trough_rate_per_s,
+                ..
+            } => (
+                (peak_rate_per_s + trough_rate_per_s) / 2.0,
+                *peak_rate_per_s,
+            ),
+            Arrival::Steps { steps, .. } => {
+                let d = s.simulation.duration;
+                let mut area = 0.0;
+                for (i, (t, r)) in steps.iter().enumerate() {
+                    let end = steps.get(i + 1).map(|x| x.0).unwrap_or(d).min(d);
+                    area += r * end.saturating_sub(*t).as_secs_f64();
+                }
+                (
+                    area / d.as_secs_f64(),
+                    steps.iter().map(|x| x.1).fold(0.0, f64::max),
+                )
+            }
+            Arrival::Mmpp {
+                rate_per_s,
+                burst_rate_per_s,
+                normal_duration,
+                burst_duration,
+            } => {
+                let (a, b) = (normal_duration.as_secs_f64(), burst_duration.as_secs_f64());
+                (
+                    (rate_per_s * a + burst_rate_per_s * b) / (a + b),
+                    *burst_rate_per_s,
+                )
+            }
+            Arrival::Closed { .. } => (0.0, 0.0),
+            Arrival::Trace { events, .. } => {
+                let r = events.len() as f64 / s.simulation.duration.as_secs_f64() / n;
+                (r, r)
+            }
+        };
+        mean_load += n * mean_rate * cpu;
+        peak_load += n * peak_rate * cpu;
+    }
+    let i = &s.instance;
+    let capacity = (i.initial as f64) * (i.cores.min(i.workers) as f64);
+    let (mean_u, peak_u) = (mean_load / capacity, peak_load / capacity);
+    if peak_u >= 1.0 {
+        Some(format!(
+            "offered CPU load exceeds capacity: utilization {:.2} on average{} with {} instance(s) × {} usable core(s) and no autoscaler; queues will grow without bound{}",
+            mean_u,
+            if (peak_u - mean_u).abs() > 1e-9 { format!(", {peak_u:.2} at peak") } else { String::new() },
+            i.initial,
+            i.cores.min(i.workers),
+            if i.queue_capacity == u32::MAX { "" } else { " until queue_capacity rejects" }
+        ))
+    } else {
+        None
+    }
+}
+
+fn num(v: &toml::Value) -> Option<f64> {
+    match v {
+        toml::Value::Float(f) => Some(*f),
+        toml::Value::Integer(i) => Some(*i as f64),
+        _ => None,
+    }
+}
+
+/// Read the keys of an inline table, refusing any not in `allowed`.
+struct Fields<'a, 'c> {
+    cx: &'a Ctx<'c>,
+    key: &'a str,
+    t: &'a toml::Table,
+}
+
+impl Fields<'_, '_> {
+    fn check_keys(&self, allowed: &[&str], what: &str) -> Result<(), ScenarioError> {
+        for k in self.t.keys() {
+            if !allowed.contains(&k.as_str()) {
+                let hint = did_you_mean(k, allowed.iter().copied())
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                return Err(self.cx.err(
+                    &format!("{}.{k}", self.key),
+                    format!(
+                        "unknown key `{k}` for {what}; allowed: {}{hint}",
+                        allowed.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+    fn path(&self, k: &str) -> String {
+        format!("{}.{k}", self.key)
+    }
+    fn opt_num(&self, k: &str) -> Result<Option<f64>, ScenarioError> {
+        match self.t.get(k) {
+            None => Ok(None),
+            Some(v) => num(v).map(Some).ok_or_else(|| {
+                self.cx
+                    .err(&self.path(k), format!("must be a number, got {v}"))
+            }),
+        }
+    }
+    fn positive(&self, k: &str) -> Result<f64, ScenarioError> {
+        let v = self
+            .opt_num(k)?
+            .ok_or_else(|| self.cx.err(self.key, format!("missing `{k}`")))?;
+        if v.is_finite() && v > 0.0 {
+            Ok(v)
+        } else {
+            Err(self
+                .cx
+                .err(&self.path(k), format!("must be a positive number, got {v}")))
+        }
+    }
+    fn nonneg(&self, k: &str) -> Result<f64, ScenarioError> {
+        let v = self
+            .opt_num(k)?
+            .ok_or_else(|| self.cx.err(self.key, format!("missing `{k}`")))?;
+        if v.is_finite() && v >= 0.0 {
+            Ok(v)
+        } else {
+            Err(self
+                .cx
+                .err(&self.path(k), format!("must be zero or positive, got {v}")))
+        }
+    }
+    fn opt_dur(&self, k: &str) -> Result<Option<f64>, ScenarioError> {
+        match self.t.get(k) {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => parse_duration_secs(s)
+                .map(Some)
+                .map_err(|m| self.cx.err(&self.path(k), m)),
+            Some(v) => Err(self.cx.err(
+                &self.path(k),
+                format!("must be a duration string with a unit, e.g. \"30s\", got {v}"),
+            )),
+        }
+    }
+    fn dur(&self, k: &str) -> Result<f64, ScenarioError> {
+        self.opt_dur(k)?.ok_or_else(|| {
+            self.cx.err(
+                self.key,
+                format!("missing `{k}` (a duration such as \"30s\")"),
+            )
+        })
+    }
+    fn str(&self, k: &str) -> Result<Option<&str>, ScenarioError> {
+        match self.t.get(k) {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => Ok(Some(s)),
+            Some(v) => Err(self
+                .cx
+                .err(&self.path(k), format!("must be a string, got {v}"))),
+        }
+    }
+}
+
+const DISTS: &[&str] = &[
+    "exponential",
+    "deterministic",
+    "lognormal",
+    "gamma",
+    "weibull",
+    "pareto",
+    "uniform",
+    "empirical",
+];
+
+/// A distribution: a duration string (always that value) or a table such as
+/// `{ dist = "lognormal", mean = "4ms", cv = 1.0 }`.
+fn parse_dist(cx: &Ctx, key: &str, v: &toml::Value) -> Result<Dist, ScenarioError> {
+    let t = match v {
+        toml::Value::String(s) => {
+            let x = parse_duration_secs(s).map_err(|m| cx.err(key, m))?;
+            return Dist::deterministic(x).map_err(|m| cx.err(key, m));
+        }
+        toml::Value::Table(t) => t,
+        other => {
+            return Err(cx.err(
+                key,
+                format!("expected a duration (\"5ms\") or a table such as {{ dist = \"exponential\", mean = \"5ms\" }}, got {other}"),
+            ))
+        }
+    };
+    let f = Fields { cx, key, t };
+    let kind = f.str("dist")?.ok_or_else(|| {
+        cx.err(
+            key,
+            format!("missing `dist`; allowed: {}", DISTS.join(", ")),
+        )
+    })?;
+    let d = match kind {
+        "exponential" => {
+            f.check_keys(&["dist", "mean"], "an exponential distribution")?;
+            Dist::exponential(f.dur("mean")?)
+        }
+        "deterministic" => {
+            f.check_keys(&["dist", "value", "mean"], "a deterministic distribution")?;
+            let v = match f.opt_dur("value")? {
+                Some(v) => v,
+                None => f.dur("mean")?,
+            };
+            Dist::deterministic(v)
+        }
+        "lognormal" => {
+            f.check_keys(
+                &["dist", "mean", "cv"],
+                "a lognormal distribution (mean and coefficient of variation)",
+            )?;
+            Dist::lognormal(f.dur("mean")?, f.positive("cv")?)
+        }
+        "gamma" => {
+            f.check_keys(
+                &["dist", "mean", "cv"],
+                "a gamma distribution (mean and coefficient of variation)",
+            )?;
+            Dist::gamma(f.dur("mean")?, f.positive("cv")?)
+        }
+        "weibull" => {
+            f.check_keys(
+                &["dist", "shape", "scale", "mean"],
+                "a Weibull distribution (shape, and scale or mean)",
+            )?;
+            let shape = f.positive("shape")?;
+            match (f.opt_dur("scale")?, f.opt_dur("mean")?) {
+                (Some(s), None) => Dist::weibull(shape, s),
+                (None, Some(m)) => Dist::weibull_with_mean(shape, m),
+                _ => {
+                    return Err(cx.err(
+                        key,
+                        "a Weibull distribution needs exactly one of `scale` or `mean`",
+                    ))
+                }
+            }
+        }
+        "pareto" => {
+            f.check_keys(
+                &["dist", "alpha", "scale", "mean"],
+                "a Pareto distribution (alpha, and scale or mean)",
+            )?;
+            let alpha = f.positive("alpha")?;
+            match (f.opt_dur("scale")?, f.opt_dur("mean")?) {
+                (Some(s), None) => Dist::pareto(s, alpha),
+                (None, Some(m)) => Dist::pareto_with_mean(m, alpha),
+                _ => {
+                    return Err(cx.err(
+                        key,
+                        "a Pareto distribution needs exactly one of `scale` or `mean`",
+                    ))
+                }
+            }
+        }
+        "uniform" => {
+            f.check_keys(&["dist", "min", "max"], "a uniform distribution")?;
+            Dist::uniform(f.dur("min")?, f.dur("max")?)
+        }
+        "empirical" => {
+            f.check_keys(
+                &["dist", "values"],
+                "an empirical distribution (a list of durations)",
+            )?;
+            let vals = t.get("values").and_then(|v| v.as_array()).ok_or_else(|| {
+                cx.err(key, "missing `values`, a list of durations, e.g. values = [\"2ms\", \"3ms\", \"40ms\"]")
+            })?;
+            let mut xs = Vec::with_capacity(vals.len());
+            for (i, v) in vals.iter().enumerate() {
+                let k = format!("{key}.values.{i}");
+                let s = v
+                    .as_str()
+                    .ok_or_else(|| cx.err(&k, "must be a duration string such as \"3ms\""))?;
+                xs.push(parse_duration_secs(s).map_err(|m| cx.err(&k, m))?);
+            }
+            Dist::empirical(xs)
+        }
+        other => {
+            let hint = did_you_mean(other, DISTS.iter().copied())
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            return Err(cx.err(
+                &format!("{key}.dist"),
+                format!(
+                    "unknown distribution `{other}`; allowed: {}{hint}",
+                    DISTS.join(", ")
+                ),
+            ));
+        }
+    };
+    d.map_err(|m| cx.err(key, m))
+}
+
+const PROCESSES: &[&str] = &[
+    "poisson",
+    "deterministic",
+    "diurnal",
+    "steps",
+    "mmpp",
+    "closed",
+    "trace",
+];
+
+fn parse_arrival(
+    cx: &Ctx,
+    key: &str,
+    t: &toml::Table,
+    tenants: u32,
+    endpoint_names: &[&str],
+) -> Result<Arrival, ScenarioError> {
+    let f = Fields { cx, key, t };
+    let process = f.str("process")?.ok_or_else(|| {
+        cx.err(
+            key,
+            format!("missing `process`; allowed: {}", PROCESSES.join(", ")),
+        )
+    })?;
+    Ok(match process {
+        "poisson" => {
+            f.check_keys(&["process", "rate_per_s"], "a poisson arrival process")?;
+            Arrival::Poisson {
+                rate_per_s: f.positive("rate_per_s")?,
+            }
+        }
+        "deterministic" => {
+            f.check_keys(
+                &["process", "rate_per_s"],
+                "a deterministic arrival process",
+            )?;
+            Arrival::Deterministic {
+                rate_per_s: f.positive("rate_per_s")?,
+            }
+        }
+        "diurnal" => {
+            f.check_keys(
+                &[
+                    "process",
+                    "peak_rate_per_s",
+                    "trough_rate_per_s",
+                    "period",
+                    "peak_at",
+                ],
+                "a diurnal arrival process",
+            )?;
+            let peak = f.positive("peak_rate_per_s")?;
+            let trough = f.nonneg("trough_rate_per_s")?;
+            if trough > peak {
+                return Err(cx.err(
+                    &f.path("trough_rate_per_s"),
+                    format!("trough ({trough}/s) is above peak ({peak}/s)"),
+                ));
+            }
+            let period = f.opt_dur("period")?.unwrap_or(86400.0);
+            if period <= 0.0 {
+                return Err(cx.err(&f.path("period"), "must be longer than zero"));
+            }
+            let peak_at = f.opt_dur("peak_at")?.unwrap_or(period / 2.0);
+            Arrival::Diurnal {
+                peak_rate_per_s: peak,
+                trough_rate_per_s: trough,
+                period: SimTime::from_secs_f64(period),
+                peak_at: SimTime::from_secs_f64(peak_at),
+            }
+        }
+        "steps" => {
+            f.check_keys(&["process", "steps", "spacing"], "a steps arrival process")?;
+            let arr = t.get("steps").and_then(|v| v.as_array()).ok_or_else(|| {
+                cx.err(key, "missing `steps`, e.g. steps = [[\"0s\", 60.0], [\"10m\", 120.0]] (time from which a per-tenant rate applies)")
+            })?;
+            let mut steps: Vec<(SimTime, f64)> = Vec::new();
+            for (i, s) in arr.iter().enumerate() {
+                let k = format!("{key}.steps.{i}");
+                let pair = s
+                    .as_array()
+                    .filter(|p| p.len() == 2)
+                    .ok_or_else(|| cx.err(&k, "each step is [\"time\", rate_per_s]"))?;
+                let at = pair[0].as_str().ok_or_else(|| {
+                    cx.err(
+                        &k,
+                        "a step's first element is a duration string such as \"10m\"",
+                    )
+                })?;
+                let at = parse_duration_secs(at).map_err(|m| cx.err(&k, m))?;
+                let rate = num(&pair[1])
+                    .filter(|r| r.is_finite() && *r >= 0.0)
+                    .ok_or_else(|| cx.err(&k, "a step's rate must be a number ≥ 0"))?;
+                let at = SimTime::from_secs_f64(at);
+                if let Some(prev) = steps.last() {
+                    if at <= prev.0 {
+                        return Err(cx.err(&k, "step times must increase"));
+                    }
+                }
+                steps.push((at, rate));
+            }
+            if steps.is_empty() {
+                return Err(cx.err(key, "`steps` is empty"));
+            }
+            if steps[0].0 != SimTime::ZERO {
+                steps.insert(0, (SimTime::ZERO, 0.0));
+            }
+            let exponential = match f.str("spacing")? {
+                None | Some("exponential") => true,
+                Some("deterministic") => false,
+                Some(o) => {
+                    return Err(cx.err(
+                        &f.path("spacing"),
+                        format!("`{o}`: allowed spacings are exponential, deterministic"),
+                    ))
+                }
+            };
+            Arrival::Steps { steps, exponential }
+        }
+        "mmpp" => {
+            f.check_keys(
+                &[
+                    "process",
+                    "rate_per_s",
+                    "burst_rate_per_s",
+                    "normal_duration",
+                    "burst_duration",
+                ],
+                "an mmpp (bursty) arrival process",
+            )?;
+            let nd = f.dur("normal_duration")?;
+            let bd = f.dur("burst_duration")?;
+            if nd <= 0.0 || bd <= 0.0 {
+                return Err(cx.err(
+                    key,
+                    "normal_duration and burst_duration must be longer than zero",
+                ));
+            }
+            Arrival::Mmpp {
+                rate_per_s: f.nonneg("rate_per_s")?,
+                burst_rate_per_s: f.positive("burst_rate_per_s")?,
+                normal_duration: SimTime::from_secs_f64(nd),
+                burst_duration: SimTime::from_secs_f64(bd),
+            }
+        }
+        "closed" => {
+            f.check_keys(
+                &["process", "users", "think_time"],
+                "a closed workload (users per tenant, think_time)",
+            )?;
+            let users = f.positive("users")?;
+            if users.fract() != 0.0 || users > 1e6 {
+                return Err(cx.err(
+                    &f.path("users"),
+                    "must be a whole number of users per tenant (at most 1,000,000)",
+                ));
+            }
+            if (users as u64) * tenants as u64 > 10_000_000 {
+                return Err(cx.err(
+                    &f.path("users"),
+                    "more than 10,000,000 users in one workload is not supported",
+                ));
+            }
+            let think = match t.get("think_time") {
+                Some(toml::Value::String(s)) => {
+                    // A bare duration is the mean of an exponential think time.
+                    let m = parse_duration_secs(s).map_err(|m| cx.err(&f.path("think_time"), m))?;
+                    if m == 0.0 { Dist::deterministic(0.0) } else { Dist::exponential(m) }.map_err(|m| cx.err(&f.path("think_time"), m))?
+                }
+                Some(v) => parse_dist(cx, &f.path("think_time"), v)?,
+                None => return Err(cx.err(key, "missing `think_time` (mean of an exponential, e.g. \"1s\", or a distribution table)")),
+            };
+            Arrival::Closed {
+                users: users as u32,
+                think,
+            }
+        }
+        "trace" => {
+            f.check_keys(&["process", "file"], "a trace arrival process (a CSV file)")?;
+            let file = f.str("file")?.ok_or_else(|| {
+                cx.err(
+                    key,
+                    "missing `file`: a CSV with a header `time_s[,tenant][,endpoint]`",
+                )
+            })?;
+            // Relative to the file that names it.
+            let segs = parse_path(&f.path("file"));
+            let base = cx
+                .sources
+                .files
+                .iter()
+                .find(|sf| super::source::locate(&sf.text, &segs).is_some())
+                .or(cx.sources.files.first())
+                .and_then(|sf| sf.path.parent().map(|p| p.to_path_buf()))
+                .unwrap_or_default();
+            let path = base.join(file);
+            let events = read_trace(&path, tenants, endpoint_names)
+                .map_err(|m| cx.err(&f.path("file"), m))?;
+            Arrival::Trace {
+                events: Arc::new(events),
+                file: path,
+            }
+        }
+        other => {
+            let hint = did_you_mean(other, PROCESSES.iter().copied())
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            return Err(cx.err(
+                &f.path("process"),
+                format!(
+                    "unknown arrival process `{other}`; allowed: {}{hint}",
+                    PROCESSES.join(", ")
+                ),
+            ));
+        }
+    })
+}
+
+/// Read a trace CSV: header with `time_s` (seconds from the start), and
+/// optional `tenant` (0-based index within the workload) and `endpoint`
+/// (an endpoint name). Rows must be in time order.
+pub fn read_trace(
+    path: &Path,
+    tenants: u32,
+    endpoint_names: &[&str],
+) -> Result<Vec<TraceEvent>, String> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .map_err(|e| format!("cannot read trace {}: {e}", path.display()))?;
+    let headers = rdr
+        .headers()
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .clone();
+    let col = |n: &str| headers.iter().position(|h| h == n);
+    let t_col = col("time_s").ok_or_else(|| {
+        format!(
+            "{}: the header needs a `time_s` column (seconds from the start); found: {}",
+            path.display(),
+            headers.iter().collect::<Vec<_>>().join(", ")
+        )
+    })?;
+    let tenant_col = col("tenant");
+    let ep_col = col("endpoint");
+    let mut out = Vec::new();
+    let mut last = SimTime::ZERO;
+    for (i, rec) in rdr.records().enumerate() {
+        let line = i + 2;
+        let rec = rec.map_err(|e| format!("{}:{line}: {e}", path.display()))?;
+        let ts = rec.get(t_col).unwrap_or("");
+        let t: f64 = ts.parse().map_err(|_| {
+            format!(
+                "{}:{line}: time_s `{ts}` is not a number of seconds",
+                path.display()
+            )
+        })?;
+        if !(t.is_finite() && t >= 0.0) {
+            return Err(format!(
+                "{}:{line}: time_s must be zero or positive",
+                path.display()
+            ));
+        }
+        let at = SimTime::from_secs_f64(t);
+        if at < last {
+            return Err(format!(
+                "{}:{line}: rows must be in time order ({t} comes after {})",
+                path.display(),
+                last.as_secs_f64()
+            ));
+        }
+        last = at;
+        let tenant = match tenant_col
+            .and_then(|c| rec.get(c))
+            .filter(|s| !s.is_empty())
+        {
+            None => None,
+            Some(s) => {
+                let v: u32 = s.parse().map_err(|_| {
+                    format!(
+                        "{}:{line}: tenant `{s}` is not a tenant index",
+                        path.display()
+                    )
+                })?;
+                if v >= tenants {
+                    return Err(format!(
+                        "{}:{line}: tenant {v} but the workload has {tenants} tenants (0..{})",
+                        path.display(),
+                        tenants - 1
+                    ));
+                }
+                Some(v)
+            }
+        };
+        let endpoint = match ep_col.and_then(|c| rec.get(c)).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => Some(endpoint_names.iter().position(|n| *n == s).ok_or_else(|| {
+                format!(
+                    "{}:{line}: no endpoint named `{s}` (endpoints: {})",
+                    path.display(),
+                    endpoint_names.join(", ")
+                )
+            })?),
+        };
+        out.push(TraceEvent {
+            at,
+            tenant,
+            endpoint,
+        });
+    }
+    if out.is_empty() {
+        return Err(format!("{}: the trace has no rows", path.display()));
+    }
+    Ok(out)
+}
+
+fn parse_slo(
+    cx: &Ctx,
+    slo: Option<&toml::Table>,
+    tiers: &[String],
+) -> Result<Vec<SloCheck>, ScenarioError> {
+    let mut checks = Vec::new();
+    let Some(slo) = slo else { return Ok(checks) };
+    let mut add = |key_prefix: &str,
+                   t: &toml::Table,
+                   tier: Option<usize>|
+     -> Result<(), ScenarioError> {
+        for (k, v) in t {
+            if tier.is_none() && k == "tier" {
+                continue;
+            }
+            let key = format!("{key_prefix}.{k}");
+            // `latency_p95 = "500ms"` or the metric's own name `latency_p95_s = 0.5`.
+            let def = names::metric(k).or_else(|| names::metric(&format!("{k}_s"))).ok_or_else(|| {
+                let all = names::METRICS.iter().map(|m| m.name.trim_end_matches("_s"));
+                let hint = did_you_mean(k, all).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
+                cx.err(&key, format!("`{k}` is not a metric an SLO can check{hint} (see `tenantsim run --help` for the list)"))
+            })?;
+            if def.needs != Needs::Nothing {
+                return Err(cx.err(
+                    &key,
+                    format!(
+                        "`{k}` needs a {:?} component, which this scenario does not have",
+                        def.needs
+                    ),
+                ));
+            }
+            if tier.is_some() && !def.per_tier {
+                return Err(cx.err(&key, format!("`{k}` is not reported per tier")));
+            }
+            let limit = match (def.unit, v) {
+                (Unit::Seconds, toml::Value::String(s)) => {
+                    parse_duration_secs(s).map_err(|m| cx.err(&key, m))?
+                }
+                (Unit::Seconds, _) if !k.ends_with("_s") => {
+                    return Err(cx.err(
+                        &key,
+                        format!("a latency limit is a duration, e.g. {k} = \"500ms\""),
+                    ));
+                }
+                (_, v) => {
+                    num(v).ok_or_else(|| cx.err(&key, format!("must be a number, got {v}")))?
+                }
+            };
+            if def.unit == Unit::Ratio && !(0.0..=1.0).contains(&limit) {
+                return Err(cx.err(
+                    &key,
+                    format!("`{k}` is a ratio between 0 and 1 (not a percentage), got {limit}"),
+                ));
+            }
+            if !(limit.is_finite() && limit >= 0.0) {
+                return Err(cx.err(&key, "must be zero or positive"));
+            }
+            checks.push(SloCheck {
+                name: k.trim_end_matches("_s").to_string(),
+                metric: def.name,
+                tier,
+                limit,
+                bound: if def.better == Better::Higher {
+                    Bound::AtLeast
+                } else {
+                    Bound::AtMost
+                },
+            });
+        }
+        Ok(())
+    };
+    add("slo", slo, None)?;
+    if let Some(tt) = slo.get("tier") {
+        let tt = tt
+            .as_table()
+            .ok_or_else(|| cx.err("slo.tier", "must be a table of tiers: [slo.tier.NAME]"))?;
+        for (name, t) in tt {
+            let idx = tiers.iter().position(|n| n == name).ok_or_else(|| {
+                cx.err(
+                    &format!("slo.tier.{name}"),
+                    format!("no tier named `{name}` (tiers: {})", tiers.join(", ")),
+                )
+            })?;
+            let t = t
+                .as_table()
+                .ok_or_else(|| cx.err(&format!("slo.tier.{name}"), "must be a table"))?;
+            add(&format!("slo.tier.{name}"), t, Some(idx))?;
+        }
+    }
+    Ok(checks)
+}

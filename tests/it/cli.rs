@@ -1,0 +1,221 @@
+//! The real binary on the bundled scenarios: outputs, exit codes, errors.
+
+use super::{repo, tmpdir};
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn tenantsim() -> Command {
+    Command::cargo_bin("tenantsim").unwrap()
+}
+
+#[test]
+fn run_writes_summary_and_timeseries_and_prints_a_table() {
+    let out = tmpdir("cli-run");
+    tenantsim()
+        .args([
+            "run",
+            repo("scenarios/examples/quickstart.toml").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("latency_p95_s"))
+        .stdout(predicate::str::contains("SLOs: all passed"));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["scenario"], "quickstart");
+    assert_eq!(summary["replications"], 5);
+    for k in [
+        "throughput_rps",
+        "latency_p95_s",
+        "error_rate",
+        "cpu_utilization",
+        "requests_arrived",
+    ] {
+        assert!(summary["metrics"][k]["mean"].is_f64(), "{k} missing");
+        assert!(summary["metrics"][k]["ci95"].is_array(), "{k} has no CI");
+    }
+    assert!(summary["tiers"]["pro"]["latency_p99_s"]["mean"].is_f64());
+    assert_eq!(summary["slo"]["passed"], true);
+    assert!(summary["engine"]["events"].as_u64().unwrap() > 100_000);
+    let csv = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert_eq!(
+        header,
+        "replication,time_s,rps,completed,errors,latency_p50_s,latency_p95_s,latency_p99_s,instances_ready,\
+         instances_desired,cpu_utilization,memory_utilization,pool_in_use,pool_waiting,cache_hit_ratio"
+    );
+    // 30 min at 30 s per row, 5 replications.
+    assert_eq!(csv.lines().count(), 1 + 5 * 60);
+    let parquet = std::fs::read(out.join("timeseries.parquet")).unwrap();
+    assert_eq!(&parquet[..4], b"PAR1");
+    // No temporary files left behind.
+    assert!(std::fs::read_dir(&out).unwrap().all(|e| !e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .starts_with('.')));
+}
+
+#[test]
+fn json_flag_prints_the_summary() {
+    let out = tmpdir("cli-json");
+    let assert = tenantsim()
+        .args([
+            "run",
+            repo("scenarios/examples/quickstart.toml").to_str().unwrap(),
+            "--json",
+            "--quiet",
+        ])
+        .args([
+            "--replications",
+            "2",
+            "--set",
+            "simulation.duration=5m",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    assert_eq!(v["replications"], 2);
+    assert_eq!(v["duration_s"], 300.0);
+}
+
+#[test]
+fn failing_slo_exits_1() {
+    let out = tmpdir("cli-slo");
+    tenantsim()
+        .args([
+            "run",
+            repo("scenarios/examples/quickstart.toml").to_str().unwrap(),
+            "--quiet",
+        ])
+        .args([
+            "--set",
+            "slo.latency_p95=\"5ms\"",
+            "--set",
+            "simulation.duration=5m",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .assert()
+        .code(1);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(v["slo"]["passed"], false);
+    let check = v["slo"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "latency_p95")
+        .unwrap();
+    assert_eq!(check["limit"], 0.005);
+    assert_eq!(check["passed"], false);
+}
+
+#[test]
+fn bad_input_exits_2_and_names_file_line_and_key() {
+    let dir = tmpdir("cli-bad");
+    let f = dir.join("bad.toml");
+    std::fs::write(
+        &f,
+        "name = \"bad\"\n[[workload]]\ntenants = 3\narrival = { process = \"poisson\", rate_per_s = -2.0 }\n[endpoint.a]\ncpu = \"5ms\"\n[instance]\ncores = 1\n",
+    )
+    .unwrap();
+    tenantsim()
+        .args(["run", f.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("bad.toml:4:"))
+        .stderr(predicate::str::contains("rate_per_s"))
+        .stderr(predicate::str::contains("positive"));
+    tenantsim()
+        .args(["run", "no/such/file.toml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot read"));
+    tenantsim().args(["run"]).assert().code(2);
+    tenantsim()
+        .args([
+            "run",
+            repo("scenarios/examples/quickstart.toml").to_str().unwrap(),
+            "--set",
+            "instance.load_balancer=\"fastest\"",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("least-connections"));
+}
+
+#[test]
+fn overload_without_autoscaler_warns_with_utilization() {
+    let out = tmpdir("cli-overload");
+    tenantsim()
+        .args([
+            "run",
+            repo("scenarios/validation/mm1-rho05.toml")
+                .to_str()
+                .unwrap(),
+            "--quiet",
+        ])
+        .args([
+            "--set",
+            "workload.0.arrival.rate_per_s=150.0",
+            "--set",
+            "simulation.duration=20s",
+        ])
+        .args([
+            "--set",
+            "simulation.warmup=2s",
+            "--replications",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("utilization 1.50"));
+}
+
+#[test]
+fn validate_quick_passes() {
+    tenantsim()
+        .args(["validate", "--quick"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("mmc8-rho085"))
+        .stdout(predicate::str::contains(" 0 failed"));
+}
+
+#[test]
+fn every_bundled_scenario_runs() {
+    for dir in ["scenarios/examples", "scenarios/validation"] {
+        for entry in std::fs::read_dir(repo(dir)).unwrap() {
+            let p = entry.unwrap().path();
+            if p.extension().is_none_or(|e| e != "toml") {
+                continue;
+            }
+            let out = tmpdir("cli-all");
+            tenantsim()
+                .args([
+                    "run",
+                    p.to_str().unwrap(),
+                    "--quiet",
+                    "--replications",
+                    "1",
+                    "--out",
+                    out.to_str().unwrap(),
+                ])
+                .args([
+                    "--set",
+                    "simulation.duration=3m",
+                    "--set",
+                    "simulation.warmup=10s",
+                ])
+                .assert()
+                .success();
+        }
+    }
+}

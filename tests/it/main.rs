@@ -1,0 +1,32 @@
+//! Integration tests, in one binary so polars is linked once.
+
+mod cli;
+mod determinism;
+mod properties;
+mod scenario_errors;
+mod validation;
+
+use std::path::{Path, PathBuf};
+
+/// Path of a file in the repository.
+pub fn repo(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+}
+
+/// A fresh temporary folder under the target dir.
+pub fn tmpdir(name: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// summary.json without the fields allowed to differ between runs
+/// (wall-clock time and the rate derived from it).
+pub fn strip_engine_timing(json: &str) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_str(json).unwrap();
+    let e = v["engine"].as_object_mut().unwrap();
+    e.remove("wall_s");
+    e.remove("events_per_s");
+    v
+}

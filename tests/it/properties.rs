@@ -1,0 +1,93 @@
+//! Property tests over generated scenarios: conservation of requests, caps,
+//! and sane metric values.
+
+use proptest::prelude::*;
+use std::path::Path;
+use tenantsim::metrics::names::{Unit, METRICS};
+use tenantsim::runner::run_replication;
+use tenantsim::scenario::Scenario;
+
+fn arrival() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (0.5f64..40.0).prop_map(|r| format!("{{ process = \"poisson\", rate_per_s = {r} }}")),
+        (0.5f64..40.0).prop_map(|r| format!("{{ process = \"deterministic\", rate_per_s = {r} }}")),
+        (1.0f64..40.0).prop_map(|r| format!(
+            "{{ process = \"diurnal\", peak_rate_per_s = {r}, trough_rate_per_s = {}, period = \"20s\" }}",
+            r / 4.0
+        )),
+        (0.5f64..30.0).prop_map(|r| format!("{{ process = \"steps\", steps = [[\"0s\", {r}], [\"10s\", {}]] }}", r * 2.0)),
+        (0.5f64..20.0).prop_map(|r| format!(
+            "{{ process = \"mmpp\", rate_per_s = {r}, burst_rate_per_s = {}, normal_duration = \"5s\", burst_duration = \"1s\" }}",
+            r * 5.0
+        )),
+        (1u32..5).prop_map(|u| format!("{{ process = \"closed\", users = {u}, think_time = \"50ms\" }}")),
+    ]
+}
+
+prop_compose! {
+    fn scenario()(
+        arrival in arrival(),
+        tenants in 1u32..20,
+        cores in 1u32..4,
+        extra_workers in 0u32..6,
+        queue in prop_oneof![Just(None), (0u32..20).prop_map(Some)],
+        rate_limit in prop_oneof![Just(None), (1.0f64..20.0).prop_map(Some)],
+        cap in prop_oneof![Just(None), (1u32..6).prop_map(Some)],
+        timeout_ms in prop_oneof![Just(None), (20u64..500).prop_map(Some)],
+        cpu_ms in 2u64..60,
+        instances in 1u32..4,
+        lb in prop_oneof![Just("round-robin"), Just("least-connections"), Just("random"), Just("power-of-two")],
+        seed in 0u64..1000,
+    ) -> String {
+        let mut tier = String::from("[[tier]]\nname = \"t\"\n");
+        if let Some(r) = rate_limit { tier += &format!("rate_limit = {{ rate_per_s = {r}, burst = 3 }}\n"); }
+        if let Some(c) = cap { tier += &format!("max_concurrency = {c}\n"); }
+        let q = queue.map(|q| format!("queue_capacity = {q}\n")).unwrap_or_default();
+        let t = timeout_ms.map(|t| format!("timeout = \"{t}ms\"\n")).unwrap_or_default();
+        format!(
+            "name = \"prop\"\n[simulation]\nduration = \"30s\"\nwarmup = \"3s\"\nseed = {seed}\nreplications = 1\nsample_interval = \"5s\"\n\
+             {tier}[[workload]]\ntier = \"t\"\ntenants = {tenants}\narrival = {arrival}\n\
+             [endpoint.e]\ncpu = {{ dist = \"exponential\", mean = \"{cpu_ms}ms\" }}\n{t}\
+             [instance]\ncores = {cores}\nworkers = {}\n{q}initial = {instances}\nload_balancer = \"{lb}\"\nmemory_per_request_mb = 1\n",
+            cores + extra_workers
+        )
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn requests_are_conserved_and_metrics_are_sane(text in scenario()) {
+        let sc = Scenario::from_str(Path::new("prop.toml"), &text, &[]).unwrap();
+        let r = run_replication(&sc, 0, &|_| {});
+        let c = r.conservation;
+        // Server side: every arrival was rejected, finished, or is still in.
+        prop_assert_eq!(c.arrived, c.rejected + c.server_done + c.in_flight, "{}", text);
+        for (m, v) in METRICS.iter().zip(&r.overall) {
+            if let Some(v) = v {
+                prop_assert!(v.is_finite(), "{} = {}", m.name, v);
+                prop_assert!(*v >= 0.0, "{} = {}", m.name, v);
+                if m.unit == Unit::Ratio && m.name != "memory_utilization" && m.name != "littles_law_error" {
+                    prop_assert!(*v <= 1.0 + 1e-9, "{} = {}", m.name, v);
+                }
+            }
+        }
+        let get = |n: &str| r.overall[METRICS.iter().position(|m| m.name == n).unwrap()];
+        if let (Some(p50), Some(p95), Some(p99)) = (get("latency_p50_s"), get("latency_p95_s"), get("latency_p99_s")) {
+            prop_assert!(p50 <= p95 && p95 <= p99);
+        }
+        // Client side (measured window): completions + failures never exceed arrivals.
+        let arrived = get("requests_arrived").unwrap();
+        let completed = get("requests_completed").unwrap();
+        let failed = get("error_rate").map(|e| e * arrived).unwrap_or(0.0);
+        prop_assert!(completed + failed <= arrived + 1e-6);
+        // No rejection reason appears without its mechanism.
+        if !text.contains("rate_limit") { prop_assert_eq!(get("rejected_rate_limited"), Some(0.0)); }
+        if !text.contains("max_concurrency") { prop_assert_eq!(get("rejected_tenant_limit"), Some(0.0)); }
+        if !text.contains("queue_capacity") { prop_assert_eq!(get("rejected_queue_full"), Some(0.0)); }
+        if !text.contains("timeout =") { prop_assert_eq!(get("timeouts"), Some(0.0)); }
+        // CPU never busier than the cores.
+        prop_assert!(get("cpu_utilization").unwrap() <= 1.0 + 1e-9);
+    }
+}
