@@ -1,21 +1,17 @@
 //! An API instance: `workers` threads, a FCFS queue bounded by
-//! `queue_capacity`, and `cores` of CPU shared by the running requests.
+//! `queue_capacity`, and `cores` of CPU shared by the running requests
+//! ([`CpuShare`]).
 //!
-//! Invariants: at most `workers` requests run; at most `queue_capacity`
-//! wait; a waiting request starts only when a worker frees (FCFS). While no
-//! more requests run than there are cores, each runs at full speed; beyond
-//! that, CPU is processor-shared: each of n running requests progresses at
-//! rate cores/n. With `workers <= cores` sharing can never happen, so the
-//! instance schedules each completion directly and behaves exactly as an
-//! M/M/c station for exponential demand.
-//!
-//! Processor sharing uses virtual time: `v` is the CPU work every running
-//! request has received; a request with demand d started at virtual time v0
-//! finishes when v reaches v0 + d. Completion events carry a generation and
-//! are superseded whenever the number of running requests changes.
+//! Invariants: at most `workers` requests hold a worker; at most
+//! `queue_capacity` wait; a waiting request gets a worker only when one
+//! frees (FCFS). A request holds its worker from start to response, also
+//! while it waits for caches or the database, but uses CPU only during its
+//! CPU phase. With `workers <= cores` the instance is exactly an M/M/c
+//! station for exponential CPU demand.
 
+use super::cpu::CpuShare;
 use super::request::ReqRef;
-use super::Msg;
+use super::{Msg, Station};
 use crate::engine::{Scheduler, SimTime};
 use crate::metrics::TimeIntegral;
 use crate::scenario::InstanceSpec;
@@ -29,24 +25,13 @@ pub enum Offer {
     Full,
 }
 
-struct ProcessorSharing {
-    /// Work received by each running request so far, in ns (f64: exact to
-    /// well beyond a year of simulated time).
-    v: f64,
-    last: SimTime,
-    /// Running requests as (virtual finish time, request), a binary min-heap.
-    heap: Vec<(f64, ReqRef)>,
-    gen: u32,
-}
-
 pub struct Instance {
     pub id: u32,
-    cores: u32,
     workers: u32,
     queue_capacity: u32,
-    running: u32,
+    busy_workers: u32,
     queue: VecDeque<ReqRef>,
-    ps: Option<ProcessorSharing>,
+    cpu: CpuShare,
     base_memory_mb: f64,
     memory_per_request_mb: f64,
     memory_mb: f64,
@@ -58,20 +43,13 @@ pub struct Instance {
 
 impl Instance {
     pub fn new(id: u32, spec: &InstanceSpec, now: SimTime) -> Self {
-        let ps = (spec.workers > spec.cores).then(|| ProcessorSharing {
-            v: 0.0,
-            last: now,
-            heap: Vec::with_capacity(spec.workers.min(1 << 16) as usize),
-            gen: 0,
-        });
         let mut inst = Instance {
             id,
-            cores: spec.cores,
             workers: spec.workers,
             queue_capacity: spec.queue_capacity,
-            running: 0,
+            busy_workers: 0,
             queue: VecDeque::with_capacity(spec.queue_capacity.min(4096) as usize),
-            ps,
+            cpu: CpuShare::new(Station::Instance(id), spec.cores, spec.workers, now),
             base_memory_mb: spec.base_memory_mb,
             memory_per_request_mb: spec.memory_per_request_mb,
             memory_mb: spec.memory_mb,
@@ -82,17 +60,14 @@ impl Instance {
         inst
     }
 
-    pub fn cores(&self) -> u32 {
-        self.cores
-    }
-
-    /// Requests held (running + queued).
+    /// Requests held (holding a worker or queued).
     pub fn in_flight(&self) -> u32 {
-        self.running + self.queue.len() as u32
+        self.busy_workers + self.queue.len() as u32
     }
 
+    /// Requests holding a worker.
     pub fn running(&self) -> u32 {
-        self.running
+        self.busy_workers
     }
 
     pub fn queued(&self) -> usize {
@@ -100,19 +75,18 @@ impl Instance {
     }
 
     fn memory_fraction(&self) -> f64 {
-        (self.base_memory_mb + self.memory_per_request_mb * self.in_flight() as f64)
-            / self.memory_mb
+        (self.base_memory_mb + self.memory_per_request_mb * self.in_flight() as f64) / self.memory_mb
     }
 
     fn update_gauges(&mut self, now: SimTime) {
-        self.busy.set(now, self.running.min(self.cores) as f64);
+        self.busy.set(now, self.cpu.busy_cores() as f64);
         self.memory.set(now, self.memory_fraction());
     }
 
     /// Offer a request with CPU demand `cpu`.
     #[inline]
     pub fn offer(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, cpu: SimTime) -> Offer {
-        if self.running < self.workers {
+        if self.busy_workers < self.workers {
             self.start(sched, req, cpu);
             Offer::Started
         } else if (self.queue.len() as u64) < self.queue_capacity as u64 {
@@ -124,154 +98,37 @@ impl Instance {
         }
     }
 
-    /// Give a worker to `req` (the caller checked one is free).
+    /// Give a worker to `req` and start its CPU phase (the caller checked a
+    /// worker is free).
     #[inline]
     pub fn start(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, cpu: SimTime) {
-        let now = sched.now();
-        match &mut self.ps {
-            None => {
-                self.running += 1;
-                sched.schedule_in(
-                    cpu,
-                    Msg::CpuDone {
-                        instance: self.id,
-                        req,
-                    },
-                );
-            }
-            Some(_) => {
-                self.ps_advance(now);
-                self.running += 1;
-                let ps = self.ps.as_mut().expect("processor-sharing mode");
-                heap_push(&mut ps.heap, (ps.v + cpu.as_nanos() as f64, req));
-                self.ps_reschedule(sched);
-            }
-        }
-        self.update_gauges(now);
+        self.busy_workers += 1;
+        self.cpu.begin(sched, req, cpu);
+        self.update_gauges(sched.now());
     }
 
-    /// A direct-mode CPU completion: free the worker. Returns the next
-    /// queued request, which the caller must [`Instance::start`].
+    /// A direct-mode CPU completion (`Msg::CpuDone`) was delivered; the
+    /// request keeps its worker.
     #[inline]
-    pub fn finish(&mut self, now: SimTime) -> Option<ReqRef> {
-        self.running -= 1;
+    pub fn cpu_done(&mut self, now: SimTime) {
+        self.cpu.end_direct();
+        self.update_gauges(now);
+    }
+
+    /// A processor-sharing tick: finished CPU phases are appended to `done`.
+    pub fn cpu_tick(&mut self, sched: &mut Scheduler<Msg>, gen: u32, done: &mut Vec<ReqRef>) {
+        self.cpu.tick(sched, gen, done);
+        self.update_gauges(sched.now());
+    }
+
+    /// A request let go of its worker. Returns the next queued request, to
+    /// which the caller must give the worker with [`Instance::start`].
+    #[inline]
+    pub fn free_worker(&mut self, now: SimTime) -> Option<ReqRef> {
+        self.busy_workers -= 1;
         self.update_gauges(now);
         self.queue.pop_front()
     }
-
-    /// A processor-sharing tick: if current, move every request whose work
-    /// is done into `done` (the caller then frees their workers with
-    /// [`Instance::release_worker`] and starts queued requests).
-    pub fn ps_tick(&mut self, sched: &mut Scheduler<Msg>, gen: u32, done: &mut Vec<ReqRef>) {
-        let now = sched.now();
-        match &self.ps {
-            Some(ps) if ps.gen == gen => {}
-            _ => return,
-        }
-        self.ps_advance(now);
-        let ps = self.ps.as_mut().expect("checked above");
-        // Half a nanosecond of slack absorbs the rounding of event times.
-        while let Some(&(fv, r)) = ps.heap.first() {
-            if fv <= ps.v + 0.5 {
-                heap_pop(&mut ps.heap);
-                done.push(r);
-            } else {
-                break;
-            }
-        }
-    }
-
-    /// Free the worker of a finished processor-sharing request; returns the
-    /// next queued request, which the caller must start.
-    pub fn release_worker(&mut self, sched: &mut Scheduler<Msg>) -> Option<ReqRef> {
-        let now = sched.now();
-        self.ps_advance(now);
-        self.running -= 1;
-        self.ps_reschedule(sched);
-        self.update_gauges(now);
-        self.queue.pop_front()
-    }
-
-    fn rate(&self) -> f64 {
-        if self.running <= self.cores {
-            1.0
-        } else {
-            self.cores as f64 / self.running as f64
-        }
-    }
-
-    fn ps_advance(&mut self, now: SimTime) {
-        let r = self.rate();
-        if let Some(ps) = &mut self.ps {
-            ps.v += (now.saturating_sub(ps.last)).as_nanos() as f64 * r;
-            ps.last = now;
-        }
-    }
-
-    fn ps_reschedule(&mut self, sched: &mut Scheduler<Msg>) {
-        let r = self.rate();
-        let id = self.id;
-        if let Some(ps) = &mut self.ps {
-            ps.gen = ps.gen.wrapping_add(1);
-            if let Some(&(fv, _)) = ps.heap.first() {
-                let dt = ((fv - ps.v).max(0.0) / r).ceil();
-                sched.schedule_in(
-                    SimTime::from_nanos(dt as u64),
-                    Msg::CpuTick {
-                        instance: id,
-                        gen: ps.gen,
-                    },
-                );
-            }
-        }
-    }
-
-    /// Requests waiting in the queue are dropped (instance failure).
-    pub fn drain_queue(&mut self) -> impl Iterator<Item = ReqRef> + '_ {
-        self.queue.drain(..)
-    }
-}
-
-fn heap_push(h: &mut Vec<(f64, ReqRef)>, x: (f64, ReqRef)) {
-    h.push(x);
-    let mut i = h.len() - 1;
-    while i > 0 {
-        let p = (i - 1) / 2;
-        if h[i].0 < h[p].0 {
-            h.swap(i, p);
-            i = p;
-        } else {
-            break;
-        }
-    }
-}
-
-fn heap_pop(h: &mut Vec<(f64, ReqRef)>) -> Option<(f64, ReqRef)> {
-    let last = h.pop()?;
-    if h.is_empty() {
-        return Some(last);
-    }
-    let top = std::mem::replace(&mut h[0], last);
-    let n = h.len();
-    let mut i = 0;
-    loop {
-        let l = 2 * i + 1;
-        if l >= n {
-            break;
-        }
-        let c = if l + 1 < n && h[l + 1].0 < h[l].0 {
-            l + 1
-        } else {
-            l
-        };
-        if h[c].0 < h[i].0 {
-            h.swap(c, i);
-            i = c;
-        } else {
-            break;
-        }
-    }
-    Some(top)
 }
 
 #[cfg(test)]
@@ -319,16 +176,17 @@ mod tests {
                 match m {
                     Msg::CpuDone { req, .. } => {
                         self.out.push((req.idx, now.as_secs_f64()));
-                        if let Some(n) = self.inst.finish(now) {
+                        self.inst.cpu_done(now);
+                        if let Some(n) = self.inst.free_worker(now) {
                             self.inst.start(s, n, d(n.idx, &self.demands));
                         }
                     }
                     Msg::CpuTick { gen, .. } => {
                         let mut done = vec![];
-                        self.inst.ps_tick(s, gen, &mut done);
+                        self.inst.cpu_tick(s, gen, &mut done);
                         for q in done {
                             self.out.push((q.idx, now.as_secs_f64()));
-                            if let Some(n) = self.inst.release_worker(s) {
+                            if let Some(n) = self.inst.free_worker(now) {
                                 self.inst.start(s, n, d(n.idx, &self.demands));
                             }
                         }

@@ -11,6 +11,7 @@
 //! instead of five.
 
 pub mod balancer;
+pub mod cpu;
 pub mod gateway;
 pub mod instance;
 pub mod request;
@@ -27,6 +28,13 @@ use rand::RngExt;
 use request::{ReqRef, Request, Requests, NO_USER};
 use workload::ArrivalGen;
 
+/// A place where CPU work runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Station {
+    Instance(u32),
+    Database,
+}
+
 /// Every message the service's actors exchange. Small and `Copy`, so the
 /// event queue moves plain values.
 #[derive(Clone, Copy, Debug)]
@@ -35,11 +43,11 @@ pub enum Msg {
     Arrival { workload: u32 },
     /// A closed-workload user finished thinking and sends a request.
     UserReady { workload: u32, user: u32 },
-    /// A request's CPU work finished (instance without CPU sharing).
-    CpuDone { instance: u32, req: ReqRef },
+    /// A job's CPU work finished (station without CPU sharing).
+    CpuDone { station: Station, req: ReqRef },
     /// The earliest CPU completion under processor sharing (stale unless
-    /// `gen` is the instance's current generation).
-    CpuTick { instance: u32, gen: u32 },
+    /// `gen` is the station's current generation).
+    CpuTick { station: Station, gen: u32 },
     /// The client's patience ran out.
     ClientTimeout { req: ReqRef },
     /// Close a time-series interval.
@@ -352,6 +360,17 @@ impl<'s> Service<'s> {
         }
     }
 
+    /// The CPU phase of `req` ended: respond, free its worker, and give the
+    /// worker to the next queued request.
+    fn after_cpu(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef) {
+        let Some(r) = self.requests.get(req) else { return };
+        let inst = r.instance as usize;
+        self.server_done(sched, req);
+        if let Some(n) = self.instances[inst].free_worker(sched.now()) {
+            self.start_queued(sched, inst, n);
+        }
+    }
+
     fn on_client_timeout(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef) {
         let now = sched.now();
         let Some(r) = self.requests.get_mut(req) else {
@@ -410,27 +429,21 @@ impl Model for Service<'_> {
         match msg {
             Msg::Arrival { workload } => self.on_arrival(sched, workload as usize),
             Msg::UserReady { workload, user } => self.on_user_ready(sched, workload as usize, user),
-            Msg::CpuDone { instance, req } => {
-                let i = instance as usize;
-                let next = self.instances[i].finish(sched.now());
-                self.server_done(sched, req);
-                if let Some(n) = next {
-                    self.start_queued(sched, i, n);
-                }
+            Msg::CpuDone { station: Station::Instance(i), req } => {
+                self.instances[i as usize].cpu_done(sched.now());
+                self.after_cpu(sched, req);
             }
-            Msg::CpuTick { instance, gen } => {
-                let i = instance as usize;
+            Msg::CpuTick { station: Station::Instance(i), gen } => {
                 let mut done = std::mem::take(&mut self.done_buf);
                 done.clear();
-                self.instances[i].ps_tick(sched, gen, &mut done);
+                self.instances[i as usize].cpu_tick(sched, gen, &mut done);
                 for &r in &done {
-                    let next = self.instances[i].release_worker(sched);
-                    self.server_done(sched, r);
-                    if let Some(n) = next {
-                        self.start_queued(sched, i, n);
-                    }
+                    self.after_cpu(sched, r);
                 }
                 self.done_buf = done;
+            }
+            Msg::CpuDone { station: Station::Database, .. } | Msg::CpuTick { station: Station::Database, .. } => {
+                unreachable!("no database in this model yet")
             }
             Msg::ClientTimeout { req } => self.on_client_timeout(sched, req),
             Msg::Sample => {

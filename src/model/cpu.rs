@@ -1,0 +1,184 @@
+//! CPU time on a set of cores, shared by the jobs running on it: the engine
+//! room of an instance and of the database.
+//!
+//! While no more jobs run than there are cores, each runs at full speed;
+//! beyond that the cores are processor-shared: each of n jobs progresses at
+//! rate cores/n. When the number of concurrent jobs can never exceed the
+//! cores (`max_concurrent <= cores`), completions are scheduled directly —
+//! one event per job, exactly an M/M/c service for exponential demand.
+//! Otherwise virtual time is used: `v` is the work every running job has
+//! received; a job with demand d started at virtual time v0 finishes when v
+//! reaches v0 + d. The pending completion event carries a generation and is
+//! superseded whenever the number of running jobs changes.
+
+use super::request::ReqRef;
+use super::{Msg, Station};
+use crate::engine::{Scheduler, SimTime};
+
+struct Shared {
+    v: f64,
+    last: SimTime,
+    /// Running jobs as (virtual finish, job), a binary min-heap.
+    heap: Vec<(f64, ReqRef)>,
+    gen: u32,
+}
+
+pub struct CpuShare {
+    station: Station,
+    cores: u32,
+    running: u32,
+    shared: Option<Shared>,
+}
+
+impl CpuShare {
+    pub fn new(station: Station, cores: u32, max_concurrent: u32, now: SimTime) -> Self {
+        let shared = (max_concurrent > cores).then(|| Shared {
+            v: 0.0,
+            last: now,
+            heap: Vec::with_capacity(max_concurrent.min(1 << 16) as usize),
+            gen: 0,
+        });
+        CpuShare { station, cores, running: 0, shared }
+    }
+
+    pub fn running(&self) -> u32 {
+        self.running
+    }
+
+    /// Cores busy now.
+    pub fn busy_cores(&self) -> u32 {
+        self.running.min(self.cores)
+    }
+
+    fn rate(&self) -> f64 {
+        if self.running <= self.cores {
+            1.0
+        } else {
+            self.cores as f64 / self.running as f64
+        }
+    }
+
+    fn advance(&mut self, now: SimTime) {
+        let r = self.rate();
+        if let Some(s) = &mut self.shared {
+            s.v += now.saturating_sub(s.last).as_nanos() as f64 * r;
+            s.last = now;
+        }
+    }
+
+    fn reschedule(&mut self, sched: &mut Scheduler<Msg>) {
+        let r = self.rate();
+        let station = self.station;
+        if let Some(s) = &mut self.shared {
+            s.gen = s.gen.wrapping_add(1);
+            if let Some(&(fv, _)) = s.heap.first() {
+                let dt = ((fv - s.v).max(0.0) / r).ceil();
+                sched.schedule_in(SimTime::from_nanos(dt as u64), Msg::CpuTick { station, gen: s.gen });
+            }
+        }
+    }
+
+    /// Start a job needing `work` of CPU time. Its completion arrives as
+    /// `Msg::CpuDone` (direct) or through `Msg::CpuTick` → [`CpuShare::tick`].
+    #[inline]
+    pub fn begin(&mut self, sched: &mut Scheduler<Msg>, job: ReqRef, work: SimTime) {
+        if self.shared.is_none() {
+            self.running += 1;
+            sched.schedule_in(work, Msg::CpuDone { station: self.station, req: job });
+            return;
+        }
+        self.advance(sched.now());
+        self.running += 1;
+        let s = self.shared.as_mut().expect("shared mode");
+        heap_push(&mut s.heap, (s.v + work.as_nanos() as f64, job));
+        self.reschedule(sched);
+    }
+
+    /// A direct-mode completion was delivered.
+    #[inline]
+    pub fn end_direct(&mut self) {
+        self.running -= 1;
+    }
+
+    /// A shared-mode tick: if current, remove every finished job, append it
+    /// to `done`, and schedule the next completion.
+    pub fn tick(&mut self, sched: &mut Scheduler<Msg>, gen: u32, done: &mut Vec<ReqRef>) {
+        match &self.shared {
+            Some(s) if s.gen == gen => {}
+            _ => return,
+        }
+        self.advance(sched.now());
+        let s = self.shared.as_mut().expect("checked above");
+        let before = done.len();
+        // Half a nanosecond of slack absorbs the rounding of event times.
+        while let Some(&(fv, r)) = s.heap.first() {
+            if fv <= s.v + 0.5 {
+                heap_pop(&mut s.heap);
+                done.push(r);
+            } else {
+                break;
+            }
+        }
+        self.running -= (done.len() - before) as u32;
+        self.reschedule(sched);
+    }
+
+    /// Abandon a running job (a query timeout). Direct mode: the caller must
+    /// ignore the job's later `CpuDone` (the request handle will be stale or
+    /// the request no longer in this phase).
+    pub fn cancel(&mut self, sched: &mut Scheduler<Msg>, job: ReqRef) -> bool {
+        if self.shared.is_none() {
+            self.running -= 1;
+            return true;
+        }
+        self.advance(sched.now());
+        let s = self.shared.as_mut().expect("shared mode");
+        let Some(pos) = s.heap.iter().position(|(_, r)| *r == job) else { return false };
+        s.heap.swap_remove(pos);
+        // Restore the heap property after the arbitrary removal.
+        let mut h = std::mem::take(&mut s.heap);
+        h.sort_by(|a, b| a.0.total_cmp(&b.0));
+        s.heap = h;
+        self.running -= 1;
+        self.reschedule(sched);
+        true
+    }
+}
+
+fn heap_push(h: &mut Vec<(f64, ReqRef)>, x: (f64, ReqRef)) {
+    h.push(x);
+    let mut i = h.len() - 1;
+    while i > 0 {
+        let p = (i - 1) / 2;
+        if h[i].0 < h[p].0 {
+            h.swap(i, p);
+            i = p;
+        } else {
+            break;
+        }
+    }
+}
+
+fn heap_pop(h: &mut Vec<(f64, ReqRef)>) -> Option<(f64, ReqRef)> {
+    let last = h.pop()?;
+    if h.is_empty() {
+        return Some(last);
+    }
+    let top = std::mem::replace(&mut h[0], last);
+    let n = h.len();
+    let mut i = 0;
+    loop {
+        let l = 2 * i + 1;
+        if l >= n {
+            break;
+        }
+        let c = if l + 1 < n && h[l + 1].0 < h[l].0 { l + 1 } else { l };
+        if h[c].0 < h[i].0 {
+            h.swap(c, i);
+            i = c;
+        } else {
+            break;
+        }
+    }
+    Some(top)
+}
