@@ -36,11 +36,7 @@ impl RunOutput {
 
 /// Simulate replication `rep`. `progress` is called with the fraction of
 /// simulated time just covered (the calls sum to 1).
-pub fn run_replication(
-    sc: &Scenario,
-    rep: u32,
-    progress: &(dyn Fn(f64) + Sync),
-) -> ReplicationResult {
+pub fn run_replication(sc: &Scenario, rep: u32, progress: &(dyn Fn(f64) + Sync)) -> ReplicationResult {
     let mut sched = Scheduler::new();
     let mut svc = Service::new(sc, rep, &mut sched);
     let end = sc.simulation.duration;
@@ -53,7 +49,7 @@ pub fn run_replication(
         progress((next - t).as_secs_f64() / end.as_secs_f64());
         t = next;
     }
-    svc.finish(end);
+    svc.finish_run(end);
     let window = (end - sc.simulation.warmup).as_secs_f64();
     let overall = values(&svc.rec, &svc.rec.overall, window, sc, true);
     let tiers = svc
@@ -77,10 +73,7 @@ pub fn run(sc: &Scenario, progress: &(dyn Fn(f64) + Sync)) -> RunOutput {
     let start = Instant::now();
     let n = sc.simulation.replications;
     let per = |f: f64| progress(f / n as f64);
-    let replications: Vec<ReplicationResult> = (0..n)
-        .into_par_iter()
-        .map(|r| run_replication(sc, r, &per))
-        .collect();
+    let replications: Vec<ReplicationResult> = (0..n).into_par_iter().map(|r| run_replication(sc, r, &per)).collect();
     RunOutput {
         replications,
         wall_s: start.elapsed().as_secs_f64(),
@@ -94,7 +87,13 @@ fn values(rec: &Recorder, c: &TierCounters, window: f64, sc: &Scenario, all: boo
     METRICS
         .iter()
         .map(|m| {
-            if m.needs != Needs::Nothing || (!all && !m.per_tier) {
+            let has = match m.needs {
+                Needs::Nothing => true,
+                Needs::Pool => sc.pool.is_some(),
+                Needs::Database => sc.database.is_some(),
+                Needs::Cache => sc.cache.any(),
+            };
+            if !has || (!all && !m.per_tier) {
                 return None;
             }
             let g = &rec.measured;
@@ -107,11 +106,32 @@ fn values(rec: &Recorder, c: &TierCounters, window: f64, sc: &Scenario, all: boo
                 "queue_wait_mean_s" => c.queue_wait.mean_s(),
                 "queue_wait_p95_s" => c.queue_wait.quantile_s(0.95),
                 "queue_wait_prob" => ratio(c.waited as f64, c.queue_wait.count() as f64),
+                "pool_wait_mean_s" => c.pool_wait.mean_s(),
+                "pool_wait_p95_s" => c.pool_wait.quantile_s(0.95),
+                "pool_timeouts" => Some(c.pool_timeouts as f64),
+                "pool_tenant_cap_waits" => Some(c.tenant_cap_waits as f64),
+                "rejected_db_connections" => Some(c.db_refused as f64),
+                "query_timeouts" => Some(c.query_timeouts as f64),
+                "abandoned_work" => Some(c.abandoned as f64),
+                "cache_hit_ratio" => ratio((c.l1_hits + c.l2_hits) as f64, c.cacheable_reads as f64),
+                "l1_hit_ratio" if sc.cache.l1.is_some() => ratio(c.l1_hits as f64, c.cacheable_reads as f64),
+                "l2_hit_ratio" if sc.cache.l2.is_some() => {
+                    // Reads that reached L2: all of them without an L1,
+                    // otherwise the L1 misses.
+                    let reached = if sc.cache.l1.is_some() {
+                        c.l1_misses
+                    } else {
+                        c.cacheable_reads
+                    };
+                    ratio(c.l2_hits as f64, reached as f64)
+                }
+                "pool_utilization" => ratio(g.pool_in_use, g.pool_capacity),
+                "db_utilization" => ratio(g.db_busy, g.db_cores),
                 "error_rate" => ratio(c.failed() as f64, c.arrived as f64),
                 "rejected_rate_limited" => Some(c.rate_limited as f64),
                 "rejected_queue_full" => Some(c.queue_full as f64),
                 "rejected_tenant_limit" => Some(c.tenant_limit as f64),
-                "timeouts" => Some(c.timeouts as f64),
+                "timeouts" => Some((c.timeouts + c.query_timeouts) as f64),
                 "retries" => Some(c.retries as f64),
                 "instances_mean" => Some(g.instances / window),
                 "instances_max" => Some(rec.instances_max as f64),

@@ -37,7 +37,8 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
         args.set.push(format!("simulation.replications={r}"));
     }
     let sc = args.load()?;
-    if !a.json || !a.quiet {
+    // The table shows the warnings; without it, say them on stderr.
+    if a.json || a.quiet {
         for w in &sc.warnings {
             eprintln!("warning: {w}");
         }
@@ -57,10 +58,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
         pb.finish_and_clear();
     }
     let summary = report::build_summary(&sc, &out);
-    let dir = a
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("results").join(&sc.name));
+    let dir = a.out.clone().unwrap_or_else(|| PathBuf::from("results").join(&sc.name));
     report::write_atomic(&dir.join("summary.json"), summary.to_json().as_bytes())?;
     report::write_timeseries(&out, &dir)?;
     if a.json {
@@ -69,9 +67,5 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
         print!("{}", report::print_summary(&summary));
         println!("wrote {}", dir.display());
     }
-    Ok(if summary.slo.passed {
-        EXIT_OK
-    } else {
-        EXIT_FAILED
-    })
+    Ok(if summary.slo.passed { EXIT_OK } else { EXIT_FAILED })
 }

@@ -105,10 +105,7 @@ impl Dist {
     pub fn weibull_with_mean(shape: f64, mean: f64) -> Result<Dist, String> {
         positive("shape", shape)?;
         positive("mean", mean)?;
-        Dist::weibull(
-            shape,
-            mean / statrs::function::gamma::gamma(1.0 + 1.0 / shape),
-        )
+        Dist::weibull(shape, mean / statrs::function::gamma::gamma(1.0 + 1.0 / shape))
     }
     /// Pareto type I with minimum `scale` and shape `alpha`.
     pub fn pareto(scale: f64, alpha: f64) -> Result<Dist, String> {
@@ -135,18 +132,14 @@ impl Dist {
     pub fn pareto_with_mean(mean: f64, alpha: f64) -> Result<Dist, String> {
         positive("mean", mean)?;
         if alpha.is_nan() || alpha <= 1.0 {
-            return Err(format!(
-                "alpha must be above 1 for a finite mean, got {alpha}"
-            ));
+            return Err(format!("alpha must be above 1 for a finite mean, got {alpha}"));
         }
         Dist::pareto(mean * (alpha - 1.0) / alpha, alpha)
     }
     /// Uniform on [min, max).
     pub fn uniform(min: f64, max: f64) -> Result<Dist, String> {
         if !(min.is_finite() && max.is_finite() && min >= 0.0 && max > min) {
-            return Err(format!(
-                "uniform needs 0 <= min < max, got min {min}, max {max}"
-            ));
+            return Err(format!("uniform needs 0 <= min < max, got min {min}, max {max}"));
         }
         let mean = (min + max) / 2.0;
         let cv = (max - min) / 12f64.sqrt() / mean;
@@ -162,9 +155,7 @@ impl Dist {
             return Err("an empirical distribution needs at least one value".into());
         }
         if let Some(v) = values.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
-            return Err(format!(
-                "empirical values must be zero or positive, got {v}"
-            ));
+            return Err(format!("empirical values must be zero or positive, got {v}"));
         }
         let n = values.len() as f64;
         let mean = values.iter().sum::<f64>() / n;
@@ -267,11 +258,7 @@ mod tests {
         ] {
             let (m, cv) = mean_cv(&d);
             assert!((m / d.mean_secs() - 1.0).abs() < 0.03, "{d:?}: mean {m}");
-            assert!(
-                (cv / d.cv() - 1.0).abs() < 0.08,
-                "{d:?}: cv {cv} vs {}",
-                d.cv()
-            );
+            assert!((cv / d.cv() - 1.0).abs() < 0.08, "{d:?}: cv {cv} vs {}", d.cv());
         }
         assert!(Dist::exponential(0.0).is_err());
         assert!(Dist::lognormal(1.0, -1.0).is_err());

@@ -19,6 +19,7 @@
 //! allocate per event once the queue has reached its working size.
 
 pub mod dist;
+pub mod hash;
 mod queue;
 mod rng;
 mod time;

@@ -47,9 +47,7 @@ impl<M: Copy> EventQueue<M> {
 
     #[inline]
     pub fn peek_time(&self) -> Option<SimTime> {
-        self.heap
-            .first()
-            .map(|e| SimTime::from_nanos((e.key >> 64) as u64))
+        self.heap.first().map(|e| SimTime::from_nanos((e.key >> 64) as u64))
     }
 
     #[inline]

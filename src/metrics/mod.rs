@@ -9,7 +9,7 @@ pub mod names;
 mod recorder;
 
 pub use histogram::LatencyHistogram;
-pub use recorder::{GaugeAreas, Outcome, Recorder, TierCounters, TimeSeriesRow};
+pub use recorder::{CacheEvent, GaugeAreas, Outcome, Recorder, TierCounters, TimeSeriesRow};
 
 use crate::engine::SimTime;
 

@@ -15,7 +15,14 @@ pub enum Outcome {
     RateLimited,
     TenantLimit,
     QueueFull,
+    /// The client gave up (endpoint timeout).
     Timeout,
+    /// No connection within the pool timeout.
+    PoolTimeout,
+    /// A query ran longer than the tier's query timeout.
+    QueryTimeout,
+    /// The database refused a new connection (max_connections).
+    DbRefused,
 }
 
 /// Counts and distributions for one tier (or all traffic).
@@ -26,18 +33,35 @@ pub struct TierCounters {
     pub rate_limited: u64,
     pub tenant_limit: u64,
     pub queue_full: u64,
+    /// Client timeouts.
     pub timeouts: u64,
+    pub pool_timeouts: u64,
+    pub query_timeouts: u64,
+    pub db_refused: u64,
     pub retries: u64,
+    pub abandoned: u64,
+    pub tenant_cap_waits: u64,
     /// Requests that found no free worker and queued.
     pub waited: u64,
+    pub cacheable_reads: u64,
+    pub l1_hits: u64,
+    pub l1_misses: u64,
+    pub l2_hits: u64,
     pub latency: LatencyHistogram,
     pub queue_wait: LatencyHistogram,
+    pub pool_wait: LatencyHistogram,
 }
 
 impl TierCounters {
     /// Requests that failed from the client's point of view.
     pub fn failed(&self) -> u64 {
-        self.rate_limited + self.tenant_limit + self.queue_full + self.timeouts
+        self.rate_limited
+            + self.tenant_limit
+            + self.queue_full
+            + self.timeouts
+            + self.pool_timeouts
+            + self.query_timeouts
+            + self.db_refused
     }
 }
 
@@ -73,6 +97,16 @@ pub struct GaugeAreas {
     pub instances: f64,
     /// Requests in the service.
     pub in_system: f64,
+    /// Connections in use, all pools.
+    pub pool_in_use: f64,
+    /// Requests waiting for a connection, all pools.
+    pub pool_waiting: f64,
+    /// Connection capacity (limit × pools).
+    pub pool_capacity: f64,
+    /// Busy database cores.
+    pub db_busy: f64,
+    /// Database cores.
+    pub db_cores: f64,
 }
 
 impl GaugeAreas {
@@ -82,7 +116,23 @@ impl GaugeAreas {
         self.memory += o.memory;
         self.instances += o.instances;
         self.in_system += o.in_system;
+        self.pool_in_use += o.pool_in_use;
+        self.pool_waiting += o.pool_waiting;
+        self.pool_capacity += o.pool_capacity;
+        self.db_busy += o.db_busy;
+        self.db_cores += o.db_cores;
     }
+}
+
+/// Cache lookups, for one tier and overall.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CacheEvent {
+    L1Hit,
+    /// An L1 miss (when there is an L1).
+    L1Miss,
+    L2Hit,
+    /// Missed every level.
+    Miss,
 }
 
 pub struct Recorder {
@@ -101,6 +151,8 @@ pub struct Recorder {
     iv_arrivals: u64,
     iv_completed: u64,
     iv_errors: u64,
+    iv_reads: u64,
+    iv_hits: u64,
     iv_latency: LatencyHistogram,
     iv_start: SimTime,
     pub rows: Vec<TimeSeriesRow>,
@@ -121,6 +173,8 @@ impl Recorder {
             iv_arrivals: 0,
             iv_completed: 0,
             iv_errors: 0,
+            iv_reads: 0,
+            iv_hits: 0,
             iv_latency: LatencyHistogram::new(),
             iv_start: SimTime::ZERO,
             rows: Vec::with_capacity(expected_rows),
@@ -131,13 +185,19 @@ impl Recorder {
         self.warmup
     }
 
+    /// Apply `f` to the overall and the tier's counters when measured.
+    #[inline]
+    fn both(&mut self, tier: usize, measured: bool, f: impl Fn(&mut TierCounters)) {
+        if measured {
+            f(&mut self.overall);
+            f(&mut self.tiers[tier]);
+        }
+    }
+
     #[inline]
     pub fn arrival(&mut self, tier: usize, measured: bool) {
         self.iv_arrivals += 1;
-        if measured {
-            self.overall.arrived += 1;
-            self.tiers[tier].arrived += 1;
-        }
+        self.both(tier, measured, |c| c.arrived += 1);
     }
 
     #[inline]
@@ -169,6 +229,9 @@ impl Recorder {
                 Outcome::TenantLimit => c.tenant_limit += 1,
                 Outcome::QueueFull => c.queue_full += 1,
                 Outcome::Timeout => c.timeouts += 1,
+                Outcome::PoolTimeout => c.pool_timeouts += 1,
+                Outcome::QueryTimeout => c.query_timeouts += 1,
+                Outcome::DbRefused => c.db_refused += 1,
             }
         }
     }
@@ -181,6 +244,53 @@ impl Recorder {
                 c.waited += u64::from(wait > SimTime::ZERO);
             }
         }
+    }
+
+    /// A request got its connection after waiting `wait` (zero when at once).
+    #[inline]
+    pub fn pool_wait(&mut self, tier: usize, measured: bool, wait: SimTime) {
+        if measured {
+            self.overall.pool_wait.record(wait);
+            self.tiers[tier].pool_wait.record(wait);
+        }
+    }
+
+    #[inline]
+    pub fn tenant_cap_wait(&mut self, tier: usize, measured: bool) {
+        self.both(tier, measured, |c| c.tenant_cap_waits += 1);
+    }
+
+    #[inline]
+    pub fn retry(&mut self, tier: usize, measured: bool) {
+        self.both(tier, measured, |c| c.retries += 1);
+    }
+
+    /// The server finished a request whose client had left.
+    #[inline]
+    pub fn abandoned(&mut self, tier: usize, measured: bool) {
+        self.both(tier, measured, |c| c.abandoned += 1);
+    }
+
+    /// A cache lookup of a cacheable read. `L1Hit`, `L2Hit` and `Miss`
+    /// each end a read; `L1Miss` only marks the first level's miss.
+    #[inline]
+    pub fn cache(&mut self, tier: usize, measured: bool, e: CacheEvent) {
+        if e != CacheEvent::L1Miss {
+            self.iv_reads += 1;
+            self.iv_hits += u64::from(e != CacheEvent::Miss);
+        }
+        self.both(tier, measured, |c| match e {
+            CacheEvent::L1Hit => {
+                c.cacheable_reads += 1;
+                c.l1_hits += 1;
+            }
+            CacheEvent::L1Miss => c.l1_misses += 1,
+            CacheEvent::L2Hit => {
+                c.cacheable_reads += 1;
+                c.l2_hits += 1;
+            }
+            CacheEvent::Miss => c.cacheable_reads += 1,
+        });
     }
 
     /// The server finished with an admitted request.
@@ -210,11 +320,7 @@ impl Recorder {
         let ratio = |a: f64, b: f64| (b > 0.0).then(|| a / b);
         self.rows.push(TimeSeriesRow {
             time_s: now.as_secs_f64(),
-            rps: if dt > 0.0 {
-                self.iv_arrivals as f64 / dt
-            } else {
-                0.0
-            },
+            rps: if dt > 0.0 { self.iv_arrivals as f64 / dt } else { 0.0 },
             completed: self.iv_completed,
             errors: self.iv_errors,
             latency_p50_s: self.iv_latency.quantile_s(0.50),
@@ -224,13 +330,15 @@ impl Recorder {
             instances_desired,
             cpu_utilization: ratio(iv.busy_cores, iv.cores),
             memory_utilization: ratio(iv.memory, iv.instances),
-            pool_in_use: 0.0,
-            pool_waiting: 0.0,
-            cache_hit_ratio: None,
+            pool_in_use: if dt > 0.0 { iv.pool_in_use / dt } else { 0.0 },
+            pool_waiting: if dt > 0.0 { iv.pool_waiting / dt } else { 0.0 },
+            cache_hit_ratio: ratio(self.iv_hits as f64, self.iv_reads as f64),
         });
         self.iv_arrivals = 0;
         self.iv_completed = 0;
         self.iv_errors = 0;
+        self.iv_reads = 0;
+        self.iv_hits = 0;
         self.iv_latency.reset();
         self.iv_start = now;
     }

@@ -38,7 +38,12 @@ impl CpuShare {
             heap: Vec::with_capacity(max_concurrent.min(1 << 16) as usize),
             gen: 0,
         });
-        CpuShare { station, cores, running: 0, shared }
+        CpuShare {
+            station,
+            cores,
+            running: 0,
+            shared,
+        }
     }
 
     pub fn running(&self) -> u32 {
@@ -84,7 +89,13 @@ impl CpuShare {
     pub fn begin(&mut self, sched: &mut Scheduler<Msg>, job: ReqRef, work: SimTime) {
         if self.shared.is_none() {
             self.running += 1;
-            sched.schedule_in(work, Msg::CpuDone { station: self.station, req: job });
+            sched.schedule_in(
+                work,
+                Msg::CpuDone {
+                    station: self.station,
+                    req: job,
+                },
+            );
             return;
         }
         self.advance(sched.now());
@@ -133,7 +144,9 @@ impl CpuShare {
         }
         self.advance(sched.now());
         let s = self.shared.as_mut().expect("shared mode");
-        let Some(pos) = s.heap.iter().position(|(_, r)| *r == job) else { return false };
+        let Some(pos) = s.heap.iter().position(|(_, r)| *r == job) else {
+            return false;
+        };
         s.heap.swap_remove(pos);
         // Restore the heap property after the arbitrary removal.
         let mut h = std::mem::take(&mut s.heap);

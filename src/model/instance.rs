@@ -240,10 +240,7 @@ mod tests {
         let out = completions(&mut i, &[1.0, 1.0, 0.5]);
         assert_eq!(out[0].0, 2);
         assert!((out[0].1 - 1.5).abs() < 1e-6, "{out:?}");
-        assert!(
-            out[1..].iter().all(|(_, t)| (t - 2.5).abs() < 1e-6),
-            "{out:?}"
-        );
+        assert!(out[1..].iter().all(|(_, t)| (t - 2.5).abs() < 1e-6), "{out:?}");
     }
 
     #[test]
@@ -258,10 +255,7 @@ mod tests {
         let out = completions(&mut i, &[1.0, 1.0, 1.0, 1.0, 1.0]);
         // Four share two cores (rate 1/2): done at 2 s; the fifth then runs
         // alone for 1 s.
-        assert!(
-            out[..4].iter().all(|(_, t)| (t - 2.0).abs() < 1e-6),
-            "{out:?}"
-        );
+        assert!(out[..4].iter().all(|(_, t)| (t - 2.0).abs() < 1e-6), "{out:?}");
         assert_eq!(out[4].0, 4);
         assert!((out[4].1 - 3.0).abs() < 1e-6);
     }

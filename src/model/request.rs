@@ -38,6 +38,34 @@ pub struct Request {
     /// CPU demand drawn at arrival (so the draw sequence does not depend on
     /// admission decisions: common random numbers).
     pub cpu: SimTime,
+    /// Cache key (tenant namespace in the high 32 bits unless shared).
+    pub key: u64,
+    /// Where the request is on its way through the service.
+    pub phase: Phase,
+    /// Attempt number, 0 for the first.
+    pub attempt: u8,
+    /// Database work with no client or worker (a write-behind flush).
+    pub background: bool,
+    /// The result of the cache lookup in progress.
+    pub hit: bool,
+    /// Connection held, valid in phases Connecting and Query.
+    pub conn: u32,
+    /// Queries started so far.
+    pub queries: u16,
+    /// When the request started waiting for a connection.
+    pub wait_since: SimTime,
+}
+
+/// The steps of a request after it has a worker.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Phase {
+    #[default]
+    Cpu,
+    L1,
+    L2,
+    PoolWait,
+    Connecting,
+    Query,
 }
 
 #[derive(Default)]
@@ -84,9 +112,7 @@ impl Requests {
 
     #[inline]
     pub fn get_mut(&mut self, r: ReqRef) -> Option<&mut Request> {
-        self.slots
-            .get_mut(r.idx as usize)
-            .filter(|s| s.gen == r.gen)
+        self.slots.get_mut(r.idx as usize).filter(|s| s.gen == r.gen)
     }
 
     /// Release the slot; later lookups with `r` return None.

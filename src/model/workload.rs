@@ -62,9 +62,7 @@ impl ArrivalGen {
     pub fn new(arrival: &Arrival, tenants: u32, rng: &mut SimRng) -> Self {
         let n = tenants as f64;
         match arrival {
-            Arrival::Poisson { rate_per_s } => ArrivalGen::Poisson {
-                rate: rate_per_s * n,
-            },
+            Arrival::Poisson { rate_per_s } => ArrivalGen::Poisson { rate: rate_per_s * n },
             Arrival::Deterministic { rate_per_s } => ArrivalGen::Deterministic {
                 interval_ns: 1e9 / (rate_per_s * n),
                 k: 0,
@@ -112,21 +110,12 @@ impl ArrivalGen {
     /// The time of the next arrival after one at `now` (the first when
     /// called at time zero before any arrival), or None when the process has
     /// no more arrivals. For traces, also the recorded tenant and endpoint.
-    pub fn next(
-        &mut self,
-        now: SimTime,
-        rng: &mut SimRng,
-    ) -> Option<(SimTime, Option<TraceEvent>)> {
+    pub fn next(&mut self, now: SimTime, rng: &mut SimRng) -> Option<(SimTime, Option<TraceEvent>)> {
         match self {
-            ArrivalGen::Poisson { rate } => {
-                Some((now + SimTime::from_secs_f64(exp_gap(rng, *rate)), None))
-            }
+            ArrivalGen::Poisson { rate } => Some((now + SimTime::from_secs_f64(exp_gap(rng, *rate)), None)),
             ArrivalGen::Deterministic { interval_ns, k } => {
                 *k += 1;
-                Some((
-                    SimTime::from_nanos((*k as f64 * *interval_ns).round() as u64),
-                    None,
-                ))
+                Some((SimTime::from_nanos((*k as f64 * *interval_ns).round() as u64), None))
             }
             ArrivalGen::Diurnal {
                 peak,
@@ -154,11 +143,7 @@ impl ArrivalGen {
                     let rate = steps[*idx].1;
                     let next_break = steps.get(*idx + 1).map(|s| s.0);
                     let cand = if rate > 0.0 {
-                        let gap = if *exponential {
-                            exp_gap(rng, rate)
-                        } else {
-                            1.0 / rate
-                        };
+                        let gap = if *exponential { exp_gap(rng, rate) } else { 1.0 / rate };
                         Some(t + SimTime::from_secs_f64(gap))
                     } else {
                         None
@@ -198,11 +183,7 @@ impl ArrivalGen {
                     }
                     t = *switch_at;
                     *in_burst = !*in_burst;
-                    let mean = if *in_burst {
-                        *mean_burst_s
-                    } else {
-                        *mean_normal_s
-                    };
+                    let mean = if *in_burst { *mean_burst_s } else { *mean_normal_s };
                     *switch_at = t + exp_gap(rng, 1.0 / mean);
                 }
             }

@@ -72,12 +72,7 @@ fn estimates(reps: &[&MetricValues]) -> Vec<(&'static str, Estimate)> {
 
 fn to_map(es: &[(&'static str, Estimate)]) -> Map<String, Value> {
     es.iter()
-        .map(|(k, e)| {
-            (
-                (*k).to_string(),
-                serde_json::to_value(e).unwrap_or(Value::Null),
-            )
-        })
+        .map(|(k, e)| ((*k).to_string(), serde_json::to_value(e).unwrap_or(Value::Null)))
         .collect()
 }
 
@@ -107,11 +102,7 @@ pub fn build_summary(sc: &Scenario, out: &RunOutput) -> Summary {
             name: c.name.clone(),
             scope,
             metric: c.metric.to_string(),
-            bound: if c.bound == Bound::AtMost {
-                "max"
-            } else {
-                "min"
-            },
+            bound: if c.bound == Bound::AtMost { "max" } else { "min" },
             limit: c.limit,
             value,
             ci95: e.and_then(|e| e.ci95),

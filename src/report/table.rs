@@ -32,11 +32,7 @@ pub fn print_summary(s: &Summary) -> String {
         let _ = writeln!(o, "warning: {w}");
     }
     let _ = writeln!(o);
-    let _ = writeln!(
-        o,
-        "{:<24} {:>12}  {:<27} SLO",
-        "metric", "mean", "95% CI"
-    );
+    let _ = writeln!(o, "{:<24} {:>12}  {:<27} SLO", "metric", "mean", "95% CI");
     for (name, v) in &s.metrics {
         let Some(mean) = v.get("mean").and_then(|m| m.as_f64()) else {
             continue;
@@ -83,11 +79,7 @@ pub fn print_summary(s: &Summary) -> String {
             "tier", "throughput", "p95", "p99", "error_rate"
         );
         for (t, m) in &s.tiers {
-            let g = |k: &str| {
-                m.get(k)
-                    .and_then(|v| v.get("mean"))
-                    .and_then(|v| v.as_f64())
-            };
+            let g = |k: &str| m.get(k).and_then(|v| v.get("mean")).and_then(|v| v.as_f64());
             let f = |k: &str| g(k).map(|v| fmt_value(k, v)).unwrap_or_else(|| "-".into());
             let _ = writeln!(
                 o,
@@ -109,9 +101,7 @@ pub fn print_summary(s: &Summary) -> String {
                 "SLO {} {}: {} {} {} → {}",
                 c.scope,
                 c.name,
-                c.value
-                    .map(|v| fmt_value(&c.metric, v))
-                    .unwrap_or_else(|| "n/a".into()),
+                c.value.map(|v| fmt_value(&c.metric, v)).unwrap_or_else(|| "n/a".into()),
                 if c.bound == "max" { "≤" } else { "≥" },
                 fmt_value(&c.metric, c.limit),
                 if c.passed { "PASS" } else { "FAIL" }
@@ -119,11 +109,7 @@ pub fn print_summary(s: &Summary) -> String {
         }
     }
     if !s.slo.checks.is_empty() {
-        let _ = writeln!(
-            o,
-            "\nSLOs: {}",
-            if s.slo.passed { "all passed" } else { "FAILED" }
-        );
+        let _ = writeln!(o, "\nSLOs: {}", if s.slo.passed { "all passed" } else { "FAILED" });
     }
     let _ = writeln!(
         o,

@@ -49,10 +49,7 @@ pub fn write_timeseries(out: &RunOutput, dir: &Path) -> anyhow::Result<()> {
         CsvWriter::new(f).finish(&mut df).map_err(to_io)
     })?;
     write_atomic_with(&dir.join("timeseries.parquet"), |f| {
-        ParquetWriter::new(f)
-            .finish(&mut df)
-            .map(|_| ())
-            .map_err(to_io)
+        ParquetWriter::new(f).finish(&mut df).map(|_| ()).map_err(to_io)
     })?;
     Ok(())
 }

@@ -44,9 +44,7 @@ impl ScenarioError {
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.file, self.line) {
-            (Some(p), Some(l)) => {
-                write!(f, "{}:{}:{}: ", p.display(), l, self.column.unwrap_or(1))?
-            }
+            (Some(p), Some(l)) => write!(f, "{}:{}:{}: ", p.display(), l, self.column.unwrap_or(1))?,
             (Some(p), None) => write!(f, "{}: ", p.display())?,
             (None, _) => {}
         }
@@ -68,10 +66,7 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 
 /// The closest candidate to `word` by edit distance, if it is close enough
 /// to be a plausible typo.
-pub fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
         let d = edit_distance(word, c);
@@ -79,8 +74,7 @@ pub fn did_you_mean<'a>(
             best = Some((d, c));
         }
     }
-    best.filter(|(d, c)| *d <= 2.max(c.len() / 3))
-        .map(|(_, c)| c)
+    best.filter(|(d, c)| *d <= 2.max(c.len() / 3)).map(|(_, c)| c)
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -104,10 +98,7 @@ mod tests {
     use super::*;
     #[test]
     fn suggests_near_misses_only() {
-        assert_eq!(
-            did_you_mean("arival", ["arrival", "tier", "mix"]),
-            Some("arrival")
-        );
+        assert_eq!(did_you_mean("arival", ["arrival", "tier", "mix"]), Some("arrival"));
         assert_eq!(
             did_you_mean("rate_per_sec", ["rate_per_s", "burst"]),
             Some("rate_per_s")

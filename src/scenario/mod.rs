@@ -33,6 +33,10 @@ pub struct Scenario {
     pub workloads: Vec<Workload>,
     pub endpoints: Vec<Endpoint>,
     pub instance: InstanceSpec,
+    pub pool: Option<PoolSpec>,
+    pub database: Option<DatabaseSpec>,
+    pub cache: CacheSpec,
+    pub retry: Option<RetrySpec>,
     pub slo: Vec<SloCheck>,
     /// Problems that do not stop a run (e.g. offered load above capacity).
     pub warnings: Vec<String>,
@@ -72,6 +76,17 @@ pub struct Workload {
     pub arrival: Arrival,
     /// (endpoint index, cumulative probability), last entry is 1.0.
     pub mix: Vec<(usize, f64)>,
+    /// Cache-key popularity of each tenant's requests.
+    pub keys: Option<KeySpace>,
+}
+
+/// Keys drawn per request from a Zipf(`zipf`) popularity over `items`
+/// (rank 1 most popular). Per tenant unless `shared`.
+#[derive(Debug, Clone, Copy)]
+pub struct KeySpace {
+    pub items: u64,
+    pub zipf: f64,
+    pub shared: bool,
 }
 
 /// How a workload's requests arrive. Rates are per tenant.
@@ -130,6 +145,112 @@ pub struct Endpoint {
     pub cpu: Dist,
     /// The client gives up after this long.
     pub timeout: Option<SimTime>,
+    /// Database queries per request (each holds the request's connection).
+    pub db_queries: u32,
+    /// Database work of one query.
+    pub query: Option<Dist>,
+    /// Reads look up L1, then L2, then the database.
+    pub cacheable: bool,
+    /// Writes update or invalidate the caches after their database work.
+    pub write: bool,
+}
+
+/// Whether a pool is per instance or shared by all instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolScope {
+    Instance,
+    Shared,
+}
+
+#[derive(Debug, Clone)]
+pub struct PoolSpec {
+    /// Connections kept open (`size`, or `min` for a dynamic pool).
+    pub permanent: u32,
+    /// Most connections open (`size + overflow`, or `max`).
+    pub limit: u32,
+    pub timeout: SimTime,
+    pub recycle: Option<SimTime>,
+    pub connect_time: SimTime,
+    /// Dynamic pools close idle connections above `min` after this long;
+    /// static pools close overflow connections when returned (None).
+    pub idle_timeout: Option<SimTime>,
+    pub scope: PoolScope,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseSpec {
+    pub cores: u32,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CachePolicy {
+    Lru,
+    Fifo,
+    Lfu,
+    /// TTL only: no capacity limit.
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub struct CacheLevel {
+    pub capacity: u64,
+    pub policy: CachePolicy,
+    pub ttl: Option<SimTime>,
+    pub latency: Dist,
+}
+
+/// How writes treat cached copies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WritePolicy {
+    /// Delete the key from L2 and the local L1 after the database write.
+    CacheAside,
+    /// Write the new value to L2 and the local L1 after the database write.
+    WriteThrough,
+    /// Write to the caches and respond; the database write happens in the
+    /// background (still using a connection and database time).
+    WriteBehind,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CacheSpec {
+    pub l1: Option<CacheLevel>,
+    pub l2: Option<CacheLevel>,
+    pub write_policy: Option<WritePolicy>,
+}
+
+impl CacheSpec {
+    pub fn any(&self) -> bool {
+        self.l1.is_some() || self.l2.is_some()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Jitter {
+    None,
+    Full,
+    Equal,
+}
+
+/// Which failures a client retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryOn {
+    pub rate_limited: bool,
+    pub tenant_limit: bool,
+    pub queue_full: bool,
+    pub timeout: bool,
+    pub pool_timeout: bool,
+    pub db_refused: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct RetrySpec {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    pub base: SimTime,
+    pub max: SimTime,
+    pub jitter: Jitter,
+    pub on: RetryOn,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,8 +262,7 @@ pub enum Balancing {
 }
 
 impl Balancing {
-    pub const NAMES: &'static [&'static str] =
-        &["round-robin", "least-connections", "random", "power-of-two"];
+    pub const NAMES: &'static [&'static str] = &["round-robin", "least-connections", "random", "power-of-two"];
     pub fn parse(s: &str) -> Option<Balancing> {
         Some(match s {
             "round-robin" => Balancing::RoundRobin,
@@ -198,11 +318,7 @@ impl Scenario {
 
     /// Parse a scenario from text (tests, generated scenarios). Includes and
     /// trace files are resolved relative to `path`'s folder.
-    pub fn from_str(
-        path: &Path,
-        text: &str,
-        overrides: &[String],
-    ) -> Result<Scenario, ScenarioError> {
+    pub fn from_str(path: &Path, text: &str, overrides: &[String]) -> Result<Scenario, ScenarioError> {
         let sources = source::load_str(path, text)?;
         resolve::resolve(sources, overrides)
     }

@@ -20,19 +20,13 @@ impl<'de> Deserialize<'de> for Duration {
                 f.write_str("a duration string with a unit, e.g. \"250ms\", \"30s\", \"5m\"")
             }
             fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Duration, E> {
-                super::units::parse_duration_secs(s)
-                    .map(Duration)
-                    .map_err(E::custom)
+                super::units::parse_duration_secs(s).map(Duration).map_err(E::custom)
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Duration, E> {
-                Err(E::custom(format!(
-                    "durations need a unit: write \"{v}s\" or \"{v}ms\""
-                )))
+                Err(E::custom(format!("durations need a unit: write \"{v}s\" or \"{v}ms\"")))
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Duration, E> {
-                Err(E::custom(format!(
-                    "durations need a unit: write \"{v}s\" or \"{v}ms\""
-                )))
+                Err(E::custom(format!("durations need a unit: write \"{v}s\" or \"{v}ms\"")))
             }
         }
         d.deserialize_any(V)
@@ -50,7 +44,80 @@ pub struct RawScenario {
     pub workload: Option<Vec<RawWorkload>>,
     pub endpoint: Option<BTreeMap<String, RawEndpoint>>,
     pub instance: Option<RawInstance>,
+    pub pool: Option<RawPool>,
+    pub database: Option<RawDatabase>,
+    pub cache: Option<RawCache>,
+    pub retry: Option<RawRetry>,
     pub slo: Option<toml::Table>,
+}
+
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawPool {
+    /// Static pool (SQLAlchemy QueuePool): permanent connections.
+    pub size: Option<i64>,
+    /// Static pool: temporary connections beyond `size`, closed when returned.
+    pub overflow: Option<i64>,
+    /// Dynamic pool (HikariCP-style): connections kept open.
+    pub min: Option<i64>,
+    /// Dynamic pool: most connections open.
+    pub max: Option<i64>,
+    /// Dynamic pool: close a connection above `min` after this long idle.
+    pub idle_timeout: Option<Duration>,
+    pub timeout: Option<Duration>,
+    pub recycle: Option<Duration>,
+    pub connect_time: Option<Duration>,
+    pub scope: Option<String>,
+}
+
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawDatabase {
+    pub cores: Option<u32>,
+    pub max_connections: Option<u32>,
+}
+
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawCache {
+    pub l1: Option<RawCacheLevel>,
+    pub l2: Option<RawCacheLevel>,
+    pub write_policy: Option<String>,
+}
+
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawCacheLevel {
+    pub capacity: Option<i64>,
+    pub policy: Option<String>,
+    pub ttl: Option<Duration>,
+    /// A distribution (see endpoint `cpu`).
+    pub latency: Option<toml::Value>,
+}
+
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetry {
+    pub attempts: Option<u32>,
+    pub backoff: Option<RawBackoff>,
+    pub retry_on: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawBackoff {
+    pub base: Option<Duration>,
+    pub max: Option<Duration>,
+    pub jitter: Option<String>,
+}
+
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawKeys {
+    pub items: Option<i64>,
+    pub zipf: Option<f64>,
+    /// Keys are global data shared by all tenants (no tenant namespace).
+    pub shared: Option<bool>,
 }
 
 #[derive(Deserialize, Debug, Default, Clone)]
@@ -92,6 +159,7 @@ pub struct RawWorkload {
     /// Parsed by `resolve` (its keys depend on `process`).
     pub arrival: Option<toml::Table>,
     pub mix: Option<BTreeMap<String, f64>>,
+    pub keys: Option<RawKeys>,
 }
 
 #[derive(Deserialize, Debug, Default, Clone)]
@@ -101,6 +169,13 @@ pub struct RawEndpoint {
     /// `dist` and its parameters. Parsed by `resolve`.
     pub cpu: Option<toml::Value>,
     pub timeout: Option<Duration>,
+    pub db_queries: Option<i64>,
+    /// Database work per query: a distribution.
+    pub query: Option<toml::Value>,
+    /// Reads go through the caches (L1 → L2 → database).
+    pub cacheable: Option<bool>,
+    /// "read" (default) or "write": writes update or invalidate caches.
+    pub operation: Option<String>,
 }
 
 #[derive(Deserialize, Debug, Default, Clone)]
@@ -120,12 +195,4 @@ pub struct RawInstance {
 
 /// Top-level tables that SPEC §4 describes but this version does not
 /// simulate yet: naming them gets a specific message instead of "unknown".
-pub const PLANNED_SECTIONS: &[&str] = &[
-    "pool",
-    "database",
-    "cache",
-    "autoscaler",
-    "retry",
-    "fault",
-    "claim",
-];
+pub const PLANNED_SECTIONS: &[&str] = &["pool", "database", "cache", "autoscaler", "retry", "fault", "claim"];

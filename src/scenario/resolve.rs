@@ -27,30 +27,22 @@ fn secs(d: Duration) -> SimTime {
     SimTime::from_secs_f64(d.0)
 }
 
-pub(super) fn resolve(
-    mut sources: Sources,
-    overrides: &[String],
-) -> Result<Scenario, ScenarioError> {
+pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scenario, ScenarioError> {
     for o in overrides {
         sources.apply_set(o)?;
     }
-    let raw =
-        RawScenario::deserialize(toml::Value::Table(sources.merged.clone())).map_err(|e| {
-            let what = if overrides.is_empty() {
-                "the merged scenario".to_string()
-            } else {
-                format!("the scenario after --set {}", overrides.join(" --set "))
-            };
-            let mut err = ScenarioError::new(format!("{what} is invalid: {}", e.message().trim()));
-            err.file = sources.files.first().map(|f| f.path.clone());
-            err
-        })?;
+    let raw = RawScenario::deserialize(toml::Value::Table(sources.merged.clone())).map_err(|e| {
+        let what = if overrides.is_empty() {
+            "the merged scenario".to_string()
+        } else {
+            format!("the scenario after --set {}", overrides.join(" --set "))
+        };
+        let mut err = ScenarioError::new(format!("{what} is invalid: {}", e.message().trim()));
+        err.file = sources.files.first().map(|f| f.path.clone());
+        err
+    })?;
     let cx = Ctx { sources: &sources };
-    let top = sources
-        .files
-        .first()
-        .map(|f| f.path.clone())
-        .unwrap_or_default();
+    let top = sources.files.first().map(|f| f.path.clone()).unwrap_or_default();
     let mut warnings = Vec::new();
 
     // [simulation]
@@ -69,10 +61,7 @@ pub(super) fn resolve(
             format!("warm-up ({warmup}) must be shorter than the duration ({duration})"),
         ));
     }
-    let sample_interval = sim
-        .sample_interval
-        .map(secs)
-        .unwrap_or(SimTime::from_secs(10));
+    let sample_interval = sim.sample_interval.map(secs).unwrap_or(SimTime::from_secs(10));
     if sample_interval == SimTime::ZERO {
         return Err(cx.err("simulation.sample_interval", "must be longer than zero"));
     }
@@ -108,12 +97,7 @@ pub(super) fn resolve(
         let key = format!("endpoint.{name}");
         let cpu = match &e.cpu {
             Some(v) => parse_dist(&cx, &format!("{key}.cpu"), v)?,
-            None => {
-                return Err(cx.err(
-                    &key,
-                    "missing `cpu`: the CPU time a request needs, e.g. cpu = \"5ms\"",
-                ))
-            }
+            None => return Err(cx.err(&key, "missing `cpu`: the CPU time a request needs, e.g. cpu = \"5ms\"")),
         };
         let timeout = e.timeout.map(secs);
         if timeout == Some(SimTime::ZERO) {
@@ -122,10 +106,48 @@ pub(super) fn resolve(
                 "must be longer than zero (leave it out for no timeout)",
             ));
         }
+        let db_queries = match e.db_queries {
+            None => 0,
+            Some(n) if (0..=1000).contains(&n) => n as u32,
+            Some(n) => {
+                return Err(cx.err(
+                    &format!("{key}.db_queries"),
+                    format!("must be between 0 and 1000, got {n}"),
+                ))
+            }
+        };
+        let query = match &e.query {
+            Some(v) => Some(parse_dist(&cx, &format!("{key}.query"), v)?),
+            None => None,
+        };
+        if db_queries > 0 && query.is_none() {
+            return Err(cx.err(
+                &format!("{key}.db_queries"),
+                "database work needs `query`, the time one query takes, e.g. query = { dist = \"exponential\", mean = \"8ms\" }",
+            ));
+        }
+        let write = match e.operation.as_deref() {
+            None | Some("read") => false,
+            Some("write") => true,
+            Some(o) => {
+                return Err(cx.err(
+                    &format!("{key}.operation"),
+                    format!("`{o}`: allowed operations are read, write"),
+                ))
+            }
+        };
+        let cacheable = e.cacheable.unwrap_or(false);
+        if cacheable && write {
+            return Err(cx.err(&format!("{key}.cacheable"), "a write is not a cacheable read: writes update or invalidate the caches according to [cache] write_policy"));
+        }
         endpoints.push(Endpoint {
             name: name.clone(),
             cpu,
             timeout,
+            db_queries,
+            query,
+            cacheable,
+            write,
         });
     }
     let endpoint_names: Vec<&str> = endpoints.iter().map(|e| e.name.as_str()).collect();
@@ -139,10 +161,7 @@ pub(super) fn resolve(
             .clone()
             .ok_or_else(|| cx.err(&key, "every [[tier]] needs a `name`"))?;
         if tiers.iter().any(|x: &Tier| x.name == name) {
-            return Err(cx.err(
-                &format!("{key}.name"),
-                format!("tier `{name}` is defined twice"),
-            ));
+            return Err(cx.err(&format!("{key}.name"), format!("tier `{name}` is defined twice")));
         }
         let rate_limit = match &t.rate_limit {
             Some(r) => {
@@ -214,10 +233,7 @@ pub(super) fn resolve(
                     .unwrap_or_default();
                 cx.err(
                     &format!("{key}.tier"),
-                    format!(
-                        "no tier named `{t}` (tiers: {}){hint}",
-                        tier_names.join(", ")
-                    ),
+                    format!("no tier named `{t}` (tiers: {}){hint}", tier_names.join(", ")),
                 )
             })?,
             None if tiers.len() == 1 => 0,
@@ -260,35 +276,26 @@ pub(super) fn resolve(
                 let mut total = 0.0;
                 let mut out = Vec::new();
                 for (name, weight) in m {
-                    let idx = endpoint_names
-                        .iter()
-                        .position(|n| n == name)
-                        .ok_or_else(|| {
-                            let hint = did_you_mean(name, endpoint_names.iter().copied())
-                                .map(|s| format!("; did you mean `{s}`?"))
-                                .unwrap_or_default();
-                            cx.err(
-                                &format!("{key}.mix.{name}"),
-                                format!(
-                                    "no endpoint named `{name}` (endpoints: {}){hint}",
-                                    endpoint_names.join(", ")
-                                ),
-                            )
-                        })?;
-                    if !(weight.is_finite() && *weight >= 0.0) {
-                        return Err(cx.err(
+                    let idx = endpoint_names.iter().position(|n| n == name).ok_or_else(|| {
+                        let hint = did_you_mean(name, endpoint_names.iter().copied())
+                            .map(|s| format!("; did you mean `{s}`?"))
+                            .unwrap_or_default();
+                        cx.err(
                             &format!("{key}.mix.{name}"),
-                            "a mix weight must be zero or positive",
-                        ));
+                            format!(
+                                "no endpoint named `{name}` (endpoints: {}){hint}",
+                                endpoint_names.join(", ")
+                            ),
+                        )
+                    })?;
+                    if !(weight.is_finite() && *weight >= 0.0) {
+                        return Err(cx.err(&format!("{key}.mix.{name}"), "a mix weight must be zero or positive"));
                     }
                     total += weight;
                     out.push((idx, *weight));
                 }
                 if total.is_nan() || total <= 0.0 {
-                    return Err(cx.err(
-                        &format!("{key}.mix"),
-                        "mix weights must sum to a positive number",
-                    ));
+                    return Err(cx.err(&format!("{key}.mix"), "mix weights must sum to a positive number"));
                 }
                 let mut acc = 0.0;
                 let mut cum: Vec<(usize, f64)> = out
@@ -308,19 +315,49 @@ pub(super) fn resolve(
         let arrival = match &w.arrival {
             Some(a) => parse_arrival(&cx, &format!("{key}.arrival"), a, tenants, &endpoint_names)?,
             None => {
-                return Err(cx.err(&key, "missing `arrival`, e.g. arrival = { process = \"poisson\", rate_per_s = 1.0 } (per tenant)"))
+                return Err(cx.err(
+                    &key,
+                    "missing `arrival`, e.g. arrival = { process = \"poisson\", rate_per_s = 1.0 } (per tenant)",
+                ))
             }
         };
-        let name = w
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("{}-{i}", tier_names[tier]));
+        let keys = match &w.keys {
+            None => None,
+            Some(k) => {
+                let items = k.items.ok_or_else(|| {
+                    cx.err(
+                        &format!("{key}.keys"),
+                        "missing `items`, the number of distinct keys per tenant",
+                    )
+                })?;
+                if !(1..=1_000_000_000).contains(&items) {
+                    return Err(cx.err(
+                        &format!("{key}.keys.items"),
+                        format!("must be between 1 and 1,000,000,000, got {items}"),
+                    ));
+                }
+                let zipf = k.zipf.unwrap_or(0.0);
+                if !(zipf.is_finite() && (0.0..=5.0).contains(&zipf)) {
+                    return Err(cx.err(
+                        &format!("{key}.keys.zipf"),
+                        format!("the Zipf exponent must be between 0 (uniform) and 5, got {zipf}"),
+                    ));
+                }
+                Some(KeySpace {
+                    items: items as u64,
+                    zipf,
+                    shared: k.shared.unwrap_or(false),
+                })
+            }
+        };
+        let name = w.name.clone().unwrap_or_else(|| format!("{}-{i}", tier_names[tier]));
         workloads.push(Workload {
             name,
             tier,
             tenants,
             arrival,
             mix,
+            keys,
         });
     }
 
@@ -345,10 +382,7 @@ pub(super) fn resolve(
         ));
     }
     if initial > 100_000 {
-        return Err(cx.err(
-            "instance.initial",
-            "more than 100,000 instances is not supported",
-        ));
+        return Err(cx.err("instance.initial", "more than 100,000 instances is not supported"));
     }
     let nonneg = |key: &str, v: Option<f64>, default: f64| -> Result<f64, ScenarioError> {
         let v = v.unwrap_or(default);
@@ -359,11 +393,7 @@ pub(super) fn resolve(
         }
     };
     let base_memory_mb = nonneg("instance.base_memory_mb", ri.base_memory_mb, 0.0)?;
-    let memory_per_request_mb = nonneg(
-        "instance.memory_per_request_mb",
-        ri.memory_per_request_mb,
-        0.0,
-    )?;
+    let memory_per_request_mb = nonneg("instance.memory_per_request_mb", ri.memory_per_request_mb, 0.0)?;
     let memory_mb = nonneg("instance.memory_mb", ri.memory_mb, 4096.0)?;
     if memory_mb == 0.0 {
         return Err(cx.err("instance.memory_mb", "must be positive"));
@@ -374,10 +404,7 @@ pub(super) fn resolve(
         Some(s) => Balancing::parse(s).ok_or_else(|| {
             cx.err(
                 "instance.load_balancer",
-                format!(
-                    "`{s}` is not a load balancer; allowed: {}",
-                    Balancing::NAMES.join(", ")
-                ),
+                format!("`{s}` is not a load balancer; allowed: {}", Balancing::NAMES.join(", ")),
             )
         })?,
     };
@@ -399,8 +426,111 @@ pub(super) fn resolve(
         ));
     }
 
+    // [database], [pool], [cache], [retry]
+    let database = match &raw.database {
+        None => None,
+        Some(d) => {
+            let cores = d.cores.unwrap_or(8);
+            if cores == 0 {
+                return Err(cx.err("database.cores", "must be at least 1"));
+            }
+            let max_connections = d.max_connections.unwrap_or(100);
+            if max_connections == 0 {
+                return Err(cx.err("database.max_connections", "must be at least 1"));
+            }
+            Some(DatabaseSpec { cores, max_connections })
+        }
+    };
+    let pool = match &raw.pool {
+        None => None,
+        Some(p) => Some(parse_pool(&cx, p)?),
+    };
+    let db_work: Vec<&str> = endpoints
+        .iter()
+        .filter(|e| e.db_queries > 0)
+        .map(|e| e.name.as_str())
+        .collect();
+    if !db_work.is_empty() {
+        if database.is_none() {
+            return Err(cx.err(
+                &format!("endpoint.{}.db_queries", db_work[0]),
+                "database work needs a [database] (cores, max_connections) and a [pool]",
+            ));
+        }
+        if pool.is_none() {
+            return Err(cx.err(
+                &format!("endpoint.{}.db_queries", db_work[0]),
+                "database work needs a connection [pool], e.g. [pool] size = 20, overflow = 10, timeout = \"30s\"",
+            ));
+        }
+    } else if pool.is_some() || database.is_some() {
+        warnings.push("a [pool] or [database] is configured but no endpoint has db_queries: it is never used".into());
+    }
+    if pool.is_some() && database.is_none() {
+        return Err(cx.err("pool", "a connection pool needs a [database] to connect to"));
+    }
+    if let (Some(p), Some(d)) = (&pool, &database) {
+        let pools = if p.scope == PoolScope::Instance { initial } else { 1 };
+        let need = p.limit as u64 * pools as u64;
+        if need > d.max_connections as u64 {
+            warnings.push(format!(
+                "pools can open {need} connections ({} per pool × {pools} pool(s)) but database.max_connections is {}: \
+                 requests will fail with rejected_db_connections when they are all needed",
+                p.limit, d.max_connections
+            ));
+        }
+        for (i, t) in tiers.iter().enumerate() {
+            if let Some(m) = t.max_connections {
+                if m > d.max_connections {
+                    warnings.push(format!(
+                        "tier `{}` allows {m} connections per tenant (tier[{i}].max_connections) but the database allows {} in all",
+                        t.name, d.max_connections
+                    ));
+                }
+                if m > p.limit {
+                    warnings.push(format!(
+                        "tier `{}` max_connections ({m}) is above the pool's limit ({}): the cap never binds",
+                        t.name, p.limit
+                    ));
+                }
+            }
+        }
+    }
+    let cache = parse_cache(&cx, raw.cache.as_ref())?;
+    if let Some(e) = endpoints.iter().find(|e| e.cacheable) {
+        if !cache.any() {
+            warnings.push(format!(
+                "endpoint `{}` is cacheable but there is no [cache.l1] or [cache.l2]",
+                e.name
+            ));
+        }
+    }
+    if cache.any() {
+        for (i, w) in workloads.iter().enumerate() {
+            let uses_cache = w
+                .mix
+                .iter()
+                .any(|(e, _)| endpoints[*e].cacheable || endpoints[*e].write);
+            if uses_cache && w.keys.is_none() {
+                return Err(cx.err(
+                    &format!("workload.{i}"),
+                    "this workload calls cacheable or write endpoints: give its key popularity, e.g. keys = { items = 10000, zipf = 0.9 }",
+                ));
+            }
+        }
+    }
+    let retry = match &raw.retry {
+        None => None,
+        Some(r) => Some(parse_retry(&cx, r)?),
+    };
+
     // [slo]
-    let slo = parse_slo(&cx, raw.slo.as_ref(), &tier_names)?;
+    let components = Components {
+        pool: pool.is_some(),
+        database: database.is_some(),
+        cache: cache.any(),
+    };
+    let slo = parse_slo(&cx, raw.slo.as_ref(), &tier_names, components)?;
 
     let mut scenario = Scenario {
         name: raw.name.clone().unwrap_or_else(|| {
@@ -415,6 +545,10 @@ pub(super) fn resolve(
         workloads,
         endpoints,
         instance,
+        pool,
+        database,
+        cache,
+        retry,
         slo,
         warnings,
     };
@@ -444,17 +578,12 @@ fn utilization_warning(s: &Scenario) -> Option<String> {
         };
         let n = w.tenants as f64;
         let (mean_rate, peak_rate) = match &w.arrival {
-            Arrival::Poisson { rate_per_s } | Arrival::Deterministic { rate_per_s } => {
-                (*rate_per_s, *rate_per_s)
-            }
+            Arrival::Poisson { rate_per_s } | Arrival::Deterministic { rate_per_s } => (*rate_per_s, *rate_per_s),
             Arrival::Diurnal {
                 peak_rate_per_s,
                 trough_rate_per_s,
                 ..
-            } => (
-                (peak_rate_per_s + trough_rate_per_s) / 2.0,
-                *peak_rate_per_s,
-            ),
+            } => ((peak_rate_per_s + trough_rate_per_s) / 2.0, *peak_rate_per_s),
             Arrival::Steps { steps, .. } => {
                 let d = s.simulation.duration;
                 let mut area = 0.0;
@@ -462,10 +591,7 @@ fn utilization_warning(s: &Scenario) -> Option<String> {
                     let end = steps.get(i + 1).map(|x| x.0).unwrap_or(d).min(d);
                     area += r * end.saturating_sub(*t).as_secs_f64();
                 }
-                (
-                    area / d.as_secs_f64(),
-                    steps.iter().map(|x| x.1).fold(0.0, f64::max),
-                )
+                (area / d.as_secs_f64(), steps.iter().map(|x| x.1).fold(0.0, f64::max))
             }
             Arrival::Mmpp {
                 rate_per_s,
@@ -474,10 +600,7 @@ fn utilization_warning(s: &Scenario) -> Option<String> {
                 burst_duration,
             } => {
                 let (a, b) = (normal_duration.as_secs_f64(), burst_duration.as_secs_f64());
-                (
-                    (rate_per_s * a + burst_rate_per_s * b) / (a + b),
-                    *burst_rate_per_s,
-                )
+                ((rate_per_s * a + burst_rate_per_s * b) / (a + b), *burst_rate_per_s)
             }
             Arrival::Closed { .. } => (0.0, 0.0),
             Arrival::Trace { events, .. } => {
@@ -529,10 +652,7 @@ impl Fields<'_, '_> {
                     .unwrap_or_default();
                 return Err(self.cx.err(
                     &format!("{}.{k}", self.key),
-                    format!(
-                        "unknown key `{k}` for {what}; allowed: {}{hint}",
-                        allowed.join(", ")
-                    ),
+                    format!("unknown key `{k}` for {what}; allowed: {}{hint}", allowed.join(", ")),
                 ));
             }
         }
@@ -544,10 +664,9 @@ impl Fields<'_, '_> {
     fn opt_num(&self, k: &str) -> Result<Option<f64>, ScenarioError> {
         match self.t.get(k) {
             None => Ok(None),
-            Some(v) => num(v).map(Some).ok_or_else(|| {
-                self.cx
-                    .err(&self.path(k), format!("must be a number, got {v}"))
-            }),
+            Some(v) => num(v)
+                .map(Some)
+                .ok_or_else(|| self.cx.err(&self.path(k), format!("must be a number, got {v}"))),
         }
     }
     fn positive(&self, k: &str) -> Result<f64, ScenarioError> {
@@ -569,9 +688,7 @@ impl Fields<'_, '_> {
         if v.is_finite() && v >= 0.0 {
             Ok(v)
         } else {
-            Err(self
-                .cx
-                .err(&self.path(k), format!("must be zero or positive, got {v}")))
+            Err(self.cx.err(&self.path(k), format!("must be zero or positive, got {v}")))
         }
     }
     fn opt_dur(&self, k: &str) -> Result<Option<f64>, ScenarioError> {
@@ -588,19 +705,15 @@ impl Fields<'_, '_> {
     }
     fn dur(&self, k: &str) -> Result<f64, ScenarioError> {
         self.opt_dur(k)?.ok_or_else(|| {
-            self.cx.err(
-                self.key,
-                format!("missing `{k}` (a duration such as \"30s\")"),
-            )
+            self.cx
+                .err(self.key, format!("missing `{k}` (a duration such as \"30s\")"))
         })
     }
     fn str(&self, k: &str) -> Result<Option<&str>, ScenarioError> {
         match self.t.get(k) {
             None => Ok(None),
             Some(toml::Value::String(s)) => Ok(Some(s)),
-            Some(v) => Err(self
-                .cx
-                .err(&self.path(k), format!("must be a string, got {v}"))),
+            Some(v) => Err(self.cx.err(&self.path(k), format!("must be a string, got {v}"))),
         }
     }
 }
@@ -633,12 +746,9 @@ fn parse_dist(cx: &Ctx, key: &str, v: &toml::Value) -> Result<Dist, ScenarioErro
         }
     };
     let f = Fields { cx, key, t };
-    let kind = f.str("dist")?.ok_or_else(|| {
-        cx.err(
-            key,
-            format!("missing `dist`; allowed: {}", DISTS.join(", ")),
-        )
-    })?;
+    let kind = f
+        .str("dist")?
+        .ok_or_else(|| cx.err(key, format!("missing `dist`; allowed: {}", DISTS.join(", "))))?;
     let d = match kind {
         "exponential" => {
             f.check_keys(&["dist", "mean"], "an exponential distribution")?;
@@ -675,12 +785,7 @@ fn parse_dist(cx: &Ctx, key: &str, v: &toml::Value) -> Result<Dist, ScenarioErro
             match (f.opt_dur("scale")?, f.opt_dur("mean")?) {
                 (Some(s), None) => Dist::weibull(shape, s),
                 (None, Some(m)) => Dist::weibull_with_mean(shape, m),
-                _ => {
-                    return Err(cx.err(
-                        key,
-                        "a Weibull distribution needs exactly one of `scale` or `mean`",
-                    ))
-                }
+                _ => return Err(cx.err(key, "a Weibull distribution needs exactly one of `scale` or `mean`")),
             }
         }
         "pareto" => {
@@ -692,12 +797,7 @@ fn parse_dist(cx: &Ctx, key: &str, v: &toml::Value) -> Result<Dist, ScenarioErro
             match (f.opt_dur("scale")?, f.opt_dur("mean")?) {
                 (Some(s), None) => Dist::pareto(s, alpha),
                 (None, Some(m)) => Dist::pareto_with_mean(m, alpha),
-                _ => {
-                    return Err(cx.err(
-                        key,
-                        "a Pareto distribution needs exactly one of `scale` or `mean`",
-                    ))
-                }
+                _ => return Err(cx.err(key, "a Pareto distribution needs exactly one of `scale` or `mean`")),
             }
         }
         "uniform" => {
@@ -705,12 +805,12 @@ fn parse_dist(cx: &Ctx, key: &str, v: &toml::Value) -> Result<Dist, ScenarioErro
             Dist::uniform(f.dur("min")?, f.dur("max")?)
         }
         "empirical" => {
-            f.check_keys(
-                &["dist", "values"],
-                "an empirical distribution (a list of durations)",
-            )?;
+            f.check_keys(&["dist", "values"], "an empirical distribution (a list of durations)")?;
             let vals = t.get("values").and_then(|v| v.as_array()).ok_or_else(|| {
-                cx.err(key, "missing `values`, a list of durations, e.g. values = [\"2ms\", \"3ms\", \"40ms\"]")
+                cx.err(
+                    key,
+                    "missing `values`, a list of durations, e.g. values = [\"2ms\", \"3ms\", \"40ms\"]",
+                )
             })?;
             let mut xs = Vec::with_capacity(vals.len());
             for (i, v) in vals.iter().enumerate() {
@@ -728,10 +828,7 @@ fn parse_dist(cx: &Ctx, key: &str, v: &toml::Value) -> Result<Dist, ScenarioErro
                 .unwrap_or_default();
             return Err(cx.err(
                 &format!("{key}.dist"),
-                format!(
-                    "unknown distribution `{other}`; allowed: {}{hint}",
-                    DISTS.join(", ")
-                ),
+                format!("unknown distribution `{other}`; allowed: {}{hint}", DISTS.join(", ")),
             ));
         }
     };
@@ -756,12 +853,9 @@ fn parse_arrival(
     endpoint_names: &[&str],
 ) -> Result<Arrival, ScenarioError> {
     let f = Fields { cx, key, t };
-    let process = f.str("process")?.ok_or_else(|| {
-        cx.err(
-            key,
-            format!("missing `process`; allowed: {}", PROCESSES.join(", ")),
-        )
-    })?;
+    let process = f
+        .str("process")?
+        .ok_or_else(|| cx.err(key, format!("missing `process`; allowed: {}", PROCESSES.join(", "))))?;
     Ok(match process {
         "poisson" => {
             f.check_keys(&["process", "rate_per_s"], "a poisson arrival process")?;
@@ -770,23 +864,14 @@ fn parse_arrival(
             }
         }
         "deterministic" => {
-            f.check_keys(
-                &["process", "rate_per_s"],
-                "a deterministic arrival process",
-            )?;
+            f.check_keys(&["process", "rate_per_s"], "a deterministic arrival process")?;
             Arrival::Deterministic {
                 rate_per_s: f.positive("rate_per_s")?,
             }
         }
         "diurnal" => {
             f.check_keys(
-                &[
-                    "process",
-                    "peak_rate_per_s",
-                    "trough_rate_per_s",
-                    "period",
-                    "peak_at",
-                ],
+                &["process", "peak_rate_per_s", "trough_rate_per_s", "period", "peak_at"],
                 "a diurnal arrival process",
             )?;
             let peak = f.positive("peak_rate_per_s")?;
@@ -821,12 +906,9 @@ fn parse_arrival(
                     .as_array()
                     .filter(|p| p.len() == 2)
                     .ok_or_else(|| cx.err(&k, "each step is [\"time\", rate_per_s]"))?;
-                let at = pair[0].as_str().ok_or_else(|| {
-                    cx.err(
-                        &k,
-                        "a step's first element is a duration string such as \"10m\"",
-                    )
-                })?;
+                let at = pair[0]
+                    .as_str()
+                    .ok_or_else(|| cx.err(&k, "a step's first element is a duration string such as \"10m\""))?;
                 let at = parse_duration_secs(at).map_err(|m| cx.err(&k, m))?;
                 let rate = num(&pair[1])
                     .filter(|r| r.is_finite() && *r >= 0.0)
@@ -871,10 +953,7 @@ fn parse_arrival(
             let nd = f.dur("normal_duration")?;
             let bd = f.dur("burst_duration")?;
             if nd <= 0.0 || bd <= 0.0 {
-                return Err(cx.err(
-                    key,
-                    "normal_duration and burst_duration must be longer than zero",
-                ));
+                return Err(cx.err(key, "normal_duration and burst_duration must be longer than zero"));
             }
             Arrival::Mmpp {
                 rate_per_s: f.nonneg("rate_per_s")?,
@@ -905,10 +984,20 @@ fn parse_arrival(
                 Some(toml::Value::String(s)) => {
                     // A bare duration is the mean of an exponential think time.
                     let m = parse_duration_secs(s).map_err(|m| cx.err(&f.path("think_time"), m))?;
-                    if m == 0.0 { Dist::deterministic(0.0) } else { Dist::exponential(m) }.map_err(|m| cx.err(&f.path("think_time"), m))?
+                    if m == 0.0 {
+                        Dist::deterministic(0.0)
+                    } else {
+                        Dist::exponential(m)
+                    }
+                    .map_err(|m| cx.err(&f.path("think_time"), m))?
                 }
                 Some(v) => parse_dist(cx, &f.path("think_time"), v)?,
-                None => return Err(cx.err(key, "missing `think_time` (mean of an exponential, e.g. \"1s\", or a distribution table)")),
+                None => {
+                    return Err(cx.err(
+                        key,
+                        "missing `think_time` (mean of an exponential, e.g. \"1s\", or a distribution table)",
+                    ))
+                }
             };
             Arrival::Closed {
                 users: users as u32,
@@ -917,12 +1006,9 @@ fn parse_arrival(
         }
         "trace" => {
             f.check_keys(&["process", "file"], "a trace arrival process (a CSV file)")?;
-            let file = f.str("file")?.ok_or_else(|| {
-                cx.err(
-                    key,
-                    "missing `file`: a CSV with a header `time_s[,tenant][,endpoint]`",
-                )
-            })?;
+            let file = f
+                .str("file")?
+                .ok_or_else(|| cx.err(key, "missing `file`: a CSV with a header `time_s[,tenant][,endpoint]`"))?;
             // Relative to the file that names it.
             let segs = parse_path(&f.path("file"));
             let base = cx
@@ -934,8 +1020,7 @@ fn parse_arrival(
                 .and_then(|sf| sf.path.parent().map(|p| p.to_path_buf()))
                 .unwrap_or_default();
             let path = base.join(file);
-            let events = read_trace(&path, tenants, endpoint_names)
-                .map_err(|m| cx.err(&f.path("file"), m))?;
+            let events = read_trace(&path, tenants, endpoint_names).map_err(|m| cx.err(&f.path("file"), m))?;
             Arrival::Trace {
                 events: Arc::new(events),
                 file: path,
@@ -959,19 +1044,12 @@ fn parse_arrival(
 /// Read a trace CSV: header with `time_s` (seconds from the start), and
 /// optional `tenant` (0-based index within the workload) and `endpoint`
 /// (an endpoint name). Rows must be in time order.
-pub fn read_trace(
-    path: &Path,
-    tenants: u32,
-    endpoint_names: &[&str],
-) -> Result<Vec<TraceEvent>, String> {
+pub fn read_trace(path: &Path, tenants: u32, endpoint_names: &[&str]) -> Result<Vec<TraceEvent>, String> {
     let mut rdr = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_path(path)
         .map_err(|e| format!("cannot read trace {}: {e}", path.display()))?;
-    let headers = rdr
-        .headers()
-        .map_err(|e| format!("{}: {e}", path.display()))?
-        .clone();
+    let headers = rdr.headers().map_err(|e| format!("{}: {e}", path.display()))?.clone();
     let col = |n: &str| headers.iter().position(|h| h == n);
     let t_col = col("time_s").ok_or_else(|| {
         format!(
@@ -988,17 +1066,11 @@ pub fn read_trace(
         let line = i + 2;
         let rec = rec.map_err(|e| format!("{}:{line}: {e}", path.display()))?;
         let ts = rec.get(t_col).unwrap_or("");
-        let t: f64 = ts.parse().map_err(|_| {
-            format!(
-                "{}:{line}: time_s `{ts}` is not a number of seconds",
-                path.display()
-            )
-        })?;
+        let t: f64 = ts
+            .parse()
+            .map_err(|_| format!("{}:{line}: time_s `{ts}` is not a number of seconds", path.display()))?;
         if !(t.is_finite() && t >= 0.0) {
-            return Err(format!(
-                "{}:{line}: time_s must be zero or positive",
-                path.display()
-            ));
+            return Err(format!("{}:{line}: time_s must be zero or positive", path.display()));
         }
         let at = SimTime::from_secs_f64(t);
         if at < last {
@@ -1009,18 +1081,12 @@ pub fn read_trace(
             ));
         }
         last = at;
-        let tenant = match tenant_col
-            .and_then(|c| rec.get(c))
-            .filter(|s| !s.is_empty())
-        {
+        let tenant = match tenant_col.and_then(|c| rec.get(c)).filter(|s| !s.is_empty()) {
             None => None,
             Some(s) => {
-                let v: u32 = s.parse().map_err(|_| {
-                    format!(
-                        "{}:{line}: tenant `{s}` is not a tenant index",
-                        path.display()
-                    )
-                })?;
+                let v: u32 = s
+                    .parse()
+                    .map_err(|_| format!("{}:{line}: tenant `{s}` is not a tenant index", path.display()))?;
                 if v >= tenants {
                     return Err(format!(
                         "{}:{line}: tenant {v} but the workload has {tenants} tenants (0..{})",
@@ -1041,11 +1107,7 @@ pub fn read_trace(
                 )
             })?),
         };
-        out.push(TraceEvent {
-            at,
-            tenant,
-            endpoint,
-        });
+        out.push(TraceEvent { at, tenant, endpoint });
     }
     if out.is_empty() {
         return Err(format!("{}: the trace has no rows", path.display()));
@@ -1053,29 +1115,301 @@ pub fn read_trace(
     Ok(out)
 }
 
+/// Which optional components a scenario has (for metrics that need them).
+#[derive(Clone, Copy)]
+struct Components {
+    pool: bool,
+    database: bool,
+    cache: bool,
+}
+
+impl Components {
+    fn has(&self, n: Needs) -> bool {
+        match n {
+            Needs::Nothing => true,
+            Needs::Pool => self.pool,
+            Needs::Database => self.database,
+            Needs::Cache => self.cache,
+        }
+    }
+}
+
+fn parse_pool(cx: &Ctx, p: &super::raw::RawPool) -> Result<PoolSpec, ScenarioError> {
+    let count = |key: &str, v: Option<i64>| -> Result<Option<u32>, ScenarioError> {
+        match v {
+            None => Ok(None),
+            Some(n) if (0..=100_000).contains(&n) => Ok(Some(n as u32)),
+            Some(n) => Err(cx.err(&format!("pool.{key}"), format!("must be between 0 and 100000, got {n}"))),
+        }
+    };
+    let size = count("size", p.size)?;
+    let overflow = count("overflow", p.overflow)?;
+    let min = count("min", p.min)?;
+    let max = count("max", p.max)?;
+    let static_keys = size.is_some() || overflow.is_some();
+    let dynamic_keys = min.is_some() || max.is_some();
+    let (permanent, limit, idle_timeout) = if static_keys && dynamic_keys {
+        return Err(cx.err(
+            "pool",
+            "give either a static pool (size, overflow) or a dynamic one (min, max), not both",
+        ));
+    } else if static_keys {
+        let size = size.unwrap_or(0);
+        if size == 0 {
+            return Err(cx.err(
+                "pool.size",
+                "a pool with database work needs at least one permanent connection (size >= 1)",
+            ));
+        }
+        if p.idle_timeout.is_some() {
+            return Err(cx.err(
+                "pool.idle_timeout",
+                "only dynamic pools (min, max) close idle connections; static pools close overflow connections when returned",
+            ));
+        }
+        (size, size + overflow.unwrap_or(0), None)
+    } else if dynamic_keys {
+        let min = min.unwrap_or(0);
+        let max = max.ok_or_else(|| cx.err("pool", "a dynamic pool needs `max`"))?;
+        if max == 0 || max < min {
+            return Err(cx.err(
+                "pool.max",
+                format!("must be at least 1 and at least min ({min}), got {max}"),
+            ));
+        }
+        (
+            min,
+            max,
+            Some(p.idle_timeout.map(secs).unwrap_or(SimTime::from_secs(600))),
+        )
+    } else {
+        return Err(cx.err(
+            "pool",
+            "missing `size` (and optionally `overflow`), or `min`/`max` for a dynamic pool",
+        ));
+    };
+    let scope = match p.scope.as_deref() {
+        None | Some("instance") => PoolScope::Instance,
+        Some("shared") => PoolScope::Shared,
+        Some(o) => return Err(cx.err("pool.scope", format!("`{o}`: allowed scopes are instance, shared"))),
+    };
+    let timeout = p.timeout.map(secs).unwrap_or(SimTime::from_secs(30));
+    if timeout == SimTime::ZERO {
+        return Err(cx.err("pool.timeout", "must be longer than zero"));
+    }
+    if p.recycle.is_some_and(|r| r.0 == 0.0) {
+        return Err(cx.err(
+            "pool.recycle",
+            "must be longer than zero (leave it out to never recycle)",
+        ));
+    }
+    Ok(PoolSpec {
+        permanent,
+        limit,
+        timeout,
+        recycle: p.recycle.map(secs),
+        connect_time: p.connect_time.map(secs).unwrap_or(SimTime::ZERO),
+        idle_timeout,
+        scope,
+    })
+}
+
+fn parse_cache(cx: &Ctx, c: Option<&super::raw::RawCache>) -> Result<CacheSpec, ScenarioError> {
+    let Some(c) = c else { return Ok(CacheSpec::default()) };
+    let level = |name: &str, l: &Option<super::raw::RawCacheLevel>| -> Result<Option<CacheLevel>, ScenarioError> {
+        let Some(l) = l else { return Ok(None) };
+        let key = format!("cache.{name}");
+        let policy = match l.policy.as_deref() {
+            None if l.capacity.is_none() => CachePolicy::None,
+            None | Some("lru") => CachePolicy::Lru,
+            Some("fifo") => CachePolicy::Fifo,
+            Some("lfu") => CachePolicy::Lfu,
+            Some("none") => CachePolicy::None,
+            Some(o) => {
+                return Err(cx.err(
+                    &format!("{key}.policy"),
+                    format!("`{o}`: allowed policies are lru, fifo, lfu, none (TTL only)"),
+                ))
+            }
+        };
+        let capacity = match l.capacity {
+            None => 0,
+            Some(n) if (0..=1_000_000_000).contains(&n) => n as u64,
+            Some(n) => {
+                return Err(cx.err(
+                    &format!("{key}.capacity"),
+                    format!("must be between 0 and 1,000,000,000 items, got {n}"),
+                ))
+            }
+        };
+        if capacity == 0 && policy != CachePolicy::None {
+            return Err(cx.err(
+                &format!("{key}.capacity"),
+                "a cache with an eviction policy needs a capacity of at least 1 item (or policy = \"none\" for a TTL-only cache)",
+            ));
+        }
+        let ttl = l.ttl.map(secs);
+        if policy == CachePolicy::None && ttl.is_none() {
+            return Err(cx.err(
+                &key,
+                "a TTL-only cache (policy none) needs a `ttl`, or it would grow without bound",
+            ));
+        }
+        let latency = match &l.latency {
+            Some(v) => parse_dist(cx, &format!("{key}.latency"), v)?,
+            None => Dist::deterministic(0.0).map_err(|m| cx.err(&key, m))?,
+        };
+        if let Some(t) = ttl {
+            if t == SimTime::ZERO || t.as_secs_f64() <= latency.mean_secs() {
+                return Err(cx.err(
+                    &format!("{key}.ttl"),
+                    format!(
+                        "the TTL ({t}) must be longer than the cache latency ({}s): entries would expire before use",
+                        latency.mean_secs()
+                    ),
+                ));
+            }
+        }
+        Ok(Some(CacheLevel {
+            capacity,
+            policy,
+            ttl,
+            latency,
+        }))
+    };
+    let write_policy = match c.write_policy.as_deref() {
+        None | Some("cache-aside") => WritePolicy::CacheAside,
+        Some("write-through") => WritePolicy::WriteThrough,
+        Some("write-behind") => WritePolicy::WriteBehind,
+        Some(o) => {
+            return Err(cx.err(
+                "cache.write_policy",
+                format!("`{o}`: allowed write policies are cache-aside, write-through, write-behind"),
+            ))
+        }
+    };
+    Ok(CacheSpec {
+        l1: level("l1", &c.l1)?,
+        l2: level("l2", &c.l2)?,
+        write_policy: Some(write_policy),
+    })
+}
+
+fn parse_retry(cx: &Ctx, r: &super::raw::RawRetry) -> Result<RetrySpec, ScenarioError> {
+    let attempts = r.attempts.unwrap_or(3);
+    if !(1..=100).contains(&attempts) {
+        return Err(cx.err(
+            "retry.attempts",
+            "must be between 1 (no retry) and 100: the number of attempts, the first included",
+        ));
+    }
+    let b = r.backoff.clone().unwrap_or_default();
+    let base = b.base.map(secs).unwrap_or(SimTime::from_secs_f64(0.1));
+    let max = b.max.map(secs).unwrap_or(SimTime::from_secs(10));
+    if max < base {
+        return Err(cx.err(
+            "retry.backoff.max",
+            format!("the longest backoff ({max}) is shorter than the base ({base})"),
+        ));
+    }
+    let jitter = match b.jitter.as_deref() {
+        None | Some("full") => Jitter::Full,
+        Some("none") => Jitter::None,
+        Some("equal") => Jitter::Equal,
+        Some(o) => {
+            return Err(cx.err(
+                "retry.backoff.jitter",
+                format!("`{o}`: allowed jitters are none, full, equal"),
+            ))
+        }
+    };
+    const REASONS: &[&str] = &[
+        "rate_limited",
+        "tenant_limit",
+        "queue_full",
+        "timeout",
+        "pool_timeout",
+        "db_refused",
+    ];
+    let on = match &r.retry_on {
+        None => RetryOn {
+            rate_limited: true,
+            tenant_limit: true,
+            queue_full: true,
+            timeout: true,
+            pool_timeout: true,
+            db_refused: true,
+        },
+        Some(list) => {
+            let mut on = RetryOn {
+                rate_limited: false,
+                tenant_limit: false,
+                queue_full: false,
+                timeout: false,
+                pool_timeout: false,
+                db_refused: false,
+            };
+            for (i, x) in list.iter().enumerate() {
+                match x.as_str() {
+                    "rate_limited" => on.rate_limited = true,
+                    "tenant_limit" => on.tenant_limit = true,
+                    "queue_full" => on.queue_full = true,
+                    "timeout" => on.timeout = true,
+                    "pool_timeout" => on.pool_timeout = true,
+                    "db_refused" => on.db_refused = true,
+                    o => {
+                        let hint = did_you_mean(o, REASONS.iter().copied())
+                            .map(|s| format!("; did you mean `{s}`?"))
+                            .unwrap_or_default();
+                        return Err(cx.err(
+                            &format!("retry.retry_on.{i}"),
+                            format!("`{o}` is not a failure reason; allowed: {}{hint}", REASONS.join(", ")),
+                        ));
+                    }
+                }
+            }
+            on
+        }
+    };
+    Ok(RetrySpec {
+        attempts,
+        base,
+        max,
+        jitter,
+        on,
+    })
+}
+
 fn parse_slo(
     cx: &Ctx,
     slo: Option<&toml::Table>,
     tiers: &[String],
+    components: Components,
 ) -> Result<Vec<SloCheck>, ScenarioError> {
     let mut checks = Vec::new();
     let Some(slo) = slo else { return Ok(checks) };
-    let mut add = |key_prefix: &str,
-                   t: &toml::Table,
-                   tier: Option<usize>|
-     -> Result<(), ScenarioError> {
+    let mut add = |key_prefix: &str, t: &toml::Table, tier: Option<usize>| -> Result<(), ScenarioError> {
         for (k, v) in t {
             if tier.is_none() && k == "tier" {
                 continue;
             }
             let key = format!("{key_prefix}.{k}");
             // `latency_p95 = "500ms"` or the metric's own name `latency_p95_s = 0.5`.
-            let def = names::metric(k).or_else(|| names::metric(&format!("{k}_s"))).ok_or_else(|| {
-                let all = names::METRICS.iter().map(|m| m.name.trim_end_matches("_s"));
-                let hint = did_you_mean(k, all).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
-                cx.err(&key, format!("`{k}` is not a metric an SLO can check{hint} (see `tenantsim run --help` for the list)"))
-            })?;
-            if def.needs != Needs::Nothing {
+            let def = names::metric(k)
+                .or_else(|| names::metric(&format!("{k}_s")))
+                .ok_or_else(|| {
+                    let all = names::METRICS.iter().map(|m| m.name.trim_end_matches("_s"));
+                    let hint = did_you_mean(k, all)
+                        .map(|s| format!("; did you mean `{s}`?"))
+                        .unwrap_or_default();
+                    cx.err(
+                        &key,
+                        format!(
+                            "`{k}` is not a metric an SLO can check{hint} (see `tenantsim run --help` for the list)"
+                        ),
+                    )
+                })?;
+            if !components.has(def.needs) {
                 return Err(cx.err(
                     &key,
                     format!(
@@ -1088,18 +1422,11 @@ fn parse_slo(
                 return Err(cx.err(&key, format!("`{k}` is not reported per tier")));
             }
             let limit = match (def.unit, v) {
-                (Unit::Seconds, toml::Value::String(s)) => {
-                    parse_duration_secs(s).map_err(|m| cx.err(&key, m))?
-                }
+                (Unit::Seconds, toml::Value::String(s)) => parse_duration_secs(s).map_err(|m| cx.err(&key, m))?,
                 (Unit::Seconds, _) if !k.ends_with("_s") => {
-                    return Err(cx.err(
-                        &key,
-                        format!("a latency limit is a duration, e.g. {k} = \"500ms\""),
-                    ));
+                    return Err(cx.err(&key, format!("a latency limit is a duration, e.g. {k} = \"500ms\"")));
                 }
-                (_, v) => {
-                    num(v).ok_or_else(|| cx.err(&key, format!("must be a number, got {v}")))?
-                }
+                (_, v) => num(v).ok_or_else(|| cx.err(&key, format!("must be a number, got {v}")))?,
             };
             if def.unit == Unit::Ratio && !(0.0..=1.0).contains(&limit) {
                 return Err(cx.err(

@@ -74,16 +74,8 @@ fn load_text(
 ) -> Result<toml::Table, ScenarioError> {
     let canon = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     if stack.contains(&canon) {
-        let chain: Vec<String> = stack
-            .iter()
-            .chain([&canon])
-            .map(|p| p.display().to_string())
-            .collect();
-        return Err(ScenarioError::at_key(
-            "include",
-            format!("include cycle: {}", chain.join(" -> ")),
-        )
-        .in_file(path));
+        let chain: Vec<String> = stack.iter().chain([&canon]).map(|p| p.display().to_string()).collect();
+        return Err(ScenarioError::at_key("include", format!("include cycle: {}", chain.join(" -> "))).in_file(path));
     }
     // Check the file on its own first: syntax, unknown keys and types, with
     // exact positions.
@@ -94,10 +86,7 @@ fn load_text(
         .parse()
         .map_err(|e: toml::de::Error| from_toml_error(path, &text, &e))?;
     let includes: Vec<String> = match table.remove("include") {
-        Some(toml::Value::Array(a)) => a
-            .into_iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect(),
+        Some(toml::Value::Array(a)) => a.into_iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
         _ => Vec::new(),
     };
     let me = SourceFile {
@@ -244,16 +233,11 @@ impl Sources {
         })?;
         let key = key.trim();
         let value: toml::Value = match format!("v = {raw}").parse::<toml::Table>() {
-            Ok(mut t) => t
-                .remove("v")
-                .unwrap_or(toml::Value::String(raw.to_string())),
+            Ok(mut t) => t.remove("v").unwrap_or(toml::Value::String(raw.to_string())),
             Err(_) => toml::Value::String(raw.trim().to_string()),
         };
         let segs = parse_path(key);
-        if segs
-            .iter()
-            .any(|s| matches!(s, Seg::Key(k) if k.is_empty()))
-        {
+        if segs.iter().any(|s| matches!(s, Seg::Key(k) if k.is_empty())) {
             return Err(ScenarioError::at_key(
                 key,
                 format!("--set {assignment}: empty key segment"),
@@ -280,9 +264,7 @@ fn set_path(cur: &mut toml::Value, segs: &[Seg], value: toml::Value) -> Result<(
                 .ok_or_else(|| format!("cannot set `{k}`: its parent is not a table"))?;
             if !t.contains_key(k) {
                 let fresh = match rest.first() {
-                    Some(Seg::Index(_)) => {
-                        return Err(format!("`{k}` is not a list in this scenario"))
-                    }
+                    Some(Seg::Index(_)) => return Err(format!("`{k}` is not a list in this scenario")),
                     Some(Seg::Key(_)) => toml::Value::Table(toml::Table::new()),
                     None => toml::Value::Boolean(false),
                 };
@@ -296,9 +278,9 @@ fn set_path(cur: &mut toml::Value, segs: &[Seg], value: toml::Value) -> Result<(
                 .as_array_mut()
                 .ok_or_else(|| format!("index {i} used on something that is not a list"))?;
             let len = a.len();
-            let item = a.get_mut(*i).ok_or_else(|| {
-                format!("the list has {len} entries; index {i} does not exist (indices start at 0)")
-            })?;
+            let item = a
+                .get_mut(*i)
+                .ok_or_else(|| format!("the list has {len} entries; index {i} does not exist (indices start at 0)"))?;
             set_path(item, rest, value)
         }
     }
@@ -348,14 +330,10 @@ mod tests {
 
     #[test]
     fn unknown_keys_get_a_suggestion_and_a_line() {
-        let e = load_str(
-            Path::new("s.toml"),
-            "name = \"x\"\n[[workload]]\ntenant = 3\n",
-        )
-        .unwrap_err();
+        let e = load_str(Path::new("s.toml"), "name = \"x\"\n[[workload]]\ntenant = 3\n").unwrap_err();
         assert_eq!(e.line, Some(3));
         assert!(e.message.contains("did you mean `tenants`"), "{e}");
-        let e = load_str(Path::new("s.toml"), "[pool]\nsize = 3\n").unwrap_err();
+        let e = load_str(Path::new("s.toml"), "[autoscaler]\npolicy = \"hpa\"\n").unwrap_err();
         assert!(e.message.contains("does not simulate it yet"), "{e}");
     }
 }

@@ -2,57 +2,72 @@
 //! place they are parsed.
 
 /// Parse a duration string into seconds. Allowed units: ns, us (or µs), ms,
-/// s, m, h, d. A bare number is refused: a unit is always required, so
-/// "30" can never silently mean 30 ms in one file and 30 s in another.
+/// s, m, h, d; parts may be combined ("1h30m", "4m20s"). A bare number is
+/// refused: a unit is always required, so "30" can never silently mean
+/// 30 ms in one file and 30 s in another.
 pub fn parse_duration_secs(s: &str) -> Result<f64, String> {
     let t = s.trim();
-    let split = t
-        .find(|c: char| {
-            !(c.is_ascii_digit() || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-')
-        })
-        .unwrap_or(t.len());
-    // "e" can be part of a number (1e3) but not of a unit we accept; the only
-    // unit letters are n, u, µ, m, s, h, d, so the split above is exact.
-    let (num, unit) = t.split_at(split);
-    let unit = unit.trim();
-    if num.is_empty() {
+    if t.starts_with('-') {
+        return Err(format!("\"{s}\": a duration cannot be negative"));
+    }
+    let mut rest = t;
+    let mut total = 0.0;
+    let mut parts = 0;
+    while !rest.is_empty() {
+        let split = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == 'e' || c == 'E' || c == '+'))
+            .unwrap_or(rest.len());
+        let (num, after) = rest.split_at(split);
+        if num.is_empty() {
+            return Err(format!(
+                "\"{s}\" is not a duration: expected a number with a unit, e.g. \"250ms\""
+            ));
+        }
+        let v: f64 = num
+            .parse()
+            .map_err(|_| format!("\"{s}\" is not a duration: \"{num}\" is not a number"))?;
+        let after = after.trim_start();
+        let unit_len = after
+            .find(|c: char| c.is_ascii_digit() || c == '.' || c == ' ')
+            .unwrap_or(after.len());
+        let (unit, next) = after.split_at(unit_len);
+        // (multiplier, divisor): dividing by an exact power of ten keeps
+        // "100ns" exactly 1e-7 where multiplying by 1e-9 would not.
+        let (mult, div) = match unit {
+            "ns" => (1.0, 1e9),
+            "us" | "µs" => (1.0, 1e6),
+            "ms" => (1.0, 1e3),
+            "s" => (1.0, 1.0),
+            "m" | "min" => (60.0, 1.0),
+            "h" => (3600.0, 1.0),
+            "d" => (86400.0, 1.0),
+            "" => {
+                return Err(format!(
+                    "\"{s}\" has no unit: write e.g. \"{num}s\" or \"{num}ms\" (units: ns, us, ms, s, m, h, d)"
+                ))
+            }
+            other => {
+                return Err(format!(
+                    "\"{s}\": unknown unit \"{other}\" (units: ns, us, ms, s, m, h, d)"
+                ))
+            }
+        };
+        total += v * mult / div;
+        parts += 1;
+        rest = next.trim_start();
+    }
+    if parts == 0 {
         return Err(format!(
             "\"{s}\" is not a duration: expected a number with a unit, e.g. \"250ms\""
         ));
     }
-    let v: f64 = num
-        .parse()
-        .map_err(|_| format!("\"{s}\" is not a duration: \"{num}\" is not a number"))?;
-    // (multiplier, divisor): dividing by an exact power of ten keeps
-    // "100ns" exactly 1e-7 where multiplying by 1e-9 would not.
-    let (mult, div) = match unit {
-        "ns" => (1.0, 1e9),
-        "us" | "µs" => (1.0, 1e6),
-        "ms" => (1.0, 1e3),
-        "s" => (1.0, 1.0),
-        "m" | "min" => (60.0, 1.0),
-        "h" => (3600.0, 1.0),
-        "d" => (86400.0, 1.0),
-        "" => {
-            return Err(format!(
-                "\"{s}\" has no unit: write e.g. \"{num}s\" or \"{num}ms\" (units: ns, us, ms, s, m, h, d)"
-            ))
-        }
-        other => {
-            return Err(format!("\"{s}\": unknown unit \"{other}\" (units: ns, us, ms, s, m, h, d)"))
-        }
-    };
-    let secs = v * mult / div;
-    if !secs.is_finite() {
+    if !total.is_finite() {
         return Err(format!("\"{s}\" is not a finite duration"));
     }
-    if secs < 0.0 {
-        return Err(format!("\"{s}\": a duration cannot be negative"));
-    }
-    if secs > 366.0 * 86400.0 {
+    if total > 366.0 * 86400.0 {
         return Err(format!("\"{s}\" is longer than a year of simulated time"));
     }
-    Ok(secs)
+    Ok(total)
 }
 
 /// Format seconds the way a person writes them ("250ms", "1.5s", "2h").
@@ -90,14 +105,14 @@ mod tests {
         assert_eq!(parse_duration_secs("1d").unwrap(), 86400.0);
         assert_eq!(parse_duration_secs("1.5 s").unwrap(), 1.5);
         assert_eq!(parse_duration_secs("100ns").unwrap(), 1e-7);
+        assert_eq!(parse_duration_secs("4m20s").unwrap(), 260.0);
+        assert_eq!(parse_duration_secs("1h 30m").unwrap(), 5400.0);
     }
 
     #[test]
     fn refuses_bad_durations_with_a_hint() {
         assert!(parse_duration_secs("30").unwrap_err().contains("no unit"));
-        assert!(parse_duration_secs("3 weeks")
-            .unwrap_err()
-            .contains("unknown unit"));
+        assert!(parse_duration_secs("3 weeks").unwrap_err().contains("unknown unit"));
         assert!(parse_duration_secs("-1s").unwrap_err().contains("negative"));
         assert!(parse_duration_secs("ms").is_err());
         assert!(parse_duration_secs("400d").is_err());

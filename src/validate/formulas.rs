@@ -184,9 +184,7 @@ pub fn mmck_blocking(lambda: f64, mu: f64, c: u32, k: u32) -> f64 {
 
 /// M/M/c/K mean number in system `L = sum n p_n`.
 pub fn mmck_mean_in_system(lambda: f64, mu: f64, c: u32, k: u32) -> f64 {
-    mmck_distribution(lambda, mu, c, k).map_or(f64::NAN, |p| {
-        p.iter().enumerate().map(|(n, pn)| n as f64 * pn).sum()
-    })
+    mmck_distribution(lambda, mu, c, k).map_or(f64::NAN, |p| p.iter().enumerate().map(|(n, pn)| n as f64 * pn).sum())
 }
 
 /// M/M/c/K mean sojourn of admitted customers, `L / (lambda (1 - p_K))` by
@@ -530,10 +528,7 @@ mod tests {
             let var = self.ratios.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
             let se = (var / n).sqrt();
             assert!(se < max_se, "Monte Carlo too noisy: se {se}");
-            assert!(
-                (mean - exact).abs() < 5.0 * se,
-                "mc {mean} ± {se} vs {exact}"
-            );
+            assert!((mean - exact).abs() < 5.0 * se, "mc {mean} ± {se} vs {exact}");
         }
     }
 
@@ -731,10 +726,7 @@ mod tests {
         // hit ratio is capacity / items up to the 1e-12 bisection width.
         check(che_lru_hit_ratio(&[1.0; 1000], 250.0), 0.25, 1e-9);
         // Skewed, 1e5 items: above the uniform value and monotone in capacity.
-        let (h1, h2) = (
-            che_lru_hit_ratio(&zipf, 1000.0),
-            che_lru_hit_ratio(&zipf, 10_000.0),
-        );
+        let (h1, h2) = (che_lru_hit_ratio(&zipf, 1000.0), che_lru_hit_ratio(&zipf, 10_000.0));
         assert!(0.01 < h1 && h1 < h2 && h2 < 1.0, "{h1} {h2}");
         assert!(che_lru_hit_ratio(&[1.0, -1.0], 1.0).is_nan());
         // TTL by hand: rate 2, ttl 3 -> 6/7; two keys -> 0.75 (3/4) + 0.25 (1/2).
@@ -760,8 +752,7 @@ mod tests {
         let big = token_bucket_admit_prob_poisson(1.0, 1.0, 2000);
         assert!(0.9 < big && big < 1.0, "{big}");
         // Ticked-bucket simulation, 1e6 arrivals: se ~6e-4, require < 1e-3.
-        for (offered, rate, burst) in [(1.0, 1.1, 5), (2.0, 1.0, 3), (0.9, 1.0, 1), (1.0, 1.0, 10)]
-        {
+        for (offered, rate, burst) in [(1.0, 1.1, 5), (2.0, 1.0, 3), (0.9, 1.0, 1), (1.0, 1.0, 10)] {
             let exact = token_bucket_admit_prob_poisson(offered, rate, burst);
             assert!(exact * offered <= token_bucket_admitted_rate(offered, rate) + 1e-12);
             let (mut rng, mut batches) = (Rng(3), Batches::new(1_000_000));

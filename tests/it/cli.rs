@@ -51,11 +51,9 @@ fn run_writes_summary_and_timeseries_and_prints_a_table() {
     let parquet = std::fs::read(out.join("timeseries.parquet")).unwrap();
     assert_eq!(&parquet[..4], b"PAR1");
     // No temporary files left behind.
-    assert!(std::fs::read_dir(&out).unwrap().all(|e| !e
+    assert!(std::fs::read_dir(&out)
         .unwrap()
-        .file_name()
-        .to_string_lossy()
-        .starts_with('.')));
+        .all(|e| !e.unwrap().file_name().to_string_lossy().starts_with('.')));
 }
 
 #[test]
@@ -155,9 +153,7 @@ fn overload_without_autoscaler_warns_with_utilization() {
     tenantsim()
         .args([
             "run",
-            repo("scenarios/validation/mm1-rho05.toml")
-                .to_str()
-                .unwrap(),
+            repo("scenarios/validation/mm1-rho05.toml").to_str().unwrap(),
             "--quiet",
         ])
         .args([
@@ -208,14 +204,10 @@ fn every_bundled_scenario_runs() {
                     "--out",
                     out.to_str().unwrap(),
                 ])
-                .args([
-                    "--set",
-                    "simulation.duration=3m",
-                    "--set",
-                    "simulation.warmup=10s",
-                ])
+                .args(["--set", "simulation.duration=3m", "--set", "simulation.warmup=10s"])
                 .assert()
-                .success();
+                // 1 is an SLO verdict (some examples fail theirs on purpose).
+                .code(predicate::in_iter([0, 1]));
         }
     }
 }

@@ -9,10 +9,7 @@ use tenantsim::runner;
 use tenantsim::scenario::Scenario;
 
 fn summary_with_threads(sc: &Scenario, threads: usize) -> String {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
     let out = pool.install(|| runner::run(sc, &|_| {}));
     build_summary(sc, &out).to_json()
 }
@@ -32,10 +29,7 @@ fn identical_summaries_across_runs_and_thread_counts() {
     // A different seed gives different numbers.
     let other = Scenario::load(
         &repo("scenarios/examples/arrival-processes.toml"),
-        &[
-            "simulation.duration=\"4m\"".into(),
-            "simulation.seed=99".into(),
-        ],
+        &["simulation.duration=\"4m\"".into(), "simulation.seed=99".into()],
     )
     .unwrap();
     assert_ne!(
@@ -57,12 +51,7 @@ fn cli_summary_json_is_byte_identical_except_engine_timing() {
                 "--threads",
                 threads,
             ])
-            .args([
-                "--set",
-                "simulation.duration=5m",
-                "--out",
-                out.to_str().unwrap(),
-            ])
+            .args(["--set", "simulation.duration=5m", "--out", out.to_str().unwrap()])
             .assert()
             .success();
         let s = std::fs::read_to_string(out.join("summary.json")).unwrap();

@@ -6,6 +6,9 @@ use tenantsim::scenario::Scenario;
 
 const BASE: &str = "[[workload]]\ntenants = 2\narrival = { process = \"poisson\", rate_per_s = 1.0 }\n[endpoint.a]\ncpu = \"5ms\"\n[instance]\ncores = 1\n";
 
+/// BASE with database work and a database (line 6: db_queries, 10: [database]).
+const DB: &str = "[[workload]]\ntenants = 2\narrival = { process = \"poisson\", rate_per_s = 1.0 }\n[endpoint.a]\ncpu = \"5ms\"\ndb_queries = 1\nquery = \"5ms\"\n[instance]\ncores = 1\n[database]\ncores = 4\nmax_connections = 10\n";
+
 fn err(text: &str) -> tenantsim::scenario::ScenarioError {
     Scenario::from_str(Path::new("s.toml"), text, &[]).expect_err("scenario should be refused")
 }
@@ -35,24 +38,14 @@ fn each_mistake_gets_a_located_message() {
             Some(3),
             vec!["did you mean `poisson`", "allowed"],
         ),
+        (BASE.replace("cpu = \"5ms\"", "cpu = \"5\""), Some(5), vec!["no unit"]),
         (
-            BASE.replace("cpu = \"5ms\"", "cpu = \"5\""),
-            Some(5),
-            vec!["no unit"],
-        ),
-        (
-            BASE.replace(
-                "cpu = \"5ms\"",
-                "cpu = { dist = \"lognormal\", mean = \"5ms\" }",
-            ),
+            BASE.replace("cpu = \"5ms\"", "cpu = { dist = \"lognormal\", mean = \"5ms\" }"),
             Some(5),
             vec!["missing `cv`"],
         ),
         (
-            BASE.replace(
-                "cpu = \"5ms\"",
-                "cpu = { dist = \"normal\", mean = \"5ms\" }",
-            ),
+            BASE.replace("cpu = \"5ms\"", "cpu = { dist = \"normal\", mean = \"5ms\" }"),
             Some(5),
             vec!["unknown distribution", "lognormal"],
         ),
@@ -72,9 +65,46 @@ fn each_mistake_gets_a_located_message() {
             vec!["sum to a positive"],
         ),
         (
-            BASE.to_string() + "[pool]\nsize = 3\n",
+            BASE.to_string() + "[autoscaler]\npolicy = \"hpa\"\n",
             Some(8),
             vec!["does not simulate it yet"],
+        ),
+        (
+            BASE.to_string() + "[pool]\nsize = 3\n",
+            Some(8),
+            vec!["needs a [database]"],
+        ),
+        // Data tier (issue 4).
+        (
+            DB.to_string() + "[pool]\nsize = 0\n",
+            Some(14),
+            vec!["at least one permanent connection"],
+        ),
+        (
+            DB.to_string() + "[pool]\nsize = 2\noverflow = -1\n",
+            Some(15),
+            vec!["between 0 and"],
+        ),
+        (
+            DB.replace("[database]\n", "[databse]\n"),
+            Some(10),
+            vec!["did you mean `database`"],
+        ),
+        (
+            DB.to_string() + "[pool]\nsize = 2\n[cache.l1]\ncapacity = 0\n",
+            Some(16),
+            vec!["capacity of at least 1", "TTL-only"],
+        ),
+        (
+            DB.to_string() + "[pool]\nsize = 2\n[cache.l2]\nttl = \"1ms\"\nlatency = \"2ms\"\n",
+            Some(16),
+            vec!["must be longer than the cache latency"],
+        ),
+        (DB.to_string(), Some(6), vec!["needs a connection [pool]"]),
+        (
+            DB.to_string() + "[pool]\nsize = 2\n[retry]\nretry_on = [\"timeouts\"]\n",
+            Some(16),
+            vec!["did you mean `timeout`"],
         ),
         (
             BASE.to_string() + "[slo]\nlatency_p97 = \"1s\"\n",
@@ -91,11 +121,7 @@ fn each_mistake_gets_a_located_message() {
             Some(9),
             vec!["a duration"],
         ),
-        (
-            BASE.replace("cores = 1", "cores = 0"),
-            Some(7),
-            vec!["at least 1"],
-        ),
+        (BASE.replace("cores = 1", "cores = 0"), Some(7), vec!["at least 1"]),
         (BASE.replace("cores = 1", "cores = -1"), Some(7), vec![]),
         (
             "[simulation]\nduration = \"1m\"\nwarmup = \"2m\"\n".to_string() + BASE,
@@ -142,11 +168,7 @@ fn includes_merge_and_report_problems_in_the_right_file() {
     let e = Scenario::load(&dir.join("main.toml"), &[]).unwrap_err();
     assert!(e.to_string().contains("tiers.toml:3"), "{e}");
     // Missing includes and cycles.
-    std::fs::write(
-        dir.join("main.toml"),
-        format!("include = [\"nope.toml\"]\n{BASE}"),
-    )
-    .unwrap();
+    std::fs::write(dir.join("main.toml"), format!("include = [\"nope.toml\"]\n{BASE}")).unwrap();
     let e = Scenario::load(&dir.join("main.toml"), &[]).unwrap_err();
     assert!(
         e.to_string().contains("main.toml:1") && e.to_string().contains("nope.toml"),
@@ -160,15 +182,9 @@ fn includes_merge_and_report_problems_in_the_right_file() {
 
 #[test]
 fn set_overrides_are_checked_too() {
-    let e = Scenario::from_str(
-        Path::new("s.toml"),
-        BASE,
-        &["instance.cores=\"many\"".into()],
-    )
-    .unwrap_err();
+    let e = Scenario::from_str(Path::new("s.toml"), BASE, &["instance.cores=\"many\"".into()]).unwrap_err();
     assert!(e.to_string().contains("--set instance.cores"), "{e}");
-    let sc =
-        Scenario::from_str(Path::new("s.toml"), BASE, &["workload.0.tenants=7".into()]).unwrap();
+    let sc = Scenario::from_str(Path::new("s.toml"), BASE, &["workload.0.tenants=7".into()]).unwrap();
     assert_eq!(sc.workloads[0].tenants, 7);
 }
 

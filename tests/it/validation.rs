@@ -19,15 +19,10 @@ fn a_wrong_model_fails_validation() {
     // Guard against a check that cannot fail: compare M/M/1 at rho 0.5
     // against the answers of a 10 % slower server by editing the case's
     // service time while keeping its expectations from the original file.
-    let case = validate::cases()
-        .into_iter()
-        .find(|c| c.name == "mm1-rho05")
-        .unwrap();
+    let case = validate::cases().into_iter().find(|c| c.name == "mm1-rho05").unwrap();
     let rows = validate::run_case(&case, false).unwrap();
     assert!(rows.iter().all(|r| r.passed));
-    let sc = case
-        .scenario(&["endpoint.work.cpu.mean=\"11ms\"".into()])
-        .unwrap();
+    let sc = case.scenario(&["endpoint.work.cpu.mean=\"11ms\"".into()]).unwrap();
     let out = tenantsim::runner::run(&sc, &|_| {});
     let s = tenantsim::report::build_summary(&sc, &out);
     let mean = s.metric("latency_mean_s").unwrap();

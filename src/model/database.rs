@@ -1,0 +1,86 @@
+//! The database: `cores` shared by the running queries (processor sharing
+//! beyond the core count) and a `max_connections` limit on connections
+//! opened by all pools together.
+//!
+//! Invariant: open connections ≤ `max_connections`. A pool that would need
+//! one more is refused (with per-instance pools, scale-out can exhaust the
+//! database: a real production failure mode). `slowdown` multiplies query
+//! work (the hook for `db-slowdown` faults).
+
+use super::cpu::CpuShare;
+use super::request::ReqRef;
+use super::{Msg, Station};
+use crate::engine::{Scheduler, SimTime};
+use crate::metrics::TimeIntegral;
+
+pub struct Database {
+    max_connections: u32,
+    open: u32,
+    cpu: CpuShare,
+    pub slowdown: f64,
+    /// Busy cores over time.
+    pub busy: TimeIntegral,
+    cores: u32,
+}
+
+impl Database {
+    pub fn new(cores: u32, max_connections: u32, now: SimTime) -> Self {
+        Database {
+            max_connections,
+            open: 0,
+            cpu: CpuShare::new(Station::Database, cores, max_connections, now),
+            slowdown: 1.0,
+            busy: TimeIntegral::new(now),
+            cores,
+        }
+    }
+
+    pub fn cores(&self) -> u32 {
+        self.cores
+    }
+
+    /// Would the database accept one more connection?
+    pub fn can_open(&self) -> bool {
+        self.open < self.max_connections
+    }
+
+    pub fn opened(&mut self) {
+        debug_assert!(self.open < self.max_connections);
+        self.open += 1;
+    }
+
+    pub fn closed(&mut self, n: u32) {
+        self.open = self.open.saturating_sub(n);
+    }
+
+    pub fn open_connections(&self) -> u32 {
+        self.open
+    }
+
+    /// Start a query of `work` (before slowdown).
+    pub fn begin(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, work: SimTime) {
+        let w = if self.slowdown == 1.0 {
+            work
+        } else {
+            SimTime::from_secs_f64(work.as_secs_f64() * self.slowdown)
+        };
+        self.cpu.begin(sched, req, w);
+        self.busy.set(sched.now(), self.cpu.busy_cores() as f64);
+    }
+
+    pub fn done_direct(&mut self, now: SimTime) {
+        self.cpu.end_direct();
+        self.busy.set(now, self.cpu.busy_cores() as f64);
+    }
+
+    pub fn tick(&mut self, sched: &mut Scheduler<Msg>, gen: u32, done: &mut Vec<ReqRef>) {
+        self.cpu.tick(sched, gen, done);
+        self.busy.set(sched.now(), self.cpu.busy_cores() as f64);
+    }
+
+    /// Abort a running query (query timeout).
+    pub fn cancel(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef) {
+        self.cpu.cancel(sched, req);
+        self.busy.set(sched.now(), self.cpu.busy_cores() as f64);
+    }
+}
