@@ -79,6 +79,11 @@ impl Instance {
     }
 
     fn update_gauges(&mut self, now: SimTime) {
+        debug_assert!(self.busy_workers <= self.workers, "more requests than workers");
+        debug_assert!(
+            self.queue.len() as u64 <= self.queue_capacity as u64,
+            "queue over capacity"
+        );
         self.busy.set(now, self.cpu.busy_cores() as f64);
         self.memory.set(now, self.memory_fraction());
     }

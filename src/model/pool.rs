@@ -126,7 +126,24 @@ impl ConnectionPool {
         self.held.get(&tenant).copied().unwrap_or(0)
     }
 
+    /// The pool's invariants, checked in debug builds (tests) after every
+    /// change.
+    fn check(&self) {
+        debug_assert!(
+            self.open <= self.cfg.limit,
+            "pool opened {} > limit {}",
+            self.open,
+            self.cfg.limit
+        );
+        debug_assert!(self.in_use <= self.open, "in use {} > open {}", self.in_use, self.open);
+        debug_assert!(
+            self.waiters.iter().all(|w| self.held_by(w.tenant) <= w.cap),
+            "tenant over its cap"
+        );
+    }
+
     fn gauges(&mut self, now: SimTime) {
+        self.check();
         self.in_use_gauge.set(now, self.in_use as f64);
         self.waiting_gauge.set(now, self.waiters.len() as f64);
     }

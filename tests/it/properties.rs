@@ -38,24 +38,43 @@ prop_compose! {
         instances in 1u32..4,
         lb in prop_oneof![Just("round-robin"), Just("least-connections"), Just("random"), Just("power-of-two")],
         seed in 0u64..1000,
+        data in prop_oneof![Just(None), (1u32..4, 0u32..3, 1u32..30, prop_oneof![Just("instance"), Just("shared")], 1u32..3, prop_oneof![Just(None), (1u32..4).prop_map(Some)]).prop_map(Some)],
+        cache in prop_oneof![Just(""), Just("[cache.l1]\ncapacity = 50\npolicy = \"lru\"\nttl = \"5s\"\n"), Just("[cache.l2]\nttl = \"2s\"\nlatency = \"1ms\"\n[cache.l1]\ncapacity = 20\npolicy = \"lfu\"\n")],
+        retry in prop_oneof![Just(""), Just("[retry]\nattempts = 3\nbackoff = { base = \"10ms\", max = \"100ms\", jitter = \"full\" }\n")],
+        write_share in 0.0f64..0.5,
     ) -> String {
         let mut tier = String::from("[[tier]]\nname = \"t\"\n");
+        let mut data_toml = String::new();
+        let mut endpoint_extra = String::new();
+        if let Some((size, overflow, query_ms, scope, db_cores, max_conn)) = data {
+            if let Some(m) = max_conn { tier += &format!("max_connections = {m}\nquery_timeout = \"{}ms\"\n", query_ms * 3); }
+            data_toml = format!(
+                "[pool]\nsize = {size}\noverflow = {overflow}\ntimeout = \"{}ms\"\nconnect_time = \"2ms\"\nscope = \"{scope}\"\n[database]\ncores = {db_cores}\nmax_connections = {}\n",
+                query_ms * 2, size * 2 + overflow
+            );
+            endpoint_extra = format!("db_queries = 2\nquery = {{ dist = \"exponential\", mean = \"{query_ms}ms\" }}\n");
+        }
+        let cached = !cache.is_empty();
+        let keys = if cached { "keys = { items = 200, zipf = 0.9 }\nmix = { e = 1.0, w = 0.0 }\n".replace("0.0", &format!("{write_share}")) } else { String::new() };
+        let read_extra = if cached { "cacheable = true\n" } else { "" };
+        let writer = if cached { format!("[endpoint.w]\ncpu = \"1ms\"\noperation = \"write\"\n{endpoint_extra}") } else { String::new() };
         if let Some(r) = rate_limit { tier += &format!("rate_limit = {{ rate_per_s = {r}, burst = 3 }}\n"); }
         if let Some(c) = cap { tier += &format!("max_concurrency = {c}\n"); }
         let q = queue.map(|q| format!("queue_capacity = {q}\n")).unwrap_or_default();
         let t = timeout_ms.map(|t| format!("timeout = \"{t}ms\"\n")).unwrap_or_default();
         format!(
             "name = \"prop\"\n[simulation]\nduration = \"30s\"\nwarmup = \"3s\"\nseed = {seed}\nreplications = 1\nsample_interval = \"5s\"\n\
-             {tier}[[workload]]\ntier = \"t\"\ntenants = {tenants}\narrival = {arrival}\n\
-             [endpoint.e]\ncpu = {{ dist = \"exponential\", mean = \"{cpu_ms}ms\" }}\n{t}\
-             [instance]\ncores = {cores}\nworkers = {}\n{q}initial = {instances}\nload_balancer = \"{lb}\"\nmemory_per_request_mb = 1\n",
+             {tier}[[workload]]\ntier = \"t\"\ntenants = {tenants}\narrival = {arrival}\n{keys}\
+             [endpoint.e]\ncpu = {{ dist = \"exponential\", mean = \"{cpu_ms}ms\" }}\n{t}{read_extra}{endpoint_extra}{writer}\
+             [instance]\ncores = {cores}\nworkers = {}\n{q}initial = {instances}\nload_balancer = \"{lb}\"\nmemory_per_request_mb = 1\n\
+             {data_toml}{cache}{retry}",
             cores + extra_workers
         )
     }
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     #[test]
     fn requests_are_conserved_and_metrics_are_sane(text in scenario()) {
@@ -86,7 +105,8 @@ proptest! {
         if !text.contains("rate_limit") { prop_assert_eq!(get("rejected_rate_limited"), Some(0.0)); }
         if !text.contains("max_concurrency") { prop_assert_eq!(get("rejected_tenant_limit"), Some(0.0)); }
         if !text.contains("queue_capacity") { prop_assert_eq!(get("rejected_queue_full"), Some(0.0)); }
-        if !text.contains("timeout =") { prop_assert_eq!(get("timeouts"), Some(0.0)); }
+        if !text.contains("[pool]") && !text.contains("timeout = \"") { prop_assert_eq!(get("timeouts"), Some(0.0)); }
+        if !text.contains("[retry]") { prop_assert_eq!(get("retries"), Some(0.0)); }
         // CPU never busier than the cores.
         prop_assert!(get("cpu_utilization").unwrap() <= 1.0 + 1e-9);
     }
