@@ -9,18 +9,21 @@ pub mod names;
 mod recorder;
 
 pub use histogram::LatencyHistogram;
-pub use recorder::{CacheEvent, GaugeAreas, Outcome, Recorder, TierCounters, TimeSeriesRow};
+pub use recorder::{CacheEvent, GaugeAreas, Outcome, Recorder, ScalingEvent, TierCounters, TimeSeriesRow};
 
 use crate::engine::SimTime;
 
 /// The integral over time of a piecewise-constant value (busy cores, memory
-/// in use, requests in the system). `take` returns the area since the last
-/// take, so intervals can be cut at sample times and at the end of warm-up.
+/// in use, requests in the system). Two readers can cut it independently:
+/// [`TimeIntegral::take`] returns the area since the last take (the
+/// sampler's intervals), [`TimeIntegral::total`] the area since the start
+/// (the autoscaler keeps its own marks).
 #[derive(Clone, Copy, Debug)]
 pub struct TimeIntegral {
     value: f64,
     last: SimTime,
-    area: f64,
+    total: f64,
+    taken: f64,
 }
 
 impl TimeIntegral {
@@ -28,14 +31,15 @@ impl TimeIntegral {
         TimeIntegral {
             value: 0.0,
             last: now,
-            area: 0.0,
+            total: 0.0,
+            taken: 0.0,
         }
     }
 
     /// The value changes to `v` at `now`.
     #[inline]
     pub fn set(&mut self, now: SimTime, v: f64) {
-        self.area += self.value * now.saturating_sub(self.last).as_secs_f64();
+        self.total += self.value * now.saturating_sub(self.last).as_secs_f64();
         self.last = now;
         self.value = v;
     }
@@ -52,8 +56,16 @@ impl TimeIntegral {
 
     /// Area (value × seconds) accumulated since the last take, up to `now`.
     pub fn take(&mut self, now: SimTime) -> f64 {
+        let total = self.total(now);
+        let a = total - self.taken;
+        self.taken = total;
+        a
+    }
+
+    /// Area from the start up to `now`.
+    pub fn total(&mut self, now: SimTime) -> f64 {
         self.set(now, self.value);
-        std::mem::take(&mut self.area)
+        self.total
     }
 }
 

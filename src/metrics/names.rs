@@ -85,6 +85,7 @@ pub const METRICS: &[MetricDef] = &[
     m("pool_timeouts", Count, L, Needs::Pool, true, "requests that waited longer than the pool timeout"),
     m("pool_tenant_cap_waits", Count, L, Needs::Pool, true, "connection requests held back by their tenant's max_connections"),
     m("rejected_db_connections", Count, L, Needs::Database, true, "requests failed because the database refused a new connection"),
+    m("instance_failures", Count, L, N, true, "requests lost because their instance failed or was removed mid-request"),
     m("timeouts", Count, L, N, true, "client timeouts (endpoint timeout) plus query timeouts"),
     m("query_timeouts", Count, L, Needs::Database, true, "queries aborted by the tier's query_timeout"),
     m("retries", Count, L, N, true, "retry attempts sent"),

@@ -23,6 +23,18 @@ pub enum Outcome {
     QueryTimeout,
     /// The database refused a new connection (max_connections).
     DbRefused,
+    /// The instance serving it failed or was removed before it finished.
+    InstanceFailure,
+}
+
+/// A change of an instance group's desired count.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScalingEvent {
+    pub time_s: f64,
+    pub group: u16,
+    pub from: u32,
+    pub to: u32,
+    pub reason: &'static str,
 }
 
 /// Counts and distributions for one tier (or all traffic).
@@ -38,6 +50,7 @@ pub struct TierCounters {
     pub pool_timeouts: u64,
     pub query_timeouts: u64,
     pub db_refused: u64,
+    pub instance_failures: u64,
     pub retries: u64,
     pub abandoned: u64,
     pub tenant_cap_waits: u64,
@@ -62,6 +75,7 @@ impl TierCounters {
             + self.pool_timeouts
             + self.query_timeouts
             + self.db_refused
+            + self.instance_failures
     }
 }
 
@@ -95,6 +109,11 @@ pub struct GaugeAreas {
     pub memory: f64,
     /// Ready instances.
     pub instances: f64,
+    /// Instances serving (ready or draining): the denominator of the
+    /// CPU and memory ratios.
+    pub serving: f64,
+    /// Instances that exist (starting, ready, draining): instance-hours.
+    pub alive: f64,
     /// Requests in the service.
     pub in_system: f64,
     /// Connections in use, all pools.
@@ -115,6 +134,8 @@ impl GaugeAreas {
         self.cores += o.cores;
         self.memory += o.memory;
         self.instances += o.instances;
+        self.serving += o.serving;
+        self.alive += o.alive;
         self.in_system += o.in_system;
         self.pool_in_use += o.pool_in_use;
         self.pool_waiting += o.pool_waiting;
@@ -156,6 +177,7 @@ pub struct Recorder {
     iv_latency: LatencyHistogram,
     iv_start: SimTime,
     pub rows: Vec<TimeSeriesRow>,
+    pub scaling_events: Vec<ScalingEvent>,
 }
 
 impl Recorder {
@@ -178,6 +200,7 @@ impl Recorder {
             iv_latency: LatencyHistogram::new(),
             iv_start: SimTime::ZERO,
             rows: Vec::with_capacity(expected_rows),
+            scaling_events: Vec::new(),
         }
     }
 
@@ -232,6 +255,7 @@ impl Recorder {
                 Outcome::PoolTimeout => c.pool_timeouts += 1,
                 Outcome::QueryTimeout => c.query_timeouts += 1,
                 Outcome::DbRefused => c.db_refused += 1,
+                Outcome::InstanceFailure => c.instance_failures += 1,
             }
         }
     }
@@ -329,7 +353,7 @@ impl Recorder {
             instances_ready,
             instances_desired,
             cpu_utilization: ratio(iv.busy_cores, iv.cores),
-            memory_utilization: ratio(iv.memory, iv.instances),
+            memory_utilization: ratio(iv.memory, iv.serving),
             pool_in_use: if dt > 0.0 { iv.pool_in_use / dt } else { 0.0 },
             pool_waiting: if dt > 0.0 { iv.pool_waiting / dt } else { 0.0 },
             cache_hit_ratio: ratio(self.iv_hits as f64, self.iv_reads as f64),

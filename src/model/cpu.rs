@@ -46,6 +46,10 @@ impl CpuShare {
         }
     }
 
+    pub fn cores(&self) -> u32 {
+        self.cores
+    }
+
     pub fn running(&self) -> u32 {
         self.running
     }

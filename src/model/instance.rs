@@ -4,7 +4,7 @@
 //!
 //! Invariants: at most `workers` requests hold a worker; at most
 //! `queue_capacity` wait; a waiting request gets a worker only when one
-//! frees (FCFS). A request holds its worker from start to response, also
+//! frees, in priority order and FCFS within a priority level. A request holds its worker from start to response, also
 //! while it waits for caches or the database, but uses CPU only during its
 //! CPU phase. With `workers <= cores` the instance is exactly an M/M/c
 //! station for exponential CPU demand.
@@ -25,12 +25,34 @@ pub enum Offer {
     Full,
 }
 
+/// Where an instance is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InstanceState {
+    /// Requested, not yet serving (for `startup`).
+    Starting,
+    /// Receiving traffic.
+    Ready,
+    /// Removed from the balancer, finishing its in-flight requests.
+    Draining,
+    /// Gone (removed or failed).
+    Stopped,
+}
+
 pub struct Instance {
     pub id: u32,
+    /// The instance group it belongs to.
+    pub group: u16,
+    pub state: InstanceState,
+    /// When it became ready (start time until then).
+    pub ready_at: SimTime,
+    /// It has served (became ready); stays true while draining.
+    pub serving: bool,
     workers: u32,
     queue_capacity: u32,
     busy_workers: u32,
-    queue: VecDeque<ReqRef>,
+    /// Waiting requests, one FCFS queue per priority level (0 first).
+    queues: Vec<VecDeque<ReqRef>>,
+    queued: u32,
     cpu: CpuShare,
     base_memory_mb: f64,
     memory_per_request_mb: f64,
@@ -39,30 +61,61 @@ pub struct Instance {
     pub busy: TimeIntegral,
     /// Memory in use, as a fraction of `memory_mb`, over time.
     pub memory: TimeIntegral,
+    /// Requests waiting for a worker, over time.
+    pub queue_len: TimeIntegral,
+    /// The autoscaler's marks on the integrals above (busy, memory, queue).
+    pub marks: [f64; 3],
 }
 
 impl Instance {
-    pub fn new(id: u32, spec: &InstanceSpec, now: SimTime) -> Self {
-        let mut inst = Instance {
+    /// A new instance in state `Starting`; `levels` priority levels.
+    pub fn new(id: u32, group: u16, spec: &InstanceSpec, levels: usize, now: SimTime) -> Self {
+        
+        Instance {
             id,
+            group,
+            state: InstanceState::Starting,
+            ready_at: now,
+            serving: false,
             workers: spec.workers,
             queue_capacity: spec.queue_capacity,
             busy_workers: 0,
-            queue: VecDeque::with_capacity(spec.queue_capacity.min(4096) as usize),
+            queues: (0..levels.max(1))
+                .map(|_| VecDeque::with_capacity(spec.queue_capacity.min(1024) as usize))
+                .collect(),
+            queued: 0,
             cpu: CpuShare::new(Station::Instance(id), spec.cores, spec.workers, now),
             base_memory_mb: spec.base_memory_mb,
             memory_per_request_mb: spec.memory_per_request_mb,
             memory_mb: spec.memory_mb,
             busy: TimeIntegral::new(now),
             memory: TimeIntegral::new(now),
-        };
-        inst.memory.set(now, inst.memory_fraction());
-        inst
+            queue_len: TimeIntegral::new(now),
+            marks: [0.0; 3],
+        }
+    }
+
+    /// The instance finished starting: it serves from `now`.
+    pub fn start_serving(&mut self, now: SimTime) {
+        self.state = InstanceState::Ready;
+        self.ready_at = now;
+        self.serving = true;
+        self.report_memory(now, true);
+    }
+
+    /// Memory is reported only while the instance serves (ready or
+    /// draining): start it at `make_ready`, zero it when stopped.
+    pub fn report_memory(&mut self, now: SimTime, on: bool) {
+        let v = if on { self.memory_fraction() } else { 0.0 };
+        self.memory.set(now, v);
+        if !on {
+            self.busy.set(now, 0.0);
+        }
     }
 
     /// Requests held (holding a worker or queued).
     pub fn in_flight(&self) -> u32 {
-        self.busy_workers + self.queue.len() as u32
+        self.busy_workers + self.queued
     }
 
     /// Requests holding a worker.
@@ -71,7 +124,11 @@ impl Instance {
     }
 
     pub fn queued(&self) -> usize {
-        self.queue.len()
+        self.queued as usize
+    }
+
+    pub fn cores(&self) -> u32 {
+        self.cpu.cores()
     }
 
     fn memory_fraction(&self) -> f64 {
@@ -79,24 +136,28 @@ impl Instance {
     }
 
     fn update_gauges(&mut self, now: SimTime) {
+        if !self.serving {
+            return;
+        }
         debug_assert!(self.busy_workers <= self.workers, "more requests than workers");
-        debug_assert!(
-            self.queue.len() as u64 <= self.queue_capacity as u64,
-            "queue over capacity"
-        );
+        debug_assert!(self.queued as u64 <= self.queue_capacity as u64, "queue over capacity");
         self.busy.set(now, self.cpu.busy_cores() as f64);
         self.memory.set(now, self.memory_fraction());
     }
 
-    /// Offer a request with CPU demand `cpu`.
+    /// Offer a request with CPU demand `cpu` and priority `level`.
     #[inline]
-    pub fn offer(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, cpu: SimTime) -> Offer {
+    pub fn offer(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, cpu: SimTime, level: u8) -> Offer {
         if self.busy_workers < self.workers {
             self.start(sched, req, cpu);
             Offer::Started
-        } else if (self.queue.len() as u64) < self.queue_capacity as u64 {
-            self.queue.push_back(req);
-            self.memory.set(sched.now(), self.memory_fraction());
+        } else if (self.queued as u64) < self.queue_capacity as u64 {
+            let l = (level as usize).min(self.queues.len() - 1);
+            self.queues[l].push_back(req);
+            self.queued += 1;
+            let now = sched.now();
+            self.memory.set(now, self.memory_fraction());
+            self.queue_len.set(now, self.queued as f64);
             Offer::Queued
         } else {
             Offer::Full
@@ -131,8 +192,37 @@ impl Instance {
     #[inline]
     pub fn free_worker(&mut self, now: SimTime) -> Option<ReqRef> {
         self.busy_workers -= 1;
+        let next = self.pop_queue(now);
         self.update_gauges(now);
-        self.queue.pop_front()
+        next
+    }
+
+    fn pop_queue(&mut self, now: SimTime) -> Option<ReqRef> {
+        let next = self.queues.iter_mut().find_map(|q| q.pop_front());
+        if next.is_some() {
+            self.queued -= 1;
+            self.queue_len.set(now, self.queued as f64);
+        }
+        next
+    }
+
+    /// Empty the queue (the instance is going away); returns the requests.
+    pub fn take_queue(&mut self, now: SimTime) -> Vec<ReqRef> {
+        let all: Vec<ReqRef> = self.queues.iter_mut().flat_map(|q| q.drain(..)).collect();
+        self.queued = 0;
+        self.queue_len.set(now, 0.0);
+        self.update_gauges(now);
+        all
+    }
+
+    /// A running request is abandoned (instance failure): free its worker
+    /// without starting another, and stop its CPU work.
+    pub fn abandon(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, in_cpu: bool) {
+        if in_cpu {
+            self.cpu.cancel(sched, req);
+        }
+        self.busy_workers = self.busy_workers.saturating_sub(1);
+        self.update_gauges(sched.now());
     }
 }
 
@@ -153,6 +243,8 @@ mod tests {
             initial: 1,
             cost_per_hour: 0.0,
             load_balancer: Balancing::RoundRobin,
+            drain_timeout: SimTime::ZERO,
+            scale_in: crate::scenario::ScaleIn::Newest,
         }
     }
 
@@ -166,7 +258,7 @@ mod tests {
         let mut s: Scheduler<Msg> = Scheduler::new();
         let demand = |i: u32| SimTime::from_secs_f64(demands_s[i as usize]);
         for i in 0..demands_s.len() as u32 {
-            inst.offer(&mut s, r(i), demand(i));
+            inst.offer(&mut s, r(i), demand(i), 0);
         }
         struct H<'a> {
             inst: &'a mut Instance,
@@ -212,7 +304,8 @@ mod tests {
 
     #[test]
     fn fcfs_with_dedicated_cores() {
-        let mut i = Instance::new(0, &spec(2, 2, 10), SimTime::ZERO);
+        let mut i = Instance::new(0, 0, &spec(2, 2, 10), 1, SimTime::ZERO);
+        i.start_serving(SimTime::ZERO);
         // Two run at once; the third waits for the first free worker.
         let out = completions(&mut i, &[3.0, 1.0, 1.0]);
         assert_eq!(out, vec![(1, 1.0), (2, 2.0), (0, 3.0)]);
@@ -221,12 +314,13 @@ mod tests {
     #[test]
     fn queue_capacity_bounds_waiting_requests() {
         let mut s: Scheduler<Msg> = Scheduler::new();
-        let mut i = Instance::new(0, &spec(1, 1, 2), SimTime::ZERO);
+        let mut i = Instance::new(0, 0, &spec(1, 1, 2), 1, SimTime::ZERO);
+        i.start_serving(SimTime::ZERO);
         let d = SimTime::from_secs(1);
-        assert_eq!(i.offer(&mut s, r(0), d), Offer::Started);
-        assert_eq!(i.offer(&mut s, r(1), d), Offer::Queued);
-        assert_eq!(i.offer(&mut s, r(2), d), Offer::Queued);
-        assert_eq!(i.offer(&mut s, r(3), d), Offer::Full);
+        assert_eq!(i.offer(&mut s, r(0), d, 0), Offer::Started);
+        assert_eq!(i.offer(&mut s, r(1), d, 0), Offer::Queued);
+        assert_eq!(i.offer(&mut s, r(2), d, 0), Offer::Queued);
+        assert_eq!(i.offer(&mut s, r(3), d, 0), Offer::Full);
         assert_eq!((i.running(), i.queued(), i.in_flight()), (1, 2, 3));
         // Memory: base 100 + 3 × 10 of 1000.
         assert!((i.memory.value() - 0.13).abs() < 1e-12);
@@ -237,11 +331,13 @@ mod tests {
         // One core, four workers: two requests of 1 s each share the core
         // and both finish at 2 s; a third of 0.5 s started alongside them
         // finishes first, at 1.5 s (3 × 0.5), then the others at 2.5 s.
-        let mut i = Instance::new(0, &spec(1, 4, 10), SimTime::ZERO);
+        let mut i = Instance::new(0, 0, &spec(1, 4, 10), 1, SimTime::ZERO);
+        i.start_serving(SimTime::ZERO);
         let out = completions(&mut i, &[1.0, 1.0]);
         assert_eq!(out.len(), 2);
         assert!(out.iter().all(|(_, t)| (t - 2.0).abs() < 1e-6), "{out:?}");
-        let mut i = Instance::new(0, &spec(1, 4, 10), SimTime::ZERO);
+        let mut i = Instance::new(0, 0, &spec(1, 4, 10), 1, SimTime::ZERO);
+        i.start_serving(SimTime::ZERO);
         let out = completions(&mut i, &[1.0, 1.0, 0.5]);
         assert_eq!(out[0].0, 2);
         assert!((out[0].1 - 1.5).abs() < 1e-6, "{out:?}");
@@ -252,11 +348,13 @@ mod tests {
     fn processor_sharing_only_beyond_the_core_count() {
         // Two cores, four workers, three equal jobs of 1 s: rate 2/3 each,
         // all finish at 1.5 s.
-        let mut i = Instance::new(0, &spec(2, 4, 10), SimTime::ZERO);
+        let mut i = Instance::new(0, 0, &spec(2, 4, 10), 1, SimTime::ZERO);
+        i.start_serving(SimTime::ZERO);
         let out = completions(&mut i, &[1.0, 1.0, 1.0]);
         assert!(out.iter().all(|(_, t)| (t - 1.5).abs() < 1e-6), "{out:?}");
         // Beyond the workers, requests queue: 5 jobs, 4 workers, 2 cores.
-        let mut i = Instance::new(0, &spec(2, 4, 10), SimTime::ZERO);
+        let mut i = Instance::new(0, 0, &spec(2, 4, 10), 1, SimTime::ZERO);
+        i.start_serving(SimTime::ZERO);
         let out = completions(&mut i, &[1.0, 1.0, 1.0, 1.0, 1.0]);
         // Four share two cores (rate 1/2): done at 2 s; the fifth then runs
         // alone for 1 s.

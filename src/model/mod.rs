@@ -39,9 +39,14 @@ pub enum Station {
 #[derive(Clone, Copy, Debug)]
 pub enum Msg {
     /// The next request of an open workload arrives.
-    Arrival { workload: u32 },
+    Arrival {
+        workload: u32,
+    },
     /// A closed-workload user finished thinking and sends a request.
-    UserReady { workload: u32, user: u32 },
+    UserReady {
+        workload: u32,
+        user: u32,
+    },
     /// A client retries a failed request.
     Retry {
         workload: u16,
@@ -52,21 +57,65 @@ pub enum Msg {
         key: u64,
     },
     /// A job's CPU work finished (station without CPU sharing).
-    CpuDone { station: Station, req: ReqRef },
+    CpuDone {
+        station: Station,
+        req: ReqRef,
+    },
     /// The earliest CPU completion under processor sharing (stale unless
     /// `gen` is the station's current generation).
-    CpuTick { station: Station, gen: u32 },
+    CpuTick {
+        station: Station,
+        gen: u32,
+    },
     /// A cache lookup's latency has elapsed.
-    CacheStep { req: ReqRef },
+    CacheStep {
+        req: ReqRef,
+    },
     /// A new or recycled connection finished connecting.
-    ConnReady { req: ReqRef },
+    ConnReady {
+        req: ReqRef,
+    },
     /// A request waited `pool.timeout` for a connection.
-    PoolTimeout { req: ReqRef },
+    PoolTimeout {
+        req: ReqRef,
+    },
     /// A query ran for the tier's `query_timeout` (stale unless the request
     /// is still running query number `query`).
-    QueryTimeout { req: ReqRef, query: u16 },
+    QueryTimeout {
+        req: ReqRef,
+        query: u16,
+    },
     /// The client's patience ran out.
-    ClientTimeout { req: ReqRef },
+    ClientTimeout {
+        req: ReqRef,
+    },
+    /// An instance finished starting.
+    InstanceReady {
+        instance: u32,
+    },
+    /// A draining instance ran out of time to finish its requests.
+    DrainTimeout {
+        instance: u32,
+    },
+    /// Evaluate a group's autoscaler.
+    Autoscale {
+        group: u16,
+    },
+    /// Start a replacement for a failed instance of a group.
+    Replace {
+        group: u16,
+    },
+    /// An instance fails (random crashes).
+    Crash {
+        instance: u32,
+    },
+    /// Fault `index` begins / ends.
+    FaultStart {
+        index: u16,
+    },
+    FaultEnd {
+        index: u16,
+    },
     /// Close a time-series interval.
     Sample,
     /// The warm-up period ends.

@@ -78,6 +78,8 @@ struct Waiter {
     req: ReqRef,
     tenant: u32,
     cap: u32,
+    /// Priority level, 0 first.
+    level: u8,
 }
 
 pub struct ConnectionPool {
@@ -202,9 +204,9 @@ impl ConnectionPool {
     }
 
     /// Ask for a connection for `req` of `tenant` (cap: the tier's
-    /// `max_connections`, u32::MAX for none). `can_open`: whether the
+    /// `max_connections`, u32::MAX for none; level: priority, 0 first). `can_open`: whether the
     /// database would accept one more connection now.
-    pub fn acquire(&mut self, now: SimTime, req: ReqRef, tenant: u32, cap: u32, can_open: bool) -> Acquire {
+    pub fn acquire(&mut self, now: SimTime, req: ReqRef, tenant: u32, cap: u32, level: u8, can_open: bool) -> Acquire {
         let capped = self.held_by(tenant) >= cap;
         // FCFS among eligible requests: do not overtake a waiter that could
         // use a connection; waiters held back by their own tenant's cap do
@@ -215,16 +217,34 @@ impl ConnectionPool {
                 Some(Ok(g)) => Acquire::Granted(g),
                 Some(Err(())) => Acquire::Refused,
                 None => {
-                    self.waiters.push_back(Waiter { req, tenant, cap });
+                    self.enqueue(Waiter {
+                        req,
+                        tenant,
+                        cap,
+                        level,
+                    });
                     Acquire::Waiting { tenant_capped: false }
                 }
             }
         } else {
-            self.waiters.push_back(Waiter { req, tenant, cap });
+            self.enqueue(Waiter {
+                req,
+                tenant,
+                cap,
+                level,
+            });
             Acquire::Waiting { tenant_capped: capped }
         };
         self.gauges(now);
         result
+    }
+
+    /// Queue a waiter behind those of its priority level or higher.
+    fn enqueue(&mut self, w: Waiter) {
+        match self.waiters.iter().position(|x| x.level > w.level) {
+            Some(p) => self.waiters.insert(p, w),
+            None => self.waiters.push_back(w),
+        }
     }
 
     /// Return connection `conn` held by `tenant`. If a waiter can now have a
@@ -283,6 +303,18 @@ impl ConnectionPool {
         found
     }
 
+    /// Close every connection and drop every waiter (the instance that owns
+    /// the pool is gone; its requests were failed first).
+    pub fn close_all(&mut self, now: SimTime) {
+        self.conns.clear();
+        self.idle.clear();
+        self.waiters.clear();
+        self.held.clear();
+        self.open = 0;
+        self.in_use = 0;
+        self.gauges(now);
+    }
+
     /// Close idle overflow connections idle for longer than `idle_timeout`
     /// (dynamic pools). Returns how many were closed.
     pub fn close_idle(&mut self, now: SimTime) -> u32 {
@@ -328,16 +360,16 @@ mod tests {
     #[test]
     fn opens_up_to_the_limit_then_queues_fcfs() {
         let mut p = ConnectionPool::new(cfg(1, 2), T0);
-        let a = p.acquire(T0, r(0), 0, u32::MAX, true);
+        let a = p.acquire(T0, r(0), 0, u32::MAX, 0, true);
         assert!(matches!(a, Acquire::Granted(Grant { opened: true, .. })));
-        let b = p.acquire(T0, r(1), 0, u32::MAX, true);
+        let b = p.acquire(T0, r(1), 0, u32::MAX, 0, true);
         let Acquire::Granted(gb) = b else { panic!("{b:?}") };
         assert_eq!(
-            p.acquire(T0, r(2), 0, u32::MAX, true),
+            p.acquire(T0, r(2), 0, u32::MAX, 0, true),
             Acquire::Waiting { tenant_capped: false }
         );
         assert_eq!(
-            p.acquire(T0, r(3), 0, u32::MAX, true),
+            p.acquire(T0, r(3), 0, u32::MAX, 0, true),
             Acquire::Waiting { tenant_capped: false }
         );
         // The overflow connection is handed to the first waiter, not closed.
@@ -362,18 +394,18 @@ mod tests {
             },
             T0,
         );
-        assert_eq!(p.acquire(T0, r(0), 0, u32::MAX, false), Acquire::Refused);
-        let Acquire::Granted(g) = p.acquire(T0, r(0), 0, u32::MAX, true) else {
+        assert_eq!(p.acquire(T0, r(0), 0, u32::MAX, 0, false), Acquire::Refused);
+        let Acquire::Granted(g) = p.acquire(T0, r(0), 0, u32::MAX, 0, true) else {
             panic!()
         };
         p.release(T0, g.conn, 0, true);
         // Reused within recycle: no delay; after it: reconnect cost.
-        let Acquire::Granted(g) = p.acquire(SimTime::from_secs(5), r(1), 0, u32::MAX, true) else {
+        let Acquire::Granted(g) = p.acquire(SimTime::from_secs(5), r(1), 0, u32::MAX, 0, true) else {
             panic!()
         };
         assert_eq!(g.delay, SimTime::ZERO);
         p.release(SimTime::from_secs(5), g.conn, 0, true);
-        let Acquire::Granted(g) = p.acquire(SimTime::from_secs(11), r(2), 0, u32::MAX, true) else {
+        let Acquire::Granted(g) = p.acquire(SimTime::from_secs(11), r(2), 0, u32::MAX, 0, true) else {
             panic!()
         };
         assert_eq!(g.delay, SimTime::from_nanos(20));
@@ -383,15 +415,15 @@ mod tests {
     #[test]
     fn tenant_cap_makes_requests_wait_while_others_pass() {
         let mut p = ConnectionPool::new(cfg(4, 4), T0);
-        let Acquire::Granted(g) = p.acquire(T0, r(0), 7, 1, true) else {
+        let Acquire::Granted(g) = p.acquire(T0, r(0), 7, 1, 0, true) else {
             panic!()
         };
         assert_eq!(
-            p.acquire(T0, r(1), 7, 1, true),
+            p.acquire(T0, r(1), 7, 1, 0, true),
             Acquire::Waiting { tenant_capped: true }
         );
         // Tenant 8 is not held back by tenant 7's capped request.
-        assert!(matches!(p.acquire(T0, r(2), 8, 1, true), Acquire::Granted(_)));
+        assert!(matches!(p.acquire(T0, r(2), 8, 1, 0, true), Acquire::Granted(_)));
         let (next, _) = p.release(T0, g.conn, 7, true).next.unwrap();
         assert_eq!(next, r(1));
         assert_eq!(p.held_by(7), 1);
@@ -407,7 +439,7 @@ mod tests {
             T0,
         );
         let gs: Vec<Grant> = (0..3)
-            .map(|i| match p.acquire(T0, r(i), i, u32::MAX, true) {
+            .map(|i| match p.acquire(T0, r(i), i, u32::MAX, 0, true) {
                 Acquire::Granted(g) => g,
                 a => panic!("{a:?}"),
             })
@@ -437,7 +469,7 @@ mod tests {
                     0 => {
                         let req = r(next_id);
                         next_id += 1;
-                        match p.acquire(T0, req, tenant, cap, true) {
+                        match p.acquire(T0, req, tenant, cap, 0, true) {
                             Acquire::Granted(g) => holding.push((req, g.conn, tenant)),
                             Acquire::Waiting { .. } => waiting.push((req, tenant)),
                             Acquire::Refused => unreachable!(),

@@ -54,6 +54,10 @@ pub struct Request {
     pub queries: u16,
     /// When the request started waiting for a connection.
     pub wait_since: SimTime,
+    /// Priority level: 0 is served first (from the tier's `priority`).
+    pub level: u8,
+    /// The slot holds a request (false once removed).
+    pub alive: bool,
 }
 
 /// The steps of a request after it has a worker.
@@ -88,6 +92,7 @@ impl Requests {
     #[inline]
     pub fn insert(&mut self, mut r: Request) -> ReqRef {
         self.live += 1;
+        r.alive = true;
         match self.free.pop() {
             Some(idx) => {
                 let slot = &mut self.slots[idx as usize];
@@ -121,6 +126,7 @@ impl Requests {
         if let Some(s) = self.slots.get_mut(r.idx as usize) {
             if s.gen == r.gen {
                 s.gen = s.gen.wrapping_add(1);
+                s.alive = false;
                 self.free.push(r.idx);
                 self.live -= 1;
             }
@@ -130,6 +136,20 @@ impl Requests {
     /// Requests currently in the service.
     pub fn live(&self) -> usize {
         self.live
+    }
+
+    /// Handles of the live requests matching `f` (a scan: for rare events
+    /// such as an instance failing).
+    pub fn find(&self, f: impl Fn(&Request) -> bool) -> Vec<ReqRef> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.alive && f(s))
+            .map(|(i, s)| ReqRef {
+                idx: i as u32,
+                gen: s.gen,
+            })
+            .collect()
     }
 }
 

@@ -1,26 +1,35 @@
 //! The wiring of one replication: every actor, and the path of a request
 //! through them (SPEC §3).
 //!
-//! Path: arrival → gateway (rate limit, tenant cap) → balancer → instance
-//! (worker, FCFS queue, CPU) → for cacheable reads L1 → L2 → database; for
-//! database work a connection from the pool, `db_queries` queries, release →
-//! cache fill or invalidation → response. A failure anywhere ends the
-//! request with its reason; the client may retry it (a retry is a new
-//! arrival). The client may also give up (endpoint timeout) while the
-//! server goes on: that work is counted as abandoned.
+//! Path: arrival → gateway (rate limit, tenant cap) → the balancer of the
+//! tenant's instance group → instance (worker, queue, CPU) → for cacheable
+//! reads L1 → L2 → database; for database work a connection from the pool,
+//! `db_queries` queries, release → cache fill or invalidation → response. A
+//! failure anywhere ends the request with its reason; the client may retry
+//! it (a retry is a new arrival). The client may also give up (endpoint
+//! timeout) while the server goes on: that work is counted as abandoned.
+//!
+//! Instances live in groups: the shared group, and one per `dedicated`
+//! tier. Each group has its own balancer, desired count and autoscaler.
+//! Instances start (`startup`, cold L1), serve, drain on scale-in, and may
+//! fail (faults); instance-hours accrue from start request to removal.
 
+use super::autoscaler::{self, Autoscaler, Observation, ScaleMetric};
 use super::balancer::Balancer;
 use super::cache::{Cache, EvictionPolicy};
 use super::database::Database;
 use super::gateway::{Gateway, Refusal};
-use super::instance::{Instance, Offer};
+use super::instance::{Instance, InstanceState, Offer};
 use super::pool::{Acquire, ConnectionPool, Grant, PoolConfig};
 use super::request::{Phase, ReqRef, Request, Requests, NO_USER};
 use super::workload::ArrivalGen;
 use super::{Conservation, Msg, Station};
 use crate::engine::{Model, RngStreams, Scheduler, SimRng, SimTime, StreamId};
-use crate::metrics::{CacheEvent, GaugeAreas, Outcome, Recorder, TimeIntegral};
-use crate::scenario::{Arrival, CacheLevel, CachePolicy, Jitter, PoolScope, Scenario, WritePolicy};
+use crate::metrics::{CacheEvent, GaugeAreas, LatencyHistogram, Outcome, Recorder, ScalingEvent, TimeIntegral};
+use crate::scenario::{
+    Arrival, CacheLevel, CachePolicy, FaultKind, Isolation, Jitter, PolicySpec, PoolScope, ScaleIn, Scenario,
+    WritePolicy,
+};
 use rand::RngExt;
 use rand_distr::Distribution;
 
@@ -42,6 +51,24 @@ struct WorkloadState {
     pending: Option<crate::scenario::TraceEvent>,
 }
 
+/// An instance group: the shared one, or a dedicated tier's.
+struct Group {
+    balancer: Balancer,
+    /// Instances not yet stopped, in start order.
+    members: Vec<u32>,
+    desired: u32,
+    autoscaler: Option<Autoscaler>,
+    /// Instances younger than this are left out of the autoscaler's metrics.
+    warmup: SimTime,
+    /// Pool classes its instances use.
+    classes: Vec<u16>,
+    // The autoscaler's observation window.
+    last_obs: SimTime,
+    arrivals: u64,
+    latency: Option<LatencyHistogram>,
+    pool_mark: f64,
+}
+
 fn new_cache(level: &CacheLevel) -> Cache {
     let policy = match level.policy {
         CachePolicy::Lru => EvictionPolicy::Lru,
@@ -57,20 +84,37 @@ pub struct Service<'s> {
     sc: &'s Scenario,
     requests: Requests,
     gateway: Gateway,
-    balancer: Balancer,
+    groups: Vec<Group>,
+    /// Group of each tier.
+    tier_group: Vec<u16>,
+    /// Priority level of each tier (0 first) and the number of levels.
+    tier_level: Vec<u8>,
+    levels: usize,
     instances: Vec<Instance>,
-    l1: Vec<Cache>,
+    l1: Vec<Option<Cache>>,
     l2: Option<Cache>,
+    /// Pool class of each tier: 0 for shared tiers, one per isolated tier.
+    tier_class: Vec<u16>,
+    classes: usize,
     pools: Vec<ConnectionPool>,
+    /// Per-instance scope: pool index of (instance, class), u32::MAX if none.
+    pool_slots: Vec<u32>,
     db: Option<Database>,
     workloads: Vec<WorkloadState>,
     cpu_rng: Vec<SimRng>,
     query_rng: Vec<SimRng>,
     latency_rng: SimRng,
     retry_rng: SimRng,
+    fault_rng: SimRng,
+    /// CPU demand multiplier per endpoint (latency-spike faults).
+    cpu_factor: Vec<f64>,
+    /// Random-crash faults in force: (mtbf, mttr).
+    random_crashes: Option<(SimTime, SimTime)>,
     pub rec: Recorder,
     in_system: TimeIntegral,
     ready: TimeIntegral,
+    serving: TimeIntegral,
+    alive: TimeIntegral,
     done_buf: Vec<ReqRef>,
     /// When the gauges were last cut.
     last_flush: SimTime,
@@ -85,11 +129,18 @@ impl<'s> Service<'s> {
         let streams = RngStreams::new(sc.simulation.seed, replication as u64);
         let mut tenant_limits = Vec::with_capacity(sc.tenant_count() as usize);
         let mut workloads = Vec::with_capacity(sc.workloads.len());
+        let per_req_mb = sc.instance.memory_per_request_mb;
         for (i, w) in sc.workloads.iter().enumerate() {
             let tier = &sc.tiers[w.tier];
             let first_tenant = tenant_limits.len() as u32;
+            // A memory quota caps the tenant's requests in flight.
+            let quota = match tier.memory_mb {
+                Some(m) if per_req_mb > 0.0 => (m / per_req_mb).floor().max(1.0) as u32,
+                _ => u32::MAX,
+            };
+            let cap = tier.max_concurrency.unwrap_or(u32::MAX).min(quota);
             for _ in 0..w.tenants {
-                tenant_limits.push((tier.rate_limit, tier.max_concurrency.unwrap_or(u32::MAX)));
+                tenant_limits.push((tier.rate_limit, cap));
             }
             let mut arrivals = streams.stream(StreamId::Arrivals(i as u32));
             let gen = ArrivalGen::new(&w.arrival, w.tenants, &mut arrivals);
@@ -118,52 +169,164 @@ impl<'s> Service<'s> {
                 pending: None,
             });
         }
-        let spec = &sc.instance;
-        let mut balancer = Balancer::new(spec.load_balancer, streams.stream(StreamId::Balancer));
-        let instances: Vec<Instance> = (0..spec.initial)
-            .map(|id| Instance::new(id, spec, SimTime::ZERO))
+        // Priority levels: distinct tier priorities, highest first.
+        let mut prios: Vec<i64> = sc.tiers.iter().map(|t| t.priority).collect();
+        prios.sort_unstable_by(|a, b| b.cmp(a));
+        prios.dedup();
+        let tier_level: Vec<u8> = sc
+            .tiers
+            .iter()
+            .map(|t| prios.iter().position(|p| *p == t.priority).unwrap_or(0) as u8)
             .collect();
-        for i in &instances {
-            balancer.add(i.id);
-        }
-        let l1 = match &sc.cache.l1 {
-            Some(level) => instances.iter().map(|_| new_cache(level)).collect(),
-            None => Vec::new(),
-        };
-        let pools = match &sc.pool {
-            Some(p) => {
-                let cfg = PoolConfig {
-                    permanent: p.permanent,
-                    limit: p.limit,
-                    timeout: p.timeout,
-                    recycle: p.recycle,
-                    connect_time: p.connect_time,
-                    idle_timeout: p.idle_timeout,
-                };
-                let n = if p.scope == PoolScope::Instance {
-                    instances.len()
+        // Pool classes: shared tiers share class 0; each hybrid or
+        // dedicated tier has its own.
+        let mut classes = 1usize;
+        let tier_class: Vec<u16> = sc
+            .tiers
+            .iter()
+            .map(|t| {
+                if t.isolation == Isolation::Shared {
+                    0
                 } else {
-                    1
+                    classes += 1;
+                    (classes - 1) as u16
+                }
+            })
+            .collect();
+        // Groups: the shared group (if any tier uses it), then one per
+        // dedicated tier.
+        let mut groups = Vec::new();
+        let mut tier_group = vec![0u16; sc.tiers.len()];
+        let make_group = |groups: &mut Vec<Group>, initial: u32, classes: Vec<u16>, g: u32| {
+            let autoscaler = sc.autoscaler.as_ref().map(|a| {
+                let policy: Box<dyn autoscaler::Policy> = match &a.policy {
+                    PolicySpec::None => Box::new(autoscaler::NoPolicy),
+                    PolicySpec::Threshold {
+                        rules,
+                        step,
+                        sustain,
+                        scale_out_cooldown,
+                        scale_in_cooldown,
+                    } => Box::new(autoscaler::ThresholdPolicy::new(
+                        rules.clone(),
+                        *step,
+                        *sustain,
+                        *scale_out_cooldown,
+                        *scale_in_cooldown,
+                    )),
+                    PolicySpec::Hpa {
+                        metrics,
+                        tolerance,
+                        scale_up,
+                        scale_down,
+                    } => Box::new(autoscaler::HpaPolicy {
+                        hpa: autoscaler::hpa::Hpa::new(autoscaler::hpa::HpaSpec {
+                            min: a.min,
+                            max: a.max,
+                            tolerance: *tolerance,
+                            scale_up: scale_up.clone(),
+                            scale_down: scale_down.clone(),
+                        }),
+                        metrics: metrics.clone(),
+                    }),
+                    PolicySpec::TargetTracking {
+                        metric,
+                        target,
+                        disable_scale_in,
+                        scale_in_cooldown,
+                        ..
+                    } => Box::new(autoscaler::TargetTrackingPolicy::new(
+                        *metric,
+                        *target,
+                        *disable_scale_in,
+                        *scale_in_cooldown,
+                    )),
+                    PolicySpec::Step {
+                        metric,
+                        adjustments,
+                        cooldown,
+                    } => Box::new(autoscaler::StepPolicy::new(*metric, adjustments.clone(), *cooldown)),
+                    PolicySpec::Schedule { entries } => Box::new(autoscaler::SchedulePolicy {
+                        entries: entries.clone(),
+                    }),
                 };
-                (0..n)
-                    .map(|_| ConnectionPool::new(cfg.clone(), SimTime::ZERO))
-                    .collect()
-            }
-            None => Vec::new(),
+                Autoscaler::new(a.min, a.max, a.interval, policy)
+            });
+            let warmup = match sc.autoscaler.as_ref().map(|a| &a.policy) {
+                Some(PolicySpec::TargetTracking { warmup, .. }) => *warmup,
+                _ => SimTime::ZERO,
+            };
+            let uses_latency = match sc.autoscaler.as_ref().map(|a| &a.policy) {
+                Some(PolicySpec::Hpa { metrics, .. }) => metrics.iter().any(|m| m.0 == ScaleMetric::LatencyP95),
+                Some(PolicySpec::Threshold { rules, .. }) => rules.iter().any(|r| r.metric == ScaleMetric::LatencyP95),
+                Some(PolicySpec::TargetTracking { metric, .. }) | Some(PolicySpec::Step { metric, .. }) => {
+                    *metric == ScaleMetric::LatencyP95
+                }
+                _ => false,
+            };
+            groups.push(Group {
+                balancer: Balancer::new(sc.instance.load_balancer, streams.stream(StreamId::Other(1000 + g))),
+                members: Vec::new(),
+                desired: initial,
+                autoscaler,
+                warmup,
+                classes,
+                last_obs: SimTime::ZERO,
+                arrivals: 0,
+                latency: uses_latency.then(LatencyHistogram::new),
+                pool_mark: 0.0,
+            });
         };
-        let mut ready = TimeIntegral::new(SimTime::ZERO);
-        ready.set(SimTime::ZERO, instances.len() as f64);
+        let shared_classes: Vec<u16> = {
+            let mut c: Vec<u16> = sc
+                .tiers
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| t.isolation != Isolation::Dedicated)
+                .map(|(i, _)| tier_class[i])
+                .collect();
+            c.sort_unstable();
+            c.dedup();
+            c
+        };
+        if !shared_classes.is_empty() {
+            make_group(&mut groups, sc.instance.initial, shared_classes, 0);
+        }
+        for (i, t) in sc.tiers.iter().enumerate() {
+            if t.isolation == Isolation::Dedicated {
+                tier_group[i] = groups.len() as u16;
+                let g = groups.len() as u32;
+                make_group(
+                    &mut groups,
+                    t.instances.unwrap_or(sc.instance.initial),
+                    vec![tier_class[i]],
+                    g,
+                );
+            }
+        }
+        let pools = match &sc.pool {
+            Some(p) if p.scope == PoolScope::Shared => (0..classes)
+                .map(|_| ConnectionPool::new(pool_config(p), SimTime::ZERO))
+                .collect(),
+            _ => Vec::new(),
+        };
         let sim = &sc.simulation;
         let rows = (sim.duration.as_nanos() / sim.sample_interval.as_nanos()) as usize + 1;
         let mut svc = Service {
             sc,
             requests: Requests::with_capacity(1024),
             gateway: Gateway::new(tenant_limits),
-            balancer,
-            instances,
-            l1,
+            groups,
+            tier_group,
+            tier_level,
+            levels: prios.len(),
+            instances: Vec::new(),
+            l1: Vec::new(),
             l2: sc.cache.l2.as_ref().map(new_cache),
+            tier_class,
+            classes,
             pools,
+            pool_slots: Vec::new(),
             db: sc
                 .database
                 .as_ref()
@@ -177,14 +340,29 @@ impl<'s> Service<'s> {
                 .collect(),
             latency_rng: streams.stream(StreamId::Latency(0)),
             retry_rng: streams.stream(StreamId::Retry),
+            fault_rng: streams.stream(StreamId::Faults),
+            cpu_factor: vec![1.0; sc.endpoints.len()],
+            random_crashes: None,
             rec: Recorder::new(sc.tiers.len(), sim.warmup, rows),
             in_system: TimeIntegral::new(SimTime::ZERO),
-            ready,
+            ready: TimeIntegral::new(SimTime::ZERO),
+            serving: TimeIntegral::new(SimTime::ZERO),
+            alive: TimeIntegral::new(SimTime::ZERO),
             done_buf: Vec::with_capacity(64),
             last_flush: SimTime::ZERO,
             background: 0,
             conservation: Conservation::default(),
         };
+        // Initial instances are ready at time zero.
+        for g in 0..svc.groups.len() {
+            for _ in 0..svc.groups[g].desired {
+                let id = svc.launch(sched, g);
+                svc.make_ready(id, SimTime::ZERO);
+            }
+            if let Some(a) = &svc.groups[g].autoscaler {
+                sched.schedule_at(a.interval, Msg::Autoscale { group: g as u16 });
+            }
+        }
         // First arrivals; closed users start after one think time each, so
         // they do not all fire at t = 0.
         for w in 0..svc.workloads.len() {
@@ -208,11 +386,431 @@ impl<'s> Service<'s> {
                 svc.schedule_next_arrival(sched, w);
             }
         }
+        for (i, f) in sc.faults.iter().enumerate() {
+            sched.schedule_at(f.at, Msg::FaultStart { index: i as u16 });
+        }
         if sim.warmup > SimTime::ZERO {
             sched.schedule_at(sim.warmup, Msg::WarmupEnd);
         }
         sched.schedule_at(sim.sample_interval, Msg::Sample);
         svc
+    }
+
+    // ----- instance lifecycle ---------------------------------------------
+
+    /// Request a new instance for group `g`; it is ready after `startup`.
+    fn launch(&mut self, sched: &mut Scheduler<Msg>, g: usize) -> u32 {
+        let now = sched.now();
+        let id = self.instances.len() as u32;
+        self.instances
+            .push(Instance::new(id, g as u16, &self.sc.instance, self.levels, now));
+        self.l1.push(self.sc.cache.l1.as_ref().map(new_cache));
+        if let Some(p) = &self.sc.pool {
+            if p.scope == PoolScope::Instance {
+                self.pool_slots.extend(std::iter::repeat_n(u32::MAX, self.classes));
+                for &c in &self.groups[g].classes {
+                    self.pool_slots[id as usize * self.classes + c as usize] = self.pools.len() as u32;
+                    self.pools.push(ConnectionPool::new(pool_config(p), now));
+                }
+            }
+        }
+        self.groups[g].members.push(id);
+        self.alive.add(now, 1.0);
+        if now > SimTime::ZERO || self.sc.instance.startup > SimTime::ZERO {
+            sched.schedule_in(self.sc.instance.startup, Msg::InstanceReady { instance: id });
+        }
+        if let Some((mtbf, _)) = self.random_crashes {
+            self.schedule_crash(sched, id, mtbf);
+        }
+        id
+    }
+
+    fn make_ready(&mut self, id: u32, now: SimTime) {
+        let inst = &mut self.instances[id as usize];
+        if inst.state != InstanceState::Starting {
+            return;
+        }
+        inst.start_serving(now);
+        // The autoscaler measures from here.
+        inst.marks = [inst.busy.total(now), inst.memory.total(now), inst.queue_len.total(now)];
+        let g = inst.group as usize;
+        self.groups[g].balancer.add(id);
+        self.ready.add(now, 1.0);
+        self.serving.add(now, 1.0);
+    }
+
+    /// Instances of `g` counted as its current size (starting + ready).
+    fn current(&self, g: usize) -> u32 {
+        self.groups[g]
+            .members
+            .iter()
+            .filter(|&&i| {
+                matches!(
+                    self.instances[i as usize].state,
+                    InstanceState::Starting | InstanceState::Ready
+                )
+            })
+            .count() as u32
+    }
+
+    /// Start or drain instances until group `g` has `desired`.
+    fn reconcile(&mut self, sched: &mut Scheduler<Msg>, g: usize) {
+        let desired = self.groups[g].desired;
+        let mut current = self.current(g);
+        while current < desired {
+            self.launch(sched, g);
+            current += 1;
+        }
+        while current > desired {
+            // Instances still starting go first (newest first), then ready
+            // ones by the scale-in rule.
+            let members = &self.groups[g].members;
+            let starting = members
+                .iter()
+                .rev()
+                .find(|&&i| self.instances[i as usize].state == InstanceState::Starting);
+            let victim = match starting {
+                Some(&i) => i,
+                None => {
+                    let ready = members
+                        .iter()
+                        .filter(|&&i| self.instances[i as usize].state == InstanceState::Ready);
+                    let pick = match self.sc.instance.scale_in {
+                        ScaleIn::Newest => ready.max(),
+                        ScaleIn::LeastLoaded => {
+                            ready.min_by_key(|&&i| (self.instances[i as usize].in_flight(), u32::MAX - i))
+                        }
+                    };
+                    match pick {
+                        Some(&i) => i,
+                        None => break,
+                    }
+                }
+            };
+            self.drain(sched, victim);
+            current -= 1;
+        }
+    }
+
+    /// Stop sending traffic to `id` and let it finish its requests.
+    fn drain(&mut self, sched: &mut Scheduler<Msg>, id: u32) {
+        let now = sched.now();
+        let inst = &mut self.instances[id as usize];
+        let g = inst.group as usize;
+        match inst.state {
+            InstanceState::Starting => {
+                inst.state = InstanceState::Draining;
+                self.stop(sched, id);
+            }
+            InstanceState::Ready => {
+                inst.state = InstanceState::Draining;
+                self.groups[g].balancer.remove(id);
+                self.ready.add(now, -1.0);
+                if self.instances[id as usize].in_flight() == 0 && !self.holds_background(id) {
+                    self.stop(sched, id);
+                } else {
+                    sched.schedule_in(self.sc.instance.drain_timeout, Msg::DrainTimeout { instance: id });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn holds_background(&self, id: u32) -> bool {
+        self.background > 0 && !self.requests.find(|r| r.background && r.instance == id).is_empty()
+    }
+
+    /// The instance fails now: its requests fail with `instance_failure`.
+    fn crash(&mut self, sched: &mut Scheduler<Msg>, id: u32) -> bool {
+        let now = sched.now();
+        let inst = &mut self.instances[id as usize];
+        let g = inst.group as usize;
+        match inst.state {
+            InstanceState::Ready => {
+                self.groups[g].balancer.remove(id);
+                self.ready.add(now, -1.0);
+            }
+            InstanceState::Starting | InstanceState::Draining => {}
+            InstanceState::Stopped => return false,
+        }
+        self.instances[id as usize].state = InstanceState::Draining;
+        self.stop(sched, id);
+        true
+    }
+
+    /// Remove instance `id`: fail whatever it still holds, close its pools,
+    /// drop its L1.
+    fn stop(&mut self, sched: &mut Scheduler<Msg>, id: u32) {
+        let now = sched.now();
+        if self.instances[id as usize].state == InstanceState::Stopped {
+            return;
+        }
+        // Queued requests never got a worker.
+        for r in self.instances[id as usize].take_queue(now) {
+            self.abort(sched, r, false);
+        }
+        for r in self.requests.find(|r| r.instance == id) {
+            self.abort(sched, r, true);
+        }
+        let inst = &mut self.instances[id as usize];
+        inst.state = InstanceState::Stopped;
+        if inst.serving {
+            inst.serving = false;
+            self.serving.add(now, -1.0);
+        }
+        inst.report_memory(now, false);
+        let g = inst.group as usize;
+        self.groups[g].members.retain(|&i| i != id);
+        self.alive.add(now, -1.0);
+        self.l1[id as usize] = None;
+        if self.sc.pool.as_ref().is_some_and(|p| p.scope == PoolScope::Instance) {
+            for c in 0..self.classes {
+                let slot = self.pool_slots[id as usize * self.classes + c];
+                if slot != u32::MAX {
+                    let open = self.pools[slot as usize].open();
+                    if let Some(db) = &mut self.db {
+                        db.closed(open);
+                    }
+                    self.pools[slot as usize].close_all(now);
+                }
+            }
+        }
+    }
+
+    /// A request on a failing instance: release what it holds and fail it.
+    /// `has_worker`: it had a worker (was not queued).
+    fn abort(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, has_worker: bool) {
+        let Some(r) = self.requests.get(req) else { return };
+        let r = *r;
+        match r.phase {
+            Phase::PoolWait => {
+                let p = self.pool_index(&r);
+                self.pools[p].cancel(sched.now(), req);
+            }
+            Phase::Connecting => self.release_connection(sched, &r),
+            Phase::Query => {
+                self.db.as_mut().expect("database").cancel(sched, req);
+                self.release_connection(sched, &r);
+            }
+            _ => {}
+        }
+        if has_worker && !r.background {
+            self.instances[r.instance as usize].abandon(sched, req, r.phase == Phase::Cpu);
+        }
+        self.finish_with(sched, req, Outcome::InstanceFailure, false);
+    }
+
+    fn schedule_crash(&mut self, sched: &mut Scheduler<Msg>, id: u32, mtbf: SimTime) {
+        let u: f64 = self.fault_rng.random();
+        let t = -mtbf.as_secs_f64() * (1.0 - u).ln();
+        sched.schedule_in(SimTime::from_secs_f64(t), Msg::Crash { instance: id });
+    }
+
+    /// Record a change of a group's desired count.
+    fn set_desired(&mut self, now: SimTime, g: usize, to: u32, reason: &'static str) {
+        let from = self.groups[g].desired;
+        if from != to {
+            self.groups[g].desired = to;
+            self.rec.scaling_events.push(ScalingEvent {
+                time_s: now.as_secs_f64(),
+                group: g as u16,
+                from,
+                to,
+                reason,
+            });
+        }
+    }
+
+    /// The autoscaler's view of group `g` since its last evaluation.
+    fn observe(&mut self, now: SimTime, g: usize) -> Observation {
+        let warmup = self.groups[g].warmup;
+        let dt = now.saturating_sub(self.groups[g].last_obs).as_secs_f64();
+        let (mut busy, mut cores_time, mut mem, mut queue, mut inst_time) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        let mut ready = 0u32;
+        let members = self.groups[g].members.clone();
+        for id in members {
+            let inst = &mut self.instances[id as usize];
+            if inst.state != InstanceState::Ready {
+                continue;
+            }
+            ready += 1;
+            let totals = [inst.busy.total(now), inst.memory.total(now), inst.queue_len.total(now)];
+            let deltas = [
+                totals[0] - inst.marks[0],
+                totals[1] - inst.marks[1],
+                totals[2] - inst.marks[2],
+            ];
+            inst.marks = totals;
+            let since = now
+                .saturating_sub(inst.ready_at.max(self.groups[g].last_obs))
+                .as_secs_f64();
+            if now.saturating_sub(inst.ready_at) < warmup {
+                continue;
+            }
+            busy += deltas[0];
+            mem += deltas[1];
+            queue += deltas[2];
+            cores_time += inst.cores() as f64 * since;
+            inst_time += since;
+        }
+        let group = &mut self.groups[g];
+        let ratio = |a: f64, b: f64| (b > 0.0).then(|| a / b);
+        let mut metrics = [None; 6];
+        metrics[ScaleMetric::Cpu.index()] = ratio(busy, cores_time);
+        metrics[ScaleMetric::Memory.index()] = ratio(mem, inst_time);
+        metrics[ScaleMetric::Queue.index()] = ratio(queue, inst_time);
+        metrics[ScaleMetric::Rps.index()] = (ready > 0 && dt > 0.0).then(|| group.arrivals as f64 / dt / ready as f64);
+        group.arrivals = 0;
+        if let Some(h) = &mut group.latency {
+            metrics[ScaleMetric::LatencyP95.index()] = h.quantile_s(0.95);
+            h.reset();
+        }
+        // Pools of the group's instances (or the shared pools).
+        let mut in_use = 0.0;
+        let mut n_pools = 0usize;
+        let classes = self.classes;
+        let scope_instance = self.sc.pool.as_ref().is_some_and(|p| p.scope == PoolScope::Instance);
+        for (i, p) in self.pools.iter_mut().enumerate() {
+            let belongs = if scope_instance {
+                let id = self.pool_slots.iter().position(|&s| s == i as u32).map(|s| s / classes);
+                id.is_some_and(|id| {
+                    self.instances[id].group as usize == g && self.instances[id].state != InstanceState::Stopped
+                })
+            } else {
+                true
+            };
+            if belongs {
+                in_use += p.in_use_gauge.total(now);
+                n_pools += 1;
+            }
+        }
+        let group = &mut self.groups[g];
+        if n_pools > 0 && dt > 0.0 {
+            metrics[ScaleMetric::PoolInUse.index()] = Some(((in_use - group.pool_mark) / dt / n_pools as f64).max(0.0));
+        }
+        group.pool_mark = in_use;
+        group.last_obs = now;
+        Observation {
+            now,
+            current: self.current(g),
+            ready,
+            metrics,
+        }
+    }
+
+    fn on_autoscale(&mut self, sched: &mut Scheduler<Msg>, g: usize) {
+        let now = sched.now();
+        let obs = self.observe(now, g);
+        let Some(a) = self.groups[g].autoscaler.as_mut() else {
+            return;
+        };
+        let interval = a.interval;
+        let (desired, why) = a.evaluate(&obs);
+        // The policy's answer is relative to the current size; a failed
+        // instance not yet replaced still counts as desired.
+        self.set_desired(now, g, desired, why);
+        self.reconcile(sched, g);
+        if now + interval <= self.sc.simulation.duration {
+            sched.schedule_in(interval, Msg::Autoscale { group: g as u16 });
+        }
+    }
+
+    fn on_fault_start(&mut self, sched: &mut Scheduler<Msg>, index: usize) {
+        let f = &self.sc.faults[index];
+        match &f.kind {
+            FaultKind::InstanceCrash { count, mttr } => {
+                let mttr = *mttr;
+                for _ in 0..*count {
+                    let victim = self
+                        .instances
+                        .iter()
+                        .filter(|i| i.state == InstanceState::Ready)
+                        .map(|i| i.id)
+                        .max();
+                    let Some(id) = victim else { break };
+                    let g = self.instances[id as usize].group;
+                    self.crash(sched, id);
+                    sched.schedule_in(mttr, Msg::Replace { group: g });
+                }
+            }
+            FaultKind::RandomCrashes { mtbf, mttr } => {
+                self.random_crashes = Some((*mtbf, *mttr));
+                let live: Vec<u32> = self
+                    .instances
+                    .iter()
+                    .filter(|i| i.state != InstanceState::Stopped)
+                    .map(|i| i.id)
+                    .collect();
+                for id in live {
+                    self.schedule_crash(sched, id, *mtbf);
+                }
+            }
+            FaultKind::ZoneOutage { fraction, duration } => {
+                let ready: Vec<u32> = self
+                    .instances
+                    .iter()
+                    .filter(|i| i.state == InstanceState::Ready)
+                    .map(|i| i.id)
+                    .collect();
+                let n = ((ready.len() as f64) * fraction).round() as usize;
+                // The zone holds every k-th instance, spread over groups.
+                let step = ready.len().checked_div(n).map_or(usize::MAX, |s| s.max(1));
+                for id in ready.iter().step_by(step).take(n) {
+                    let g = self.instances[*id as usize].group;
+                    self.crash(sched, *id);
+                    // Replacements start when the zone is back.
+                    sched.schedule_in(*duration, Msg::Replace { group: g });
+                }
+            }
+            FaultKind::DbSlowdown { factor, duration } => {
+                if let Some(db) = &mut self.db {
+                    db.slowdown = *factor;
+                }
+                sched.schedule_in(*duration, Msg::FaultEnd { index: index as u16 });
+            }
+            FaultKind::CacheFlush { l1, l2 } => {
+                if *l2 {
+                    if let Some(c) = &mut self.l2 {
+                        c.clear();
+                    }
+                }
+                if *l1 {
+                    for c in self.l1.iter_mut().flatten() {
+                        c.clear();
+                    }
+                }
+            }
+            FaultKind::LatencySpike {
+                endpoint,
+                factor,
+                duration,
+            } => {
+                for (e, f) in self.cpu_factor.iter_mut().enumerate() {
+                    if endpoint.is_none_or(|x| x == e) {
+                        *f = *factor;
+                    }
+                }
+                sched.schedule_in(*duration, Msg::FaultEnd { index: index as u16 });
+            }
+        }
+    }
+
+    fn on_fault_end(&mut self, index: usize) {
+        match &self.sc.faults[index].kind {
+            FaultKind::DbSlowdown { .. } => {
+                if let Some(db) = &mut self.db {
+                    db.slowdown = 1.0;
+                }
+            }
+            FaultKind::LatencySpike { endpoint, .. } => {
+                for (e, f) in self.cpu_factor.iter_mut().enumerate() {
+                    if endpoint.is_none_or(|x| x == e) {
+                        *f = 1.0;
+                    }
+                }
+            }
+            _ => {}
+        }
     }
 
     // ----- arrivals -------------------------------------------------------
@@ -308,7 +906,10 @@ impl<'s> Service<'s> {
         let endpoint = endpoint.unwrap_or_else(|| self.pick_endpoint(w));
         // Drawn before admission so the sequences are the same whatever the
         // limits decide (common random numbers across configurations).
-        let cpu = self.sc.endpoints[endpoint].cpu.sample(&mut self.cpu_rng[endpoint]);
+        let mut cpu = self.sc.endpoints[endpoint].cpu.sample(&mut self.cpu_rng[endpoint]);
+        if self.cpu_factor[endpoint] != 1.0 {
+            cpu = SimTime::from_secs_f64(cpu.as_secs_f64() * self.cpu_factor[endpoint]);
+        }
         let key = match key {
             Some(k) => k,
             None => self.draw_key(w, tenant),
@@ -317,6 +918,8 @@ impl<'s> Service<'s> {
         let measured = now >= self.rec.warmup();
         self.rec.arrival(tier, measured);
         self.conservation.arrived += 1;
+        let g = self.tier_group[tier] as usize;
+        self.groups[g].arrivals += 1;
         let mut req = Request {
             gen: 0,
             tenant,
@@ -338,6 +941,8 @@ impl<'s> Service<'s> {
             conn: 0,
             queries: 0,
             wait_since: now,
+            level: self.tier_level[tier],
+            alive: false,
         };
         let refusal = match self.gateway.admit(now, tenant) {
             Ok(()) => None,
@@ -348,7 +953,7 @@ impl<'s> Service<'s> {
             self.conservation.rejected += 1;
             return self.client_result(sched, &req, o, SimTime::ZERO);
         }
-        let Some(inst) = self.balancer.pick() else {
+        let Some(inst) = self.groups[g].balancer.pick() else {
             // No ready instance: the balancer has nowhere to send it.
             self.gateway.release(tenant);
             self.conservation.rejected += 1;
@@ -356,13 +961,13 @@ impl<'s> Service<'s> {
         };
         req.instance = inst;
         let r = self.requests.insert(req);
-        match self.instances[inst as usize].offer(sched, r, cpu) {
+        match self.instances[inst as usize].offer(sched, r, cpu, req.level) {
             Offer::Started => self.rec.queue_wait(tier, measured, SimTime::ZERO),
             Offer::Queued => {}
             Offer::Full => {
                 self.requests.remove(r);
                 self.gateway.release(tenant);
-                self.balancer.done(inst);
+                self.groups[g].balancer.done(inst);
                 self.conservation.rejected += 1;
                 return self.client_result(sched, &req, Outcome::QueueFull, SimTime::ZERO);
             }
@@ -390,6 +995,7 @@ impl<'s> Service<'s> {
                     Outcome::Timeout | Outcome::QueryTimeout => on.timeout,
                     Outcome::PoolTimeout => on.pool_timeout,
                     Outcome::DbRefused => on.db_refused,
+                    Outcome::InstanceFailure => on.instance_failure,
                 };
                 if retryable && (r.attempt as u32) + 1 < rs.attempts {
                     // Exponential backoff: base × 2^attempt, capped, jittered.
@@ -426,7 +1032,8 @@ impl<'s> Service<'s> {
 
     /// Give a freed worker of `inst` to the queued request `next`.
     fn start_queued(&mut self, sched: &mut Scheduler<Msg>, inst: usize, next: ReqRef) {
-        // Queued handles are live: a request leaves the queue only here.
+        // Queued handles are live: a request leaves the queue only here or
+        // when its instance fails (then the queue is emptied first).
         let r = self.requests.get(next).expect("queued request is live");
         let wait = sched.now() - r.enqueued;
         let (tier, measured, cpu) = (r.tier as usize, r.measured, r.cpu);
@@ -436,10 +1043,12 @@ impl<'s> Service<'s> {
 
     /// The CPU phase of `req` ended: caches, database, or respond.
     fn after_cpu(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef) {
-        let Some(r) = self.requests.get(req) else { return };
+        let Some(r) = self.requests.get_mut(req) else { return };
+        r.phase = Phase::L1; // no longer on the CPU
         let ep = &self.sc.endpoints[r.endpoint as usize];
-        if ep.cacheable && (self.l2.is_some() || !self.l1.is_empty()) {
-            self.cache_lookup(sched, req, !self.l1.is_empty());
+        let has_l1 = self.l1.get(r.instance as usize).is_some_and(|c| c.is_some());
+        if ep.cacheable && (self.l2.is_some() || has_l1) {
+            self.cache_lookup(sched, req, has_l1);
         } else if ep.write && self.sc.cache.write_policy == Some(WritePolicy::WriteBehind) && self.sc.cache.any() {
             // Write to the caches, answer, and flush to the database in the
             // background.
@@ -469,10 +1078,8 @@ impl<'s> Service<'s> {
         let r = self.requests.get_mut(req).expect("live request");
         let (hit, latency) = if l1 {
             let level = self.sc.cache.l1.as_ref().expect("L1 configured");
-            (
-                self.l1[r.instance as usize].get(r.key, now),
-                level.latency.sample(&mut self.latency_rng),
-            )
+            let cache = self.l1[r.instance as usize].as_mut().expect("L1 of a live instance");
+            (cache.get(r.key, now), level.latency.sample(&mut self.latency_rng))
         } else {
             let level = self.sc.cache.l2.as_ref().expect("L2 configured");
             (
@@ -505,7 +1112,7 @@ impl<'s> Service<'s> {
             }
             Phase::L2 if hit => {
                 self.rec.cache(tier, measured, CacheEvent::L2Hit);
-                if let Some(l1) = self.l1.get_mut(inst) {
+                if let Some(Some(l1)) = self.l1.get_mut(inst) {
                     l1.insert(key, sched.now());
                 }
                 self.finish(sched, req, Outcome::Completed);
@@ -532,7 +1139,7 @@ impl<'s> Service<'s> {
         if let Some(l2) = &mut self.l2 {
             l2.insert(r.key, now);
         }
-        if let Some(l1) = self.l1.get_mut(r.instance as usize) {
+        if let Some(Some(l1)) = self.l1.get_mut(r.instance as usize) {
             l1.insert(r.key, now);
         }
     }
@@ -547,17 +1154,18 @@ impl<'s> Service<'s> {
             if let Some(l2) = &mut self.l2 {
                 l2.invalidate(r.key);
             }
-            if let Some(l1) = self.l1.get_mut(r.instance as usize) {
+            if let Some(Some(l1)) = self.l1.get_mut(r.instance as usize) {
                 l1.invalidate(r.key);
             }
         }
     }
 
     fn pool_index(&self, r: &Request) -> usize {
-        if self.pools.len() == 1 {
-            0
+        let class = self.tier_class[r.tier as usize] as usize;
+        if self.sc.pool.as_ref().is_some_and(|p| p.scope == PoolScope::Shared) {
+            class
         } else {
-            r.instance as usize
+            self.pool_slots[r.instance as usize * self.classes + class] as usize
         }
     }
 
@@ -568,7 +1176,7 @@ impl<'s> Service<'s> {
         let p = self.pool_index(&r);
         let cap = self.sc.tiers[r.tier as usize].max_connections.unwrap_or(u32::MAX);
         let db = self.db.as_mut().expect("database work has a database");
-        match self.pools[p].acquire(now, req, r.tenant, cap, db.can_open()) {
+        match self.pools[p].acquire(now, req, r.tenant, cap, r.level, db.can_open()) {
             Acquire::Granted(g) => {
                 self.rec.pool_wait(r.tier as usize, r.measured, SimTime::ZERO);
                 self.got_connection(sched, req, g);
@@ -653,10 +1261,14 @@ impl<'s> Service<'s> {
         }
     }
 
-    /// The server is done with `req`: free its worker (the next queued
-    /// request gets it), release its gateway slot, and answer the client
-    /// unless it has gone.
     fn finish(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, outcome: Outcome) {
+        self.finish_with(sched, req, outcome, true);
+    }
+
+    /// The server is done with `req`: free its worker (the next queued
+    /// request gets it) unless the instance is failing, release its gateway
+    /// slot, and answer the client unless it has gone.
+    fn finish_with(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, outcome: Outcome, free_worker: bool) {
         let now = sched.now();
         let Some(r) = self.requests.get(req) else { return };
         let r = *r;
@@ -666,11 +1278,14 @@ impl<'s> Service<'s> {
             return;
         }
         let inst = r.instance as usize;
-        if let Some(n) = self.instances[inst].free_worker(now) {
-            self.start_queued(sched, inst, n);
+        if free_worker {
+            if let Some(n) = self.instances[inst].free_worker(now) {
+                self.start_queued(sched, inst, n);
+            }
         }
+        let g = self.instances[inst].group as usize;
         self.gateway.release(r.tenant);
-        self.balancer.done(r.instance);
+        self.groups[g].balancer.done(r.instance);
         self.in_system.add(now, -1.0);
         self.conservation.server_done += 1;
         let latency = now - r.arrival;
@@ -678,7 +1293,20 @@ impl<'s> Service<'s> {
         if r.client_gone {
             self.rec.abandoned(r.tier as usize, r.measured);
         } else {
+            if outcome == Outcome::Completed {
+                if let Some(h) = &mut self.groups[g].latency {
+                    h.record(latency);
+                }
+            }
             self.client_result(sched, &r, outcome, latency);
+        }
+        // A draining instance leaves once it holds nothing.
+        if free_worker
+            && self.instances[inst].state == InstanceState::Draining
+            && self.instances[inst].in_flight() == 0
+            && !self.holds_background(inst as u32)
+        {
+            self.stop(sched, inst as u32);
         }
     }
 
@@ -724,24 +1352,41 @@ impl<'s> Service<'s> {
         let mut a = GaugeAreas::default();
         for i in &mut self.instances {
             a.busy_cores += i.busy.take(now);
+            // Zero unless serving (see Instance::report_memory).
             a.memory += i.memory.take(now);
         }
         a.instances = self.ready.take(now);
-        a.cores = a.instances * self.sc.instance.cores as f64;
+        a.serving = self.serving.take(now);
+        a.cores = a.serving * self.sc.instance.cores as f64;
+        a.alive = self.alive.take(now);
         a.in_system = self.in_system.take(now);
         let dt = now.saturating_sub(self.last_flush).as_secs_f64();
         self.last_flush = now;
-        for p in &mut self.pools {
+        for (i, p) in self.pools.iter_mut().enumerate() {
             a.pool_in_use += p.in_use_gauge.take(now);
             a.pool_waiting += p.waiting_gauge.take(now);
-            a.pool_capacity += p.config().limit as f64 * dt;
+            let live = self.pool_slots.is_empty() || {
+                let id = self
+                    .pool_slots
+                    .iter()
+                    .position(|&s| s == i as u32)
+                    .map(|s| s / self.classes);
+                id.is_some_and(|id| self.instances[id].state != InstanceState::Stopped)
+            };
+            if live {
+                a.pool_capacity += p.config().limit as f64 * dt;
+            }
         }
         if let Some(db) = &mut self.db {
             a.db_busy = db.busy.take(now);
             a.db_cores = db.cores() as f64 * dt;
         }
-        let ready = self.balancer.ready_count() as u32;
+        let ready = self.ready.value() as u32;
         self.rec.gauges(now, a, ready);
+    }
+
+    fn desired_total(&self) -> u32 {
+        self.groups.iter().map(|g| g.desired).sum()
     }
 
     /// Periodic upkeep at each sample: dynamic pools close idle connections.
@@ -763,11 +1408,22 @@ impl<'s> Service<'s> {
             .last()
             .is_none_or(|r| SimTime::from_secs_f64(r.time_s) < end)
         {
-            let n = self.balancer.ready_count() as u32;
-            self.rec.sample(end, n, n);
+            let n = self.ready.value() as u32;
+            self.rec.sample(end, n, self.desired_total());
         }
         // Background flushes are not requests anyone sent.
         self.conservation.in_flight = self.requests.live() as u64 - self.background;
+    }
+}
+
+fn pool_config(p: &crate::scenario::PoolSpec) -> PoolConfig {
+    PoolConfig {
+        permanent: p.permanent,
+        limit: p.limit,
+        timeout: p.timeout,
+        recycle: p.recycle,
+        connect_time: p.connect_time,
+        idle_timeout: p.idle_timeout,
     }
 }
 
@@ -799,13 +1455,23 @@ impl Model for Service<'_> {
                 station: Station::Instance(i),
                 req,
             } => {
-                self.instances[i as usize].cpu_done(sched.now());
-                self.after_cpu(sched, req);
+                // Work on a failed instance was abandoned with it.
+                let live = self
+                    .requests
+                    .get(req)
+                    .is_some_and(|r| r.phase == Phase::Cpu && r.instance == i);
+                if live {
+                    self.instances[i as usize].cpu_done(sched.now());
+                    self.after_cpu(sched, req);
+                }
             }
             Msg::CpuTick {
                 station: Station::Instance(i),
                 gen,
             } => {
+                if self.instances[i as usize].state == InstanceState::Stopped {
+                    return;
+                }
                 let mut done = std::mem::take(&mut self.done_buf);
                 done.clear();
                 self.instances[i as usize].cpu_tick(sched, gen, &mut done);
@@ -846,12 +1512,30 @@ impl Model for Service<'_> {
             Msg::PoolTimeout { req } => self.on_pool_timeout(sched, req),
             Msg::QueryTimeout { req, query } => self.on_query_timeout(sched, req, query),
             Msg::ClientTimeout { req } => self.on_client_timeout(sched, req),
+            Msg::InstanceReady { instance } => self.make_ready(instance, sched.now()),
+            Msg::DrainTimeout { instance } => {
+                if self.instances[instance as usize].state == InstanceState::Draining {
+                    self.stop(sched, instance);
+                }
+            }
+            Msg::Autoscale { group } => self.on_autoscale(sched, group as usize),
+            Msg::Replace { group } => self.reconcile(sched, group as usize),
+            Msg::Crash { instance } => {
+                if self.crash(sched, instance) {
+                    let g = self.instances[instance as usize].group;
+                    let mttr = self.random_crashes.map(|c| c.1).unwrap_or(SimTime::ZERO);
+                    sched.schedule_in(mttr, Msg::Replace { group: g });
+                }
+            }
+            Msg::FaultStart { index } => self.on_fault_start(sched, index as usize),
+            Msg::FaultEnd { index } => self.on_fault_end(index as usize),
             Msg::Sample => {
                 let now = sched.now();
                 self.flush_gauges(now);
                 self.upkeep(now);
-                let n = self.balancer.ready_count() as u32;
-                self.rec.sample(now, n, n);
+                let n = self.ready.value() as u32;
+                let d = self.desired_total();
+                self.rec.sample(now, n, d);
                 let next = now + self.sc.simulation.sample_interval;
                 if next <= self.sc.simulation.duration {
                     sched.schedule_at(next, Msg::Sample);

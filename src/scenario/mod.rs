@@ -37,6 +37,8 @@ pub struct Scenario {
     pub database: Option<DatabaseSpec>,
     pub cache: CacheSpec,
     pub retry: Option<RetrySpec>,
+    pub autoscaler: Option<AutoscalerSpec>,
+    pub faults: Vec<FaultSpec>,
     pub slo: Vec<SloCheck>,
     /// Problems that do not stop a run (e.g. offered load above capacity).
     pub warnings: Vec<String>,
@@ -58,6 +60,23 @@ pub struct Tier {
     pub max_concurrency: Option<u32>,
     pub max_connections: Option<u32>,
     pub query_timeout: Option<SimTime>,
+    pub memory_mb: Option<f64>,
+    pub isolation: Isolation,
+    /// Higher is served first (instance queues, pool waits).
+    pub priority: i64,
+    /// Initial instances of a dedicated tier's own group.
+    pub instances: Option<u32>,
+}
+
+/// How a tier shares the service with others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isolation {
+    /// Everything shared.
+    Shared,
+    /// Its own connection pool on shared instances.
+    Hybrid,
+    /// Its own instance group (with its own autoscaling) and pool.
+    Dedicated,
 }
 
 /// A token bucket: `rate_per_s` tokens per second, holding at most `burst`.
@@ -241,6 +260,7 @@ pub struct RetryOn {
     pub timeout: bool,
     pub pool_timeout: bool,
     pub db_refused: bool,
+    pub instance_failure: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -287,6 +307,89 @@ pub struct InstanceSpec {
     pub initial: u32,
     pub cost_per_hour: f64,
     pub load_balancer: Balancing,
+    pub drain_timeout: SimTime,
+    pub scale_in: ScaleIn,
+}
+
+/// Which instance a scale-in removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScaleIn {
+    Newest,
+    LeastLoaded,
+}
+
+pub use crate::model::autoscaler::hpa::Behavior as HpaBehavior;
+pub use crate::model::autoscaler::{ScaleMetric, StepAdjustment, ThresholdRule};
+
+#[derive(Debug, Clone)]
+pub struct AutoscalerSpec {
+    pub min: u32,
+    pub max: u32,
+    pub interval: SimTime,
+    pub policy: PolicySpec,
+}
+
+#[derive(Debug, Clone)]
+pub enum PolicySpec {
+    None,
+    Threshold {
+        rules: Vec<ThresholdRule>,
+        step: u32,
+        sustain: SimTime,
+        scale_out_cooldown: SimTime,
+        scale_in_cooldown: SimTime,
+    },
+    Hpa {
+        metrics: Vec<(ScaleMetric, f64)>,
+        tolerance: f64,
+        scale_up: HpaBehavior,
+        scale_down: HpaBehavior,
+    },
+    TargetTracking {
+        metric: ScaleMetric,
+        target: f64,
+        disable_scale_in: bool,
+        scale_in_cooldown: SimTime,
+        warmup: SimTime,
+    },
+    Step {
+        metric: ScaleMetric,
+        adjustments: Vec<StepAdjustment>,
+        cooldown: SimTime,
+    },
+    Schedule {
+        entries: Vec<(SimTime, u32)>,
+    },
+}
+
+/// A fault injected into the run.
+#[derive(Debug, Clone)]
+pub struct FaultSpec {
+    pub at: SimTime,
+    pub kind: FaultKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum FaultKind {
+    /// `count` ready instances fail at once; their requests fail with
+    /// `instance_failure`; replacements are requested after `mttr`.
+    InstanceCrash { count: u32, mttr: SimTime },
+    /// Every instance fails after an exponential time with mean `mtbf`
+    /// (from `at` on); replacements after `mttr`.
+    RandomCrashes { mtbf: SimTime, mttr: SimTime },
+    /// A `fraction` of instances fails; replacements start when the outage
+    /// ends after `duration`.
+    ZoneOutage { fraction: f64, duration: SimTime },
+    /// Query work × `factor` for `duration`.
+    DbSlowdown { factor: f64, duration: SimTime },
+    /// Empty a cache level at once (L2 by default).
+    CacheFlush { l1: bool, l2: bool },
+    /// CPU demand of one endpoint (or all) × `factor` for `duration`.
+    LatencySpike {
+        endpoint: Option<usize>,
+        factor: f64,
+        duration: SimTime,
+    },
 }
 
 /// Whether an SLO limit is an upper or a lower bound.

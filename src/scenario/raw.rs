@@ -48,6 +48,9 @@ pub struct RawScenario {
     pub database: Option<RawDatabase>,
     pub cache: Option<RawCache>,
     pub retry: Option<RawRetry>,
+    /// Parsed by `resolve` (its keys depend on `policy`).
+    pub autoscaler: Option<toml::Table>,
+    pub fault: Option<Vec<toml::Table>>,
     pub slo: Option<toml::Table>,
 }
 
@@ -148,6 +151,15 @@ pub struct RawTier {
     pub max_connections: Option<u32>,
     /// Applies to database queries; without a `[database]` there are none.
     pub query_timeout: Option<Duration>,
+    /// Per-tenant memory quota: caps the tenant's requests in flight at
+    /// memory_mb / instance.memory_per_request_mb.
+    pub memory_mb: Option<f64>,
+    /// shared | hybrid (own pool) | dedicated (own instances and pool).
+    pub isolation: Option<String>,
+    /// Higher is served first in instance queues and pool waits.
+    pub priority: Option<i64>,
+    /// Initial instances of a dedicated tier's group (default instance.initial).
+    pub instances: Option<u32>,
 }
 
 #[derive(Deserialize, Debug, Default, Clone)]
@@ -191,6 +203,10 @@ pub struct RawInstance {
     pub initial: Option<u32>,
     pub cost_per_hour: Option<f64>,
     pub load_balancer: Option<String>,
+    /// How long a removed instance may finish in-flight requests.
+    pub drain_timeout: Option<Duration>,
+    /// Which instance scale-in removes: newest | least-loaded.
+    pub scale_in: Option<String>,
 }
 
 /// Top-level tables that SPEC §4 describes but this version does not

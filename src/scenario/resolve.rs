@@ -196,12 +196,41 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
                 "must be at least 1 (leave it out for no cap)",
             ));
         }
+        let isolation = match t.isolation.as_deref() {
+            None | Some("shared") => Isolation::Shared,
+            Some("hybrid") => Isolation::Hybrid,
+            Some("dedicated") => Isolation::Dedicated,
+            Some(o) => {
+                return Err(cx.err(
+                    &format!("{key}.isolation"),
+                    format!("`{o}`: allowed: shared, hybrid, dedicated"),
+                ))
+            }
+        };
+        if let Some(m) = t.memory_mb {
+            if !(m.is_finite() && m > 0.0) {
+                return Err(cx.err(&format!("{key}.memory_mb"), "must be a positive number of MB"));
+            }
+        }
+        if t.instances == Some(0) {
+            return Err(cx.err(&format!("{key}.instances"), "must be at least 1"));
+        }
+        if t.instances.is_some() && isolation != Isolation::Dedicated {
+            return Err(cx.err(
+                &format!("{key}.instances"),
+                "only a dedicated tier has instances of its own (isolation = \"dedicated\")",
+            ));
+        }
         tiers.push(Tier {
             name,
             rate_limit,
             max_concurrency: t.max_concurrency,
             max_connections: t.max_connections,
             query_timeout: t.query_timeout.map(secs),
+            memory_mb: t.memory_mb,
+            isolation,
+            priority: t.priority.unwrap_or(0),
+            instances: t.instances,
         });
     }
 
@@ -220,6 +249,10 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
             max_concurrency: None,
             max_connections: None,
             query_timeout: None,
+            memory_mb: None,
+            isolation: Isolation::Shared,
+            priority: 0,
+            instances: None,
         });
     }
     let tier_names: Vec<String> = tiers.iter().map(|t| t.name.clone()).collect();
@@ -419,6 +452,12 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         initial,
         cost_per_hour,
         load_balancer,
+        drain_timeout: ri.drain_timeout.map(secs).unwrap_or(SimTime::from_secs(30)),
+        scale_in: match ri.scale_in.as_deref() {
+            None | Some("newest") => ScaleIn::Newest,
+            Some("least-loaded") => ScaleIn::LeastLoaded,
+            Some(o) => return Err(cx.err("instance.scale_in", format!("`{o}`: allowed: newest, least-loaded"))),
+        },
     };
     if base_memory_mb > memory_mb {
         warnings.push(format!(
@@ -426,6 +465,18 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         ));
     }
 
+    let autoscaler = match &raw.autoscaler {
+        None => None,
+        Some(t) => Some(parse_autoscaler(&cx, t, initial)?),
+    };
+    if let Some(a) = &autoscaler {
+        if initial < a.min || initial > a.max {
+            warnings.push(format!(
+                "instance.initial ({initial}) is outside the autoscaler's [{}, {}]: it will be corrected at the first evaluation",
+                a.min, a.max
+            ));
+        }
+    }
     // [database], [pool], [cache], [retry]
     let database = match &raw.database {
         None => None,
@@ -470,7 +521,11 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         return Err(cx.err("pool", "a connection pool needs a [database] to connect to"));
     }
     if let (Some(p), Some(d)) = (&pool, &database) {
-        let pools = if p.scope == PoolScope::Instance { initial } else { 1 };
+        let most = match &autoscaler {
+            Some(a) => a.max.max(initial),
+            None => initial,
+        };
+        let pools = if p.scope == PoolScope::Instance { most } else { 1 };
         let need = p.limit as u64 * pools as u64;
         if need > d.max_connections as u64 {
             warnings.push(format!(
@@ -523,6 +578,10 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         None => None,
         Some(r) => Some(parse_retry(&cx, r)?),
     };
+    let mut faults = Vec::new();
+    for (i, t) in raw.fault.clone().unwrap_or_default().iter().enumerate() {
+        faults.push(parse_fault(&cx, i, t, &endpoints)?);
+    }
 
     // [slo]
     let components = Components {
@@ -549,6 +608,8 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         database,
         cache,
         retry,
+        autoscaler,
+        faults,
         slo,
         warnings,
     };
@@ -612,14 +673,36 @@ fn utilization_warning(s: &Scenario) -> Option<String> {
         peak_load += n * peak_rate * cpu;
     }
     let i = &s.instance;
-    let capacity = (i.initial as f64) * (i.cores.min(i.workers) as f64);
+    // Instances that can serve: all groups at their initial size, or the
+    // autoscaler's max per group. Dedicated groups add their own.
+    let groups_initial: u32 = {
+        let dedicated: u32 = s
+            .tiers
+            .iter()
+            .filter(|t| t.isolation == Isolation::Dedicated)
+            .map(|t| t.instances.unwrap_or(i.initial))
+            .sum();
+        let shared = if s.tiers.iter().any(|t| t.isolation != Isolation::Dedicated) {
+            i.initial
+        } else {
+            0
+        };
+        shared + dedicated
+    };
+    let groups = s.tiers.iter().filter(|t| t.isolation == Isolation::Dedicated).count() as u32
+        + u32::from(s.tiers.iter().any(|t| t.isolation != Isolation::Dedicated));
+    let (instances, how) = match &s.autoscaler {
+        Some(a) if !matches!(a.policy, PolicySpec::None) => (a.max * groups, "even at the autoscaler's max"),
+        _ => (groups_initial, "and no autoscaler"),
+    };
+    let capacity = (instances as f64) * (i.cores.min(i.workers) as f64);
     let (mean_u, peak_u) = (mean_load / capacity, peak_load / capacity);
     if peak_u >= 1.0 {
         Some(format!(
-            "offered CPU load exceeds capacity: utilization {:.2} on average{} with {} instance(s) × {} usable core(s) and no autoscaler; queues will grow without bound{}",
+            "offered CPU load exceeds capacity: utilization {:.2} on average{} with {} instance(s) × {} usable core(s) {how}; queues will grow without bound{}",
             mean_u,
             if (peak_u - mean_u).abs() > 1e-9 { format!(", {peak_u:.2} at peak") } else { String::new() },
-            i.initial,
+            instances,
             i.cores.min(i.workers),
             if i.queue_capacity == u32::MAX { "" } else { " until queue_capacity rejects" }
         ))
@@ -1115,6 +1198,402 @@ pub fn read_trace(path: &Path, tenants: u32, endpoint_names: &[&str]) -> Result<
     Ok(out)
 }
 
+fn parse_metric(cx: &Ctx, key: &str, v: Option<&toml::Value>) -> Result<ScaleMetric, ScenarioError> {
+    let s = v.and_then(|v| v.as_str()).ok_or_else(|| {
+        cx.err(
+            key,
+            format!("missing `metric` (one of {})", ScaleMetric::NAMES.join(", ")),
+        )
+    })?;
+    ScaleMetric::parse(s).ok_or_else(|| {
+        let hint = did_you_mean(s, ScaleMetric::NAMES.iter().copied())
+            .map(|h| format!("; did you mean `{h}`?"))
+            .unwrap_or_default();
+        cx.err(
+            &format!("{key}.metric"),
+            format!(
+                "`{s}` is not a scaling metric; allowed: {}{hint}",
+                ScaleMetric::NAMES.join(", ")
+            ),
+        )
+    })
+}
+
+fn parse_behavior(
+    cx: &Ctx,
+    key: &str,
+    v: Option<&toml::Value>,
+    default: HpaBehavior,
+) -> Result<HpaBehavior, ScenarioError> {
+    use crate::model::autoscaler::hpa::{PolicyKind, ScalingPolicy, SelectPolicy};
+    let Some(v) = v else { return Ok(default) };
+    let t = v.as_table().ok_or_else(|| {
+        cx.err(
+            key,
+            "must be a table: { stabilization = \"300s\", policies = [...], select = \"Max\" }",
+        )
+    })?;
+    let f = Fields { cx, key, t };
+    f.check_keys(&["stabilization", "policies", "select"], "an HPA scaling behavior")?;
+    let stabilization = f
+        .opt_dur("stabilization")?
+        .map(SimTime::from_secs_f64)
+        .unwrap_or(default.stabilization);
+    let select = match f.str("select")? {
+        None => default.select,
+        Some("Max") | Some("max") => SelectPolicy::Max,
+        Some("Min") | Some("min") => SelectPolicy::Min,
+        Some("Disabled") | Some("disabled") => SelectPolicy::Disabled,
+        Some(o) => return Err(cx.err(&f.path("select"), format!("`{o}`: allowed: Max, Min, Disabled"))),
+    };
+    let policies = match t.get("policies") {
+        None => default.policies,
+        Some(toml::Value::Array(a)) => {
+            let mut out = Vec::new();
+            for (i, p) in a.iter().enumerate() {
+                let pk = format!("{key}.policies.{i}");
+                let pt = p
+                    .as_table()
+                    .ok_or_else(|| cx.err(&pk, "each policy is { type = \"Pods\", value = 4, period = \"15s\" }"))?;
+                let pf = Fields { cx, key: &pk, t: pt };
+                pf.check_keys(&["type", "value", "period"], "an HPA scaling policy")?;
+                let kind = match pf.str("type")? {
+                    Some("Pods") => PolicyKind::Pods,
+                    Some("Percent") => PolicyKind::Percent,
+                    _ => return Err(cx.err(&pf.path("type"), "must be \"Pods\" or \"Percent\"")),
+                };
+                let value = pf.positive("value")?;
+                let period = pf.dur("period")?;
+                if !(1.0..=1800.0).contains(&period) {
+                    return Err(cx.err(&pf.path("period"), "must be between 1s and 1800s (as in Kubernetes)"));
+                }
+                out.push(ScalingPolicy {
+                    kind,
+                    value: value as u32,
+                    period: SimTime::from_secs_f64(period),
+                });
+            }
+            out
+        }
+        Some(_) => return Err(cx.err(&f.path("policies"), "must be a list of policies")),
+    };
+    Ok(HpaBehavior {
+        stabilization,
+        policies,
+        select,
+    })
+}
+
+fn parse_autoscaler(cx: &Ctx, t: &toml::Table, initial: u32) -> Result<AutoscalerSpec, ScenarioError> {
+    let key = "autoscaler";
+    let f = Fields { cx, key, t };
+    const POLICIES: &[&str] = &["none", "threshold", "hpa", "target-tracking", "step", "schedule"];
+    let policy = f
+        .str("policy")?
+        .ok_or_else(|| cx.err(key, format!("missing `policy`; allowed: {}", POLICIES.join(", "))))?;
+    let common = ["policy", "min", "max", "interval"];
+    let allowed: Vec<&str> = match policy {
+        "none" => vec![],
+        "threshold" => vec![
+            "metrics",
+            "step",
+            "for",
+            "cooldown",
+            "scale_out_cooldown",
+            "scale_in_cooldown",
+        ],
+        "hpa" => vec!["metrics", "tolerance", "scale_up", "scale_down"],
+        "target-tracking" => vec!["metric", "target", "disable_scale_in", "scale_in_cooldown", "warmup"],
+        "step" => vec!["metric", "adjustments", "cooldown"],
+        "schedule" => vec!["schedule"],
+        o => {
+            let hint = did_you_mean(o, POLICIES.iter().copied())
+                .map(|h| format!("; did you mean `{h}`?"))
+                .unwrap_or_default();
+            return Err(cx.err(
+                "autoscaler.policy",
+                format!("`{o}` is not a policy; allowed: {}{hint}", POLICIES.join(", ")),
+            ));
+        }
+    };
+    let all: Vec<&str> = common.iter().copied().chain(allowed).collect();
+    f.check_keys(&all, &format!("the `{policy}` autoscaler"))?;
+    let min = f.opt_num("min")?.unwrap_or(1.0);
+    let max = f.opt_num("max")?.unwrap_or((initial.max(1) * 4) as f64);
+    if !(min >= 0.0 && min.fract() == 0.0 && min <= 100_000.0) {
+        return Err(cx.err("autoscaler.min", "must be a whole number of instances"));
+    }
+    if !(max >= 1.0 && max >= min && max.fract() == 0.0 && max <= 100_000.0) {
+        return Err(cx.err(
+            "autoscaler.max",
+            format!("must be a whole number ≥ 1 and ≥ min ({min})"),
+        ));
+    }
+    let interval = f
+        .opt_dur("interval")?
+        .unwrap_or(if policy == "hpa" { 15.0 } else { 30.0 });
+    if interval <= 0.0 {
+        return Err(cx.err("autoscaler.interval", "must be longer than zero"));
+    }
+    let dur_or =
+        |k: &str, d: f64| -> Result<SimTime, ScenarioError> { Ok(SimTime::from_secs_f64(f.opt_dur(k)?.unwrap_or(d))) };
+    let metrics_list = |need: &str| -> Result<Vec<(String, &toml::Table)>, ScenarioError> {
+        let a = t.get("metrics").and_then(|v| v.as_array()).ok_or_else(|| {
+            cx.err(
+                key,
+                format!("missing `metrics`, e.g. metrics = [ {{ metric = \"cpu\", {need} }} ]"),
+            )
+        })?;
+        if a.is_empty() {
+            return Err(cx.err("autoscaler.metrics", "needs at least one metric"));
+        }
+        a.iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let k = format!("autoscaler.metrics.{i}");
+                m.as_table().map(|t| (k.clone(), t)).ok_or_else(|| {
+                    cx.err(
+                        &k,
+                        format!("each metric is a table such as {{ metric = \"cpu\", {need} }}"),
+                    )
+                })
+            })
+            .collect()
+    };
+    let policy = match policy {
+        "none" => PolicySpec::None,
+        "threshold" => {
+            let mut rules = Vec::new();
+            for (k, m) in metrics_list("above = 0.7, below = 0.3")? {
+                let mf = Fields { cx, key: &k, t: m };
+                mf.check_keys(&["metric", "above", "below"], "a threshold metric")?;
+                let metric = parse_metric(cx, &k, m.get("metric"))?;
+                let (above, below) = (mf.opt_num("above")?, mf.opt_num("below")?);
+                if above.is_none() && below.is_none() {
+                    return Err(cx.err(&k, "give `above` (scale out), `below` (scale in), or both"));
+                }
+                if let (Some(a), Some(b)) = (above, below) {
+                    if b >= a {
+                        return Err(cx.err(
+                            &format!("{k}.below"),
+                            format!("must be below `above` ({a}), or the policy would flap"),
+                        ));
+                    }
+                }
+                rules.push(ThresholdRule { metric, above, below });
+            }
+            let step = f.opt_num("step")?.unwrap_or(1.0);
+            if !(step >= 1.0 && step.fract() == 0.0) {
+                return Err(cx.err("autoscaler.step", "must be a whole number ≥ 1"));
+            }
+            let cooldown = f.opt_dur("cooldown")?.unwrap_or(120.0);
+            PolicySpec::Threshold {
+                rules,
+                step: step as u32,
+                sustain: dur_or("for", 0.0)?,
+                scale_out_cooldown: dur_or("scale_out_cooldown", cooldown)?,
+                scale_in_cooldown: dur_or("scale_in_cooldown", cooldown)?,
+            }
+        }
+        "hpa" => {
+            let mut metrics = Vec::new();
+            for (k, m) in metrics_list("target = 0.7")? {
+                let mf = Fields { cx, key: &k, t: m };
+                mf.check_keys(&["metric", "target"], "an HPA metric")?;
+                metrics.push((parse_metric(cx, &k, m.get("metric"))?, mf.positive("target")?));
+            }
+            let tolerance = f.opt_num("tolerance")?.unwrap_or(0.1);
+            if !(0.0..1.0).contains(&tolerance) {
+                return Err(cx.err(
+                    "autoscaler.tolerance",
+                    "must be between 0 and 1 (Kubernetes' default is 0.1)",
+                ));
+            }
+            PolicySpec::Hpa {
+                metrics,
+                tolerance,
+                scale_up: parse_behavior(
+                    cx,
+                    "autoscaler.scale_up",
+                    t.get("scale_up"),
+                    HpaBehavior::default_scale_up(),
+                )?,
+                scale_down: parse_behavior(
+                    cx,
+                    "autoscaler.scale_down",
+                    t.get("scale_down"),
+                    HpaBehavior::default_scale_down(),
+                )?,
+            }
+        }
+        "target-tracking" => PolicySpec::TargetTracking {
+            metric: parse_metric(cx, key, t.get("metric"))?,
+            target: f.positive("target")?,
+            disable_scale_in: t.get("disable_scale_in").and_then(|v| v.as_bool()).unwrap_or(false),
+            scale_in_cooldown: dur_or("scale_in_cooldown", 300.0)?,
+            warmup: dur_or("warmup", 0.0)?,
+        },
+        "step" => {
+            let a = t.get("adjustments").and_then(|v| v.as_array()).ok_or_else(|| {
+                cx.err(key, "missing `adjustments`, e.g. adjustments = [ { lower = 0.7, change = 1 }, { upper = 0.3, change = -1 } ]")
+            })?;
+            let mut adjustments = Vec::new();
+            for (i, x) in a.iter().enumerate() {
+                let k = format!("autoscaler.adjustments.{i}");
+                let xt = x
+                    .as_table()
+                    .ok_or_else(|| cx.err(&k, "each adjustment is { lower = 0.7, upper = 0.9, change = 1 }"))?;
+                let xf = Fields { cx, key: &k, t: xt };
+                xf.check_keys(&["lower", "upper", "change"], "a step adjustment")?;
+                let change = xt
+                    .get("change")
+                    .and_then(|v| v.as_integer())
+                    .ok_or_else(|| cx.err(&k, "missing `change` (whole instances, negative to scale in)"))?;
+                adjustments.push(StepAdjustment {
+                    lower: xf.opt_num("lower")?,
+                    upper: xf.opt_num("upper")?,
+                    change: change as i32,
+                });
+            }
+            PolicySpec::Step {
+                metric: parse_metric(cx, key, t.get("metric"))?,
+                adjustments,
+                cooldown: dur_or("cooldown", 60.0)?,
+            }
+        }
+        "schedule" => {
+            let a = t
+                .get("schedule")
+                .and_then(|v| v.as_array())
+                .ok_or_else(|| cx.err(key, "missing `schedule`, e.g. schedule = [[\"0s\", 3], [\"1h\", 10]]"))?;
+            let mut entries = Vec::new();
+            for (i, x) in a.iter().enumerate() {
+                let k = format!("autoscaler.schedule.{i}");
+                let pair = x
+                    .as_array()
+                    .filter(|p| p.len() == 2)
+                    .ok_or_else(|| cx.err(&k, "each entry is [\"time\", instances]"))?;
+                let at = pair[0]
+                    .as_str()
+                    .ok_or_else(|| cx.err(&k, "the time is a duration string such as \"1h\""))?;
+                let at = SimTime::from_secs_f64(parse_duration_secs(at).map_err(|m| cx.err(&k, m))?);
+                let n = pair[1]
+                    .as_integer()
+                    .filter(|n| *n >= 0)
+                    .ok_or_else(|| cx.err(&k, "the count is a whole number of instances"))?;
+                if entries.last().is_some_and(|(t, _): &(SimTime, u32)| at <= *t) {
+                    return Err(cx.err(&k, "schedule times must increase"));
+                }
+                entries.push((at, n as u32));
+            }
+            PolicySpec::Schedule { entries }
+        }
+        _ => unreachable!("policy names checked above"),
+    };
+    Ok(AutoscalerSpec {
+        min: min as u32,
+        max: max as u32,
+        interval: SimTime::from_secs_f64(interval),
+        policy,
+    })
+}
+
+fn parse_fault(cx: &Ctx, i: usize, t: &toml::Table, endpoints: &[Endpoint]) -> Result<FaultSpec, ScenarioError> {
+    let key = format!("fault.{i}");
+    let f = Fields { cx, key: &key, t };
+    const KINDS: &[&str] = &[
+        "instance-crash",
+        "random-crashes",
+        "zone-outage",
+        "db-slowdown",
+        "cache-flush",
+        "latency-spike",
+    ];
+    let kind = f
+        .str("kind")?
+        .ok_or_else(|| cx.err(&key, format!("missing `kind`; allowed: {}", KINDS.join(", "))))?;
+    let allowed: &[&str] = match kind {
+        "instance-crash" => &["kind", "at", "count", "mttr"],
+        "random-crashes" => &["kind", "at", "mtbf", "mttr"],
+        "zone-outage" => &["kind", "at", "fraction", "duration"],
+        "db-slowdown" => &["kind", "at", "factor", "duration"],
+        "cache-flush" => &["kind", "at", "level"],
+        "latency-spike" => &["kind", "at", "factor", "duration", "endpoint"],
+        o => {
+            let hint = did_you_mean(o, KINDS.iter().copied())
+                .map(|h| format!("; did you mean `{h}`?"))
+                .unwrap_or_default();
+            return Err(cx.err(
+                &f.path("kind"),
+                format!("`{o}` is not a fault; allowed: {}{hint}", KINDS.join(", ")),
+            ));
+        }
+    };
+    f.check_keys(allowed, &format!("a `{kind}` fault"))?;
+    let at = SimTime::from_secs_f64(f.opt_dur("at")?.unwrap_or(0.0));
+    let dur = |k: &str| -> Result<SimTime, ScenarioError> {
+        let d = f.dur(k)?;
+        if d <= 0.0 {
+            return Err(cx.err(&f.path(k), "must be longer than zero"));
+        }
+        Ok(SimTime::from_secs_f64(d))
+    };
+    let kind = match kind {
+        "instance-crash" => {
+            let count = f.opt_num("count")?.unwrap_or(1.0);
+            if !(count >= 1.0 && count.fract() == 0.0) {
+                return Err(cx.err(&f.path("count"), "must be a whole number ≥ 1"));
+            }
+            FaultKind::InstanceCrash {
+                count: count as u32,
+                mttr: SimTime::from_secs_f64(f.opt_dur("mttr")?.unwrap_or(0.0)),
+            }
+        }
+        "random-crashes" => FaultKind::RandomCrashes {
+            mtbf: dur("mtbf")?,
+            mttr: SimTime::from_secs_f64(f.opt_dur("mttr")?.unwrap_or(0.0)),
+        },
+        "zone-outage" => {
+            let fraction = f.positive("fraction")?;
+            if fraction > 1.0 {
+                return Err(cx.err(&f.path("fraction"), "is a fraction of the instances, between 0 and 1"));
+            }
+            FaultKind::ZoneOutage {
+                fraction,
+                duration: dur("duration")?,
+            }
+        }
+        "db-slowdown" => FaultKind::DbSlowdown {
+            factor: f.positive("factor")?,
+            duration: dur("duration")?,
+        },
+        "cache-flush" => match f.str("level")? {
+            None | Some("l2") => FaultKind::CacheFlush { l1: false, l2: true },
+            Some("l1") => FaultKind::CacheFlush { l1: true, l2: false },
+            Some("all") => FaultKind::CacheFlush { l1: true, l2: true },
+            Some(o) => return Err(cx.err(&f.path("level"), format!("`{o}`: allowed levels are l1, l2, all"))),
+        },
+        "latency-spike" => {
+            let endpoint = match f.str("endpoint")? {
+                None => None,
+                Some(e) => Some(
+                    endpoints
+                        .iter()
+                        .position(|x| x.name == e)
+                        .ok_or_else(|| cx.err(&f.path("endpoint"), format!("no endpoint named `{e}`")))?,
+                ),
+            };
+            FaultKind::LatencySpike {
+                endpoint,
+                factor: f.positive("factor")?,
+                duration: dur("duration")?,
+            }
+        }
+        _ => unreachable!("fault kinds checked above"),
+    };
+    Ok(FaultSpec { at, kind })
+}
+
 /// Which optional components a scenario has (for metrics that need them).
 #[derive(Clone, Copy)]
 struct Components {
@@ -1330,6 +1809,7 @@ fn parse_retry(cx: &Ctx, r: &super::raw::RawRetry) -> Result<RetrySpec, Scenario
         "timeout",
         "pool_timeout",
         "db_refused",
+        "instance_failure",
     ];
     let on = match &r.retry_on {
         None => RetryOn {
@@ -1339,6 +1819,7 @@ fn parse_retry(cx: &Ctx, r: &super::raw::RawRetry) -> Result<RetrySpec, Scenario
             timeout: true,
             pool_timeout: true,
             db_refused: true,
+            instance_failure: true,
         },
         Some(list) => {
             let mut on = RetryOn {
@@ -1348,6 +1829,7 @@ fn parse_retry(cx: &Ctx, r: &super::raw::RawRetry) -> Result<RetrySpec, Scenario
                 timeout: false,
                 pool_timeout: false,
                 db_refused: false,
+                instance_failure: false,
             };
             for (i, x) in list.iter().enumerate() {
                 match x.as_str() {
@@ -1357,6 +1839,7 @@ fn parse_retry(cx: &Ctx, r: &super::raw::RawRetry) -> Result<RetrySpec, Scenario
                     "timeout" => on.timeout = true,
                     "pool_timeout" => on.pool_timeout = true,
                     "db_refused" => on.db_refused = true,
+                    "instance_failure" => on.instance_failure = true,
                     o => {
                         let hint = did_you_mean(o, REASONS.iter().copied())
                             .map(|s| format!("; did you mean `{s}`?"))

@@ -333,7 +333,7 @@ mod tests {
         let e = load_str(Path::new("s.toml"), "name = \"x\"\n[[workload]]\ntenant = 3\n").unwrap_err();
         assert_eq!(e.line, Some(3));
         assert!(e.message.contains("did you mean `tenants`"), "{e}");
-        let e = load_str(Path::new("s.toml"), "[autoscaler]\npolicy = \"hpa\"\n").unwrap_err();
+        let e = load_str(Path::new("s.toml"), "[[claim]]\nstatement = \"x\"\n").unwrap_err();
         assert!(e.message.contains("does not simulate it yet"), "{e}");
     }
 }

@@ -65,9 +65,40 @@ fn each_mistake_gets_a_located_message() {
             vec!["sum to a positive"],
         ),
         (
-            BASE.to_string() + "[autoscaler]\npolicy = \"hpa\"\n",
+            BASE.to_string() + "[[claim]]\nstatement = \"x\"\n",
             Some(8),
             vec!["does not simulate it yet"],
+        ),
+        (
+            BASE.to_string() + "[autoscaler]\npolicy = \"hpa\"\n",
+            Some(8),
+            vec!["missing `metrics`"],
+        ),
+        (
+            BASE.to_string() + "[autoscaler]\npolicy = \"treshold\"\n",
+            Some(9),
+            vec!["did you mean `threshold`"],
+        ),
+        (
+            BASE.to_string()
+                + "[autoscaler]\npolicy = \"threshold\"\nmetrics = [{ metric = \"cpu\", above = 0.3, below = 0.7 }]\n",
+            Some(10),
+            vec!["must be below `above`"],
+        ),
+        (
+            BASE.to_string() + "[autoscaler]\npolicy = \"hpa\"\nmetrics = [{ metric = \"cpus\", target = 0.7 }]\n",
+            Some(10),
+            vec!["did you mean `cpu`"],
+        ),
+        (
+            BASE.to_string() + "[[fault]]\nkind = \"db-slowdown\"\nfactor = 3\n",
+            Some(8),
+            vec!["missing `duration`"],
+        ),
+        (
+            BASE.to_string() + "[[fault]]\nkind = \"zone-outage\"\nfraction = 1.5\nduration = \"1m\"\n",
+            Some(10),
+            vec!["between 0 and 1"],
         ),
         (
             BASE.to_string() + "[pool]\nsize = 3\n",
