@@ -4,7 +4,7 @@
 
 use crate::engine::{Scheduler, SimTime};
 use crate::metrics::names::{Needs, METRICS};
-use crate::metrics::{Recorder, TierCounters, TimeSeriesRow};
+use crate::metrics::{Recorder, ScalingEvent, TierCounters, TimeSeriesRow};
 use crate::model::{Conservation, Service};
 use crate::scenario::Scenario;
 use rayon::prelude::*;
@@ -19,6 +19,9 @@ pub struct ReplicationResult {
     pub overall: MetricValues,
     pub tiers: Vec<MetricValues>,
     pub timeseries: Vec<TimeSeriesRow>,
+    /// Changes of desired instance counts, with the group names they index.
+    pub scaling_events: Vec<ScalingEvent>,
+    pub groups: Vec<String>,
     pub events: u64,
     pub conservation: Conservation,
 }
@@ -63,6 +66,8 @@ pub fn run_replication(sc: &Scenario, rep: u32, progress: &(dyn Fn(f64) + Sync))
         overall,
         tiers,
         timeseries: std::mem::take(&mut svc.rec.rows),
+        scaling_events: std::mem::take(&mut svc.rec.scaling_events),
+        groups: svc.group_names(),
         events: sched.delivered(),
         conservation: svc.conservation,
     }
@@ -114,6 +119,7 @@ fn values(rec: &Recorder, c: &TierCounters, window: f64, sc: &Scenario, all: boo
                 "query_timeouts" => Some(c.query_timeouts as f64),
                 "abandoned_work" => Some(c.abandoned as f64),
                 "instance_failures" => Some(c.instance_failures as f64),
+                "rejected_no_instance" => Some(c.no_instance as f64),
                 "cache_hit_ratio" => ratio((c.l1_hits + c.l2_hits) as f64, c.cacheable_reads as f64),
                 "l1_hit_ratio" if sc.cache.l1.is_some() => ratio(c.l1_hits as f64, c.cacheable_reads as f64),
                 "l2_hit_ratio" if sc.cache.l2.is_some() => {

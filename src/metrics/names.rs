@@ -82,6 +82,7 @@ pub const METRICS: &[MetricDef] = &[
     m("rejected_rate_limited", Count, L, N, true, "requests refused by the tier's token bucket (HTTP 429)"),
     m("rejected_queue_full", Count, L, N, true, "requests refused because the instance queue was full"),
     m("rejected_tenant_limit", Count, L, N, true, "requests refused by the per-tenant concurrency cap"),
+    m("rejected_no_instance", Count, L, N, true, "requests refused because no instance of their group was ready (503)"),
     m("pool_timeouts", Count, L, Needs::Pool, true, "requests that waited longer than the pool timeout"),
     m("pool_tenant_cap_waits", Count, L, Needs::Pool, true, "connection requests held back by their tenant's max_connections"),
     m("rejected_db_connections", Count, L, Needs::Database, true, "requests failed because the database refused a new connection"),

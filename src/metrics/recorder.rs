@@ -25,6 +25,8 @@ pub enum Outcome {
     DbRefused,
     /// The instance serving it failed or was removed before it finished.
     InstanceFailure,
+    /// No instance of its group was ready to take it (HTTP 503).
+    NoInstance,
 }
 
 /// A change of an instance group's desired count.
@@ -51,6 +53,7 @@ pub struct TierCounters {
     pub query_timeouts: u64,
     pub db_refused: u64,
     pub instance_failures: u64,
+    pub no_instance: u64,
     pub retries: u64,
     pub abandoned: u64,
     pub tenant_cap_waits: u64,
@@ -76,6 +79,7 @@ impl TierCounters {
             + self.query_timeouts
             + self.db_refused
             + self.instance_failures
+            + self.no_instance
     }
 }
 
@@ -256,6 +260,7 @@ impl Recorder {
                 Outcome::QueryTimeout => c.query_timeouts += 1,
                 Outcome::DbRefused => c.db_refused += 1,
                 Outcome::InstanceFailure => c.instance_failures += 1,
+                Outcome::NoInstance => c.no_instance += 1,
             }
         }
     }

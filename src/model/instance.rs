@@ -70,7 +70,6 @@ pub struct Instance {
 impl Instance {
     /// A new instance in state `Starting`; `levels` priority levels.
     pub fn new(id: u32, group: u16, spec: &InstanceSpec, levels: usize, now: SimTime) -> Self {
-        
         Instance {
             id,
             group,

@@ -957,7 +957,7 @@ impl<'s> Service<'s> {
             // No ready instance: the balancer has nowhere to send it.
             self.gateway.release(tenant);
             self.conservation.rejected += 1;
-            return self.client_result(sched, &req, Outcome::QueueFull, SimTime::ZERO);
+            return self.client_result(sched, &req, Outcome::NoInstance, SimTime::ZERO);
         };
         req.instance = inst;
         let r = self.requests.insert(req);
@@ -995,7 +995,7 @@ impl<'s> Service<'s> {
                     Outcome::Timeout | Outcome::QueryTimeout => on.timeout,
                     Outcome::PoolTimeout => on.pool_timeout,
                     Outcome::DbRefused => on.db_refused,
-                    Outcome::InstanceFailure => on.instance_failure,
+                    Outcome::InstanceFailure | Outcome::NoInstance => on.instance_failure,
                 };
                 if retryable && (r.attempt as u32) + 1 < rs.attempts {
                     // Exponential backoff: base × 2^attempt, capped, jittered.
@@ -1397,6 +1397,22 @@ impl<'s> Service<'s> {
                 db.closed(closed);
             }
         }
+    }
+
+    /// Names of the instance groups: "shared", or the dedicated tier's name.
+    pub fn group_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        if self.sc.tiers.iter().any(|t| t.isolation != Isolation::Dedicated) {
+            names.push("shared".to_string());
+        }
+        names.extend(
+            self.sc
+                .tiers
+                .iter()
+                .filter(|t| t.isolation == Isolation::Dedicated)
+                .map(|t| t.name.clone()),
+        );
+        names
     }
 
     /// Called once after the last event: closes the last (partial) interval.

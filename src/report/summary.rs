@@ -48,6 +48,10 @@ pub struct Summary {
     /// Server-side request accounting summed over replications (whole run,
     /// warm-up included): arrived = rejected + server_done + in_flight.
     pub conservation: Value,
+    /// Changes of desired instance counts: {replication, time_s, group,
+    /// from, to, reason}, at most 1000 (the first), and their total.
+    pub scaling_events: Vec<Value>,
+    pub scaling_events_total: usize,
     pub engine: EngineFigures,
 }
 
@@ -139,6 +143,24 @@ pub fn build_summary(sc: &Scenario, out: &RunOutput) -> Summary {
         conservation: serde_json::json!({
             "arrived": cons[0], "rejected": cons[1], "server_done": cons[2], "in_flight": cons[3]
         }),
+        scaling_events: out
+            .replications
+            .iter()
+            .flat_map(|r| {
+                r.scaling_events.iter().map(move |e| {
+                    serde_json::json!({
+                        "replication": r.replication,
+                        "time_s": e.time_s,
+                        "group": r.groups.get(e.group as usize).cloned().unwrap_or_default(),
+                        "from": e.from,
+                        "to": e.to,
+                        "reason": e.reason,
+                    })
+                })
+            })
+            .take(1000)
+            .collect(),
+        scaling_events_total: out.replications.iter().map(|r| r.scaling_events.len()).sum(),
         engine: EngineFigures {
             events,
             wall_s: out.wall_s,

@@ -42,6 +42,20 @@ prop_compose! {
         cache in prop_oneof![Just(""), Just("[cache.l1]\ncapacity = 50\npolicy = \"lru\"\nttl = \"5s\"\n"), Just("[cache.l2]\nttl = \"2s\"\nlatency = \"1ms\"\n[cache.l1]\ncapacity = 20\npolicy = \"lfu\"\n")],
         retry in prop_oneof![Just(""), Just("[retry]\nattempts = 3\nbackoff = { base = \"10ms\", max = \"100ms\", jitter = \"full\" }\n")],
         write_share in 0.0f64..0.5,
+        scaling in prop_oneof![
+            Just(String::new()),
+            (1u32..3, 3u32..6).prop_map(|(min, max)| format!("[autoscaler]\npolicy = \"hpa\"\nmin = {min}\nmax = {max}\ninterval = \"5s\"\nmetrics = [{{ metric = \"cpu\", target = 0.5 }}]\nscale_down = {{ stabilization = \"10s\" }}\n")),
+            (1u32..3, 3u32..6).prop_map(|(min, max)| format!("[autoscaler]\npolicy = \"threshold\"\nmin = {min}\nmax = {max}\ninterval = \"5s\"\nmetrics = [{{ metric = \"cpu\", above = 0.6, below = 0.2 }}]\ncooldown = \"5s\"\n")),
+            Just("[autoscaler]\npolicy = \"schedule\"\nmin = 1\nmax = 4\ninterval = \"5s\"\nschedule = [[\"10s\", 4], [\"20s\", 1]]\n".to_string()),
+        ],
+        fault in prop_oneof![
+            Just(""),
+            Just("[[fault]]\nkind = \"instance-crash\"\nat = \"12s\"\ncount = 1\nmttr = \"2s\"\n"),
+            Just("[[fault]]\nkind = \"zone-outage\"\nat = \"8s\"\nfraction = 0.5\nduration = \"5s\"\n"),
+            Just("[[fault]]\nkind = \"random-crashes\"\nat = \"5s\"\nmtbf = \"10s\"\n"),
+            Just("[[fault]]\nkind = \"latency-spike\"\nat = \"5s\"\nfactor = 3\nduration = \"10s\"\n"),
+        ],
+        startup_s in 0u32..4,
     ) -> String {
         let mut tier = String::from("[[tier]]\nname = \"t\"\n");
         let mut data_toml = String::new();
@@ -67,7 +81,7 @@ prop_compose! {
              {tier}[[workload]]\ntier = \"t\"\ntenants = {tenants}\narrival = {arrival}\n{keys}\
              [endpoint.e]\ncpu = {{ dist = \"exponential\", mean = \"{cpu_ms}ms\" }}\n{t}{read_extra}{endpoint_extra}{writer}\
              [instance]\ncores = {cores}\nworkers = {}\n{q}initial = {instances}\nload_balancer = \"{lb}\"\nmemory_per_request_mb = 1\n\
-             {data_toml}{cache}{retry}",
+             startup = \"{startup_s}s\"\ndrain_timeout = \"1s\"\n{data_toml}{cache}{retry}{scaling}{fault}",
             cores + extra_workers
         )
     }
@@ -107,6 +121,13 @@ proptest! {
         if !text.contains("queue_capacity") { prop_assert_eq!(get("rejected_queue_full"), Some(0.0)); }
         if !text.contains("[pool]") && !text.contains("timeout = \"") { prop_assert_eq!(get("timeouts"), Some(0.0)); }
         if !text.contains("[retry]") { prop_assert_eq!(get("retries"), Some(0.0)); }
+        // Replicas within the autoscaler's bounds.
+        if let Some(a) = &sc.autoscaler {
+            for row in &r.timeseries {
+                prop_assert!(row.instances_desired >= a.min && row.instances_desired <= a.max, "{:?}", row);
+                prop_assert!(row.instances_ready <= a.max.max(sc.instance.initial));
+            }
+        }
         // CPU never busier than the cores.
         prop_assert!(get("cpu_utilization").unwrap() <= 1.0 + 1e-9);
     }
