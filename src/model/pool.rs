@@ -94,6 +94,10 @@ pub struct ConnectionPool {
     pub in_use_gauge: TimeIntegral,
     /// Waiting requests over time.
     pub waiting_gauge: TimeIntegral,
+    /// Connection capacity (`limit` while the pool exists, 0 once closed).
+    pub capacity_gauge: TimeIntegral,
+    /// The instance that owns it (per-instance pools), if any.
+    pub owner: Option<u32>,
 }
 
 impl ConnectionPool {
@@ -109,6 +113,12 @@ impl ConnectionPool {
             held: FastMap::default(),
             in_use_gauge: TimeIntegral::new(now),
             waiting_gauge: TimeIntegral::new(now),
+            capacity_gauge: {
+                let mut g = TimeIntegral::new(now);
+                g.set(now, n as f64);
+                g
+            },
+            owner: None,
         }
     }
 
@@ -312,6 +322,7 @@ impl ConnectionPool {
         self.held.clear();
         self.open = 0;
         self.in_use = 0;
+        self.capacity_gauge.set(now, 0.0);
         self.gauges(now);
     }
 

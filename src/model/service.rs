@@ -410,7 +410,9 @@ impl<'s> Service<'s> {
                 self.pool_slots.extend(std::iter::repeat_n(u32::MAX, self.classes));
                 for &c in &self.groups[g].classes {
                     self.pool_slots[id as usize * self.classes + c as usize] = self.pools.len() as u32;
-                    self.pools.push(ConnectionPool::new(pool_config(p), now));
+                    let mut pool = ConnectionPool::new(pool_config(p), now);
+                    pool.owner = Some(id);
+                    self.pools.push(pool);
                 }
             }
         }
@@ -668,16 +670,13 @@ impl<'s> Service<'s> {
         // Pools of the group's instances (or the shared pools).
         let mut in_use = 0.0;
         let mut n_pools = 0usize;
-        let classes = self.classes;
-        let scope_instance = self.sc.pool.as_ref().is_some_and(|p| p.scope == PoolScope::Instance);
-        for (i, p) in self.pools.iter_mut().enumerate() {
-            let belongs = if scope_instance {
-                let id = self.pool_slots.iter().position(|&s| s == i as u32).map(|s| s / classes);
-                id.is_some_and(|id| {
-                    self.instances[id].group as usize == g && self.instances[id].state != InstanceState::Stopped
-                })
-            } else {
-                true
+        for p in self.pools.iter_mut() {
+            let belongs = match p.owner {
+                Some(id) => {
+                    let inst = &self.instances[id as usize];
+                    inst.group as usize == g && inst.state != InstanceState::Stopped
+                }
+                None => true,
             };
             if belongs {
                 in_use += p.in_use_gauge.total(now);
@@ -1362,20 +1361,10 @@ impl<'s> Service<'s> {
         a.in_system = self.in_system.take(now);
         let dt = now.saturating_sub(self.last_flush).as_secs_f64();
         self.last_flush = now;
-        for (i, p) in self.pools.iter_mut().enumerate() {
+        for p in self.pools.iter_mut() {
             a.pool_in_use += p.in_use_gauge.take(now);
             a.pool_waiting += p.waiting_gauge.take(now);
-            let live = self.pool_slots.is_empty() || {
-                let id = self
-                    .pool_slots
-                    .iter()
-                    .position(|&s| s == i as u32)
-                    .map(|s| s / self.classes);
-                id.is_some_and(|id| self.instances[id].state != InstanceState::Stopped)
-            };
-            if live {
-                a.pool_capacity += p.config().limit as f64 * dt;
-            }
+            a.pool_capacity += p.capacity_gauge.take(now);
         }
         if let Some(db) = &mut self.db {
             a.db_busy = db.busy.take(now);

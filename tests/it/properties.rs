@@ -88,7 +88,8 @@ prop_compose! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    // A fixed seed keeps CI reproducible; change it locally to explore.
+    #![proptest_config(ProptestConfig { cases: 96, rng_seed: proptest::test_runner::RngSeed::Fixed(20261124), ..ProptestConfig::default() })]
 
     #[test]
     fn requests_are_conserved_and_metrics_are_sane(text in scenario()) {
