@@ -107,6 +107,14 @@ impl Autoscaler {
 }
 
 /// `hpa`: the Kubernetes algorithm ([`hpa::Hpa`]) on the configured metrics.
+///
+/// Instances still starting are handled as the controller handles unready
+/// pods (`replica_calculator.go`, `GetResourceReplicas`): when a metric
+/// points to a scale-up, the unready ones are assumed to use 0 % of it, so
+/// the average over all `current` instances is `value × ready / current`;
+/// if that no longer points up, the metric proposes no change. Without
+/// this, a slow `startup` makes the HPA see the same high load at every
+/// sync and scale to `max`.
 pub struct HpaPolicy {
     pub hpa: hpa::Hpa,
     pub metrics: Vec<(ScaleMetric, f64)>,
@@ -114,11 +122,18 @@ pub struct HpaPolicy {
 
 impl Policy for HpaPolicy {
     fn desired(&mut self, obs: &Observation) -> (u32, &'static str) {
+        let unready = obs.current.saturating_sub(obs.ready);
         let samples: Vec<hpa::MetricSample> = self
             .metrics
             .iter()
             .filter_map(|(m, target)| {
-                obs.get(*m).map(|current| hpa::MetricSample {
+                let mut current = obs.get(*m)?;
+                if unready > 0 && current > *target && obs.current > 0 {
+                    let diluted = current * obs.ready as f64 / obs.current as f64;
+                    // The direction reversed: no change from this metric.
+                    current = if diluted < *target { *target } else { diluted };
+                }
+                Some(hpa::MetricSample {
                     current,
                     target: *target,
                 })
@@ -178,5 +193,22 @@ mod tests {
         };
         // 3 instances at 90 % vs 70 %: ceil(3 × 0.9 / 0.7) = 4.
         assert_eq!(p.desired(&obs(0, 3, Some(0.9))).0, 4);
+    }
+
+    #[test]
+    fn hpa_counts_starting_instances_as_idle_when_scaling_up() {
+        let mut p = HpaPolicy {
+            hpa: hpa::Hpa::new(hpa::HpaSpec::with_defaults(1, 20)),
+            metrics: vec![(ScaleMetric::Cpu, 0.5)],
+        };
+        // 6 requested, 3 ready at 100 %: the 3 starting count as 0 %, so
+        // the average is 0.5 = target: no further scale-up while they start.
+        let mut o = obs(0, 6, Some(1.0));
+        o.ready = 3;
+        assert_eq!(p.desired(&o).0, 6);
+        // 6 requested, 4 ready at 100 %: 4/6 = 0.67 → ceil(6 × 1.33) = 8.
+        o.ready = 4;
+        o.now = SimTime::from_secs(15);
+        assert_eq!(p.desired(&o).0, 8);
     }
 }
