@@ -20,7 +20,7 @@ use super::cache::{Cache, EvictionPolicy};
 use super::database::Database;
 use super::gateway::{Gateway, Refusal};
 use super::instance::{Instance, InstanceState, Offer};
-use super::pool::{Acquire, ConnectionPool, Grant, PoolConfig};
+use super::pool::{Acquire, ConnectionPool, Grant};
 use super::request::{Phase, ReqRef, Request, Requests, NO_USER};
 use super::workload::ArrivalGen;
 use super::{Conservation, Msg, Station};
@@ -306,7 +306,7 @@ impl<'s> Service<'s> {
         }
         let pools = match &sc.pool {
             Some(p) if p.scope == PoolScope::Shared => (0..classes)
-                .map(|_| ConnectionPool::new(pool_config(p), SimTime::ZERO))
+                .map(|_| ConnectionPool::new(p.config.clone(), SimTime::ZERO))
                 .collect(),
             _ => Vec::new(),
         };
@@ -410,7 +410,7 @@ impl<'s> Service<'s> {
                 self.pool_slots.extend(std::iter::repeat_n(u32::MAX, self.classes));
                 for &c in &self.groups[g].classes {
                     self.pool_slots[id as usize * self.classes + c as usize] = self.pools.len() as u32;
-                    let mut pool = ConnectionPool::new(pool_config(p), now);
+                    let mut pool = ConnectionPool::new(p.config.clone(), now);
                     pool.owner = Some(id);
                     self.pools.push(pool);
                 }
@@ -1418,17 +1418,6 @@ impl<'s> Service<'s> {
         }
         // Background flushes are not requests anyone sent.
         self.conservation.in_flight = self.requests.live() as u64 - self.background;
-    }
-}
-
-fn pool_config(p: &crate::scenario::PoolSpec) -> PoolConfig {
-    PoolConfig {
-        permanent: p.permanent,
-        limit: p.limit,
-        timeout: p.timeout,
-        recycle: p.recycle,
-        connect_time: p.connect_time,
-        idle_timeout: p.idle_timeout,
     }
 }
 

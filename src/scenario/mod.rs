@@ -181,18 +181,12 @@ pub enum PoolScope {
     Shared,
 }
 
+/// A connection pool: its behaviour (the pool actor's own configuration:
+/// `permanent` = `size` or `min`, `limit` = `size + overflow` or `max`,
+/// `idle_timeout` only for dynamic pools) and where pools live.
 #[derive(Debug, Clone)]
 pub struct PoolSpec {
-    /// Connections kept open (`size`, or `min` for a dynamic pool).
-    pub permanent: u32,
-    /// Most connections open (`size + overflow`, or `max`).
-    pub limit: u32,
-    pub timeout: SimTime,
-    pub recycle: Option<SimTime>,
-    pub connect_time: SimTime,
-    /// Dynamic pools close idle connections above `min` after this long;
-    /// static pools close overflow connections when returned (None).
-    pub idle_timeout: Option<SimTime>,
+    pub config: crate::model::pool::PoolConfig,
     pub scope: PoolScope,
 }
 

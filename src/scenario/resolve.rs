@@ -526,12 +526,12 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
             None => initial,
         };
         let pools = if p.scope == PoolScope::Instance { most } else { 1 };
-        let need = p.limit as u64 * pools as u64;
+        let need = p.config.limit as u64 * pools as u64;
         if need > d.max_connections as u64 {
             warnings.push(format!(
                 "pools can open {need} connections ({} per pool × {pools} pool(s)) but database.max_connections is {}: \
                  requests will fail with rejected_db_connections when they are all needed",
-                p.limit, d.max_connections
+                p.config.limit, d.max_connections
             ));
         }
         for (i, t) in tiers.iter().enumerate() {
@@ -542,10 +542,10 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
                         t.name, d.max_connections
                     ));
                 }
-                if m > p.limit {
+                if m > p.config.limit {
                     warnings.push(format!(
                         "tier `{}` max_connections ({m}) is above the pool's limit ({}): the cap never binds",
-                        t.name, p.limit
+                        t.name, p.config.limit
                     ));
                 }
             }
@@ -1683,12 +1683,14 @@ fn parse_pool(cx: &Ctx, p: &super::raw::RawPool) -> Result<PoolSpec, ScenarioErr
         ));
     }
     Ok(PoolSpec {
-        permanent,
-        limit,
-        timeout,
-        recycle: p.recycle.map(secs),
-        connect_time: p.connect_time.map(secs).unwrap_or(SimTime::ZERO),
-        idle_timeout,
+        config: crate::model::pool::PoolConfig {
+            permanent,
+            limit,
+            timeout,
+            recycle: p.recycle.map(secs),
+            connect_time: p.connect_time.map(secs).unwrap_or(SimTime::ZERO),
+            idle_timeout,
+        },
         scope,
     })
 }

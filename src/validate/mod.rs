@@ -206,7 +206,7 @@ pub fn cases() -> Vec<Case> {
             ]
         }),
         case!("pool-timeout-mmcd", |m, sc| {
-            let d = sc.pool.as_ref().map(|p| p.timeout.as_secs_f64()).unwrap_or(0.0);
+            let d = sc.pool.as_ref().map(|p| p.config.timeout.as_secs_f64()).unwrap_or(0.0);
             vec![e(
                 "P(pool timeout) (M/M/c+D)",
                 "error_rate",
@@ -304,7 +304,7 @@ pub fn model_of(sc: &Scenario) -> Option<Model> {
     // With a pool, the station under test is the pool: c connections
     // serving queries; otherwise the instance's cores serving CPU demand.
     let (service, c) = match (&sc.pool, &ep.query) {
-        (Some(p), Some(q)) => (q, p.limit),
+        (Some(p), Some(q)) => (q, p.config.limit),
         _ => (&ep.cpu, i.cores.min(i.workers) * i.initial),
     };
     let mean_service = service.mean_secs();
