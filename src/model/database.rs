@@ -84,3 +84,45 @@ impl Database {
         self.busy.set(sched.now(), self.cpu.busy_cores() as f64);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_limit_and_slowdown() {
+        let mut db = Database::new(2, 2, SimTime::ZERO);
+        assert!(db.can_open());
+        db.opened();
+        db.opened();
+        assert!(!db.can_open(), "max_connections reached");
+        db.closed(1);
+        assert!(db.can_open());
+        assert_eq!(db.open_connections(), 1);
+        // A slowed-down query takes factor × its work; with at most
+        // max_connections (2) queries on 2 cores there is no sharing, so the
+        // completion is scheduled directly at 3 × 10 ms.
+        let mut s: Scheduler<Msg> = Scheduler::new();
+        db.slowdown = 3.0;
+        let req = ReqRef { idx: 0, gen: 0 };
+        db.begin(&mut s, req, SimTime::from_secs_f64(0.010));
+        struct Probe(Vec<(u64, Msg)>);
+        impl crate::engine::Model for Probe {
+            type Msg = Msg;
+            fn handle(&mut self, s: &mut Scheduler<Msg>, m: Msg) {
+                self.0.push((s.now().as_nanos(), m));
+            }
+        }
+        let mut p = Probe(vec![]);
+        s.run_until(&mut p, SimTime::from_secs(1));
+        assert_eq!(p.0.len(), 1);
+        assert_eq!(p.0[0].0, 30_000_000);
+        assert!(matches!(
+            p.0[0].1,
+            Msg::CpuDone {
+                station: Station::Database,
+                ..
+            }
+        ));
+    }
+}
