@@ -2,6 +2,7 @@
 //! subcommand, and the mapping of failures to exit codes — 0 ok, 1 an SLO
 //! or check failed, 2 bad input (with a message naming the problem).
 
+mod import_hpa;
 mod run;
 mod validate;
 
@@ -33,6 +34,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Compare the simulator with queueing theory (SPEC §8).
     Validate(validate::ValidateArgs),
+    /// Print a Kubernetes HorizontalPodAutoscaler manifest as [autoscaler] TOML.
+    ImportHpa(import_hpa::ImportHpaArgs),
 }
 
 /// Options every command that takes a scenario shares.
@@ -72,6 +75,7 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Run(a) => run::run(a),
         Command::Validate(a) => validate::run(a),
+        Command::ImportHpa(a) => import_hpa::run(a),
     };
     match result {
         Ok(code) => code,

@@ -10,6 +10,7 @@
 //! allowed ([`ScenarioError`]).
 
 mod error;
+pub mod hpa_import;
 pub mod raw;
 mod resolve;
 pub mod source;

@@ -211,3 +211,41 @@ fn every_bundled_scenario_runs() {
         }
     }
 }
+
+#[test]
+fn import_hpa_output_runs_as_a_scenario() {
+    let out = tenantsim()
+        .args([
+            "import-hpa",
+            repo("scenarios/examples/hpa-manifest.yaml").to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    let toml = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(toml.contains("policy = \"hpa\""));
+    assert!(toml.contains("{ metric = \"cpu\", target = 0.7 }"));
+    assert!(toml.contains("stabilization = \"120s\""));
+    // Appended to a scenario, it is a valid [autoscaler] that scales.
+    let base = std::fs::read_to_string(repo("models/examples/step-load-service.toml")).unwrap();
+    let sc = tenantsim::scenario::Scenario::from_str(
+        std::path::Path::new("imported.toml"),
+        &format!("{base}\n{toml}"),
+        &["simulation.duration=\"15m\"".into(), "simulation.replications=1".into()],
+    )
+    .unwrap();
+    let r = tenantsim::runner::run_replication(&sc, 0, &|_| {});
+    assert!(!r.scaling_events.is_empty());
+    assert!(r.timeseries.iter().all(|x| (3..=10).contains(&x.instances_desired)));
+    // Bad input: exit 2 with the YAML path in the message.
+    let dir = tmpdir("hpa-bad");
+    std::fs::write(
+        dir.join("bad.yaml"),
+        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nspec:\n  minReplicas: 1\n",
+    )
+    .unwrap();
+    tenantsim()
+        .args(["import-hpa", dir.join("bad.yaml").to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("maxReplicas"));
+}
