@@ -54,7 +54,7 @@ pub fn run_replication(sc: &Scenario, rep: u32, progress: &(dyn Fn(f64) + Sync))
     }
     svc.finish_run(end);
     let window = (end - sc.simulation.warmup).as_secs_f64();
-    let overall = values(&svc.rec, &svc.rec.overall, window, sc, true);
+    let overall = values(&svc.rec, &svc.rec.overall(), window, sc, true);
     let tiers = svc
         .rec
         .tiers

@@ -7,10 +7,17 @@
 use super::SimTime;
 
 struct Entry<M> {
-    /// Time in the high bits' place, sequence as tie-breaker: compared as one
-    /// u128 so the heap does a single comparison per step.
-    key: u128,
+    time: u64,
+    /// Scheduling order, the tie-breaker between equal times.
+    seq: u64,
     msg: M,
+}
+
+impl<M> Entry<M> {
+    #[inline]
+    fn before(&self, o: &Self) -> bool {
+        (self.time, self.seq) < (o.time, o.seq)
+    }
 }
 
 /// A min-heap of timestamped messages.
@@ -39,15 +46,19 @@ impl<M: Copy> EventQueue<M> {
 
     #[inline]
     pub fn push(&mut self, at: SimTime, msg: M) {
-        let key = ((at.as_nanos() as u128) << 64) | self.seq as u128;
+        let seq = self.seq;
         self.seq += 1;
-        self.heap.push(Entry { key, msg });
+        self.heap.push(Entry {
+            time: at.as_nanos(),
+            seq,
+            msg,
+        });
         self.sift_up(self.heap.len() - 1);
     }
 
     #[inline]
     pub fn peek_time(&self) -> Option<SimTime> {
-        self.heap.first().map(|e| SimTime::from_nanos((e.key >> 64) as u64))
+        self.heap.first().map(|e| SimTime::from_nanos(e.time))
     }
 
     #[inline]
@@ -60,7 +71,7 @@ impl<M: Copy> EventQueue<M> {
             self.sift_down(0);
             top
         };
-        Some((SimTime::from_nanos((top.key >> 64) as u64), top.msg))
+        Some((SimTime::from_nanos(top.time), top.msg))
     }
 
     #[inline]
@@ -68,7 +79,7 @@ impl<M: Copy> EventQueue<M> {
         let h = &mut self.heap;
         while i > 0 {
             let p = (i - 1) / 2;
-            if h[i].key < h[p].key {
+            if h[i].before(&h[p]) {
                 h.swap(i, p);
                 i = p;
             } else {
@@ -87,8 +98,8 @@ impl<M: Copy> EventQueue<M> {
                 break;
             }
             let r = l + 1;
-            let c = if r < n && h[r].key < h[l].key { r } else { l };
-            if h[c].key < h[i].key {
+            let c = if r < n && h[r].before(&h[l]) { r } else { l };
+            if h[c].before(&h[i]) {
                 h.swap(i, c);
                 i = c;
             } else {

@@ -30,8 +30,11 @@ impl SimTime {
     /// Negative and NaN inputs give zero; huge ones saturate.
     #[inline]
     pub fn from_secs_f64(s: f64) -> Self {
-        let ns = (s * 1e9).round();
-        if ns.is_nan() || ns <= 0.0 {
+        // Adding 0.5 and truncating rounds half up for the non-negative
+        // values that reach the cast (cheaper than f64::round on the hot
+        // path); NaN and negatives fail the comparison and give zero.
+        let ns = s * 1e9 + 0.5;
+        if !(ns >= 1.0) {
             SimTime(0)
         } else if ns >= u64::MAX as f64 {
             SimTime::MAX

@@ -1,5 +1,7 @@
 //! Latency histograms: HDR histograms in nanoseconds with three significant
-//! digits (quantiles within 0.1 %), plus an exact sum for the mean.
+//! digits (quantiles within 0.1 %), plus an exact sum for the mean. Zero
+//! values (a request that found a free worker, a connection at once) are
+//! only counted, which spares the histogram most of its records.
 
 use crate::engine::SimTime;
 use hdrhistogram::Histogram;
@@ -12,6 +14,7 @@ pub struct LatencyHistogram {
     h: Histogram<u64>,
     sum_s: f64,
     count: u64,
+    zeros: u64,
 }
 
 impl Default for LatencyHistogram {
@@ -28,14 +31,28 @@ impl LatencyHistogram {
             h,
             sum_s: 0.0,
             count: 0,
+            zeros: 0,
         }
     }
 
     #[inline]
     pub fn record(&mut self, d: SimTime) {
+        self.count += 1;
+        if d == SimTime::ZERO {
+            self.zeros += 1;
+            return;
+        }
         self.h.saturating_record(d.as_nanos().min(HIGHEST_NS));
         self.sum_s += d.as_secs_f64();
-        self.count += 1;
+    }
+
+    /// Add `other`'s records to this one.
+    pub fn merge(&mut self, other: &LatencyHistogram) {
+        // Both have the same bounds, so adding cannot fail.
+        let _ = self.h.add(&other.h);
+        self.sum_s += other.sum_s;
+        self.count += other.count;
+        self.zeros += other.zeros;
     }
 
     pub fn count(&self) -> u64 {
@@ -49,13 +66,23 @@ impl LatencyHistogram {
 
     /// Quantile q ∈ [0, 1] in seconds, None when empty.
     pub fn quantile_s(&self, q: f64) -> Option<f64> {
-        (self.count > 0).then(|| self.h.value_at_quantile(q) as f64 / 1e9)
+        if self.count == 0 {
+            return None;
+        }
+        let rank = q * self.count as f64;
+        let nonzero = self.count - self.zeros;
+        if nonzero == 0 || rank <= self.zeros as f64 {
+            return Some(0.0);
+        }
+        let q2 = ((rank - self.zeros as f64) / nonzero as f64).min(1.0);
+        Some(self.h.value_at_quantile(q2) as f64 / 1e9)
     }
 
     pub fn reset(&mut self) {
         self.h.reset();
         self.sum_s = 0.0;
         self.count = 0;
+        self.zeros = 0;
     }
 }
 
@@ -74,5 +101,27 @@ mod tests {
         assert!((p95 / 0.950 - 1.0).abs() < 0.001, "{p95}");
         h.reset();
         assert_eq!(h.quantile_s(0.5), None);
+    }
+
+    #[test]
+    fn zeros_are_counted_apart_but_keep_their_place_in_quantiles() {
+        let mut h = LatencyHistogram::new();
+        for _ in 0..60 {
+            h.record(SimTime::ZERO);
+        }
+        for i in 1..=40u64 {
+            h.record(SimTime::from_nanos(i * 1_000_000));
+        }
+        assert_eq!(h.quantile_s(0.5), Some(0.0));
+        assert_eq!(h.quantile_s(0.6), Some(0.0));
+        // Rank 80 of 100 is the 20th non-zero value: 20 ms.
+        let p80 = h.quantile_s(0.8).unwrap();
+        assert!((p80 / 0.020 - 1.0).abs() < 0.001, "{p80}");
+        assert!((h.mean_s().unwrap() - 0.0082).abs() < 1e-12);
+        let mut other = LatencyHistogram::new();
+        other.record(SimTime::from_nanos(1_000_000_000));
+        h.merge(&other);
+        assert_eq!(h.count(), 101);
+        assert!((h.quantile_s(1.0).unwrap() - 1.0).abs() < 0.001);
     }
 }

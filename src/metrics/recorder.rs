@@ -69,6 +69,32 @@ pub struct TierCounters {
 }
 
 impl TierCounters {
+    /// Add `o`'s counts and distributions to these.
+    pub fn merge(&mut self, o: &TierCounters) {
+        self.arrived += o.arrived;
+        self.completed += o.completed;
+        self.rate_limited += o.rate_limited;
+        self.tenant_limit += o.tenant_limit;
+        self.queue_full += o.queue_full;
+        self.timeouts += o.timeouts;
+        self.pool_timeouts += o.pool_timeouts;
+        self.query_timeouts += o.query_timeouts;
+        self.db_refused += o.db_refused;
+        self.instance_failures += o.instance_failures;
+        self.no_instance += o.no_instance;
+        self.retries += o.retries;
+        self.abandoned += o.abandoned;
+        self.tenant_cap_waits += o.tenant_cap_waits;
+        self.waited += o.waited;
+        self.cacheable_reads += o.cacheable_reads;
+        self.l1_hits += o.l1_hits;
+        self.l1_misses += o.l1_misses;
+        self.l2_hits += o.l2_hits;
+        self.latency.merge(&o.latency);
+        self.queue_wait.merge(&o.queue_wait);
+        self.pool_wait.merge(&o.pool_wait);
+    }
+
     /// Requests that failed from the client's point of view.
     pub fn failed(&self) -> u64 {
         self.rate_limited
@@ -162,7 +188,7 @@ pub enum CacheEvent {
 
 pub struct Recorder {
     warmup: SimTime,
-    pub overall: TierCounters,
+    /// Counters per tier; all traffic is their sum ([`Recorder::overall`]).
     pub tiers: Vec<TierCounters>,
     /// Admitted requests that arrived after warm-up, and the sum of their
     /// time in the service (arrival until the server let go), for Little's law.
@@ -188,7 +214,6 @@ impl Recorder {
     pub fn new(tiers: usize, warmup: SimTime, expected_rows: usize) -> Self {
         Recorder {
             warmup,
-            overall: TierCounters::default(),
             tiers: vec![TierCounters::default(); tiers],
             admitted: 0,
             sojourn_sum_s: 0.0,
@@ -212,11 +237,19 @@ impl Recorder {
         self.warmup
     }
 
-    /// Apply `f` to the overall and the tier's counters when measured.
+    /// All traffic: the sum of the tiers.
+    pub fn overall(&self) -> TierCounters {
+        let mut all = TierCounters::default();
+        for t in &self.tiers {
+            all.merge(t);
+        }
+        all
+    }
+
+    /// Apply `f` to the tier's counters when measured.
     #[inline]
     fn both(&mut self, tier: usize, measured: bool, f: impl Fn(&mut TierCounters)) {
         if measured {
-            f(&mut self.overall);
             f(&mut self.tiers[tier]);
         }
     }
@@ -246,7 +279,8 @@ impl Recorder {
         if !measured {
             return;
         }
-        for c in [&mut self.overall, &mut self.tiers[tier]] {
+        {
+            let c = &mut self.tiers[tier];
             match outcome {
                 Outcome::Completed => {
                     c.completed += 1;
@@ -268,10 +302,9 @@ impl Recorder {
     #[inline]
     pub fn queue_wait(&mut self, tier: usize, measured: bool, wait: SimTime) {
         if measured {
-            for c in [&mut self.overall, &mut self.tiers[tier]] {
-                c.queue_wait.record(wait);
-                c.waited += u64::from(wait > SimTime::ZERO);
-            }
+            let c = &mut self.tiers[tier];
+            c.queue_wait.record(wait);
+            c.waited += u64::from(wait > SimTime::ZERO);
         }
     }
 
@@ -279,7 +312,6 @@ impl Recorder {
     #[inline]
     pub fn pool_wait(&mut self, tier: usize, measured: bool, wait: SimTime) {
         if measured {
-            self.overall.pool_wait.record(wait);
             self.tiers[tier].pool_wait.record(wait);
         }
     }
