@@ -173,10 +173,10 @@ impl Dist {
     pub fn sample_secs(&self, rng: &mut SimRng) -> f64 {
         match &self.kind {
             Kind::Deterministic(v) => *v,
+            // Ziggurat sampling: no logarithm on the common path.
             Kind::Exponential(mean) => {
-                // 1 - u is in (0, 1], so the log is finite.
-                let u: f64 = rng.random();
-                -mean * (1.0 - u).ln()
+                let e: f64 = rand_distr::Exp1.sample(rng);
+                mean * e
             }
             Kind::Lognormal(d) => d.sample(rng),
             Kind::Gamma(d) => d.sample(rng),

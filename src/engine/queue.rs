@@ -5,6 +5,7 @@
 //! allocate only while the heap grows beyond its largest size so far.
 
 use super::SimTime;
+use std::collections::BinaryHeap;
 
 struct Entry<M> {
     time: u64,
@@ -13,23 +14,36 @@ struct Entry<M> {
     msg: M,
 }
 
-impl<M> Entry<M> {
+// std's BinaryHeap is a max-heap: the "greatest" entry is the earliest.
+impl<M> PartialEq for Entry<M> {
+    fn eq(&self, o: &Self) -> bool {
+        (self.time, self.seq) == (o.time, o.seq)
+    }
+}
+impl<M> Eq for Entry<M> {}
+impl<M> PartialOrd for Entry<M> {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl<M> Ord for Entry<M> {
     #[inline]
-    fn before(&self, o: &Self) -> bool {
-        (self.time, self.seq) < (o.time, o.seq)
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (o.time, o.seq).cmp(&(self.time, self.seq))
     }
 }
 
-/// A min-heap of timestamped messages.
+/// A min-heap of timestamped messages (std's binary heap, which moves a
+/// hole instead of swapping entries).
 pub struct EventQueue<M> {
-    heap: Vec<Entry<M>>,
+    heap: BinaryHeap<Entry<M>>,
     seq: u64,
 }
 
 impl<M: Copy> EventQueue<M> {
     pub fn with_capacity(n: usize) -> Self {
         EventQueue {
-            heap: Vec::with_capacity(n),
+            heap: BinaryHeap::with_capacity(n),
             seq: 0,
         }
     }
@@ -53,59 +67,16 @@ impl<M: Copy> EventQueue<M> {
             seq,
             msg,
         });
-        self.sift_up(self.heap.len() - 1);
     }
 
     #[inline]
     pub fn peek_time(&self) -> Option<SimTime> {
-        self.heap.first().map(|e| SimTime::from_nanos(e.time))
+        self.heap.peek().map(|e| SimTime::from_nanos(e.time))
     }
 
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, M)> {
-        let last = self.heap.pop()?;
-        let top = if self.heap.is_empty() {
-            last
-        } else {
-            let top = std::mem::replace(&mut self.heap[0], last);
-            self.sift_down(0);
-            top
-        };
-        Some((SimTime::from_nanos(top.time), top.msg))
-    }
-
-    #[inline]
-    fn sift_up(&mut self, mut i: usize) {
-        let h = &mut self.heap;
-        while i > 0 {
-            let p = (i - 1) / 2;
-            if h[i].before(&h[p]) {
-                h.swap(i, p);
-                i = p;
-            } else {
-                break;
-            }
-        }
-    }
-
-    #[inline]
-    fn sift_down(&mut self, mut i: usize) {
-        let h = &mut self.heap;
-        let n = h.len();
-        loop {
-            let l = 2 * i + 1;
-            if l >= n {
-                break;
-            }
-            let r = l + 1;
-            let c = if r < n && h[r].before(&h[l]) { r } else { l };
-            if h[c].before(&h[i]) {
-                h.swap(i, c);
-                i = c;
-            } else {
-                break;
-            }
-        }
+        self.heap.pop().map(|e| (SimTime::from_nanos(e.time), e.msg))
     }
 }
 
