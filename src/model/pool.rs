@@ -441,6 +441,25 @@ mod tests {
     }
 
     #[test]
+    fn higher_priority_waiters_are_served_first() {
+        let mut p = ConnectionPool::new(cfg(1, 1), T0);
+        let Acquire::Granted(g) = p.acquire(T0, r(0), 0, u32::MAX, 1, true) else {
+            panic!()
+        };
+        // Two low-priority waiters, then a high-priority one: it goes first;
+        // FCFS holds within a level.
+        p.acquire(T0, r(1), 1, u32::MAX, 1, true);
+        p.acquire(T0, r(2), 2, u32::MAX, 1, true);
+        p.acquire(T0, r(3), 3, u32::MAX, 0, true);
+        let (next, g) = p.release(T0, g.conn, 0, true).next.unwrap();
+        assert_eq!(next, r(3));
+        let (next, g) = p.release(T0, g.conn, 3, true).next.unwrap();
+        assert_eq!(next, r(1));
+        let (next, _) = p.release(T0, g.conn, 1, true).next.unwrap();
+        assert_eq!(next, r(2));
+    }
+
+    #[test]
     fn dynamic_pools_close_idle_overflow_after_the_timeout() {
         let mut p = ConnectionPool::new(
             PoolConfig {

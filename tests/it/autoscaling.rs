@@ -288,3 +288,53 @@ initial = 2
     // The dedicated tier (0.05 load per instance) barely waits.
     assert!(vip < gold, "vip {vip} vs gold {gold}");
 }
+
+#[test]
+fn a_hybrid_tier_keeps_its_own_pool_on_shared_instances() {
+    // The shared tier saturates its 2-connection pool; the hybrid tier has
+    // a pool of its own on the same instances and barely waits.
+    let text = r#"
+[simulation]
+duration = "5m"
+warmup = "30s"
+replications = 1
+[[tier]]
+name = "bulk"
+[[tier]]
+name = "premium"
+isolation = "hybrid"
+[[workload]]
+tier = "bulk"
+tenants = 10
+arrival = { process = "poisson", rate_per_s = 18.0 }
+[[workload]]
+tier = "premium"
+tenants = 1
+arrival = { process = "poisson", rate_per_s = 20.0 }
+[endpoint.q]
+cpu = "0s"
+db_queries = 1
+query = { dist = "exponential", mean = "10ms" }
+[instance]
+cores = 4
+workers = 1000
+initial = 1
+[pool]
+size = 2
+timeout = "10s"
+scope = "instance"
+[database]
+cores = 64
+max_connections = 100
+"#;
+    let sc = Scenario::from_str(Path::new("hybrid.toml"), text, &[]).unwrap();
+    let r = run_replication(&sc, 0, &|_| {});
+    let i = tenantsim::metrics::names::METRICS
+        .iter()
+        .position(|m| m.name == "pool_wait_mean_s")
+        .unwrap();
+    let (bulk, premium) = (r.tiers[0][i].unwrap(), r.tiers[1][i].unwrap());
+    // bulk: 180/s × 10 ms = 1.8 Erlangs on 2 connections (ρ = 0.9);
+    // premium: 0.2 Erlangs on its own 2.
+    assert!(bulk > 10.0 * premium, "bulk {bulk} vs premium {premium}");
+}
