@@ -34,7 +34,7 @@ impl SimTime {
         // values that reach the cast (cheaper than f64::round on the hot
         // path); NaN and negatives fail the comparison and give zero.
         let ns = s * 1e9 + 0.5;
-        if !(ns >= 1.0) {
+        if ns.is_nan() || ns < 1.0 {
             SimTime(0)
         } else if ns >= u64::MAX as f64 {
             SimTime::MAX
