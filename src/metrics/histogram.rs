@@ -12,7 +12,8 @@ const HIGHEST_NS: u64 = 10 * 86_400 * 1_000_000_000;
 #[derive(Clone)]
 pub struct LatencyHistogram {
     h: Histogram<u64>,
-    sum_s: f64,
+    /// Sum of the recorded values, in nanoseconds.
+    sum_ns: f64,
     count: u64,
     zeros: u64,
 }
@@ -29,7 +30,7 @@ impl LatencyHistogram {
         let h = Histogram::new_with_bounds(1, HIGHEST_NS, 3).expect("valid HDR bounds");
         LatencyHistogram {
             h,
-            sum_s: 0.0,
+            sum_ns: 0.0,
             count: 0,
             zeros: 0,
         }
@@ -43,14 +44,14 @@ impl LatencyHistogram {
             return;
         }
         self.h.saturating_record(d.as_nanos().min(HIGHEST_NS));
-        self.sum_s += d.as_secs_f64();
+        self.sum_ns += d.as_nanos() as f64;
     }
 
     /// Add `other`'s records to this one.
     pub fn merge(&mut self, other: &LatencyHistogram) {
         // Both have the same bounds, so adding cannot fail.
         let _ = self.h.add(&other.h);
-        self.sum_s += other.sum_s;
+        self.sum_ns += other.sum_ns;
         self.count += other.count;
         self.zeros += other.zeros;
     }
@@ -61,7 +62,7 @@ impl LatencyHistogram {
 
     /// Mean in seconds, None when empty.
     pub fn mean_s(&self) -> Option<f64> {
-        (self.count > 0).then(|| self.sum_s / self.count as f64)
+        (self.count > 0).then(|| self.sum_ns / self.count as f64 / 1e9)
     }
 
     /// Quantile q ∈ [0, 1] in seconds, None when empty.
@@ -80,7 +81,7 @@ impl LatencyHistogram {
 
     pub fn reset(&mut self) {
         self.h.reset();
-        self.sum_s = 0.0;
+        self.sum_ns = 0.0;
         self.count = 0;
         self.zeros = 0;
     }

@@ -39,7 +39,9 @@ impl TimeIntegral {
     /// The value changes to `v` at `now`.
     #[inline]
     pub fn set(&mut self, now: SimTime, v: f64) {
-        self.total += self.value * now.saturating_sub(self.last).as_secs_f64();
+        // Accumulated in value × nanoseconds (no division on the hot path);
+        // converted to seconds when read.
+        self.total += self.value * now.saturating_sub(self.last).as_nanos() as f64;
         self.last = now;
         self.value = v;
     }
@@ -56,16 +58,16 @@ impl TimeIntegral {
 
     /// Area (value × seconds) accumulated since the last take, up to `now`.
     pub fn take(&mut self, now: SimTime) -> f64 {
-        let total = self.total(now);
-        let a = total - self.taken;
-        self.taken = total;
-        a
+        self.set(now, self.value);
+        let a = self.total - self.taken;
+        self.taken = self.total;
+        a * 1e-9
     }
 
     /// Area from the start up to `now`.
     pub fn total(&mut self, now: SimTime) -> f64 {
         self.set(now, self.value);
-        self.total
+        self.total * 1e-9
     }
 }
 
