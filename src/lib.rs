@@ -9,6 +9,7 @@
 //! [`validate`] compares the simulator with queueing theory; [`cli`] is the
 //! command line.
 
+pub mod bench;
 pub mod cli;
 pub mod engine;
 pub mod metrics;

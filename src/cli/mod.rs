@@ -2,6 +2,7 @@
 //! subcommand, and the mapping of failures to exit codes — 0 ok, 1 an SLO
 //! or check failed, 2 bad input (with a message naming the problem).
 
+mod bench;
 mod import_hpa;
 mod run;
 mod validate;
@@ -36,6 +37,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Print a Kubernetes HorizontalPodAutoscaler manifest as [autoscaler] TOML.
     ImportHpa(import_hpa::ImportHpaArgs),
+    /// Performance suite: engine speed, parallel points, memory, peers.
+    Bench(bench::BenchArgs),
 }
 
 /// Options every command that takes a scenario shares.
@@ -76,6 +79,7 @@ pub fn main() -> i32 {
         Command::Run(a) => run::run(a),
         Command::Validate(a) => validate::run(a),
         Command::ImportHpa(a) => import_hpa::run(a),
+        Command::Bench(a) => bench::run(a),
     };
     match result {
         Ok(code) => code,

@@ -249,3 +249,18 @@ fn import_hpa_output_runs_as_a_scenario() {
         .code(2)
         .stderr(predicate::str::contains("maxReplicas"));
 }
+
+#[test]
+fn bench_runs_a_case_in_a_child_process() {
+    let out = tenantsim()
+        .args(["bench", "--case", "mm8", "--customers", "20000", "--json"])
+        .assert()
+        .success();
+    let line = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let v: serde_json::Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
+    assert_eq!(v["case"], "mm8");
+    assert!(v["customers"].as_u64().unwrap() > 15_000);
+    assert!(v["customers_per_s"].as_f64().unwrap() > 0.0);
+    assert!(v["peak_rss_mb"].as_f64().unwrap() > 0.0);
+    tenantsim().args(["bench", "--case", "nope"]).assert().code(2);
+}

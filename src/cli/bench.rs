@@ -1,0 +1,158 @@
+//! `tenantsim bench`: the performance suite (engine, parallel points,
+//! memory, peers). Build with `--release` first: debug figures mean little.
+
+use super::{BadInput, EXIT_OK};
+use crate::bench::{self, CaseResult, CASES};
+use std::process::Command;
+
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  cargo build --release && ./target/release/tenantsim bench\n  tenantsim bench --case mm8 --customers 2000000\n  tenantsim bench --peers     # also SimPy, Ciw and a bare Rust loop (benchmarks/peers/)\n\nEach case runs in its own process so its peak memory is its own."
+)]
+pub struct BenchArgs {
+    /// Cases to run (repeatable) [default: all]: mm8, hermes-size, day-1h, day-24h, parallel-1, parallel-2.
+    #[arg(long = "case")]
+    pub cases: Vec<String>,
+    /// Customers for the M/M/8 case.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub customers: u64,
+    /// Also run the peers in benchmarks/peers/ (needs python3; installs a venv there).
+    #[arg(long)]
+    pub peers: bool,
+    /// Print one JSON line per case instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Internal: run one case in this process and print its JSON line.
+    #[arg(long, hide = true)]
+    pub child: Option<String>,
+}
+
+pub fn run(a: BenchArgs) -> anyhow::Result<i32> {
+    if let Some(case) = &a.child {
+        let r = bench::run_case(case, a.customers)?;
+        println!("{}", serde_json::to_string(&r)?);
+        return Ok(EXIT_OK);
+    }
+    let cases: Vec<String> = if a.cases.is_empty() {
+        CASES.iter().map(|s| s.to_string()).collect()
+    } else {
+        a.cases.clone()
+    };
+    if let Some(bad) = cases.iter().find(|c| !CASES.contains(&c.as_str())) {
+        return Err(BadInput(format!("unknown case `{bad}`; cases: {}", CASES.join(", "))).into());
+    }
+    if cfg!(debug_assertions) && !a.json {
+        eprintln!("note: this is a debug build; build with --release for meaningful figures");
+    }
+    let exe = std::env::current_exe()?;
+    let mut results = Vec::new();
+    for c in &cases {
+        if !a.json {
+            eprintln!("running {c} ...");
+        }
+        let out = Command::new(&exe)
+            .args(["bench", "--child", c, "--customers", &a.customers.to_string()])
+            .output()?;
+        if !out.status.success() {
+            anyhow::bail!("case {c} failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let r: CaseResult = serde_json::from_slice(&out.stdout)?;
+        if a.json {
+            println!("{}", serde_json::to_string(&r)?);
+        }
+        results.push(r);
+    }
+    let peers = if a.peers { run_peers(a.customers)? } else { Vec::new() };
+    if a.json {
+        for p in &peers {
+            println!("{p}");
+        }
+        return Ok(EXIT_OK);
+    }
+    print!("{}", table(&results, &peers));
+    Ok(EXIT_OK)
+}
+
+/// Run benchmarks/peers/run_peers.sh and collect its JSON lines.
+fn run_peers(customers: u64) -> anyhow::Result<Vec<serde_json::Value>> {
+    let script = std::path::Path::new("benchmarks/peers/run_peers.sh");
+    if !script.exists() {
+        return Err(BadInput("benchmarks/peers/run_peers.sh not found: run from the repository root".into()).into());
+    }
+    eprintln!("running peers (SimPy, Ciw, bare loops) ...");
+    let out = Command::new("bash").arg(script).arg(customers.to_string()).output()?;
+    if !out.status.success() {
+        anyhow::bail!("peers failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v.get("peer").is_some())
+        .collect())
+}
+
+fn table(results: &[CaseResult], peers: &[serde_json::Value]) -> String {
+    use std::fmt::Write;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{:<14} {:>7} {:>12} {:>14} {:>13} {:>10} {:>9}",
+        "case", "threads", "customers", "customers/s", "events/s", "peak MB", "points/s"
+    );
+    for r in results {
+        let _ = writeln!(
+            o,
+            "{:<14} {:>7} {:>12} {:>14.0} {:>13.0} {:>10} {:>9}",
+            r.case,
+            r.threads,
+            r.customers,
+            r.customers_per_s,
+            r.events_per_s,
+            r.peak_rss_mb.map(|m| format!("{m:.1}")).unwrap_or_else(|| "-".into()),
+            r.points_per_s.map(|p| format!("{p:.1}")).unwrap_or_else(|| "-".into()),
+        );
+    }
+    let get = |c: &str| results.iter().find(|r| r.case == c);
+    if let Some(m) = get("mm8") {
+        if let (Some(w), Some(e)) = (m.wq_mean_s, m.erlang_c_wq_s) {
+            let _ = writeln!(
+                o,
+                "\nmm8 mean wait {w:.6} s vs Erlang C {e:.6} s ({:+.2} %)",
+                (w / e - 1.0) * 100.0
+            );
+        }
+    }
+    if let (Some(a), Some(b)) = (get("parallel-1"), get("parallel-2")) {
+        let _ = writeln!(o, "parallel speed-up, 2 threads vs 1: {:.2}x", a.wall_s / b.wall_s);
+    }
+    if let (Some(a), Some(b)) = (get("day-1h"), get("day-24h")) {
+        if let (Some(x), Some(y)) = (a.peak_rss_mb, b.peak_rss_mb) {
+            let _ = writeln!(o, "peak memory, 24 h vs 1 h simulated: {y:.1} MB vs {x:.1} MB");
+        }
+    }
+    if !peers.is_empty() {
+        let ours = get("mm8").map(|r| r.customers_per_s);
+        let _ = writeln!(o, "\nM/M/8, one thread: peers measured in the same run");
+        let _ = writeln!(
+            o,
+            "{:<16} {:>12} {:>14} {:>14} {:>10}",
+            "peer", "customers", "customers/s", "tenantsim ×", "Wq in CI"
+        );
+        for p in peers {
+            let cps = p["customers_per_s"].as_f64().unwrap_or(f64::NAN);
+            let _ = writeln!(
+                o,
+                "{:<16} {:>12} {:>14.0} {:>14} {:>10}",
+                p["peer"].as_str().unwrap_or("?"),
+                p["customers"].as_u64().unwrap_or(0),
+                cps,
+                ours.map(|x| format!("{:.2}", x / cps)).unwrap_or_else(|| "-".into()),
+                p["within_ci"]
+                    .as_bool()
+                    .map(|b| if b { "yes" } else { "NO" })
+                    .unwrap_or("-"),
+            );
+        }
+    }
+    o
+}
