@@ -689,9 +689,12 @@ impl<'s> Service<'s> {
         }
         group.pool_mark = in_use;
         group.last_obs = now;
+        // Policies work from the desired count (Kubernetes' spec.replicas),
+        // not the live one: a crashed instance awaiting its replacement is
+        // still wanted.
         Observation {
             now,
-            current: self.current(g),
+            current: self.groups[g].desired,
             ready,
             metrics,
         }

@@ -338,3 +338,22 @@ max_connections = 100
     // premium: 0.2 Erlangs on its own 2.
     assert!(bulk > 10.0 * premium, "bulk {bulk} vs premium {premium}");
 }
+
+#[test]
+fn crashed_instances_are_replaced_even_with_policy_none_or_threshold() {
+    for policy in [
+        "policy = \"none\"",
+        "policy = \"threshold\"\nmetrics = [{ metric = \"cpu\", above = 1.5, below = 0.01 }]",
+    ] {
+        let text = format!(
+            "{BASE}[autoscaler]\nmin = 1\nmax = 8\ninterval = \"15s\"\n{policy}\n[[fault]]\nkind = \"instance-crash\"\nat = \"2m\"\ncount = 1\nmttr = \"1m\"\n"
+        );
+        let r = one(&text);
+        let at = |t: f64| r.timeseries.iter().find(|x| x.time_s == t).unwrap().clone();
+        assert_eq!(at(110.0).instances_ready, 2, "{policy}");
+        assert_eq!(at(130.0).instances_ready, 1, "{policy}");
+        // Replacement requested after mttr (60 s), ready 30 s later.
+        assert_eq!(at(220.0).instances_ready, 2, "{policy}: not replaced");
+        assert_eq!(at(220.0).instances_desired, 2, "{policy}");
+    }
+}

@@ -60,7 +60,9 @@ impl ScaleMetric {
 #[derive(Clone, Copy, Debug)]
 pub struct Observation {
     pub now: SimTime,
-    /// Instances requested and not being removed (starting + ready).
+    /// The group's desired count before this evaluation (Kubernetes'
+    /// spec.replicas): instances starting, ready, or failed and awaiting
+    /// their replacement.
     pub current: u32,
     /// Ready instances (those the metrics average over).
     pub ready: u32,
