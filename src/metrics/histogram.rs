@@ -26,8 +26,11 @@ impl Default for LatencyHistogram {
 
 impl LatencyHistogram {
     pub fn new() -> Self {
-        // Bounds and precision are constants within hdrhistogram's limits.
-        let h = Histogram::new_with_bounds(1, HIGHEST_NS, 3).expect("valid HDR bounds");
+        // Auto-resizing: the counts array grows to the largest value seen
+        // (at most HIGHEST_NS, since values are clamped), so a run whose
+        // latencies stay in milliseconds never allocates or zeroes the
+        // ten-day range. Three significant digits is a valid precision.
+        let h = Histogram::new(3).expect("valid HDR precision");
         LatencyHistogram {
             h,
             sum_ns: 0.0,
@@ -43,7 +46,12 @@ impl LatencyHistogram {
             self.zeros += 1;
             return;
         }
-        self.h.saturating_record(d.as_nanos().min(HIGHEST_NS));
+        let v = d.as_nanos().min(HIGHEST_NS);
+        // `record` resizes an auto-resizing histogram; it cannot fail for
+        // values below HIGHEST_NS, but clamp rather than lose one if it did.
+        if self.h.record(v).is_err() {
+            self.h.saturating_record(v);
+        }
         self.sum_ns += d.as_nanos() as f64;
     }
 
