@@ -98,6 +98,8 @@ pub struct ConnectionPool {
     pub capacity_gauge: TimeIntegral,
     /// The instance that owns it (per-instance pools), if any.
     pub owner: Option<u32>,
+    /// The autoscaler's mark on `in_use_gauge` (connection-seconds).
+    pub mark: f64,
 }
 
 impl ConnectionPool {
@@ -119,6 +121,7 @@ impl ConnectionPool {
                 g
             },
             owner: None,
+            mark: 0.0,
         }
     }
 
@@ -269,12 +272,13 @@ impl ConnectionPool {
                 self.held.remove(&tenant);
             }
         }
+        // Static pools close an overflow connection at once unless a waiter
+        // can use it (waiters held back by their tenant's cap cannot).
+        let eligible = self.waiters.iter().any(|w| self.held_by(w.tenant) < w.cap);
+        let closed = self.cfg.idle_timeout.is_none() && self.open > self.cfg.permanent && !eligible;
         let c = &mut self.conns[conn as usize];
         c.busy = false;
         c.idle_since = now;
-        // Static pools close overflow connections at once, unless someone
-        // is waiting for one.
-        let closed = self.cfg.idle_timeout.is_none() && self.open > self.cfg.permanent && self.waiters.is_empty();
         if closed {
             c.open = false;
             self.open -= 1;

@@ -62,11 +62,13 @@ struct Group {
     warmup: SimTime,
     /// Pool classes its instances use.
     classes: Vec<u16>,
+    /// Failed instances whose replacement is not due yet (mttr, outage):
+    /// reconciling leaves them out until their `Replace` message.
+    owed: u32,
     // The autoscaler's observation window.
     last_obs: SimTime,
     arrivals: u64,
     latency: Option<LatencyHistogram>,
-    pool_mark: f64,
 }
 
 fn new_cache(level: &CacheLevel) -> Cache {
@@ -271,10 +273,10 @@ impl<'s> Service<'s> {
                 autoscaler,
                 warmup,
                 classes,
+                owed: 0,
                 last_obs: SimTime::ZERO,
                 arrivals: 0,
                 latency: uses_latency.then(LatencyHistogram::new),
-                pool_mark: 0.0,
             });
         };
         let shared_classes: Vec<u16> = {
@@ -418,9 +420,9 @@ impl<'s> Service<'s> {
         }
         self.groups[g].members.push(id);
         self.alive.add(now, 1.0);
-        if now > SimTime::ZERO || self.sc.instance.startup > SimTime::ZERO {
-            sched.schedule_in(self.sc.instance.startup, Msg::InstanceReady { instance: id });
-        }
+        // Initial instances are made ready at once by `new`; this event then
+        // finds them ready and does nothing.
+        sched.schedule_in(self.sc.instance.startup, Msg::InstanceReady { instance: id });
         if let Some((mtbf, _)) = self.random_crashes {
             self.schedule_crash(sched, id, mtbf);
         }
@@ -457,7 +459,7 @@ impl<'s> Service<'s> {
 
     /// Start or drain instances until group `g` has `desired`.
     fn reconcile(&mut self, sched: &mut Scheduler<Msg>, g: usize) {
-        let desired = self.groups[g].desired;
+        let desired = self.groups[g].desired.saturating_sub(self.groups[g].owed);
         let mut current = self.current(g);
         while current < desired {
             self.launch(sched, g);
@@ -667,27 +669,29 @@ impl<'s> Service<'s> {
             metrics[ScaleMetric::LatencyP95.index()] = h.quantile_s(0.95);
             h.reset();
         }
-        // Pools of the group's instances (or the shared pools).
+        // Pools of the group's ready instances (or the shared pools), each
+        // measured from its own mark.
         let mut in_use = 0.0;
         let mut n_pools = 0usize;
         for p in self.pools.iter_mut() {
-            let belongs = match p.owner {
+            let counts = match p.owner {
                 Some(id) => {
                     let inst = &self.instances[id as usize];
-                    inst.group as usize == g && inst.state != InstanceState::Stopped
+                    inst.group as usize == g && inst.state == InstanceState::Ready
                 }
                 None => true,
             };
-            if belongs {
-                in_use += p.in_use_gauge.total(now);
+            let total = p.in_use_gauge.total(now);
+            if counts {
+                in_use += total - p.mark;
                 n_pools += 1;
             }
+            p.mark = total;
         }
         let group = &mut self.groups[g];
         if n_pools > 0 && dt > 0.0 {
-            metrics[ScaleMetric::PoolInUse.index()] = Some(((in_use - group.pool_mark) / dt / n_pools as f64).max(0.0));
+            metrics[ScaleMetric::PoolInUse.index()] = Some((in_use / dt / n_pools as f64).max(0.0));
         }
-        group.pool_mark = in_use;
         group.last_obs = now;
         // Policies work from the desired count (Kubernetes' spec.replicas),
         // not the live one: a crashed instance awaiting its replacement is
@@ -732,6 +736,7 @@ impl<'s> Service<'s> {
                     let Some(id) = victim else { break };
                     let g = self.instances[id as usize].group;
                     self.crash(sched, id);
+                    self.groups[g as usize].owed += 1;
                     sched.schedule_in(mttr, Msg::Replace { group: g });
                 }
             }
@@ -761,6 +766,7 @@ impl<'s> Service<'s> {
                     let g = self.instances[*id as usize].group;
                     self.crash(sched, *id);
                     // Replacements start when the zone is back.
+                    self.groups[g as usize].owed += 1;
                     sched.schedule_in(*duration, Msg::Replace { group: g });
                 }
             }
@@ -1008,9 +1014,9 @@ impl<'s> Service<'s> {
                         Jitter::Full => d * self.retry_rng.random::<f64>(),
                         Jitter::Equal => d / 2.0 + d / 2.0 * self.retry_rng.random::<f64>(),
                     };
-                    self.rec.retry(tier, sched.now() >= self.rec.warmup());
                     let at = sched.now() + SimTime::from_secs_f64(d);
                     if at <= self.sc.simulation.duration {
+                        self.rec.retry(tier, sched.now() >= self.rec.warmup());
                         sched.schedule_at(
                             at,
                             Msg::Retry {
@@ -1180,11 +1186,13 @@ impl<'s> Service<'s> {
         let db = self.db.as_mut().expect("database work has a database");
         match self.pools[p].acquire(now, req, r.tenant, cap, r.level, db.can_open()) {
             Acquire::Granted(g) => {
-                self.rec.pool_wait(r.tier as usize, r.measured, SimTime::ZERO);
+                if !r.background {
+                    self.rec.pool_wait(r.tier as usize, r.measured, SimTime::ZERO);
+                }
                 self.got_connection(sched, req, g);
             }
             Acquire::Waiting { tenant_capped } => {
-                if tenant_capped {
+                if tenant_capped && !r.background {
                     self.rec.tenant_cap_wait(r.tier as usize, r.measured);
                 }
                 let rm = self.requests.get_mut(req).expect("live request");
@@ -1255,7 +1263,7 @@ impl<'s> Service<'s> {
             db.closed(1);
         }
         if let Some((next, grant)) = released.next {
-            if let Some(w) = self.requests.get(next) {
+            if let Some(w) = self.requests.get(next).filter(|w| !w.background) {
                 let wait = now - w.wait_since;
                 self.rec.pool_wait(w.tier as usize, w.measured, wait);
             }
@@ -1277,6 +1285,15 @@ impl<'s> Service<'s> {
         self.requests.remove(req);
         if r.background {
             self.background -= 1;
+            // The flush may have been all a draining instance still held.
+            let inst = r.instance as usize;
+            if free_worker
+                && self.instances[inst].state == InstanceState::Draining
+                && self.instances[inst].in_flight() == 0
+                && !self.holds_background(r.instance)
+            {
+                self.stop(sched, r.instance);
+            }
             return;
         }
         let inst = r.instance as usize;
@@ -1516,11 +1533,16 @@ impl Model for Service<'_> {
                 }
             }
             Msg::Autoscale { group } => self.on_autoscale(sched, group as usize),
-            Msg::Replace { group } => self.reconcile(sched, group as usize),
+            Msg::Replace { group } => {
+                let g = &mut self.groups[group as usize];
+                g.owed = g.owed.saturating_sub(1);
+                self.reconcile(sched, group as usize);
+            }
             Msg::Crash { instance } => {
                 if self.crash(sched, instance) {
                     let g = self.instances[instance as usize].group;
                     let mttr = self.random_crashes.map(|c| c.1).unwrap_or(SimTime::ZERO);
+                    self.groups[g as usize].owed += 1;
                     sched.schedule_in(mttr, Msg::Replace { group: g });
                 }
             }

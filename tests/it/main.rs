@@ -4,6 +4,7 @@ mod autoscaling;
 mod cli;
 mod determinism;
 mod properties;
+mod regression;
 mod scenario_errors;
 mod validation;
 

@@ -1,0 +1,131 @@
+//! One test per fixed bug, named after it.
+
+use super::repo;
+use std::path::Path;
+use tenantsim::runner::{run_replication, ReplicationResult};
+use tenantsim::scenario::Scenario;
+
+fn one(name: &str, text: &str) -> ReplicationResult {
+    let sc = Scenario::from_str(Path::new(name), text, &[]).unwrap();
+    run_replication(&sc, 0, &|_| {})
+}
+
+fn metric(r: &ReplicationResult, name: &str) -> f64 {
+    let i = tenantsim::metrics::names::METRICS
+        .iter()
+        .position(|m| m.name == name)
+        .unwrap();
+    r.overall[i].unwrap()
+}
+
+const SMALL: &str = r#"
+[simulation]
+duration = "2m"
+warmup = "0s"
+replications = 1
+sample_interval = "10s"
+[[workload]]
+tenants = 1
+arrival = { process = "poisson", rate_per_s = 50.0 }
+[endpoint.api]
+cpu = { dist = "exponential", mean = "10ms" }
+[instance]
+cores = 1
+workers = 4
+initial = 2
+"#;
+
+#[test]
+fn replacement_launched_at_time_zero_becomes_ready() {
+    // Was: with startup 0, an instance launched at t = 0 after `new` never
+    // got its InstanceReady event and stayed starting for the whole run.
+    let r = one(
+        "r1.toml",
+        &format!("{SMALL}[[fault]]\nkind = \"instance-crash\"\nat = \"0s\"\ncount = 1\nmttr = \"0s\"\n"),
+    );
+    assert!(
+        r.timeseries.iter().all(|x| x.instances_ready == 2),
+        "{:?}",
+        r.timeseries[0]
+    );
+}
+
+#[test]
+fn write_behind_flushes_do_not_hold_a_draining_instance() {
+    // Was: a draining instance whose last work was a write-behind flush
+    // stayed until drain_timeout (5 min here), inflating instance-hours.
+    let text = |policy: &str| {
+        format!(
+            r#"
+[simulation]
+duration = "10m"
+warmup = "0s"
+replications = 1
+sample_interval = "30s"
+[[workload]]
+tenants = 1
+arrival = {{ process = "poisson", rate_per_s = 20 }}
+keys = {{ items = 100, zipf = 0.5 }}
+[endpoint.w]
+operation = "write"
+cpu = {{ dist = "exponential", mean = "5ms" }}
+db_queries = 1
+query = {{ dist = "deterministic", value = "200ms" }}
+[instance]
+cores = 2
+workers = 8
+initial = 2
+drain_timeout = "5m"
+[pool]
+size = 20
+scope = "shared"
+[database]
+cores = 16
+max_connections = 100
+[cache]
+write_policy = "{policy}"
+[cache.l2]
+ttl = "300s"
+latency = "1ms"
+[autoscaler]
+policy = "schedule"
+min = 1
+max = 2
+interval = "10s"
+schedule = [["0s", 2], ["1m", 1]]
+"#
+        )
+    };
+    let behind = metric(&one("wb.toml", &text("write-behind")), "instance_hours");
+    let through = metric(&one("wt.toml", &text("write-through")), "instance_hours");
+    // 1 min of two instances then one: 11/60 h, plus at most a second of draining.
+    assert!((behind - 11.0 / 60.0).abs() < 0.001, "write-behind {behind}");
+    assert!((through - 11.0 / 60.0).abs() < 0.001, "write-through {through}");
+}
+
+#[test]
+fn autoscaler_waits_for_mttr_before_replacing() {
+    // Was: any autoscaler evaluation replaced a crashed instance at once,
+    // ignoring the fault's mttr (and a zone outage's duration).
+    let text = format!(
+        "{SMALL}[autoscaler]\npolicy = \"none\"\nmin = 1\nmax = 4\ninterval = \"5s\"\n[[fault]]\nkind = \"instance-crash\"\nat = \"30s\"\ncount = 1\nmttr = \"60s\"\n"
+    );
+    let r = one("r3.toml", &text);
+    let ready = |t: f64| r.timeseries.iter().find(|x| x.time_s == t).unwrap().instances_ready;
+    assert_eq!(ready(40.0), 1);
+    assert_eq!(ready(80.0), 1, "replaced before mttr");
+    assert_eq!(ready(100.0), 2, "not replaced after mttr");
+}
+
+#[test]
+fn bundled_examples_still_run() {
+    // Guard for the fixes above on the real example with crashes.
+    let sc = Scenario::load(
+        &repo("scenarios/examples/crash-recovery.toml"),
+        &["simulation.replications=1".into()],
+    )
+    .unwrap();
+    let r = run_replication(&sc, 0, &|_| {});
+    let c = r.conservation;
+    assert_eq!(c.arrived, c.rejected + c.server_done + c.in_flight);
+}
