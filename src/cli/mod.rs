@@ -3,6 +3,7 @@
 //! or check failed, 2 bad input (with a message naming the problem).
 
 mod bench;
+mod check;
 mod import_hpa;
 mod run;
 mod validate;
@@ -33,6 +34,8 @@ pub struct Cli {
 pub enum Command {
     /// Simulate a scenario and write summary.json and the time series.
     Run(run::RunArgs),
+    /// Run scenarios and judge their [slo]: exit 0 if every SLO holds, 1 if one fails.
+    Check(check::CheckArgs),
     /// Compare the simulator with queueing theory (SPEC §8).
     Validate(validate::ValidateArgs),
     /// Print a Kubernetes HorizontalPodAutoscaler manifest as [autoscaler] TOML.
@@ -77,6 +80,7 @@ pub fn main() -> i32 {
     };
     let result = match cli.command {
         Command::Run(a) => run::run(a),
+        Command::Check(a) => check::run(a),
         Command::Validate(a) => validate::run(a),
         Command::ImportHpa(a) => import_hpa::run(a),
         Command::Bench(a) => bench::run(a),

@@ -264,3 +264,75 @@ fn bench_runs_a_case_in_a_child_process() {
     assert!(v["peak_rss_mb"].as_f64().unwrap() > 0.0);
     tenantsim().args(["bench", "--case", "nope"]).assert().code(2);
 }
+
+#[test]
+fn check_gates_on_slos_with_junit_output() {
+    let dir = tmpdir("check");
+    let junit = dir.join("slo.xml");
+    // The HPA step-load example meets its p95 SLO...
+    let hpa = repo("scenarios/examples/step-load-hpa.toml");
+    tenantsim()
+        .args([
+            "check",
+            hpa.to_str().unwrap(),
+            "--quiet",
+            "--replications",
+            "2",
+            "--junit",
+            junit.to_str().unwrap(),
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("PASS step-load-hpa all latency_p95"));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("<testsuite name=\"step-load-hpa\" tests=\"1\" failures=\"0\""),
+        "{xml}"
+    );
+    // ...and a deliberately bad policy change (max 3 instances) turns it red.
+    tenantsim()
+        .args([
+            "check",
+            hpa.to_str().unwrap(),
+            "--quiet",
+            "--replications",
+            "2",
+            "--set",
+            "autoscaler.max=3",
+        ])
+        .args(["--junit", junit.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("FAIL step-load-hpa all latency_p95"));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("failures=\"1\"") && xml.contains("<failure message=\"latency_p95_s = "),
+        "{xml}"
+    );
+    // --strict fails a check whose CI crosses the limit even if the mean meets it.
+    let q = repo("scenarios/examples/quickstart.toml");
+    let args = [
+        "check",
+        q.to_str().unwrap(),
+        "--quiet",
+        "--replications",
+        "3",
+        "--set",
+        "simulation.duration=5m",
+    ];
+    tenantsim()
+        .args(args)
+        .args(["--set", "slo.latency_p95=\"95ms\""])
+        .assert()
+        .success();
+    tenantsim()
+        .args(args)
+        .args(["--set", "slo.latency_p95=\"95ms\"", "--strict"])
+        .assert()
+        .code(1);
+    // Bad input is exit 2, before anything runs.
+    tenantsim()
+        .args(["check", q.to_str().unwrap(), "no/such.toml"])
+        .assert()
+        .code(2);
+}
