@@ -129,9 +129,7 @@ pub fn run_case(case: &str, customers: u64) -> anyhow::Result<CaseResult> {
             )?;
             let out = on_threads(1, || runner::run(&sc, &|_| {}))?;
             finish(&mut r, &out);
-            let i = crate::metrics::names::METRICS
-                .iter()
-                .position(|m| m.name == "queue_wait_mean_s");
+            let i = crate::metrics::names::index("queue_wait_mean_s");
             r.wq_mean_s = i.and_then(|i| out.replications[0].overall[i]);
             r.erlang_c_wq_s = Some(crate::validate::formulas::mmc_mean_wait(680.0, 100.0, 8));
         }

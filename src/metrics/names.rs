@@ -108,6 +108,12 @@ pub const METRICS: &[MetricDef] = &[
     m("littles_law_error", Ratio, L, N, false, "|L − λW|/L: Little's law check on every run (≈ 0 when consistent)"),
 ];
 
+/// A metric's position in [`METRICS`] (and in every per-replication
+/// value vector aligned with it).
+pub fn index(name: &str) -> Option<usize> {
+    METRICS.iter().position(|m| m.name == name)
+}
+
 /// Look a metric up by name.
 pub fn metric(name: &str) -> Option<&'static MetricDef> {
     METRICS.iter().find(|m| m.name == name)

@@ -360,7 +360,7 @@ pub fn run_case(case: &Case, quick: bool) -> Result<Vec<Row>, crate::scenario::S
         ))
     })?;
     let out = runner::run(&sc, &|_| {});
-    let idx = |metric: &str| crate::metrics::names::METRICS.iter().position(|m| m.name == metric);
+    let idx = crate::metrics::names::index;
     let mut rows: Vec<Row> = (case.expectations)(&model, &sc)
         .into_par_iter()
         .map(|x| {

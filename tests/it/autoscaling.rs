@@ -7,17 +7,10 @@ use tenantsim::runner::{run, run_replication, ReplicationResult};
 use tenantsim::scenario::Scenario;
 
 fn one(text: &str) -> ReplicationResult {
-    let sc = Scenario::from_str(Path::new("auto.toml"), text, &[]).unwrap();
-    run_replication(&sc, 0, &|_| {})
+    super::run_text("auto.toml", text)
 }
 
-fn metric(r: &ReplicationResult, name: &str) -> f64 {
-    let i = tenantsim::metrics::names::METRICS
-        .iter()
-        .position(|m| m.name == name)
-        .unwrap();
-    r.overall[i].unwrap_or(f64::NAN)
-}
+use super::overall as metric;
 
 #[test]
 fn hpa_replica_timeline_is_exact_on_deterministic_load() {
@@ -278,11 +271,8 @@ initial = 2
     // 2 shared + 2 dedicated instances.
     assert_eq!(r.timeseries[0].instances_ready, 4);
     assert_eq!(r.groups, vec!["shared".to_string(), "vip".to_string()]);
-    let i = tenantsim::metrics::names::METRICS
-        .iter()
-        .position(|m| m.name == "queue_wait_mean_s")
-        .unwrap();
-    let (free, gold, vip) = (r.tiers[0][i].unwrap(), r.tiers[1][i].unwrap(), r.tiers[2][i].unwrap());
+    let q = |t: usize| super::tier_metric(&r, t, "queue_wait_mean_s");
+    let (free, gold, vip) = (q(0), q(1), q(2));
     // Shared instances run at 0.9: the higher-priority tier waits far less.
     assert!(gold * 3.0 < free, "gold {gold} vs free {free}");
     // The dedicated tier (0.05 load per instance) barely waits.
@@ -329,11 +319,8 @@ max_connections = 100
 "#;
     let sc = Scenario::from_str(Path::new("hybrid.toml"), text, &[]).unwrap();
     let r = run_replication(&sc, 0, &|_| {});
-    let i = tenantsim::metrics::names::METRICS
-        .iter()
-        .position(|m| m.name == "pool_wait_mean_s")
-        .unwrap();
-    let (bulk, premium) = (r.tiers[0][i].unwrap(), r.tiers[1][i].unwrap());
+    let w = |t: usize| super::tier_metric(&r, t, "pool_wait_mean_s");
+    let (bulk, premium) = (w(0), w(1));
     // bulk: 180/s × 10 ms = 1.8 Erlangs on 2 connections (ρ = 0.9);
     // premium: 0.2 Erlangs on its own 2.
     assert!(bulk > 10.0 * premium, "bulk {bulk} vs premium {premium}");

@@ -23,6 +23,23 @@ pub fn tmpdir(name: &str) -> PathBuf {
     d
 }
 
+/// Simulate replication 0 of a scenario given as text (`name` is used in
+/// messages and to resolve relative paths).
+pub fn run_text(name: &str, text: &str) -> tenantsim::runner::ReplicationResult {
+    let sc = tenantsim::scenario::Scenario::from_str(Path::new(name), text, &[]).unwrap();
+    tenantsim::runner::run_replication(&sc, 0, &|_| {})
+}
+
+/// An overall metric of one replication (panics if it is not reported).
+pub fn overall(r: &tenantsim::runner::ReplicationResult, name: &str) -> f64 {
+    r.overall[tenantsim::metrics::names::index(name).unwrap()].unwrap()
+}
+
+/// A per-tier metric of one replication (panics if it is not reported).
+pub fn tier_metric(r: &tenantsim::runner::ReplicationResult, tier: usize, name: &str) -> f64 {
+    r.tiers[tier][tenantsim::metrics::names::index(name).unwrap()].unwrap()
+}
+
 /// summary.json without the fields allowed to differ between runs
 /// (wall-clock time and the rate derived from it).
 pub fn strip_engine_timing(json: &str) -> serde_json::Value {

@@ -107,7 +107,7 @@ proptest! {
                 }
             }
         }
-        let get = |n: &str| r.overall[METRICS.iter().position(|m| m.name == n).unwrap()];
+        let get = |n: &str| r.overall[tenantsim::metrics::names::index(n).unwrap()];
         if let (Some(p50), Some(p95), Some(p99)) = (get("latency_p50_s"), get("latency_p95_s"), get("latency_p99_s")) {
             prop_assert!(p50 <= p95 && p95 <= p99);
         }

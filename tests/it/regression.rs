@@ -1,22 +1,11 @@
 //! One test per fixed bug, named after it.
 
 use super::repo;
-use std::path::Path;
-use tenantsim::runner::{run_replication, ReplicationResult};
+use tenantsim::runner::run_replication;
 use tenantsim::scenario::Scenario;
 
-fn one(name: &str, text: &str) -> ReplicationResult {
-    let sc = Scenario::from_str(Path::new(name), text, &[]).unwrap();
-    run_replication(&sc, 0, &|_| {})
-}
-
-fn metric(r: &ReplicationResult, name: &str) -> f64 {
-    let i = tenantsim::metrics::names::METRICS
-        .iter()
-        .position(|m| m.name == name)
-        .unwrap();
-    r.overall[i].unwrap()
-}
+use super::overall as metric;
+use super::run_text as one;
 
 const SMALL: &str = r#"
 [simulation]
