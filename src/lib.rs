@@ -5,7 +5,8 @@
 //! nothing of tenants; [`model`] holds the actors a request goes through;
 //! [`scenario`] turns TOML files into a validated [`scenario::Scenario`];
 //! [`metrics`] measures a run; [`runner`] runs replications; [`stats`]
-//! turns replications into estimates; [`report`] writes what users read;
+//! turns replications into estimates; [`sweep`] and [`plan`] run many
+//! configurations; [`report`] writes what users read;
 //! [`validate`] compares the simulator with queueing theory; [`cli`] is the
 //! command line.
 
@@ -18,4 +19,16 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod stats;
+pub mod sweep;
 pub mod validate;
+
+/// A problem with what the user asked for (a flag, a folder, a parameter
+/// spec), as opposed to a scenario file error: the CLI exits with code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InputError(pub String);
+
+/// An [`InputError`] as an `anyhow::Error`.
+pub fn cli_error(msg: String) -> anyhow::Error {
+    anyhow::Error::new(InputError(msg))
+}

@@ -78,10 +78,73 @@ pub fn run(sc: &Scenario, progress: &(dyn Fn(f64) + Sync)) -> RunOutput {
     let start = Instant::now();
     let n = sc.simulation.replications;
     let per = |f: f64| progress(f / n as f64);
-    let replications: Vec<ReplicationResult> = (0..n).into_par_iter().map(|r| run_replication(sc, r, &per)).collect();
+    let replications = run_range(sc, 0..n, &per);
     RunOutput {
         replications,
         wall_s: start.elapsed().as_secs_f64(),
+    }
+}
+
+/// Replications `reps` of `sc`, in parallel, returned in order.
+fn run_range(sc: &Scenario, reps: std::ops::Range<u32>, progress: &(dyn Fn(f64) + Sync)) -> Vec<ReplicationResult> {
+    reps.into_par_iter().map(|r| run_replication(sc, r, progress)).collect()
+}
+
+/// What `--precision` asks for: the relative half-width of the 95 % CI of
+/// each named overall metric, and a cap on replications.
+#[derive(Clone, Debug)]
+pub struct Precision {
+    pub relative_half_width: f64,
+    pub metrics: Vec<&'static str>,
+    pub max_replications: u32,
+}
+
+/// Run `sc` until every metric in `p` has a CI half-width within the target
+/// (or the cap is reached): start with `simulation.replications` (at least
+/// 3), estimate how many are needed from the CI so far, run the missing
+/// ones, repeat. Replication r is the same whatever the batch it ran in, so
+/// the result is deterministic. Returns the output and whether the target
+/// was met; `progress` gets fractions of the replications run so far.
+pub fn run_to_precision(sc: &Scenario, p: &Precision, progress: &(dyn Fn(f64) + Sync)) -> (RunOutput, bool) {
+    let start = Instant::now();
+    let mut n = sc.simulation.replications.max(3).min(p.max_replications.max(2));
+    let mut reps: Vec<ReplicationResult> = Vec::new();
+    let idx: Vec<usize> = p
+        .metrics
+        .iter()
+        .filter_map(|m| crate::metrics::names::index(m))
+        .collect();
+    loop {
+        let have = reps.len() as u32;
+        let batch = n - have;
+        let per = |f: f64| progress(f * batch as f64 / n as f64);
+        reps.extend(run_range(sc, have..n, &per));
+        let mut needed = n as usize;
+        let mut met = true;
+        for &i in &idx {
+            let xs: Vec<f64> = reps.iter().filter_map(|r| r.overall[i]).collect();
+            let Some(e) = crate::stats::Estimate::from_samples(&xs) else {
+                continue;
+            };
+            match crate::stats::replications_needed(&e, p.relative_half_width) {
+                Some(k) if k <= xs.len() => {}
+                Some(k) => {
+                    met = false;
+                    needed = needed.max(k);
+                }
+                None => met = false,
+            }
+        }
+        if met || n >= p.max_replications {
+            let out = RunOutput {
+                replications: reps,
+                wall_s: start.elapsed().as_secs_f64(),
+            };
+            return (out, met);
+        }
+        // Grow by at least one and at most doubling per round: the first
+        // estimate of the spread is itself noisy.
+        n = (needed as u32).clamp(n + 1, n * 2).min(p.max_replications);
     }
 }
 

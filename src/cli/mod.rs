@@ -6,6 +6,7 @@ mod bench;
 mod check;
 mod import_hpa;
 mod run;
+mod sweep;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -34,6 +35,10 @@ pub struct Cli {
 pub enum Command {
     /// Simulate a scenario and write summary.json and the time series.
     Run(run::RunArgs),
+    /// Run a scenario over a grid or Latin hypercube of parameter values.
+    Sweep(sweep::SweepArgs),
+    /// Combine the folders of a sharded (or partial) sweep.
+    Merge(sweep::MergeArgs),
     /// Run scenarios and judge their [slo]: exit 0 if every SLO holds, 1 if one fails.
     Check(check::CheckArgs),
     /// Compare the simulator with queueing theory (SPEC §8).
@@ -80,6 +85,8 @@ pub fn main() -> i32 {
     };
     let result = match cli.command {
         Command::Run(a) => run::run(a),
+        Command::Sweep(a) => sweep::run(a),
+        Command::Merge(a) => sweep::merge(a),
         Command::Check(a) => check::run(a),
         Command::Validate(a) => validate::run(a),
         Command::ImportHpa(a) => import_hpa::run(a),
@@ -103,9 +110,7 @@ pub fn main() -> i32 {
 }
 
 /// A user-input problem found by the CLI itself.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct BadInput(pub String);
+pub use crate::InputError as BadInput;
 
 /// A progress bar on a terminal, nothing otherwise or with --quiet.
 pub fn progress_bar(quiet: bool, len: u64, what: &str) -> Option<indicatif::ProgressBar> {

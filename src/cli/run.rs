@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Examples:\n  tenantsim run scenarios/examples/quickstart.toml\n  tenantsim run scenarios/examples/quickstart.toml --replications 20 --set instance.initial=3 --out /tmp/q\n  tenantsim run scenarios/validation/mmc8-rho085.toml --json --quiet\n\nExit codes: 0 ok, 1 an SLO in [slo] failed, 2 bad input."
+    after_help = "Examples:\n  tenantsim run scenarios/examples/quickstart.toml\n  tenantsim run scenarios/examples/quickstart.toml --replications 20 --set instance.initial=3 --out /tmp/q\n  tenantsim run scenarios/validation/mmc8-rho085.toml --json --quiet\n  tenantsim run scenarios/examples/quickstart.toml --precision 0.02 --precision-metric latency_p95_s\n\nExit codes: 0 ok, 1 an SLO in [slo] failed, 2 bad input."
 )]
 pub struct RunArgs {
     #[command(flatten)]
@@ -25,6 +25,16 @@ pub struct RunArgs {
     /// No progress bar and no table (files are still written).
     #[arg(long)]
     pub quiet: bool,
+    /// Add replications until each precision metric's 95 % CI half-width
+    /// is at most this fraction of its mean (e.g. 0.05).
+    #[arg(long, value_name = "FRACTION")]
+    pub precision: Option<f64>,
+    /// Metrics --precision applies to [default: the metrics in [slo], else latency_mean_s].
+    #[arg(long = "precision-metric", value_name = "METRIC")]
+    pub precision_metrics: Vec<String>,
+    /// Cap on replications with --precision.
+    #[arg(long, default_value_t = 100)]
+    pub max_replications: u32,
     /// Worker threads for replications [default: all cores]. The results
     /// do not depend on it.
     #[arg(long)]
@@ -53,11 +63,29 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
             pb.inc((f * 1000.0).round() as u64);
         }
     };
-    let out = pool.install(|| runner::run(&sc, &progress));
+    let precision = super::sweep::precision_of(a.precision, &a.precision_metrics, a.max_replications, &sc)?;
+    let (out, met) = match &precision {
+        None => (pool.install(|| runner::run(&sc, &progress)), None),
+        Some(p) => {
+            let (out, met) = pool.install(|| runner::run_to_precision(&sc, p, &|_| {}));
+            (out, Some(met))
+        }
+    };
     if let Some(pb) = &pb {
         pb.finish_and_clear();
     }
-    let summary = report::build_summary(&sc, &out);
+    let mut summary = report::build_summary(&sc, &out);
+    if let (Some(p), Some(met)) = (&precision, met) {
+        summary.precision = Some(crate::sweep::precision_note(p, met));
+        if !met {
+            summary.warnings.push(format!(
+                "--precision {} not reached for {} within {} replications",
+                p.relative_half_width,
+                p.metrics.join(", "),
+                p.max_replications
+            ));
+        }
+    }
     let dir = a.out.clone().unwrap_or_else(|| PathBuf::from("results").join(&sc.name));
     report::write_atomic(&dir.join("summary.json"), summary.to_json().as_bytes())?;
     report::write_timeseries(&out, &dir)?;

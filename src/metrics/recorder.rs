@@ -116,6 +116,9 @@ pub struct TimeSeriesRow {
     pub rps: f64,
     pub completed: u64,
     pub errors: u64,
+    /// Mean latency of the interval's completions (not a CSV column: used
+    /// for warm-up detection and batch means).
+    pub latency_mean_s: Option<f64>,
     pub latency_p50_s: Option<f64>,
     pub latency_p95_s: Option<f64>,
     pub latency_p99_s: Option<f64>,
@@ -384,6 +387,7 @@ impl Recorder {
             rps: if dt > 0.0 { self.iv_arrivals as f64 / dt } else { 0.0 },
             completed: self.iv_completed,
             errors: self.iv_errors,
+            latency_mean_s: self.iv_latency.mean_s(),
             latency_p50_s: self.iv_latency.quantile_s(0.50),
             latency_p95_s: self.iv_latency.quantile_s(0.95),
             latency_p99_s: self.iv_latency.quantile_s(0.99),

@@ -19,9 +19,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write_atomic_with(path, |f| f.write_all(bytes))
 }
 
+/// Write `bytes` to `path` atomically against a killed process (temporary
+/// file + rename) but without waiting for the disk: for the many small
+/// point files of a sweep, where an fsync each would dominate short points.
+/// A power cut may lose the last points; a resumed sweep recomputes them.
+pub fn write_atomic_nosync(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_inner(path, false, |f| f.write_all(bytes))
+}
+
 /// Create `path` atomically with `fill` writing its content.
 pub fn write_atomic_with(
     path: &Path,
+    fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    write_atomic_inner(path, true, fill)
+}
+
+fn write_atomic_inner(
+    path: &Path,
+    sync: bool,
     fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     let dir = path
@@ -33,11 +49,16 @@ pub fn write_atomic_with(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    // Unique per process and call: sweep points are written in parallel.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         fill(&mut f)?;
-        f.sync_all()?;
+        if sync {
+            f.sync_all()?;
+        }
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {

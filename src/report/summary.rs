@@ -3,7 +3,7 @@
 
 use crate::metrics::names::METRICS;
 use crate::runner::{MetricValues, RunOutput};
-use crate::scenario::{Bound, Scenario};
+use crate::scenario::{Arrival, Bound, Scenario};
 use crate::stats::Estimate;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -52,7 +52,133 @@ pub struct Summary {
     /// from, to, reason}, at most 1000 (the first), and their total.
     pub scaling_events: Vec<Value>,
     pub scaling_events_total: usize,
+    /// MSER-5 warm-up detection next to the configured warm-up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warmup_check: Option<Value>,
+    /// With one replication: batch-means CIs from the time series.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_means: Option<Value>,
+    /// With `--precision`: the target and whether it was met.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precision: Option<Value>,
     pub engine: EngineFigures,
+}
+
+/// MSER-5 on each replication's series of per-interval mean latency
+/// (intervals without a completion are skipped), next to the configured
+/// warm-up. MSER-5 also cuts into long random excursions of a stationary
+/// but strongly correlated series (M/M/1 at ρ = 0.9), so the warning only
+/// fires when cutting there would move the measured mean latency by more
+/// than 5 %, and only for stationary loads (under diurnal, step or trace
+/// load, or with faults, there is no steady state to find).
+fn warmup_check(sc: &Scenario, out: &RunOutput, warnings: &mut Vec<String>) -> Option<Value> {
+    let configured = sc.simulation.warmup.as_secs_f64();
+    let weighted_mean = |rows: &[(f64, f64, f64)], from: f64| {
+        let (mut s, mut w) = (0.0, 0.0);
+        for (t, v, n) in rows {
+            if *t > from {
+                s += v * n;
+                w += n;
+            }
+        }
+        (w > 0.0).then(|| s / w)
+    };
+    let mut cuts = Vec::new();
+    let mut biases = Vec::new();
+    for r in &out.replications {
+        // (interval end, mean latency, completions)
+        let obs: Vec<(f64, f64, f64)> = r
+            .timeseries
+            .iter()
+            .filter_map(|row| Some((row.time_s, row.latency_mean_s?, row.completed as f64)))
+            .collect();
+        let values: Vec<f64> = obs.iter().map(|x| x.1).collect();
+        let Some(d) = crate::stats::mser5(&values) else {
+            continue;
+        };
+        let cut = if d == 0 { 0.0 } else { obs[d - 1].0 };
+        cuts.push(cut);
+        if let (Some(a), Some(b)) = (
+            weighted_mean(&obs, configured),
+            weighted_mean(&obs, cut.max(configured)),
+        ) {
+            if a > 0.0 {
+                biases.push((b - a) / a);
+            }
+        }
+    }
+    if cuts.is_empty() {
+        return None;
+    }
+    let mean = cuts.iter().sum::<f64>() / cuts.len() as f64;
+    let max = cuts.iter().cloned().fold(0.0, f64::max);
+    let bias = (!biases.is_empty()).then(|| biases.iter().sum::<f64>() / biases.len() as f64);
+    let stationary = sc.faults.is_empty()
+        && sc.workloads.iter().all(|w| {
+            matches!(
+                w.arrival,
+                Arrival::Poisson { .. } | Arrival::Deterministic { .. } | Arrival::Closed { .. } | Arrival::Mmpp { .. }
+            )
+        });
+    if stationary && mean > configured && bias.is_some_and(|b| b.abs() > 0.05) {
+        warnings.push(format!(
+            "warm-up may be too short: MSER-5 on the latency series cuts {mean:.0} s on average (up to {max:.0} s) \
+             and the mean latency after that cut differs by {:+.1} % from the one measured; \
+             consider simulation.warmup = \"{}s\"",
+            bias.unwrap_or(0.0) * 100.0,
+            max.ceil()
+        ));
+    }
+    Some(serde_json::json!({
+        "configured_s": configured,
+        "mser5_s_mean": mean,
+        "mser5_s_max": max,
+        "latency_change_if_cut_there": bias,
+        "replications": cuts.len(),
+        "method": "MSER-5 on the per-interval mean latency; approximate, meaningful for stationary loads",
+    }))
+}
+
+/// Batch means over the measured part of a single replication's time series
+/// (20 batches, or 10 for short series): approximate CIs for throughput and
+/// mean latency when there is only one replication.
+fn batch_means(sc: &Scenario, out: &RunOutput) -> Option<Value> {
+    let [r] = out.replications.as_slice() else { return None };
+    let warm = sc.simulation.warmup.as_secs_f64();
+    let interval = sc.simulation.sample_interval.as_secs_f64();
+    let rows: Vec<_> = r
+        .timeseries
+        .iter()
+        .filter(|x| x.time_s - interval >= warm - 1e-9)
+        .collect();
+    let batches = if rows.len() >= 40 {
+        20
+    } else if rows.len() >= 10 {
+        10
+    } else {
+        return None;
+    };
+    let thr: Vec<(f64, f64)> = rows.iter().map(|x| (x.completed as f64 / interval, 1.0)).collect();
+    let lat: Vec<(f64, f64)> = rows
+        .iter()
+        .filter_map(|x| Some((x.latency_mean_s?, x.completed as f64)))
+        .collect();
+    let mut m = Map::new();
+    for (name, obs) in [("throughput_rps", thr), ("latency_mean_s", lat)] {
+        if let Some(e) = crate::stats::batch_means(&obs, batches) {
+            m.insert(
+                name.into(),
+                serde_json::json!({"mean": e.mean, "ci95": e.ci95, "batches": e.n}),
+            );
+        }
+    }
+    m.insert(
+        "method".into(),
+        Value::String(format!(
+            "batch means of {batches} consecutive batches after warm-up; approximate: assumes batches longer than the correlation time"
+        )),
+    );
+    Some(Value::Object(m))
 }
 
 /// Estimates of every metric defined in at least one replication.
@@ -114,6 +240,8 @@ pub fn build_summary(sc: &Scenario, out: &RunOutput) -> Summary {
         });
     }
     let events = out.events();
+    let mut warnings = sc.warnings.clone();
+    let warmup_check = warmup_check(sc, out, &mut warnings);
     let cons = out.replications.iter().fold([0u64; 4], |mut a, r| {
         let c = r.conservation;
         a[0] += c.arrived;
@@ -125,7 +253,7 @@ pub fn build_summary(sc: &Scenario, out: &RunOutput) -> Summary {
     Summary {
         scenario: sc.name.clone(),
         seed: sc.simulation.seed,
-        replications: sc.simulation.replications,
+        replications: out.replications.len() as u32,
         duration_s: sc.simulation.duration.as_secs_f64(),
         warmup_s: sc.simulation.warmup.as_secs_f64(),
         metrics: to_map(&overall),
@@ -139,7 +267,7 @@ pub fn build_summary(sc: &Scenario, out: &RunOutput) -> Summary {
             passed: checks.iter().all(|c| c.passed),
             checks,
         },
-        warnings: sc.warnings.clone(),
+        warnings,
         conservation: serde_json::json!({
             "arrived": cons[0], "rejected": cons[1], "server_done": cons[2], "in_flight": cons[3]
         }),
@@ -161,6 +289,9 @@ pub fn build_summary(sc: &Scenario, out: &RunOutput) -> Summary {
             .take(1000)
             .collect(),
         scaling_events_total: out.replications.iter().map(|r| r.scaling_events.len()).sum(),
+        warmup_check,
+        batch_means: batch_means(sc, out),
+        precision: None,
         engine: EngineFigures {
             events,
             wall_s: out.wall_s,

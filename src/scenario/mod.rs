@@ -16,7 +16,7 @@ mod resolve;
 pub mod source;
 pub mod units;
 
-pub use error::ScenarioError;
+pub use error::{did_you_mean, ScenarioError};
 
 use crate::engine::{Dist, SimTime};
 use std::path::{Path, PathBuf};
@@ -411,6 +411,12 @@ impl Scenario {
     /// Load a scenario file, apply `--set` overrides, and validate it.
     pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioError> {
         let sources = source::load(path)?;
+        resolve::resolve(sources, overrides)
+    }
+
+    /// Resolve already-read files with `overrides` applied: a sweep reads
+    /// the files once and resolves them for every point.
+    pub fn from_sources(sources: source::Sources, overrides: &[String]) -> Result<Scenario, ScenarioError> {
         resolve::resolve(sources, overrides)
     }
 

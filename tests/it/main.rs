@@ -6,6 +6,7 @@ mod determinism;
 mod properties;
 mod regression;
 mod scenario_errors;
+mod sweep;
 mod validation;
 
 use std::path::{Path, PathBuf};

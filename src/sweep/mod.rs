@@ -1,0 +1,496 @@
+//! Parameter sweeps (SPEC §5–§7): the points of a sweep, running them on
+//! rayon, one result file per finished point (so an interrupted sweep
+//! resumes where it stopped), shards for running a slice of the points on
+//! another machine, merging shards, and the `results.csv` /
+//! `results.parquet` table.
+//!
+//! Layout of a sweep folder:
+//! - `sweep.json` — the manifest: scenario fingerprint, parameters, design,
+//!   seed, replications, shard; written before any point runs, and checked
+//!   by `--resume` and `merge` so results of different sweeps never mix;
+//! - `points/p<index>.json` — one finished point: its parameter values and
+//!   its full summary (every metric with CI, per tier, SLO verdicts);
+//! - `results.csv`, `results.parquet` — one row per point, in point order.
+//!
+//! Invariants: a point's result depends only on the scenario, its
+//! parameter values and the seed — never on the thread count, the shard it
+//! ran in, or whether it was resumed — so merged shards equal the unsharded
+//! sweep row for row. Every file is written to a temporary name and renamed.
+
+pub mod params;
+mod results;
+
+pub use params::{grid, lhs, ParamSpec, ParamValue, Point, Values};
+pub use results::{results_frame, write_results};
+
+use crate::report::{self, Summary};
+use crate::runner::{self, Precision};
+use crate::scenario::{source::Sources, Scenario, ScenarioError};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// A slice of a sweep: the points whose index % count == index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Shard {
+    /// Parse `I/N` (0 ≤ I < N).
+    pub fn parse(s: &str) -> Result<Shard, String> {
+        let (i, n) = s
+            .split_once('/')
+            .ok_or_else(|| format!("--shard {s}: expected I/N, e.g. --shard 0/4 (I counts from 0)"))?;
+        let index: usize = i
+            .trim()
+            .parse()
+            .map_err(|_| format!("--shard {s}: `{i}` is not a number"))?;
+        let count: usize = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("--shard {s}: `{n}` is not a number"))?;
+        Shard::new(index, count).map_err(|e| format!("--shard {s}: {e}"))
+    }
+
+    pub fn new(index: usize, count: usize) -> Result<Shard, String> {
+        if count == 0 {
+            return Err("the shard count must be at least 1".into());
+        }
+        if index >= count {
+            return Err(format!(
+                "shard index {index} is not below the count {count} (indices start at 0)"
+            ));
+        }
+        Ok(Shard { index, count })
+    }
+
+    pub fn contains(&self, point: usize) -> bool {
+        point % self.count == self.index
+    }
+}
+
+/// What identifies a sweep: two folders hold parts of the same sweep when
+/// their manifests are equal except for the shard.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    pub scenario: String,
+    pub scenario_path: String,
+    /// FNV-1a of the merged scenario table and the `--set` overrides.
+    pub fingerprint: String,
+    pub sets: Vec<String>,
+    /// The `--param` arguments as given.
+    pub params: Vec<String>,
+    /// "grid" or "lhs:N".
+    pub design: String,
+    pub seed: u64,
+    pub replications: u32,
+    pub precision: Option<f64>,
+    pub points_total: usize,
+    pub shard: Option<Shard>,
+}
+
+impl Manifest {
+    /// The same sweep, whatever the shard.
+    pub fn same_sweep(&self, other: &Manifest) -> bool {
+        Manifest {
+            shard: None,
+            ..self.clone()
+        } == Manifest {
+            shard: None,
+            ..other.clone()
+        }
+    }
+
+    /// The first field in which two manifests differ (for error messages).
+    pub fn difference(&self, other: &Manifest) -> Option<&'static str> {
+        let pairs: [(&str, bool); 9] = [
+            ("scenario", self.scenario == other.scenario),
+            ("--param", self.params == other.params),
+            ("design (grid/--lhs)", self.design == other.design),
+            ("seed", self.seed == other.seed),
+            ("replications", self.replications == other.replications),
+            ("--precision", self.precision == other.precision),
+            ("point count", self.points_total == other.points_total),
+            ("--shard", self.shard == other.shard),
+            (
+                "scenario content or --set",
+                self.fingerprint == other.fingerprint && self.sets == other.sets,
+            ),
+        ];
+        pairs.iter().find(|(_, same)| !same).map(|(k, _)| *k)
+    }
+}
+
+/// Everything needed to run a sweep or a slice of it.
+pub struct Sweep {
+    pub sources: Sources,
+    /// `--set`, seed and replications overrides applied to every point.
+    pub sets: Vec<String>,
+    pub params: Vec<ParamSpec>,
+    pub points: Vec<Point>,
+    pub manifest: Manifest,
+    pub precision: Option<Precision>,
+}
+
+impl Sweep {
+    /// Read the scenario once, expand the design, and check that every
+    /// point resolves to a valid scenario before anything runs.
+    pub fn prepare(
+        scenario: &Path,
+        sets: Vec<String>,
+        params: Vec<ParamSpec>,
+        lhs_n: Option<usize>,
+        shard: Option<Shard>,
+        precision: Option<Precision>,
+    ) -> anyhow::Result<Sweep> {
+        let sources = crate::scenario::source::load(scenario)?;
+        let base = Scenario::from_sources(sources.clone(), &sets)?;
+        let points = match lhs_n {
+            Some(n) => lhs(&params, n, base.simulation.seed),
+            None => grid(&params),
+        }
+        .map_err(crate::cli_error)?;
+        for p in &params {
+            if sets
+                .iter()
+                .any(|s| s.split_once('=').map(|x| x.0.trim()) == Some(p.key.as_str()))
+            {
+                return Err(crate::cli_error(format!("`{}` is both a --param and a --set", p.key)));
+            }
+        }
+        let manifest = Manifest {
+            format: 1,
+            scenario: base.name.clone(),
+            scenario_path: scenario.display().to_string(),
+            fingerprint: fingerprint(&sources, &sets),
+            sets: sets.clone(),
+            params: params.iter().map(|p| format!("{}={}", p.key, p.spec)).collect(),
+            design: lhs_n.map(|n| format!("lhs:{n}")).unwrap_or_else(|| "grid".into()),
+            seed: base.simulation.seed,
+            replications: base.simulation.replications,
+            precision: precision.as_ref().map(|p| p.relative_half_width),
+            points_total: points.len(),
+            shard,
+        };
+        let sweep = Sweep {
+            sources,
+            sets,
+            params,
+            points,
+            manifest,
+            precision,
+        };
+        // Resolve every point of this slice now, so a bad value fails fast
+        // with the point named, instead of after an hour of simulation.
+        for p in sweep.my_points() {
+            sweep.scenario(p).map_err(|e| {
+                crate::cli_error(format!("point {} ({}): {e}", p.index, p.sets(&sweep.params).join(" ")))
+            })?;
+        }
+        Ok(sweep)
+    }
+
+    /// The points of this shard (all of them without one).
+    pub fn my_points(&self) -> impl Iterator<Item = &Point> {
+        let shard = self.manifest.shard;
+        self.points
+            .iter()
+            .filter(move |p| shard.is_none_or(|s| s.contains(p.index)))
+    }
+
+    /// The scenario of one point.
+    pub fn scenario(&self, p: &Point) -> Result<Scenario, ScenarioError> {
+        let mut sets = self.sets.clone();
+        sets.extend(p.sets(&self.params));
+        Scenario::from_sources(self.sources.clone(), &sets)
+    }
+
+    /// Simulate one point: its summary, and whether `--precision` was met.
+    pub fn run_point(&self, p: &Point) -> Result<(Summary, Option<bool>), ScenarioError> {
+        let sc = self.scenario(p)?;
+        let quiet = |_: f64| {};
+        Ok(match &self.precision {
+            None => (report::build_summary(&sc, &runner::run(&sc, &quiet)), None),
+            Some(prec) => {
+                let (out, met) = runner::run_to_precision(&sc, prec, &quiet);
+                let mut s = report::build_summary(&sc, &out);
+                s.precision = Some(precision_note(prec, met));
+                (s, Some(met))
+            }
+        })
+    }
+}
+
+/// What `summary.json` says about a `--precision` run.
+pub fn precision_note(p: &Precision, met: bool) -> Value {
+    serde_json::json!({
+        "relative_half_width": p.relative_half_width,
+        "metrics": p.metrics,
+        "max_replications": p.max_replications,
+        "met": met,
+    })
+}
+
+/// A finished point as stored in `points/p<index>.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PointRecord {
+    pub index: usize,
+    /// Parameter values, in `--param` order (as handed to `--set`).
+    pub values: Vec<String>,
+    pub precision_met: Option<bool>,
+    pub summary: Value,
+}
+
+impl PointRecord {
+    fn path(dir: &Path, index: usize) -> PathBuf {
+        dir.join("points").join(format!("p{index:07}.json"))
+    }
+}
+
+/// How a sweep went.
+pub struct SweepOutcome {
+    pub ran: usize,
+    pub resumed: usize,
+    pub events: u64,
+    pub wall_s: f64,
+    pub records: Vec<PointRecord>,
+}
+
+/// Read the finished points in `dir/points/`, sorted by index. Files that
+/// do not parse (impossible with atomic writes, unless edited by hand) are
+/// reported in the second list and otherwise ignored.
+pub fn read_points(dir: &Path) -> std::io::Result<(Vec<PointRecord>, Vec<PathBuf>)> {
+    let mut records = Vec::new();
+    let mut bad = Vec::new();
+    let pdir = dir.join("points");
+    if !pdir.exists() {
+        return Ok((records, bad));
+    }
+    for entry in std::fs::read_dir(&pdir)? {
+        let path = entry?.path();
+        let is_point = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('p') && n.ends_with(".json"));
+        if !is_point {
+            continue;
+        }
+        match std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<PointRecord>(&b).ok())
+        {
+            Some(r) => records.push(r),
+            None => bad.push(path),
+        }
+    }
+    records.sort_by_key(|r| r.index);
+    Ok((records, bad))
+}
+
+/// Read `dir/sweep.json`.
+pub fn read_manifest(dir: &Path) -> anyhow::Result<Manifest> {
+    let path = dir.join("sweep.json");
+    let bytes = std::fs::read(&path).map_err(|e| crate::cli_error(format!("{}: {e}", path.display())))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| crate::cli_error(format!("{}: not a tenantsim sweep manifest ({e})", path.display())))
+}
+
+/// Run the points of `sweep` not already finished in `dir` (with `resume`),
+/// writing each as soon as it is done, then the results table.
+/// `on_point` is called once per finished point (for progress).
+pub fn run(sweep: &Sweep, dir: &Path, resume: bool, on_point: &(dyn Fn() + Sync)) -> anyhow::Result<SweepOutcome> {
+    let start = std::time::Instant::now();
+    let manifest_path = dir.join("sweep.json");
+    let mut done: Vec<PointRecord> = Vec::new();
+    if manifest_path.exists() {
+        let old = read_manifest(dir)?;
+        if !resume {
+            return Err(crate::cli_error(format!(
+                "{} already holds a sweep; pass --resume to finish it, or choose another --out",
+                dir.display()
+            )));
+        }
+        if old != sweep.manifest {
+            return Err(crate::cli_error(format!(
+                "cannot resume {}: it holds a different sweep ({} differs)",
+                dir.display(),
+                old.difference(&sweep.manifest).unwrap_or("the manifest")
+            )));
+        }
+        remove_stale_temporaries(&dir.join("points"));
+        let (records, bad) = read_points(dir)?;
+        for b in bad {
+            eprintln!(
+                "warning: {} is not a readable point; it will be recomputed",
+                b.display()
+            );
+        }
+        // Keep a stored point only if it is one of ours with the same values.
+        for r in records {
+            let ok = sweep.points.get(r.index).is_some_and(|p| {
+                sweep.manifest.shard.is_none_or(|s| s.contains(p.index))
+                    && p.values
+                        .iter()
+                        .map(|v| v.text.as_str())
+                        .eq(r.values.iter().map(|s| s.as_str()))
+            });
+            if ok {
+                done.push(r);
+            }
+        }
+    } else {
+        report::write_atomic(&manifest_path, to_json(&sweep.manifest).as_bytes())?;
+    }
+    let resumed = done.len();
+    let finished: std::collections::HashSet<usize> = done.iter().map(|r| r.index).collect();
+    let todo: Vec<&Point> = sweep.my_points().filter(|p| !finished.contains(&p.index)).collect();
+    for _ in 0..resumed {
+        on_point();
+    }
+    let fresh: Vec<(PointRecord, u64)> = todo
+        .par_iter()
+        .map(|p| -> anyhow::Result<(PointRecord, u64)> {
+            let (summary, met) = sweep.run_point(p)?;
+            let events = summary.engine.events;
+            let rec = PointRecord {
+                index: p.index,
+                values: p.values.iter().map(|v| v.text.clone()).collect(),
+                precision_met: met,
+                summary: serde_json::to_value(&summary)?,
+            };
+            report::write_atomic_nosync(&PointRecord::path(dir, p.index), to_json(&rec).as_bytes())?;
+            on_point();
+            Ok((rec, events))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let events = fresh.iter().map(|(_, e)| e).sum();
+    let ran = fresh.len();
+    done.extend(fresh.into_iter().map(|(r, _)| r));
+    done.sort_by_key(|r| r.index);
+    write_results(&sweep.manifest, &done, dir)?;
+    Ok(SweepOutcome {
+        ran,
+        resumed,
+        events,
+        wall_s: start.elapsed().as_secs_f64(),
+        records: done,
+    })
+}
+
+/// Combine the folders of a sweep's shards (or partial runs) into `out`.
+/// Every folder must hold the same sweep; with `allow_partial` false, every
+/// point must be present. Returns the merged records.
+pub fn merge(dirs: &[PathBuf], out: &Path, allow_partial: bool) -> anyhow::Result<Vec<PointRecord>> {
+    let mut manifest: Option<Manifest> = None;
+    let mut by_index: std::collections::BTreeMap<usize, PointRecord> = Default::default();
+    for d in dirs {
+        let m = read_manifest(d)?;
+        match &manifest {
+            None => manifest = Some(m),
+            Some(first) if !first.same_sweep(&m) => {
+                let diff = Manifest {
+                    shard: None,
+                    ..first.clone()
+                }
+                .difference(&Manifest { shard: None, ..m })
+                .unwrap_or("the manifest");
+                return Err(crate::cli_error(format!(
+                    "{} holds a different sweep from {} ({diff} differs)",
+                    d.display(),
+                    dirs[0].display()
+                )));
+            }
+            Some(_) => {}
+        }
+        let (records, bad) = read_points(d)?;
+        for b in bad {
+            eprintln!("warning: skipping unreadable {}", b.display());
+        }
+        for r in records {
+            if let Some(prev) = by_index.get(&r.index) {
+                if prev.values != r.values || prev.summary["metrics"] != r.summary["metrics"] {
+                    return Err(crate::cli_error(format!(
+                        "point {} appears twice with different results (in {})",
+                        r.index,
+                        d.display()
+                    )));
+                }
+            }
+            by_index.insert(r.index, r);
+        }
+    }
+    let mut manifest = manifest.ok_or_else(|| crate::cli_error("merge needs at least one folder".into()))?;
+    let missing: Vec<usize> = (0..manifest.points_total)
+        .filter(|i| !by_index.contains_key(i))
+        .collect();
+    if !missing.is_empty() {
+        let list: Vec<String> = missing.iter().take(10).map(|i| i.to_string()).collect();
+        let msg = format!(
+            "{} of {} points are missing (e.g. {}); run the missing shards or pass --allow-partial",
+            missing.len(),
+            manifest.points_total,
+            list.join(", ")
+        );
+        if !allow_partial {
+            return Err(crate::cli_error(msg));
+        }
+        eprintln!("warning: {msg}");
+    }
+    manifest.shard = None;
+    let records: Vec<PointRecord> = by_index.into_values().collect();
+    report::write_atomic(&out.join("sweep.json"), to_json(&manifest).as_bytes())?;
+    for r in &records {
+        report::write_atomic_nosync(&PointRecord::path(out, r.index), to_json(r).as_bytes())?;
+    }
+    write_results(&manifest, &records, out)?;
+    Ok(records)
+}
+
+/// Temporary files left by a killed sweep (`.p<index>.json.tmp-…`).
+fn remove_stale_temporaries(points: &Path) {
+    let Ok(entries) = std::fs::read_dir(points) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(".p") && name.contains(".json.tmp-") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+fn to_json<T: Serialize>(v: &T) -> String {
+    // Plain structs of strings and numbers always serialise.
+    serde_json::to_string_pretty(v).expect("serialisable") + "\n"
+}
+
+/// FNV-1a over the merged scenario (as TOML text) and the overrides.
+fn fingerprint(sources: &Sources, sets: &[String]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let text = toml::to_string(&sources.merged).unwrap_or_default();
+    for b in text.bytes().chain(sets.join("\n").bytes()) {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_partition_the_points() {
+        let shards: Vec<Shard> = (0..3).map(|i| Shard::new(i, 3).unwrap()).collect();
+        for p in 0..20 {
+            assert_eq!(shards.iter().filter(|s| s.contains(p)).count(), 1);
+        }
+        assert!(Shard::parse("3/3").is_err());
+        assert!(Shard::parse("0/0").is_err());
+        assert!(Shard::parse("1-3").is_err());
+        assert_eq!(Shard::parse("2/5").unwrap(), Shard { index: 2, count: 5 });
+    }
+}
