@@ -4,6 +4,7 @@
 
 mod bench;
 mod check;
+mod compare;
 mod import_hpa;
 mod run;
 mod sweep;
@@ -39,6 +40,8 @@ pub enum Command {
     Sweep(sweep::SweepArgs),
     /// Combine the folders of a sharded (or partial) sweep.
     Merge(sweep::MergeArgs),
+    /// Compare two configurations on common random numbers (paired t).
+    Compare(compare::CompareArgs),
     /// Run scenarios and judge their [slo]: exit 0 if every SLO holds, 1 if one fails.
     Check(check::CheckArgs),
     /// Compare the simulator with queueing theory (SPEC §8).
@@ -88,6 +91,7 @@ pub fn main() -> i32 {
         Command::Sweep(a) => sweep::run(a),
         Command::Merge(a) => sweep::merge(a),
         Command::Check(a) => check::run(a),
+        Command::Compare(a) => compare::run(a),
         Command::Validate(a) => validate::run(a),
         Command::ImportHpa(a) => import_hpa::run(a),
         Command::Bench(a) => bench::run(a),

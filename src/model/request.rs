@@ -38,6 +38,11 @@ pub struct Request {
     /// CPU demand drawn at arrival (so the draw sequence does not depend on
     /// admission decisions: common random numbers).
     pub cpu: SimTime,
+    /// Seed of this request's query times, drawn at arrival: query j's time
+    /// comes from a generator seeded by (query_seed, j), so it is the same
+    /// whatever order queries start in (common random numbers across pool
+    /// sizes and database limits).
+    pub query_seed: u64,
     /// Cache key (tenant namespace in the high 32 bits unless shared).
     pub key: u64,
     /// Where the request is on its way through the service.

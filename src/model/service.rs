@@ -30,7 +30,7 @@ use crate::scenario::{
     Arrival, CacheLevel, CachePolicy, FaultKind, Isolation, Jitter, PolicySpec, PoolScope, ScaleIn, Scenario,
     WritePolicy,
 };
-use rand::RngExt;
+use rand::{Rng, RngExt, SeedableRng};
 use rand_distr::Distribution;
 
 struct WorkloadState {
@@ -918,6 +918,11 @@ impl<'s> Service<'s> {
         if self.cpu_factor[endpoint] != 1.0 {
             cpu = SimTime::from_secs_f64(cpu.as_secs_f64() * self.cpu_factor[endpoint]);
         }
+        let query_seed = if self.sc.endpoints[endpoint].db_queries > 0 {
+            self.query_rng[endpoint].next_u64()
+        } else {
+            0
+        };
         let key = match key {
             Some(k) => k,
             None => self.draw_key(w, tenant),
@@ -941,6 +946,7 @@ impl<'s> Service<'s> {
             arrival: now,
             enqueued: now,
             cpu,
+            query_seed,
             key,
             phase: Phase::Cpu,
             attempt,
@@ -1223,12 +1229,15 @@ impl<'s> Service<'s> {
         r.phase = Phase::Query;
         r.queries += 1;
         let (e, tier, q) = (r.endpoint as usize, r.tier as usize, r.queries);
+        // A generator of this request's own (see Request::query_seed):
+        // seeding xoshiro costs four SplitMix steps, no allocation.
+        let mut rng = SimRng::seed_from_u64(r.query_seed ^ (q as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         // Endpoints with db_queries > 0 always have a query distribution.
         let work = self.sc.endpoints[e]
             .query
             .as_ref()
             .expect("query distribution")
-            .sample(&mut self.query_rng[e]);
+            .sample(&mut rng);
         self.db.as_mut().expect("database").begin(sched, req, work);
         if let Some(t) = self.sc.tiers[tier].query_timeout {
             sched.schedule_in(t, Msg::QueryTimeout { req, query: q });

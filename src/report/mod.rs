@@ -3,6 +3,7 @@
 //! (temporary file in the same folder, then rename), so a killed run never
 //! leaves a half-written file.
 
+pub mod compare;
 mod summary;
 mod table;
 mod timeseries;

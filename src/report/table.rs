@@ -6,7 +6,10 @@ use crate::metrics::names::{metric, Unit};
 use crate::scenario::units::format_duration;
 use std::fmt::Write;
 
-fn fmt_value(name: &str, v: f64) -> String {
+pub(crate) fn fmt_value(name: &str, v: f64) -> String {
+    if v < 0.0 {
+        return format!("-{}", fmt_value(name, -v));
+    }
     match metric(name).map(|m| m.unit) {
         Some(Unit::Seconds) => format_duration(v),
         Some(Unit::Ratio) => format!("{v:.4}"),

@@ -2,6 +2,7 @@
 
 mod autoscaling;
 mod cli;
+mod compare;
 mod determinism;
 mod properties;
 mod regression;
