@@ -15,6 +15,7 @@ pub mod cli;
 pub mod engine;
 pub mod metrics;
 pub mod model;
+pub mod plan;
 pub mod report;
 pub mod runner;
 pub mod scenario;

@@ -86,7 +86,7 @@ pub fn run(sc: &Scenario, progress: &(dyn Fn(f64) + Sync)) -> RunOutput {
 }
 
 /// Replications `reps` of `sc`, in parallel, returned in order.
-fn run_range(sc: &Scenario, reps: std::ops::Range<u32>, progress: &(dyn Fn(f64) + Sync)) -> Vec<ReplicationResult> {
+pub fn run_range(sc: &Scenario, reps: std::ops::Range<u32>, progress: &(dyn Fn(f64) + Sync)) -> Vec<ReplicationResult> {
     reps.into_par_iter().map(|r| run_replication(sc, r, progress)).collect()
 }
 

@@ -6,6 +6,7 @@ mod bench;
 mod check;
 mod compare;
 mod import_hpa;
+mod plan;
 mod run;
 mod sweep;
 mod validate;
@@ -42,6 +43,8 @@ pub enum Command {
     Merge(sweep::MergeArgs),
     /// Compare two configurations on common random numbers (paired t).
     Compare(compare::CompareArgs),
+    /// The cheapest setting of some parameters that meets the SLOs.
+    Plan(plan::PlanArgs),
     /// Run scenarios and judge their [slo]: exit 0 if every SLO holds, 1 if one fails.
     Check(check::CheckArgs),
     /// Compare the simulator with queueing theory (SPEC §8).
@@ -91,6 +94,7 @@ pub fn main() -> i32 {
         Command::Sweep(a) => sweep::run(a),
         Command::Merge(a) => sweep::merge(a),
         Command::Check(a) => check::run(a),
+        Command::Plan(a) => plan::run(a),
         Command::Compare(a) => compare::run(a),
         Command::Validate(a) => validate::run(a),
         Command::ImportHpa(a) => import_hpa::run(a),

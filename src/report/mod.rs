@@ -5,7 +5,7 @@
 
 pub mod compare;
 mod summary;
-mod table;
+pub mod table;
 mod timeseries;
 
 pub use summary::{build_summary, SloResult, Summary};

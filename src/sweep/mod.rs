@@ -205,7 +205,12 @@ impl Sweep {
     /// The scenario of one point.
     pub fn scenario(&self, p: &Point) -> Result<Scenario, ScenarioError> {
         let mut sets = self.sets.clone();
-        sets.extend(p.sets(&self.params));
+        for s in p.sets(&self.params) {
+            match s.strip_prefix("instance.type=") {
+                Some(name) => sets.extend(instance_type(&self.manifest.scenario_path, name)?),
+                None => sets.push(s),
+            }
+        }
         Scenario::from_sources(self.sources.clone(), &sets)
     }
 
@@ -223,6 +228,51 @@ impl Sweep {
             }
         })
     }
+}
+
+/// `instance.type=NAME`: the `[instance]` keys of `models/instances/NAME.toml`,
+/// found in the scenario's folder or the nearest parent that has
+/// `models/instances/`, as `--set instance.<key>=<value>` assignments.
+pub fn instance_type(scenario_path: &str, name: &str) -> Result<Vec<String>, ScenarioError> {
+    let start = Path::new(scenario_path).parent().unwrap_or(Path::new("."));
+    let start = if start.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        start
+    };
+    let dir = start
+        .ancestors()
+        .map(|d| d.join("models").join("instances"))
+        .find(|d| d.is_dir())
+        .ok_or_else(|| {
+            ScenarioError::new(format!(
+                "instance.type={name}: no models/instances/ folder next to {scenario_path} or above it"
+            ))
+        })?;
+    let file = dir.join(format!("{name}.toml"));
+    let text = std::fs::read_to_string(&file).map_err(|_| {
+        let mut types: Vec<String> = std::fs::read_dir(&dir)
+            .map(|r| {
+                r.flatten()
+                    .filter_map(|e| e.file_name().to_str()?.strip_suffix(".toml").map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        types.sort();
+        ScenarioError::new(format!(
+            "instance.type={name}: {} does not exist; instance types: {}",
+            file.display(),
+            types.join(", ")
+        ))
+    })?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e| ScenarioError::new(format!("{}: {e}", file.display())))?;
+    let inst = table
+        .get("instance")
+        .and_then(|v| v.as_table())
+        .ok_or_else(|| ScenarioError::new(format!("{}: expected an [instance] table", file.display())))?;
+    Ok(inst.iter().map(|(k, v)| format!("instance.{k}={v}")).collect())
 }
 
 /// What `summary.json` says about a `--precision` run.

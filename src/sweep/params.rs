@@ -140,7 +140,7 @@ impl ParamSpec {
     }
 
     /// The number of values in a grid (None for a continuous range).
-    pub fn len(&self) -> Option<usize> {
+    pub fn value_count(&self) -> Option<usize> {
         match &self.values {
             Values::Discrete(v) => Some(v.len()),
             Values::Continuous { .. } => None,
@@ -187,7 +187,7 @@ impl Point {
 pub fn grid(params: &[ParamSpec]) -> Result<Vec<Point>, String> {
     let mut lens = Vec::with_capacity(params.len());
     for p in params {
-        match p.len() {
+        match p.value_count() {
             Some(n) => lens.push(n),
             None => {
                 return Err(format!(

@@ -4,6 +4,7 @@ mod autoscaling;
 mod cli;
 mod compare;
 mod determinism;
+mod plan;
 mod properties;
 mod regression;
 mod scenario_errors;
