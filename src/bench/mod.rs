@@ -6,7 +6,7 @@
 //! Cases: `mm8` (the M/M/8 validation model, one thread), `hermes-size`
 //! (3 tiers, 1,100 tenants, pools, L1 + L2, HPA, 2 h), `day-1h` / `day-24h`
 //! (1,000 req/s with caches and a pool: peak RSS must not grow with
-//! simulated time), and `parallel` (200 independent scenario points on 1
+//! simulated time), and `sweep` (a real 200-point `tenantsim sweep` on 1
 //! and 2 threads: the speed-up a sweep gets).
 
 use crate::runner;
@@ -27,7 +27,7 @@ pub struct CaseResult {
     pub customers_per_s: f64,
     pub events_per_s: f64,
     pub peak_rss_mb: Option<f64>,
-    /// Scenario points per second (parallel case only).
+    /// Scenario points per second (sweep cases only).
     pub points_per_s: Option<f64>,
     /// Mean queue wait and its analytic value (mm8 only).
     pub wq_mean_s: Option<f64>,
@@ -144,38 +144,39 @@ pub fn run_case(case: &str, customers: u64) -> anyhow::Result<CaseResult> {
             let out = on_threads(1, || runner::run(&sc, &|_| {}))?;
             finish(&mut r, &out);
         }
-        "parallel-1" | "parallel-2" => {
-            let threads = if case == "parallel-1" { 1 } else { 2 };
-            // 200 points: the M/M/8 model at 200 arrival rates, 20 s each.
-            let scs: Vec<Scenario> = (0..200)
-                .map(|i| {
-                    let rate = 400.0 + i as f64;
-                    scenario(
-                        "point.toml",
-                        MM8,
-                        &[
-                            "simulation.duration=\"20s\"".into(),
-                            "simulation.warmup=\"2s\"".into(),
-                            "simulation.replications=1".into(),
-                            format!("workload.0.arrival.rate_per_s={rate}"),
-                        ],
-                    )
-                })
-                .collect::<Result<_, _>>()?;
+        "sweep-1" | "sweep-2" => {
+            let threads = if case == "sweep-1" { 1 } else { 2 };
+            // A real `tenantsim sweep` (point files, results table) of 200
+            // points: the M/M/8 model at 200 arrival rates, 20 s each.
+            let dir = std::env::temp_dir().join(format!("tenantsim-bench-sweep-{}-{threads}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir)?;
+            let file = dir.join("mm8.toml");
+            std::fs::write(&file, MM8)?;
+            let sets = vec![
+                "simulation.duration=\"20s\"".to_string(),
+                "simulation.warmup=\"2s\"".into(),
+                "simulation.replications=1".into(),
+            ];
+            let params = vec![
+                crate::sweep::ParamSpec::parse("workload.0.arrival.rate_per_s=400..599:1")
+                    .map_err(anyhow::Error::msg)?,
+            ];
             let start = Instant::now();
-            let outs: Vec<runner::RunOutput> = on_threads(threads, || {
-                use rayon::prelude::*;
-                scs.par_iter().map(|sc| runner::run(sc, &|_| {})).collect()
-            })?;
+            let out = on_threads(threads, || -> anyhow::Result<crate::sweep::SweepOutcome> {
+                let sweep = crate::sweep::Sweep::prepare(&file, sets, params, None, None, None)?;
+                crate::sweep::run(&sweep, &dir.join("out"), false, &|| {})
+            })??;
             r.threads = threads;
             r.wall_s = start.elapsed().as_secs_f64();
-            r.events = outs.iter().map(|o| o.events()).sum();
-            r.customers = outs
+            r.events = out.events;
+            r.customers = out
+                .records
                 .iter()
-                .flat_map(|o| &o.replications)
-                .map(|x| x.conservation.arrived)
+                .map(|x| x.summary["conservation"]["arrived"].as_u64().unwrap_or(0))
                 .sum();
-            r.points_per_s = Some(200.0 / r.wall_s);
+            r.points_per_s = Some(out.records.len() as f64 / r.wall_s);
+            let _ = std::fs::remove_dir_all(&dir);
         }
         other => anyhow::bail!("unknown benchmark case `{other}`; cases: {}", CASES.join(", ")),
     }
@@ -188,4 +189,4 @@ pub fn run_case(case: &str, customers: u64) -> anyhow::Result<CaseResult> {
 }
 
 /// Every case, in the order the table shows them.
-pub const CASES: &[&str] = &["mm8", "hermes-size", "day-1h", "day-24h", "parallel-1", "parallel-2"];
+pub const CASES: &[&str] = &["mm8", "hermes-size", "day-1h", "day-24h", "sweep-1", "sweep-2"];

@@ -1,4 +1,4 @@
-//! `tenantsim bench`: the performance suite (engine, parallel points,
+//! `tenantsim bench`: the performance suite (engine, sweeps,
 //! memory, peers). Build with `--release` first: debug figures mean little.
 
 use super::{BadInput, EXIT_OK};
@@ -10,7 +10,7 @@ use std::process::Command;
     after_help = "Examples:\n  cargo build --release && ./target/release/tenantsim bench\n  tenantsim bench --case mm8 --customers 2000000\n  tenantsim bench --peers     # also SimPy, Ciw and a bare Rust loop (benchmarks/peers/)\n\nEach case runs in its own process so its peak memory is its own."
 )]
 pub struct BenchArgs {
-    /// Cases to run (repeatable) [default: all]: mm8, hermes-size, day-1h, day-24h, parallel-1, parallel-2.
+    /// Cases to run (repeatable) [default: all]: mm8, hermes-size, day-1h, day-24h, sweep-1, sweep-2.
     #[arg(long = "case")]
     pub cases: Vec<String>,
     /// Customers for the M/M/8 case.
@@ -122,8 +122,8 @@ fn table(results: &[CaseResult], peers: &[serde_json::Value]) -> String {
             );
         }
     }
-    if let (Some(a), Some(b)) = (get("parallel-1"), get("parallel-2")) {
-        let _ = writeln!(o, "parallel speed-up, 2 threads vs 1: {:.2}x", a.wall_s / b.wall_s);
+    if let (Some(a), Some(b)) = (get("sweep-1"), get("sweep-2")) {
+        let _ = writeln!(o, "sweep speed-up, 2 threads vs 1: {:.2}x", a.wall_s / b.wall_s);
     }
     if let (Some(a), Some(b)) = (get("day-1h"), get("day-24h")) {
         if let (Some(x), Some(y)) = (a.peak_rss_mb, b.peak_rss_mb) {
