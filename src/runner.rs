@@ -24,6 +24,9 @@ pub struct ReplicationResult {
     pub groups: Vec<String>,
     pub events: u64,
     pub conservation: Conservation,
+    /// Simulated time the run ended: `simulation.duration`, or earlier when
+    /// every finite test was done.
+    pub end_s: f64,
 }
 
 pub struct RunOutput {
@@ -46,14 +49,20 @@ pub fn run_replication(sc: &Scenario, rep: u32, progress: &(dyn Fn(f64) + Sync))
     let chunks = 100u64;
     let step = (end.as_nanos() / chunks).max(1);
     let mut t = SimTime::ZERO;
-    while t < end {
+    while t < end && !sched.stopped() {
         let next = SimTime::from_nanos((t.as_nanos() + step).min(end.as_nanos()));
         sched.run_until(&mut svc, next);
         progress((next - t).as_secs_f64() / end.as_secs_f64());
         t = next;
     }
+    // A finite test that is done ends the run early: its metrics cover
+    // warm-up..end of test, so throughput is per second of actual test.
+    if sched.stopped() && t < end {
+        progress((end - t).as_secs_f64() / end.as_secs_f64());
+    }
+    let end = if sched.stopped() { sched.now() } else { end };
     svc.finish_run(end);
-    let window = (end - sc.simulation.warmup).as_secs_f64();
+    let window = end.saturating_sub(sc.simulation.warmup).as_secs_f64();
     let overall = values(&svc.rec, &svc.rec.overall(), window, sc, true);
     let tiers = svc
         .rec
@@ -70,6 +79,7 @@ pub fn run_replication(sc: &Scenario, rep: u32, progress: &(dyn Fn(f64) + Sync))
         groups: svc.group_names(),
         events: sched.delivered(),
         conservation: svc.conservation,
+        end_s: end.as_secs_f64(),
     }
 }
 
@@ -97,13 +107,15 @@ fn values(rec: &Recorder, c: &TierCounters, window: f64, sc: &Scenario, all: boo
                 Needs::Pool => sc.pool.is_some(),
                 Needs::Database => sc.database.is_some(),
                 Needs::Cache => sc.cache.any(),
+                Needs::FiniteTest => sc.has_finite_workload(),
             };
             if !has || (!all && !m.per_tier) {
                 return None;
             }
             let g = &rec.measured;
             match m.name {
-                "throughput_rps" => Some(c.completed as f64 / window),
+                "throughput_rps" => ratio(c.completed as f64, window),
+                "test_duration_s" => Some(window),
                 "latency_mean_s" => c.latency.mean_s(),
                 "latency_p50_s" => c.latency.quantile_s(0.50),
                 "latency_p95_s" => c.latency.quantile_s(0.95),

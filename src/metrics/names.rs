@@ -30,6 +30,8 @@ pub enum Needs {
     Pool,
     Database,
     Cache,
+    /// A finite closed workload (`requests_per_user`).
+    FiniteTest,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -68,7 +70,8 @@ use Unit::*;
 /// Every metric, in the order they are reported.
 #[rustfmt::skip]
 pub const METRICS: &[MetricDef] = &[
-    m("throughput_rps", PerSecond, H, N, true, "requests completed per second (after warm-up)"),
+    m("throughput_rps", PerSecond, H, N, true, "requests completed per second (after warm-up; for a finite test, per second of actual test)"),
+    m("test_duration_s", Seconds, L, Needs::FiniteTest, false, "finite tests: simulated time from warm-up to the end of the test (all users done, nothing in flight)"),
     m("latency_mean_s", Seconds, L, N, true, "mean latency of completed requests, arrival to response"),
     m("latency_p50_s", Seconds, L, N, true, "median latency of completed requests"),
     m("latency_p95_s", Seconds, L, N, true, "95th percentile latency of completed requests"),

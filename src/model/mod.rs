@@ -47,6 +47,11 @@ pub enum Msg {
         workload: u32,
         user: u32,
     },
+    /// The active user count of a ramped closed workload changes (to the
+    /// workload's pending count).
+    Ramp {
+        workload: u32,
+    },
     /// A client retries a failed request.
     Retry {
         workload: u16,

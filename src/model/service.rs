@@ -22,7 +22,7 @@ use super::gateway::{Gateway, Refusal};
 use super::instance::{Instance, InstanceState, Offer};
 use super::pool::{Acquire, ConnectionPool, Grant};
 use super::request::{Phase, ReqRef, Request, Requests, NO_USER};
-use super::workload::ArrivalGen;
+use super::workload::{ArrivalGen, UserRamp};
 use super::{Conservation, Msg, Station};
 use crate::engine::{Model, RngStreams, Scheduler, SimRng, SimTime, StreamId};
 use crate::metrics::{CacheEvent, GaugeAreas, LatencyHistogram, Outcome, Recorder, ScalingEvent, TimeIntegral};
@@ -46,7 +46,20 @@ struct WorkloadState {
     tenants: u32,
     tier: u16,
     next_rr: u32,
+    /// Closed workloads: user slots per tenant (the most ever active).
     users_per_tenant: u32,
+    /// Closed workloads: users per tenant active now (local indices below
+    /// this may send; the others retire after their current request).
+    active: u32,
+    /// Ramped closed workloads: the schedule, and the count the next
+    /// `Ramp` message applies.
+    ramp: Option<UserRamp>,
+    ramp_pending: u32,
+    /// Ramped closed workloads: per user, whether it has a request or a
+    /// think time under way (so a user coming back is not started twice).
+    user_busy: Vec<bool>,
+    /// Finite tests: requests each user still has to finish.
+    requests_left: Vec<u32>,
     /// Recorded tenant/endpoint of the next trace arrival.
     pending: Option<crate::scenario::TraceEvent>,
 }
@@ -122,6 +135,10 @@ pub struct Service<'s> {
     last_flush: SimTime,
     /// Write-behind flushes in progress (not client requests).
     background: u64,
+    /// Finite tests: users still sending; the run ends when it reaches
+    /// zero and nothing is in flight.
+    finite_users_left: u64,
+    finite: bool,
     pub conservation: Conservation,
 }
 
@@ -146,10 +163,22 @@ impl<'s> Service<'s> {
             }
             let mut arrivals = streams.stream(StreamId::Arrivals(i as u32));
             let gen = ArrivalGen::new(&w.arrival, w.tenants, &mut arrivals);
-            let users_per_tenant = match &w.arrival {
-                Arrival::Closed { users, .. } => *users,
-                _ => 0,
+            let users_per_tenant = w.arrival.max_users();
+            let slots = (w.tenants * users_per_tenant) as usize;
+            let (active, ramp, requests_left) = match &w.arrival {
+                Arrival::Closed {
+                    users,
+                    stages,
+                    requests_per_user,
+                    ..
+                } => (
+                    *users,
+                    (!stages.is_empty()).then(|| UserRamp::new(stages.clone())),
+                    requests_per_user.map_or(Vec::new(), |m| vec![m; slots]),
+                ),
+                _ => (0, None, Vec::new()),
             };
+            let user_busy = if ramp.is_some() { vec![false; slots] } else { Vec::new() };
             // Parameters were validated (items >= 1, 0 <= zipf <= 5).
             let zipf = w
                 .keys
@@ -168,6 +197,11 @@ impl<'s> Service<'s> {
                 tier: w.tier as u16,
                 next_rr: 0,
                 users_per_tenant,
+                active,
+                ramp,
+                ramp_pending: 0,
+                user_busy,
+                requests_left,
                 pending: None,
             });
         }
@@ -353,6 +387,13 @@ impl<'s> Service<'s> {
             done_buf: Vec::with_capacity(64),
             last_flush: SimTime::ZERO,
             background: 0,
+            finite_users_left: sc
+                .workloads
+                .iter()
+                .filter(|w| w.arrival.is_finite())
+                .map(|w| w.tenants as u64 * w.arrival.max_users() as u64)
+                .sum(),
+            finite: sc.has_finite_workload(),
             conservation: Conservation::default(),
         };
         // Initial instances are ready at time zero.
@@ -366,12 +407,19 @@ impl<'s> Service<'s> {
             }
         }
         // First arrivals; closed users start after one think time each, so
-        // they do not all fire at t = 0.
+        // they do not all fire at t = 0. A ramp starts its active users the
+        // same way and the others as it reaches them.
         for w in 0..svc.workloads.len() {
             let ws = &mut svc.workloads[w];
             if matches!(ws.gen, ArrivalGen::Closed) {
                 let users = ws.tenants * ws.users_per_tenant;
                 for u in 0..users {
+                    if u % ws.users_per_tenant >= ws.active {
+                        continue;
+                    }
+                    if let Some(b) = ws.user_busy.get_mut(u as usize) {
+                        *b = true;
+                    }
                     let think = match &sc.workloads[w].arrival {
                         Arrival::Closed { think, .. } => think.sample(&mut ws.think),
                         _ => SimTime::ZERO,
@@ -384,6 +432,7 @@ impl<'s> Service<'s> {
                         },
                     );
                 }
+                svc.schedule_ramp(sched, w);
             } else {
                 svc.schedule_next_arrival(sched, w);
             }
@@ -853,15 +902,71 @@ impl<'s> Service<'s> {
     }
 
     fn on_user_ready(&mut self, sched: &mut Scheduler<Msg>, w: usize, user: u32) {
-        let ws = &self.workloads[w];
+        let ws = &mut self.workloads[w];
+        if ws.ramp.is_some() && user % ws.users_per_tenant >= ws.active {
+            // Ramped down while thinking: retire without sending.
+            ws.user_busy[user as usize] = false;
+            return;
+        }
         let tenant = ws.first_tenant + user / ws.users_per_tenant.max(1);
         self.new_request(sched, w, tenant, None, user, 0, None);
     }
 
+    /// Schedule the next change of workload `w`'s ramp, if any is due
+    /// before the end.
+    fn schedule_ramp(&mut self, sched: &mut Scheduler<Msg>, w: usize) {
+        let ws = &mut self.workloads[w];
+        let Some(ramp) = &mut ws.ramp else { return };
+        if let Some((at, count)) = ramp.next_change() {
+            if at <= self.sc.simulation.duration {
+                ws.ramp_pending = count;
+                sched.schedule_at(at, Msg::Ramp { workload: w as u32 });
+            }
+        }
+    }
+
+    /// A ramp step: users that become active and are idle start at once
+    /// (k6 starts a VU's iteration immediately); users above the new count
+    /// retire after their current request or think time.
+    fn on_ramp(&mut self, sched: &mut Scheduler<Msg>, w: usize) {
+        let ws = &mut self.workloads[w];
+        let (old, new) = (ws.active, ws.ramp_pending);
+        ws.active = new;
+        for t in 0..ws.tenants {
+            for local in old..new.max(old) {
+                let u = t * ws.users_per_tenant + local;
+                if !ws.user_busy[u as usize] {
+                    ws.user_busy[u as usize] = true;
+                    sched.schedule_in(
+                        SimTime::ZERO,
+                        Msg::UserReady {
+                            workload: w as u32,
+                            user: u,
+                        },
+                    );
+                }
+            }
+        }
+        self.schedule_ramp(sched, w);
+    }
+
     /// A closed-workload user got its final answer: think, then send the
-    /// next request.
+    /// next request — unless its finite test is over or a ramp retired it.
     fn user_next(&mut self, sched: &mut Scheduler<Msg>, w: usize, user: u32) {
         if user == NO_USER {
+            return;
+        }
+        let ws = &mut self.workloads[w];
+        if let Some(left) = ws.requests_left.get_mut(user as usize) {
+            *left -= 1;
+            if *left == 0 {
+                self.finite_users_left -= 1;
+                self.end_if_done(sched);
+                return;
+            }
+        }
+        if ws.ramp.is_some() && user % ws.users_per_tenant >= ws.active {
+            ws.user_busy[user as usize] = false;
             return;
         }
         if let Arrival::Closed { think, .. } = &self.sc.workloads[w].arrival {
@@ -1294,6 +1399,7 @@ impl<'s> Service<'s> {
             {
                 self.stop(sched, r.instance);
             }
+            self.end_if_done(sched);
             return;
         }
         let inst = r.instance as usize;
@@ -1326,6 +1432,16 @@ impl<'s> Service<'s> {
             && !self.holds_background(inst as u32)
         {
             self.stop(sched, inst as u32);
+        }
+        self.end_if_done(sched);
+    }
+
+    /// End the run when every finite test is done and the server holds
+    /// nothing (work whose client gave up included).
+    #[inline]
+    fn end_if_done(&mut self, sched: &mut Scheduler<Msg>) {
+        if self.finite && self.finite_users_left == 0 && self.requests.live() == 0 {
+            sched.stop();
         }
     }
 
@@ -1449,6 +1565,7 @@ impl Model for Service<'_> {
         match msg {
             Msg::Arrival { workload } => self.on_arrival(sched, workload as usize),
             Msg::UserReady { workload, user } => self.on_user_ready(sched, workload as usize, user),
+            Msg::Ramp { workload } => self.on_ramp(sched, workload as usize),
             Msg::Retry {
                 workload,
                 endpoint,

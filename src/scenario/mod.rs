@@ -142,8 +142,15 @@ pub enum Arrival {
     /// `users` per tenant, each sending one request at a time and thinking
     /// between the end of one and the start of the next.
     Closed {
+        /// Users per tenant at time zero (with `stages`, the ramp's start).
         users: u32,
         think: Dist,
+        /// k6-style ramp: (time, users per tenant) breakpoints, the first at
+        /// time zero with `users`; the active count moves linearly between
+        /// them and holds the last value. Empty: always `users`.
+        stages: Vec<(SimTime, u32)>,
+        /// A finite test: each user sends this many requests, then stops.
+        requests_per_user: Option<u32>,
     },
     /// Recorded arrivals, shared between replications.
     Trace {
@@ -407,6 +414,28 @@ pub struct SloCheck {
     pub bound: Bound,
 }
 
+impl Arrival {
+    /// Most users per tenant a closed workload ever has active (0 for open
+    /// processes).
+    pub fn max_users(&self) -> u32 {
+        match self {
+            Arrival::Closed { users, stages, .. } => stages.iter().map(|s| s.1).fold(*users, u32::max),
+            _ => 0,
+        }
+    }
+
+    /// A closed workload with `requests_per_user`: it ends.
+    pub fn is_finite(&self) -> bool {
+        matches!(
+            self,
+            Arrival::Closed {
+                requests_per_user: Some(_),
+                ..
+            }
+        )
+    }
+}
+
 impl Scenario {
     /// Load a scenario file, apply `--set` overrides, and validate it.
     pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioError> {
@@ -419,6 +448,12 @@ impl Scenario {
     pub fn from_str(path: &Path, text: &str, overrides: &[String]) -> Result<Scenario, ScenarioError> {
         let sources = source::load_str(path, text)?;
         resolve::resolve(sources, overrides)
+    }
+
+    /// Some workload is a finite test: the run ends when all such tests are
+    /// done and nothing is in flight.
+    pub fn has_finite_workload(&self) -> bool {
+        self.workloads.iter().any(|w| w.arrival.is_finite())
     }
 
     /// Total number of tenants.

@@ -76,7 +76,7 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
     if replications == 0 || replications > 10_000 {
         return Err(cx.err("simulation.replications", "must be between 1 and 10000"));
     }
-    let simulation = Simulation {
+    let mut simulation = Simulation {
         duration,
         warmup,
         seed: sim.seed.unwrap_or(1),
@@ -394,6 +394,24 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         });
     }
 
+    // A finite test measures from the start unless told otherwise: its
+    // run ends with the test, which may be long before a default warm-up.
+    if sim.warmup.is_none() && workloads.iter().any(|w| w.arrival.is_finite()) {
+        simulation.warmup = SimTime::ZERO;
+    }
+    for (i, w) in workloads.iter().enumerate() {
+        if let Arrival::Closed { stages, .. } = &w.arrival {
+            if let Some(last) = stages.last() {
+                if last.0 > simulation.duration {
+                    warnings.push(format!(
+                        "workload.{i}.arrival.stages last {} but the simulation ends at {}: the later stages are cut",
+                        last.0, simulation.duration
+                    ));
+                }
+            }
+        }
+    }
+
     // [instance]
     let ri = raw.instance.clone().ok_or_else(|| {
         ScenarioError::new("no [instance] table: say what serves the requests, e.g.\n  [instance]\n  cores = 2\n  workers = 2\n  initial = 1").in_file(&top)
@@ -588,6 +606,7 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         pool: pool.is_some(),
         database: database.is_some(),
         cache: cache.any(),
+        finite: workloads.iter().any(|w| w.arrival.is_finite()),
     };
     let slo = parse_slo(&cx, raw.slo.as_ref(), &tier_names, components)?;
 
@@ -1047,20 +1066,82 @@ fn parse_arrival(
         }
         "closed" => {
             f.check_keys(
-                &["process", "users", "think_time"],
-                "a closed workload (users per tenant, think_time)",
+                &["process", "users", "think_time", "stages", "requests_per_user"],
+                "a closed workload (users per tenant, think_time, stages, requests_per_user)",
             )?;
-            let users = f.positive("users")?;
-            if users.fract() != 0.0 || users > 1e6 {
+            let whole = |k: &str, v: f64, allow_zero: bool| -> Result<u32, ScenarioError> {
+                if !v.is_finite() || v.fract() != 0.0 || v < 0.0 || v > 1e6 || (!allow_zero && v == 0.0) {
+                    let least = if allow_zero { 0 } else { 1 };
+                    return Err(cx.err(
+                        k,
+                        format!("must be a whole number of users per tenant between {least} and 1,000,000, got {v}"),
+                    ));
+                }
+                Ok(v as u32)
+            };
+            // k6-style stages: [duration of the stage, users per tenant at its end].
+            let mut stages: Vec<(SimTime, u32)> = Vec::new();
+            if let Some(v) = t.get("stages") {
+                let k = f.path("stages");
+                let arr = v.as_array().ok_or_else(|| {
+                    cx.err(&k, "must be a list of [\"duration\", users] pairs, e.g. stages = [[\"2m\", 100], [\"5m\", 100], [\"2m\", 0]]")
+                })?;
+                if arr.is_empty() {
+                    return Err(cx.err(&k, "`stages` is empty: leave it out for a constant number of users"));
+                }
+                let mut at = SimTime::ZERO;
+                for (i, s) in arr.iter().enumerate() {
+                    let ki = format!("{k}.{i}");
+                    let pair = s
+                        .as_array()
+                        .filter(|p| p.len() == 2)
+                        .ok_or_else(|| cx.err(&ki, "each stage is [\"duration\", users]: ramp linearly to `users` (per tenant) over `duration`"))?;
+                    let d = pair[0].as_str().ok_or_else(|| {
+                        cx.err(&ki, "a stage's first element is its duration, a string such as \"2m\"")
+                    })?;
+                    let d = parse_duration_secs(d).map_err(|m| cx.err(&ki, m))?;
+                    let target = num(&pair[1])
+                        .ok_or_else(|| cx.err(&ki, "a stage's second element is a number of users per tenant"))?;
+                    at = at + SimTime::from_secs_f64(d);
+                    stages.push((at, whole(&ki, target, true)?));
+                }
+            }
+            let users = match f.opt_num("users")? {
+                Some(u) => whole(&f.path("users"), u, !stages.is_empty())?,
+                // A ramp starts from zero users unless told otherwise (k6's startVUs).
+                None if !stages.is_empty() => 0,
+                None => return Err(cx.err(key, "missing `users` (concurrent users per tenant)")),
+            };
+            if !stages.is_empty() {
+                stages.insert(0, (SimTime::ZERO, users));
+            }
+            let most = stages.iter().map(|s| s.1).fold(users, u32::max);
+            if most == 0 {
                 return Err(cx.err(
-                    &f.path("users"),
-                    "must be a whole number of users per tenant (at most 1,000,000)",
+                    &f.path("stages"),
+                    "no stage has any users: the workload would send nothing",
                 ));
             }
-            if (users as u64) * tenants as u64 > 10_000_000 {
+            if (most as u64) * tenants as u64 > 10_000_000 {
                 return Err(cx.err(
-                    &f.path("users"),
+                    &f.path(if stages.is_empty() { "users" } else { "stages" }),
                     "more than 10,000,000 users in one workload is not supported",
+                ));
+            }
+            let requests_per_user = match f.opt_num("requests_per_user")? {
+                None => None,
+                Some(m) if m.is_finite() && m.fract() == 0.0 && (1.0..=1e9).contains(&m) => Some(m as u32),
+                Some(m) => {
+                    return Err(cx.err(
+                        &f.path("requests_per_user"),
+                        format!("must be a whole number of requests between 1 and 1,000,000,000, got {m}"),
+                    ))
+                }
+            };
+            if requests_per_user.is_some() && !stages.is_empty() {
+                return Err(cx.err(
+                    &f.path("requests_per_user"),
+                    "a finite test (requests_per_user) runs every user to its last request, so it cannot also ramp with `stages`: use one or the other",
                 ));
             }
             let think = match t.get("think_time") {
@@ -1083,8 +1164,10 @@ fn parse_arrival(
                 }
             };
             Arrival::Closed {
-                users: users as u32,
+                users,
                 think,
+                stages,
+                requests_per_user,
             }
         }
         "trace" => {
@@ -1600,6 +1683,7 @@ struct Components {
     pool: bool,
     database: bool,
     cache: bool,
+    finite: bool,
 }
 
 impl Components {
@@ -1609,6 +1693,7 @@ impl Components {
             Needs::Pool => self.pool,
             Needs::Database => self.database,
             Needs::Cache => self.cache,
+            Needs::FiniteTest => self.finite,
         }
     }
 }

@@ -7,6 +7,7 @@ mod properties;
 mod regression;
 mod scenario_errors;
 mod validation;
+mod workloads;
 
 use std::path::{Path, PathBuf};
 
