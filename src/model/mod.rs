@@ -13,6 +13,7 @@
 
 pub mod autoscaler;
 pub mod balancer;
+pub mod breaker;
 pub mod cache;
 pub mod cpu;
 pub mod database;

@@ -9,6 +9,12 @@
 //! it (a retry is a new arrival). The client may also give up (endpoint
 //! timeout) while the server goes on: that work is counted as abandoned.
 //!
+//! Circuit breakers sit in front of the database (checked when a request
+//! asks the pool for a connection; a call is the connection plus the
+//! request's queries) and the L2 (checked per lookup). An open database
+//! breaker fails the request at once, or answers a read from an expired
+//! cached copy (`stale`); an open L2 breaker sends the read past the L2.
+//!
 //! Instances live in groups: the shared group, and one per `dedicated`
 //! tier. Each group has its own balancer, desired count and autoscaler.
 //! Instances start (`startup`, cold L1), serve, drain on scale-in, and may
@@ -16,6 +22,7 @@
 
 use super::autoscaler::{self, Autoscaler, Observation, ScaleMetric};
 use super::balancer::Balancer;
+use super::breaker::{CircuitBreaker, Permit, Transition};
 use super::cache::{Cache, EvictionPolicy};
 use super::database::Database;
 use super::gateway::{Gateway, Refusal};
@@ -27,7 +34,7 @@ use super::{Conservation, Msg, Station};
 use crate::engine::{Model, RngStreams, Scheduler, SimRng, SimTime, StreamId};
 use crate::metrics::{CacheEvent, GaugeAreas, LatencyHistogram, Outcome, Recorder, ScalingEvent, TimeIntegral};
 use crate::scenario::{
-    Arrival, CacheLevel, CachePolicy, FaultKind, Isolation, Jitter, PolicySpec, PoolScope, ScaleIn, Scenario,
+    Arrival, CacheLevel, CachePolicy, Fallback, FaultKind, Isolation, Jitter, PolicySpec, PoolScope, ScaleIn, Scenario,
     WritePolicy,
 };
 use rand::RngExt;
@@ -84,14 +91,25 @@ struct Group {
     latency: Option<LatencyHistogram>,
 }
 
-fn new_cache(level: &CacheLevel) -> Cache {
+fn new_cache(level: &CacheLevel, stale_grace: SimTime) -> Cache {
     let policy = match level.policy {
         CachePolicy::Lru => EvictionPolicy::Lru,
         CachePolicy::Fifo => EvictionPolicy::Fifo,
         CachePolicy::Lfu => EvictionPolicy::Lfu,
         CachePolicy::None => EvictionPolicy::None,
     };
-    Cache::new(level.capacity as usize, policy, level.ttl)
+    let mut c = Cache::new(level.capacity as usize, policy, level.ttl);
+    c.keep_stale_for(stale_grace);
+    c
+}
+
+/// How long caches keep expired copies for the database breaker's stale
+/// fallback (zero without one).
+fn stale_grace(sc: &Scenario) -> SimTime {
+    match &sc.breakers.database {
+        Some(b) if b.fallback == Fallback::Stale => b.stale_for,
+        _ => SimTime::ZERO,
+    }
 }
 
 /// One replication of a scenario: all actors plus the recorder.
@@ -123,6 +141,15 @@ pub struct Service<'s> {
     fault_rng: SimRng,
     /// CPU demand multiplier per endpoint (latency-spike faults).
     cpu_factor: Vec<f64>,
+    /// L2 latency multiplier (cache-slowdown faults).
+    l2_factor: f64,
+    /// Circuit breakers, and whether each is not closed (time integrals).
+    db_breaker: Option<CircuitBreaker>,
+    cache_breaker: Option<CircuitBreaker>,
+    db_breaker_open: TimeIntegral,
+    cache_breaker_open: TimeIntegral,
+    /// The database breaker may serve stale copies: lookups note them.
+    stale_fallback: bool,
     /// Random-crash faults in force: (mtbf, mttr).
     random_crashes: Option<(SimTime, SimTime)>,
     pub rec: Recorder,
@@ -358,7 +385,7 @@ impl<'s> Service<'s> {
             levels: prios.len(),
             instances: Vec::new(),
             l1: Vec::new(),
-            l2: sc.cache.l2.as_ref().map(new_cache),
+            l2: sc.cache.l2.as_ref().map(|l| new_cache(l, stale_grace(sc))),
             tier_class,
             classes,
             pools,
@@ -378,6 +405,16 @@ impl<'s> Service<'s> {
             retry_rng: streams.stream(StreamId::Retry),
             fault_rng: streams.stream(StreamId::Faults),
             cpu_factor: vec![1.0; sc.endpoints.len()],
+            l2_factor: 1.0,
+            db_breaker: sc.breakers.database.as_ref().map(|b| CircuitBreaker::new(b.config)),
+            cache_breaker: sc.breakers.cache.as_ref().map(|b| CircuitBreaker::new(b.config)),
+            db_breaker_open: TimeIntegral::new(SimTime::ZERO),
+            cache_breaker_open: TimeIntegral::new(SimTime::ZERO),
+            stale_fallback: sc
+                .breakers
+                .database
+                .as_ref()
+                .is_some_and(|b| b.fallback == Fallback::Stale),
             random_crashes: None,
             rec: Recorder::new(sc.tiers.len(), sim.warmup, rows),
             in_system: TimeIntegral::new(SimTime::ZERO),
@@ -455,7 +492,8 @@ impl<'s> Service<'s> {
         let id = self.instances.len() as u32;
         self.instances
             .push(Instance::new(id, g as u16, &self.sc.instance, self.levels, now));
-        self.l1.push(self.sc.cache.l1.as_ref().map(new_cache));
+        let grace = stale_grace(self.sc);
+        self.l1.push(self.sc.cache.l1.as_ref().map(|l| new_cache(l, grace)));
         if let Some(p) = &self.sc.pool {
             if p.scope == PoolScope::Instance {
                 self.pool_slots.extend(std::iter::repeat_n(u32::MAX, self.classes));
@@ -647,6 +685,21 @@ impl<'s> Service<'s> {
             }
             _ => {}
         }
+        // A call cut short by the failure has no result for its breaker.
+        let permit = Permit { epoch: r.breaker_epoch };
+        match r.phase {
+            Phase::PoolWait | Phase::Connecting | Phase::Query if !r.background => {
+                if let Some(b) = &mut self.db_breaker {
+                    b.cancel(permit);
+                }
+            }
+            Phase::L2 => {
+                if let Some(b) = &mut self.cache_breaker {
+                    b.cancel(permit);
+                }
+            }
+            _ => {}
+        }
         if has_worker && !r.background {
             self.instances[r.instance as usize].abandon(sched, req, r.phase == Phase::Cpu);
         }
@@ -825,6 +878,10 @@ impl<'s> Service<'s> {
                 }
                 sched.schedule_in(*duration, Msg::FaultEnd { index: index as u16 });
             }
+            FaultKind::CacheSlowdown { factor, duration } => {
+                self.l2_factor = *factor;
+                sched.schedule_in(*duration, Msg::FaultEnd { index: index as u16 });
+            }
             FaultKind::CacheFlush { l1, l2 } => {
                 if *l2 {
                     if let Some(c) = &mut self.l2 {
@@ -854,6 +911,7 @@ impl<'s> Service<'s> {
 
     fn on_fault_end(&mut self, index: usize) {
         match &self.sc.faults[index].kind {
+            FaultKind::CacheSlowdown { .. } => self.l2_factor = 1.0,
             FaultKind::DbSlowdown { .. } => {
                 if let Some(db) = &mut self.db {
                     db.slowdown = 1.0;
@@ -1055,6 +1113,8 @@ impl<'s> Service<'s> {
             queries: 0,
             wait_since: now,
             level: self.tier_level[tier],
+            breaker_epoch: 0,
+            stale: false,
             alive: false,
         };
         let refusal = match self.gateway.admit(now, tenant) {
@@ -1109,6 +1169,7 @@ impl<'s> Service<'s> {
                     Outcome::PoolTimeout => on.pool_timeout,
                     Outcome::DbRefused => on.db_refused,
                     Outcome::InstanceFailure | Outcome::NoInstance => on.instance_failure,
+                    Outcome::BreakerOpen => on.breaker_open,
                 };
                 if retryable && (r.attempt as u32) + 1 < rs.attempts {
                     // Exponential backoff: base × 2^attempt, capped, jittered.
@@ -1188,17 +1249,47 @@ impl<'s> Service<'s> {
     /// that level's latency.
     fn cache_lookup(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, l1: bool) {
         let now = sched.now();
+        if !l1 {
+            if let Some((permit, change)) = self.cache_breaker.as_mut().map(|b| b.try_call(now)) {
+                if let Some(t) = change {
+                    self.breaker_changed(now, false, t);
+                }
+                let r = self.requests.get_mut(req).expect("live request");
+                match permit {
+                    Some(p) => {
+                        r.breaker_epoch = p.epoch;
+                        r.wait_since = now;
+                    }
+                    None => {
+                        // Open: the read goes past the L2 to the database.
+                        let q = self.sc.endpoints[r.endpoint as usize].db_queries;
+                        return self.read_miss(sched, req, q);
+                    }
+                }
+            }
+        }
         let r = self.requests.get_mut(req).expect("live request");
         let (hit, latency) = if l1 {
             let level = self.sc.cache.l1.as_ref().expect("L1 configured");
             let cache = self.l1[r.instance as usize].as_mut().expect("L1 of a live instance");
-            (cache.get(r.key, now), level.latency.sample(&mut self.latency_rng))
-        } else {
-            let level = self.sc.cache.l2.as_ref().expect("L2 configured");
+            // An expired copy stays stored for the stale fallback (a miss
+            // either way; `get` would drop it).
+            let stale = self.stale_fallback && cache.holds_stale(r.key, now);
+            r.stale |= stale;
             (
-                self.l2.as_mut().expect("L2 configured").get(r.key, now),
+                !stale && cache.get(r.key, now),
                 level.latency.sample(&mut self.latency_rng),
             )
+        } else {
+            let level = self.sc.cache.l2.as_ref().expect("L2 configured");
+            let cache = self.l2.as_mut().expect("L2 configured");
+            let stale = self.stale_fallback && cache.holds_stale(r.key, now);
+            r.stale |= stale;
+            let mut latency = level.latency.sample(&mut self.latency_rng);
+            if self.l2_factor != 1.0 {
+                latency = SimTime::from_secs_f64(latency.as_secs_f64() * self.l2_factor);
+            }
+            (!stale && cache.get(r.key, now), latency)
         };
         r.hit = hit;
         r.phase = if l1 { Phase::L1 } else { Phase::L2 };
@@ -1210,6 +1301,17 @@ impl<'s> Service<'s> {
         let (tier, measured, hit, phase, key, inst) =
             (r.tier as usize, r.measured, r.hit, r.phase, r.key, r.instance as usize);
         let db_queries = self.sc.endpoints[r.endpoint as usize].db_queries;
+        if phase == Phase::L2 {
+            let (epoch, since) = (r.breaker_epoch, r.wait_since);
+            let now = sched.now();
+            let slow = self.sc.breakers.cache.as_ref().and_then(|b| b.slow_call);
+            if let Some(b) = &mut self.cache_breaker {
+                let failed = slow.is_some_and(|s| now - since > s);
+                if let Some(t) = b.record(now, Permit { epoch }, failed) {
+                    self.breaker_changed(now, false, t);
+                }
+            }
+        }
         match phase {
             Phase::L1 if hit => {
                 self.rec.cache(tier, measured, CacheEvent::L1Hit);
@@ -1282,9 +1384,23 @@ impl<'s> Service<'s> {
         }
     }
 
-    /// Ask the pool for a connection.
+    /// Ask the database breaker, then the pool for a connection.
     fn start_db(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef) {
         let now = sched.now();
+        let rm = self.requests.get_mut(req).expect("live request");
+        // The database call starts now (its wait for a connection included).
+        rm.wait_since = now;
+        if !rm.background {
+            if let Some((permit, change)) = self.db_breaker.as_mut().map(|b| b.try_call(now)) {
+                if let Some(t) = change {
+                    self.breaker_changed(now, true, t);
+                }
+                match permit {
+                    Some(p) => self.requests.get_mut(req).expect("live request").breaker_epoch = p.epoch,
+                    None => return self.breaker_fallback(sched, req),
+                }
+            }
+        }
         let r = *self.requests.get(req).expect("live request");
         let p = self.pool_index(&r);
         let cap = self.sc.tiers[r.tier as usize].max_connections.unwrap_or(u32::MAX);
@@ -1305,8 +1421,53 @@ impl<'s> Service<'s> {
                 rm.wait_since = now;
                 sched.schedule_in(self.pools[p].config().timeout, Msg::PoolTimeout { req });
             }
-            Acquire::Refused => self.finish(sched, req, Outcome::DbRefused),
+            Acquire::Refused => {
+                self.db_result(now, &r, true);
+                self.finish(sched, req, Outcome::DbRefused)
+            }
         }
+    }
+
+    /// The database breaker refused `req`'s call: a stale copy if the
+    /// fallback allows and a cache level held one, else fail fast.
+    fn breaker_fallback(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef) {
+        let r = *self.requests.get(req).expect("live request");
+        if self.stale_fallback && r.stale && self.sc.endpoints[r.endpoint as usize].cacheable {
+            self.rec.stale_hit(r.tier as usize, r.measured);
+            self.finish(sched, req, Outcome::Completed);
+        } else {
+            self.finish(sched, req, Outcome::BreakerOpen);
+        }
+    }
+
+    /// `r`'s database call ended at `now`: tell the breaker. A call slower
+    /// than the breaker's `slow_call` is a failure too.
+    fn db_result(&mut self, now: SimTime, r: &Request, failed: bool) {
+        if r.background {
+            return;
+        }
+        let slow = self.sc.breakers.database.as_ref().and_then(|b| b.slow_call);
+        let Some(b) = &mut self.db_breaker else { return };
+        let failed = failed || slow.is_some_and(|s| now - r.wait_since > s);
+        if let Some(t) = b.record(now, Permit { epoch: r.breaker_epoch }, failed) {
+            self.breaker_changed(now, true, t);
+        }
+    }
+
+    /// Record a breaker's state change (`db`: the database's, else the L2's).
+    fn breaker_changed(&mut self, now: SimTime, db: bool, t: Transition) {
+        let not_closed = if t.to == super::breaker::BreakerState::Closed {
+            0.0
+        } else {
+            1.0
+        };
+        let (integral, name) = if db {
+            (&mut self.db_breaker_open, "database")
+        } else {
+            (&mut self.cache_breaker_open, "cache")
+        };
+        integral.set(now, not_closed);
+        self.rec.breaker_event(now, name, t.from.name(), t.to.name());
     }
 
     fn got_connection(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, g: Grant) {
@@ -1347,6 +1508,7 @@ impl<'s> Service<'s> {
             return self.start_query(sched, req);
         }
         let r = *r;
+        self.db_result(sched.now(), &r, false);
         self.release_connection(sched, &r);
         let ep = &self.sc.endpoints[r.endpoint as usize];
         if ep.cacheable {
@@ -1466,6 +1628,7 @@ impl<'s> Service<'s> {
         self.pools[p].cancel(sched.now(), req);
         self.rec
             .pool_wait(r.tier as usize, r.measured, sched.now() - r.wait_since);
+        self.db_result(sched.now(), &r, true);
         self.finish(sched, req, Outcome::PoolTimeout);
     }
 
@@ -1477,6 +1640,7 @@ impl<'s> Service<'s> {
         let r = *r;
         self.db.as_mut().expect("database").cancel(sched, req);
         self.release_connection(sched, &r);
+        self.db_result(sched.now(), &r, true);
         self.finish(sched, req, Outcome::QueryTimeout);
     }
 
@@ -1506,6 +1670,8 @@ impl<'s> Service<'s> {
             a.db_busy = db.busy.take(now);
             a.db_cores = db.cores() as f64 * dt;
         }
+        a.db_breaker_open = self.db_breaker_open.take(now);
+        a.cache_breaker_open = self.cache_breaker_open.take(now);
         let ready = self.ready.value() as u32;
         self.rec.gauges(now, a, ready);
     }

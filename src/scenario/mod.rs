@@ -38,6 +38,8 @@ pub struct Scenario {
     pub database: Option<DatabaseSpec>,
     pub cache: CacheSpec,
     pub retry: Option<RetrySpec>,
+    /// Circuit breakers in front of the database and the L2 cache.
+    pub breakers: Breakers,
     pub autoscaler: Option<AutoscalerSpec>,
     pub faults: Vec<FaultSpec>,
     pub slo: Vec<SloCheck>,
@@ -263,6 +265,43 @@ pub struct RetryOn {
     pub pool_timeout: bool,
     pub db_refused: bool,
     pub instance_failure: bool,
+    pub breaker_open: bool,
+}
+
+/// What a request does when the database breaker refuses its call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fallback {
+    /// Fail at once (`breaker_rejections`).
+    FailFast,
+    /// A cacheable read whose key is still stored in a cache level, expired
+    /// or not, is answered from it (`stale_hits`); anything else fails fast.
+    Stale,
+}
+
+/// One circuit breaker: its state machine's configuration, what counts as
+/// a failure besides errors, and the fallback.
+#[derive(Debug, Clone)]
+pub struct BreakerSpec {
+    pub config: crate::model::breaker::BreakerConfig,
+    /// A call that takes longer than this counts as a failure.
+    pub slow_call: Option<SimTime>,
+    pub fallback: Fallback,
+    /// How long after its TTL a cached copy stays servable by `Stale`.
+    pub stale_for: SimTime,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Breakers {
+    /// Database calls: a connection and the request's queries.
+    pub database: Option<BreakerSpec>,
+    /// L2 lookups; an open cache breaker sends reads on to the database.
+    pub cache: Option<BreakerSpec>,
+}
+
+impl Breakers {
+    pub fn any(&self) -> bool {
+        self.database.is_some() || self.cache.is_some()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -386,6 +425,8 @@ pub enum FaultKind {
     DbSlowdown { factor: f64, duration: SimTime },
     /// Empty a cache level at once (L2 by default).
     CacheFlush { l1: bool, l2: bool },
+    /// L2 lookup latency × `factor` for `duration`.
+    CacheSlowdown { factor: f64, duration: SimTime },
     /// CPU demand of one endpoint (or all) × `factor` for `duration`.
     LatencySpike {
         endpoint: Option<usize>,

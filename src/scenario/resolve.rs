@@ -600,6 +600,61 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
     for (i, t) in raw.fault.clone().unwrap_or_default().iter().enumerate() {
         faults.push(parse_fault(&cx, i, t, &endpoints)?);
     }
+    if let Some(i) = faults
+        .iter()
+        .position(|f| matches!(f.kind, FaultKind::CacheSlowdown { .. }))
+    {
+        if cache.l2.is_none() {
+            return Err(cx.err(
+                &format!("fault.{i}.kind"),
+                "a cache-slowdown slows L2 lookups: add a [cache.l2]",
+            ));
+        }
+    }
+    let rb = raw.breaker.clone().unwrap_or_default();
+    let breakers = Breakers {
+        database: match &rb.database {
+            None => None,
+            Some(b) => {
+                if database.is_none() {
+                    return Err(cx.err("breaker.database", "a database breaker needs a [database] to protect"));
+                }
+                let spec = parse_breaker(&cx, "breaker.database", b)?;
+                if spec.fallback == Fallback::Stale && !cache.any() {
+                    return Err(cx.err(
+                        "breaker.database.fallback",
+                        "`stale` serves cached copies: add a [cache.l1] or [cache.l2], or use fallback = \"fail_fast\"",
+                    ));
+                }
+                Some(spec)
+            }
+        },
+        cache: match &rb.cache {
+            None => None,
+            Some(b) => {
+                if cache.l2.is_none() {
+                    return Err(cx.err(
+                        "breaker.cache",
+                        "a cache breaker protects the shared L2: add a [cache.l2]",
+                    ));
+                }
+                let spec = parse_breaker(&cx, "breaker.cache", b)?;
+                if spec.fallback == Fallback::Stale {
+                    return Err(cx.err(
+                        "breaker.cache.fallback",
+                        "an open cache breaker sends reads on to the database; `stale` is a database-breaker fallback (allowed here: fail_fast)",
+                    ));
+                }
+                if spec.slow_call.is_none() {
+                    return Err(cx.err(
+                        "breaker.cache",
+                        "a cache breaker needs `slow_call`, the L2 latency above which a lookup counts as failed (L2 lookups fail in no other way here), e.g. slow_call = \"50ms\"",
+                    ));
+                }
+                Some(spec)
+            }
+        },
+    };
 
     // [slo]
     let components = Components {
@@ -607,6 +662,8 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         database: database.is_some(),
         cache: cache.any(),
         finite: workloads.iter().any(|w| w.arrival.is_finite()),
+        db_breaker: breakers.database.is_some(),
+        cache_breaker: breakers.cache.is_some(),
     };
     let slo = parse_slo(&cx, raw.slo.as_ref(), &tier_names, components)?;
 
@@ -627,6 +684,7 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         database,
         cache,
         retry,
+        breakers,
         autoscaler,
         faults,
         slo,
@@ -1590,6 +1648,7 @@ fn parse_fault(cx: &Ctx, i: usize, t: &toml::Table, endpoints: &[Endpoint]) -> R
         "zone-outage",
         "db-slowdown",
         "cache-flush",
+        "cache-slowdown",
         "latency-spike",
     ];
     let kind = f
@@ -1601,6 +1660,7 @@ fn parse_fault(cx: &Ctx, i: usize, t: &toml::Table, endpoints: &[Endpoint]) -> R
         "zone-outage" => &["kind", "at", "fraction", "duration"],
         "db-slowdown" => &["kind", "at", "factor", "duration"],
         "cache-flush" => &["kind", "at", "level"],
+        "cache-slowdown" => &["kind", "at", "factor", "duration"],
         "latency-spike" => &["kind", "at", "factor", "duration", "endpoint"],
         o => {
             let hint = did_you_mean(o, KINDS.iter().copied())
@@ -1650,6 +1710,10 @@ fn parse_fault(cx: &Ctx, i: usize, t: &toml::Table, endpoints: &[Endpoint]) -> R
             factor: f.positive("factor")?,
             duration: dur("duration")?,
         },
+        "cache-slowdown" => FaultKind::CacheSlowdown {
+            factor: f.positive("factor")?,
+            duration: dur("duration")?,
+        },
         "cache-flush" => match f.str("level")? {
             None | Some("l2") => FaultKind::CacheFlush { l1: false, l2: true },
             Some("l1") => FaultKind::CacheFlush { l1: true, l2: false },
@@ -1684,6 +1748,8 @@ struct Components {
     database: bool,
     cache: bool,
     finite: bool,
+    db_breaker: bool,
+    cache_breaker: bool,
 }
 
 impl Components {
@@ -1694,8 +1760,107 @@ impl Components {
             Needs::Database => self.database,
             Needs::Cache => self.cache,
             Needs::FiniteTest => self.finite,
+            Needs::Breaker => self.db_breaker || self.cache_breaker,
+            Needs::DbBreaker => self.db_breaker,
+            Needs::CacheBreaker => self.cache_breaker,
         }
     }
+}
+
+/// `[breaker.database]` or `[breaker.cache]`.
+fn parse_breaker(cx: &Ctx, key: &str, b: &super::raw::RawBreaker) -> Result<BreakerSpec, ScenarioError> {
+    use crate::model::breaker::{BreakerConfig, Trip};
+    let whole = |k: &str, v: i64, lo: i64, hi: i64| -> Result<u32, ScenarioError> {
+        if (lo..=hi).contains(&v) {
+            Ok(v as u32)
+        } else {
+            Err(cx.err(
+                &format!("{key}.{k}"),
+                format!("must be a whole number between {lo} and {hi}, got {v}"),
+            ))
+        }
+    };
+    let trip =
+        match (b.failure_rate, b.consecutive_failures) {
+            (Some(_), Some(_)) => {
+                return Err(cx.err(
+                    &format!("{key}.consecutive_failures"),
+                    "give one trigger: failure_rate (over `window` calls) or consecutive_failures, not both",
+                ))
+            }
+            (None, None) => return Err(cx.err(
+                key,
+                "missing a trigger: failure_rate = 0.5 (with window = 20 calls, min_calls) or consecutive_failures = 5",
+            )),
+            (Some(rate), None) => {
+                if !(rate.is_finite() && rate > 0.0 && rate <= 1.0) {
+                    return Err(cx.err(
+                        &format!("{key}.failure_rate"),
+                        format!("a ratio above 0 and at most 1 (not a percentage), got {rate}"),
+                    ));
+                }
+                let window = whole("window", b.window.unwrap_or(100), 1, 100_000)?;
+                let min_calls = whole("min_calls", b.min_calls.unwrap_or(window as i64), 1, window as i64)?;
+                Trip::FailureRate {
+                    rate,
+                    window,
+                    min_calls,
+                }
+            }
+            (None, Some(n)) => {
+                for (k, v) in [("window", b.window), ("min_calls", b.min_calls)] {
+                    if v.is_some() {
+                        return Err(cx.err(
+                            &format!("{key}.{k}"),
+                            format!("`{k}` belongs to failure_rate; consecutive_failures counts failures in a row"),
+                        ));
+                    }
+                }
+                Trip::Consecutive {
+                    n: whole("consecutive_failures", n, 1, 1_000_000)?,
+                }
+            }
+        };
+    let open_for = b.open_for.map(secs).unwrap_or(SimTime::from_secs(30));
+    if open_for == SimTime::ZERO {
+        return Err(cx.err(&format!("{key}.open_for"), "must be longer than zero"));
+    }
+    let slow_call = b.slow_call.map(secs);
+    if slow_call == Some(SimTime::ZERO) {
+        return Err(cx.err(
+            &format!("{key}.slow_call"),
+            "must be longer than zero (leave it out to count only errors)",
+        ));
+    }
+    let fallback = match b.fallback.as_deref() {
+        None | Some("fail_fast") => Fallback::FailFast,
+        Some("stale") => Fallback::Stale,
+        Some(o) => {
+            let hint = did_you_mean(o, ["fail_fast", "stale"].into_iter())
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            return Err(cx.err(
+                &format!("{key}.fallback"),
+                format!("`{o}`: allowed fallbacks are fail_fast, stale{hint}"),
+            ));
+        }
+    };
+    if b.stale_for.is_some() && fallback != Fallback::Stale {
+        return Err(cx.err(
+            &format!("{key}.stale_for"),
+            "only the `stale` fallback serves expired copies",
+        ));
+    }
+    Ok(BreakerSpec {
+        stale_for: b.stale_for.map(secs).unwrap_or(SimTime::from_secs(300)),
+        config: BreakerConfig {
+            trip,
+            open_for,
+            probes: whole("half_open_probes", b.half_open_probes.unwrap_or(1), 1, 100_000)?,
+        },
+        slow_call,
+        fallback,
+    })
 }
 
 fn parse_pool(cx: &Ctx, p: &super::raw::RawPool) -> Result<PoolSpec, ScenarioError> {
@@ -1897,6 +2062,7 @@ fn parse_retry(cx: &Ctx, r: &super::raw::RawRetry) -> Result<RetrySpec, Scenario
         "pool_timeout",
         "db_refused",
         "instance_failure",
+        "breaker_open",
     ];
     let on = match &r.retry_on {
         None => RetryOn {
@@ -1907,6 +2073,7 @@ fn parse_retry(cx: &Ctx, r: &super::raw::RawRetry) -> Result<RetrySpec, Scenario
             pool_timeout: true,
             db_refused: true,
             instance_failure: true,
+            breaker_open: true,
         },
         Some(list) => {
             let mut on = RetryOn {
@@ -1917,6 +2084,7 @@ fn parse_retry(cx: &Ctx, r: &super::raw::RawRetry) -> Result<RetrySpec, Scenario
                 pool_timeout: false,
                 db_refused: false,
                 instance_failure: false,
+                breaker_open: false,
             };
             for (i, x) in list.iter().enumerate() {
                 match x.as_str() {
@@ -1927,6 +2095,7 @@ fn parse_retry(cx: &Ctx, r: &super::raw::RawRetry) -> Result<RetrySpec, Scenario
                     "pool_timeout" => on.pool_timeout = true,
                     "db_refused" => on.db_refused = true,
                     "instance_failure" => on.instance_failure = true,
+                    "breaker_open" => on.breaker_open = true,
                     o => {
                         let hint = did_you_mean(o, REASONS.iter().copied())
                             .map(|s| format!("; did you mean `{s}`?"))

@@ -1,6 +1,7 @@
 //! Integration tests, in one binary so polars is linked once.
 
 mod autoscaling;
+mod breaker;
 mod cli;
 mod determinism;
 mod properties;
