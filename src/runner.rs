@@ -114,6 +114,7 @@ fn values(rec: &Recorder, c: &TierCounters, window: f64, sc: &Scenario, all: boo
                 Needs::Breaker => sc.breakers.any(),
                 Needs::DbBreaker => sc.breakers.database.is_some(),
                 Needs::CacheBreaker => sc.breakers.cache.is_some(),
+                Needs::Shedding => sc.shedding.is_some(),
             };
             if !has || (!all && !m.per_tier) {
                 return None;
@@ -138,6 +139,7 @@ fn values(rec: &Recorder, c: &TierCounters, window: f64, sc: &Scenario, all: boo
                 "abandoned_work" => Some(c.abandoned as f64),
                 "instance_failures" => Some(c.instance_failures as f64),
                 "rejected_no_instance" => Some(c.no_instance as f64),
+                "rejected_shed" => Some(c.shed as f64),
                 "breaker_rejections" => Some(c.breaker_rejections as f64),
                 "stale_hits" => Some(c.stale_hits as f64),
                 "breaker_opens" => Some(rec.breaker_opens as f64),

@@ -36,6 +36,7 @@ pub enum Needs {
     Breaker,
     DbBreaker,
     CacheBreaker,
+    Shedding,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -93,6 +94,7 @@ pub const METRICS: &[MetricDef] = &[
     m("pool_timeouts", Count, L, Needs::Pool, true, "requests that waited longer than the pool timeout"),
     m("pool_tenant_cap_waits", Count, L, Needs::Pool, true, "connection requests held back by their tenant's max_connections"),
     m("rejected_db_connections", Count, L, Needs::Database, true, "requests failed because the database refused a new connection"),
+    m("rejected_shed", Count, L, Needs::Shedding, true, "requests refused by load shedding (lowest priority first)"),
     m("breaker_rejections", Count, L, Needs::Breaker, true, "requests failed at once because the database circuit breaker was open"),
     m("stale_hits", Count, L, Needs::DbBreaker, true, "reads answered from an expired cached copy while the database breaker was open (fallback = stale)"),
     m("breaker_opens", Count, L, Needs::Breaker, false, "times a circuit breaker opened (from closed or half-open)"),

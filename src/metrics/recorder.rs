@@ -29,6 +29,8 @@ pub enum Outcome {
     NoInstance,
     /// The database circuit breaker was open (and no stale copy served it).
     BreakerOpen,
+    /// Load shedding refused it (the picked instance was overloaded).
+    Shed,
 }
 
 /// A circuit breaker changed state.
@@ -72,6 +74,7 @@ pub struct TierCounters {
     pub no_instance: u64,
     pub breaker_rejections: u64,
     pub stale_hits: u64,
+    pub shed: u64,
     pub retries: u64,
     pub abandoned: u64,
     pub tenant_cap_waits: u64,
@@ -102,6 +105,7 @@ impl TierCounters {
         self.no_instance += o.no_instance;
         self.breaker_rejections += o.breaker_rejections;
         self.stale_hits += o.stale_hits;
+        self.shed += o.shed;
         self.retries += o.retries;
         self.abandoned += o.abandoned;
         self.tenant_cap_waits += o.tenant_cap_waits;
@@ -127,6 +131,7 @@ impl TierCounters {
             + self.instance_failures
             + self.no_instance
             + self.breaker_rejections
+            + self.shed
     }
 }
 
@@ -327,6 +332,7 @@ impl Recorder {
                 Outcome::InstanceFailure => c.instance_failures += 1,
                 Outcome::NoInstance => c.no_instance += 1,
                 Outcome::BreakerOpen => c.breaker_rejections += 1,
+                Outcome::Shed => c.shed += 1,
             }
         }
     }

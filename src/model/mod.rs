@@ -22,6 +22,7 @@ pub mod instance;
 pub mod pool;
 pub mod request;
 mod service;
+pub mod shedding;
 pub mod workload;
 
 pub use service::Service;

@@ -29,6 +29,7 @@ use super::gateway::{Gateway, Refusal};
 use super::instance::{Instance, InstanceState, Offer};
 use super::pool::{Acquire, ConnectionPool, Grant};
 use super::request::{Phase, ReqRef, Request, Requests, NO_USER};
+use super::shedding::{ShedMeter, ShedSignal};
 use super::workload::{ArrivalGen, UserRamp};
 use super::{Conservation, Msg, Station};
 use crate::engine::{Model, RngStreams, Scheduler, SimRng, SimTime, StreamId};
@@ -124,6 +125,8 @@ pub struct Service<'s> {
     tier_level: Vec<u8>,
     levels: usize,
     instances: Vec<Instance>,
+    /// Load-shedding meter of each instance (with `[shedding]`).
+    shed_meters: Vec<ShedMeter>,
     l1: Vec<Option<Cache>>,
     l2: Option<Cache>,
     /// Pool class of each tier: 0 for shared tiers, one per isolated tier.
@@ -384,6 +387,7 @@ impl<'s> Service<'s> {
             tier_level,
             levels: prios.len(),
             instances: Vec::new(),
+            shed_meters: Vec::new(),
             l1: Vec::new(),
             l2: sc.cache.l2.as_ref().map(|l| new_cache(l, stale_grace(sc))),
             tier_class,
@@ -494,6 +498,9 @@ impl<'s> Service<'s> {
             .push(Instance::new(id, g as u16, &self.sc.instance, self.levels, now));
         let grace = stale_grace(self.sc);
         self.l1.push(self.sc.cache.l1.as_ref().map(|l| new_cache(l, grace)));
+        if self.sc.shedding.is_some() {
+            self.shed_meters.push(ShedMeter::new(now, self.levels));
+        }
         if let Some(p) = &self.sc.pool {
             if p.scope == PoolScope::Instance {
                 self.pool_slots.extend(std::iter::repeat_n(u32::MAX, self.classes));
@@ -1133,9 +1140,18 @@ impl<'s> Service<'s> {
             return self.client_result(sched, &req, Outcome::NoInstance, SimTime::ZERO);
         };
         req.instance = inst;
+        if self.sc.shedding.is_some() && self.overloaded(now, inst, req.level) {
+            self.gateway.release(tenant);
+            self.groups[g].balancer.done(inst);
+            self.conservation.rejected += 1;
+            return self.client_result(sched, &req, Outcome::Shed, SimTime::ZERO);
+        }
         let r = self.requests.insert(req);
         match self.instances[inst as usize].offer(sched, r, cpu, req.level) {
-            Offer::Started => self.rec.queue_wait(tier, measured, SimTime::ZERO),
+            Offer::Started => {
+                self.rec.queue_wait(tier, measured, SimTime::ZERO);
+                self.shed_dequeued(now, inst as usize, req.level, SimTime::ZERO);
+            }
             Offer::Queued => {}
             Offer::Full => {
                 self.requests.remove(r);
@@ -1149,6 +1165,36 @@ impl<'s> Service<'s> {
         self.in_system.add(now, 1.0);
         if let Some(t) = self.sc.endpoints[endpoint].timeout {
             sched.schedule_in(t, Msg::ClientTimeout { req: r });
+        }
+    }
+
+    /// Whether load shedding refuses a request of priority `level` at
+    /// instance `inst` now.
+    fn overloaded(&mut self, now: SimTime, inst: u32, level: u8) -> bool {
+        let Some(p) = self.sc.shedding else { return false };
+        let i = inst as usize;
+        let value = match p.signal {
+            ShedSignal::QueueLength { .. } => self.instances[i].queued() as f64,
+            ShedSignal::QueueDelay { interval, .. } => {
+                let queued = self.instances[i].queued_at(level);
+                self.shed_meters[i].delay(now, level, queued, interval)
+            }
+            ShedSignal::Cpu { window, .. } => {
+                let busy = self.instances[i].busy.total(now);
+                let cores = self.instances[i].cores();
+                self.shed_meters[i].cpu(now, busy, cores, window)
+            }
+        };
+        p.sheds(value, level, self.levels)
+    }
+
+    /// A request got a worker at `inst` after `wait` (CoDel's input).
+    #[inline]
+    fn shed_dequeued(&mut self, now: SimTime, inst: usize, level: u8, wait: SimTime) {
+        if let Some(p) = self.sc.shedding {
+            if let ShedSignal::QueueDelay { interval, .. } = p.signal {
+                self.shed_meters[inst].dequeued(now, level, wait, interval);
+            }
         }
     }
 
@@ -1170,6 +1216,7 @@ impl<'s> Service<'s> {
                     Outcome::DbRefused => on.db_refused,
                     Outcome::InstanceFailure | Outcome::NoInstance => on.instance_failure,
                     Outcome::BreakerOpen => on.breaker_open,
+                    Outcome::Shed => on.shed,
                 };
                 if retryable && (r.attempt as u32) + 1 < rs.attempts {
                     // Exponential backoff: base × 2^attempt, capped, jittered.
@@ -1210,8 +1257,9 @@ impl<'s> Service<'s> {
         // when its instance fails (then the queue is emptied first).
         let r = self.requests.get(next).expect("queued request is live");
         let wait = sched.now() - r.enqueued;
-        let (tier, measured, cpu) = (r.tier as usize, r.measured, r.cpu);
+        let (tier, measured, cpu, level) = (r.tier as usize, r.measured, r.cpu, r.level);
         self.rec.queue_wait(tier, measured, wait);
+        self.shed_dequeued(sched.now(), inst, level, wait);
         self.instances[inst].start(sched, next, cpu);
     }
 

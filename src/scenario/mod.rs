@@ -40,6 +40,8 @@ pub struct Scenario {
     pub retry: Option<RetrySpec>,
     /// Circuit breakers in front of the database and the L2 cache.
     pub breakers: Breakers,
+    /// Load shedding at the instance the balancer picked.
+    pub shedding: Option<crate::model::shedding::ShedPolicy>,
     pub autoscaler: Option<AutoscalerSpec>,
     pub faults: Vec<FaultSpec>,
     pub slo: Vec<SloCheck>,
@@ -266,6 +268,7 @@ pub struct RetryOn {
     pub db_refused: bool,
     pub instance_failure: bool,
     pub breaker_open: bool,
+    pub shed: bool,
 }
 
 /// What a request does when the database breaker refuses its call.

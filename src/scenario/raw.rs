@@ -49,6 +49,8 @@ pub struct RawScenario {
     pub cache: Option<RawCache>,
     pub retry: Option<RawRetry>,
     pub breaker: Option<RawBreakers>,
+    /// Parsed by `resolve` (its keys depend on `signal`).
+    pub shedding: Option<toml::Table>,
     /// Parsed by `resolve` (its keys depend on `policy`).
     pub autoscaler: Option<toml::Table>,
     pub fault: Option<Vec<toml::Table>>,

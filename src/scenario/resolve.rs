@@ -611,6 +611,10 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
             ));
         }
     }
+    let shedding = match &raw.shedding {
+        None => None,
+        Some(t) => Some(parse_shedding(&cx, t)?),
+    };
     let rb = raw.breaker.clone().unwrap_or_default();
     let breakers = Breakers {
         database: match &rb.database {
@@ -664,6 +668,7 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         finite: workloads.iter().any(|w| w.arrival.is_finite()),
         db_breaker: breakers.database.is_some(),
         cache_breaker: breakers.cache.is_some(),
+        shedding: shedding.is_some(),
     };
     let slo = parse_slo(&cx, raw.slo.as_ref(), &tier_names, components)?;
 
@@ -685,6 +690,7 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         cache,
         retry,
         breakers,
+        shedding,
         autoscaler,
         faults,
         slo,
@@ -1750,6 +1756,7 @@ struct Components {
     finite: bool,
     db_breaker: bool,
     cache_breaker: bool,
+    shedding: bool,
 }
 
 impl Components {
@@ -1763,8 +1770,96 @@ impl Components {
             Needs::Breaker => self.db_breaker || self.cache_breaker,
             Needs::DbBreaker => self.db_breaker,
             Needs::CacheBreaker => self.cache_breaker,
+            Needs::Shedding => self.shedding,
         }
     }
+}
+
+const SHED_SIGNALS: &[&str] = &["queue-length", "queue-delay", "cpu"];
+
+/// `[shedding]`: the overload signal, its limit, and the priority step.
+fn parse_shedding(cx: &Ctx, t: &toml::Table) -> Result<crate::model::shedding::ShedPolicy, ScenarioError> {
+    use crate::model::shedding::{ShedPolicy, ShedSignal};
+    let f = Fields { cx, key: "shedding", t };
+    let signal = f.str("signal")?.ok_or_else(|| {
+        cx.err(
+            "shedding",
+            format!(
+                "missing `signal`; allowed: {} (e.g. signal = \"queue-length\", limit = 20)",
+                SHED_SIGNALS.join(", ")
+            ),
+        )
+    })?;
+    let signal = match signal {
+        "queue-length" => {
+            f.check_keys(
+                &["signal", "limit", "priority_step"],
+                "queue-length shedding (limit in requests waiting)",
+            )?;
+            let limit = f.positive("limit")?;
+            if limit.fract() != 0.0 || limit > 1e9 {
+                return Err(cx.err("shedding.limit", "a whole number of waiting requests"));
+            }
+            ShedSignal::QueueLength { limit: limit as u32 }
+        }
+        "queue-delay" => {
+            f.check_keys(
+                &["signal", "target", "interval", "priority_step"],
+                "queue-delay (CoDel) shedding: target and interval",
+            )?;
+            let target = f.dur("target")?;
+            if target <= 0.0 {
+                return Err(cx.err("shedding.target", "must be longer than zero"));
+            }
+            let interval = f.opt_dur("interval")?.unwrap_or(0.1);
+            if interval <= 0.0 {
+                return Err(cx.err("shedding.interval", "must be longer than zero"));
+            }
+            ShedSignal::QueueDelay {
+                target: SimTime::from_secs_f64(target),
+                interval: SimTime::from_secs_f64(interval),
+            }
+        }
+        "cpu" => {
+            f.check_keys(
+                &["signal", "limit", "window", "priority_step"],
+                "cpu shedding: limit (utilization) and window",
+            )?;
+            let limit = f.positive("limit")?;
+            if limit > 1.0 {
+                return Err(cx.err(
+                    "shedding.limit",
+                    format!("a CPU utilization between 0 and 1 (not a percentage), got {limit}"),
+                ));
+            }
+            let window = f.opt_dur("window")?.unwrap_or(1.0);
+            if window <= 0.0 {
+                return Err(cx.err("shedding.window", "must be longer than zero"));
+            }
+            ShedSignal::Cpu {
+                limit,
+                window: SimTime::from_secs_f64(window),
+            }
+        }
+        o => {
+            let hint = did_you_mean(o, SHED_SIGNALS.iter().copied())
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            return Err(cx.err(
+                "shedding.signal",
+                format!(
+                    "`{o}` is not a shedding signal; allowed: {}{hint}",
+                    SHED_SIGNALS.join(", ")
+                ),
+            ));
+        }
+    };
+    let priority_step = match f.opt_num("priority_step")? {
+        None => 1.0,
+        Some(s) if s.is_finite() && s >= 0.0 => s,
+        Some(s) => return Err(cx.err("shedding.priority_step", format!("must be zero or positive, got {s}"))),
+    };
+    Ok(ShedPolicy { signal, priority_step })
 }
 
 /// `[breaker.database]` or `[breaker.cache]`.
@@ -2063,6 +2158,7 @@ fn parse_retry(cx: &Ctx, r: &super::raw::RawRetry) -> Result<RetrySpec, Scenario
         "db_refused",
         "instance_failure",
         "breaker_open",
+        "shed",
     ];
     let on = match &r.retry_on {
         None => RetryOn {
@@ -2074,6 +2170,7 @@ fn parse_retry(cx: &Ctx, r: &super::raw::RawRetry) -> Result<RetrySpec, Scenario
             db_refused: true,
             instance_failure: true,
             breaker_open: true,
+            shed: true,
         },
         Some(list) => {
             let mut on = RetryOn {
@@ -2085,6 +2182,7 @@ fn parse_retry(cx: &Ctx, r: &super::raw::RawRetry) -> Result<RetrySpec, Scenario
                 db_refused: false,
                 instance_failure: false,
                 breaker_open: false,
+                shed: false,
             };
             for (i, x) in list.iter().enumerate() {
                 match x.as_str() {
@@ -2096,6 +2194,7 @@ fn parse_retry(cx: &Ctx, r: &super::raw::RawRetry) -> Result<RetrySpec, Scenario
                     "db_refused" => on.db_refused = true,
                     "instance_failure" => on.instance_failure = true,
                     "breaker_open" => on.breaker_open = true,
+                    "shed" => on.shed = true,
                     o => {
                         let hint = did_you_mean(o, REASONS.iter().copied())
                             .map(|s| format!("; did you mean `{s}`?"))

@@ -7,6 +7,7 @@ mod determinism;
 mod properties;
 mod regression;
 mod scenario_errors;
+mod shedding;
 mod validation;
 mod workloads;
 
