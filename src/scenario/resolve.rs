@@ -1134,7 +1134,7 @@ fn parse_arrival(
                 "a closed workload (users per tenant, think_time, stages, requests_per_user)",
             )?;
             let whole = |k: &str, v: f64, allow_zero: bool| -> Result<u32, ScenarioError> {
-                if !v.is_finite() || v.fract() != 0.0 || v < 0.0 || v > 1e6 || (!allow_zero && v == 0.0) {
+                if !v.is_finite() || v.fract() != 0.0 || !(0.0..=1e6).contains(&v) || (!allow_zero && v == 0.0) {
                     let least = if allow_zero { 0 } else { 1 };
                     return Err(cx.err(
                         k,
@@ -1166,7 +1166,7 @@ fn parse_arrival(
                     let d = parse_duration_secs(d).map_err(|m| cx.err(&ki, m))?;
                     let target = num(&pair[1])
                         .ok_or_else(|| cx.err(&ki, "a stage's second element is a number of users per tenant"))?;
-                    at = at + SimTime::from_secs_f64(d);
+                    at += SimTime::from_secs_f64(d);
                     stages.push((at, whole(&ki, target, true)?));
                 }
             }
@@ -1931,7 +1931,7 @@ fn parse_breaker(cx: &Ctx, key: &str, b: &super::raw::RawBreaker) -> Result<Brea
         None | Some("fail_fast") => Fallback::FailFast,
         Some("stale") => Fallback::Stale,
         Some(o) => {
-            let hint = did_you_mean(o, ["fail_fast", "stale"].into_iter())
+            let hint = did_you_mean(o, ["fail_fast", "stale"])
                 .map(|s| format!("; did you mean `{s}`?"))
                 .unwrap_or_default();
             return Err(cx.err(
