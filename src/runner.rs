@@ -4,7 +4,7 @@
 
 use crate::engine::{Scheduler, SimTime};
 use crate::metrics::names::{Needs, METRICS};
-use crate::metrics::{Recorder, ScalingEvent, TierCounters, TimeSeriesRow};
+use crate::metrics::{BreakerEvent, Recorder, ScalingEvent, TierCounters, TimeSeriesRow};
 use crate::model::{Conservation, Service};
 use crate::scenario::Scenario;
 use rayon::prelude::*;
@@ -22,8 +22,13 @@ pub struct ReplicationResult {
     /// Changes of desired instance counts, with the group names they index.
     pub scaling_events: Vec<ScalingEvent>,
     pub groups: Vec<String>,
+    /// Circuit-breaker state changes (the first 10,000).
+    pub breaker_events: Vec<BreakerEvent>,
     pub events: u64,
     pub conservation: Conservation,
+    /// Simulated time the run ended: `simulation.duration`, or earlier when
+    /// every finite test was done.
+    pub end_s: f64,
 }
 
 pub struct RunOutput {
@@ -46,14 +51,20 @@ pub fn run_replication(sc: &Scenario, rep: u32, progress: &(dyn Fn(f64) + Sync))
     let chunks = 100u64;
     let step = (end.as_nanos() / chunks).max(1);
     let mut t = SimTime::ZERO;
-    while t < end {
+    while t < end && !sched.stopped() {
         let next = SimTime::from_nanos((t.as_nanos() + step).min(end.as_nanos()));
         sched.run_until(&mut svc, next);
         progress((next - t).as_secs_f64() / end.as_secs_f64());
         t = next;
     }
+    // A finite test that is done ends the run early: its metrics cover
+    // warm-up..end of test, so throughput is per second of actual test.
+    if sched.stopped() && t < end {
+        progress((end - t).as_secs_f64() / end.as_secs_f64());
+    }
+    let end = if sched.stopped() { sched.now() } else { end };
     svc.finish_run(end);
-    let window = (end - sc.simulation.warmup).as_secs_f64();
+    let window = end.saturating_sub(sc.simulation.warmup).as_secs_f64();
     let overall = values(&svc.rec, &svc.rec.overall(), window, sc, true);
     let tiers = svc
         .rec
@@ -68,8 +79,10 @@ pub fn run_replication(sc: &Scenario, rep: u32, progress: &(dyn Fn(f64) + Sync))
         timeseries: std::mem::take(&mut svc.rec.rows),
         scaling_events: std::mem::take(&mut svc.rec.scaling_events),
         groups: svc.group_names(),
+        breaker_events: std::mem::take(&mut svc.rec.breaker_events),
         events: sched.delivered(),
         conservation: svc.conservation,
+        end_s: end.as_secs_f64(),
     }
 }
 
@@ -160,13 +173,19 @@ fn values(rec: &Recorder, c: &TierCounters, window: f64, sc: &Scenario, all: boo
                 Needs::Pool => sc.pool.is_some(),
                 Needs::Database => sc.database.is_some(),
                 Needs::Cache => sc.cache.any(),
+                Needs::FiniteTest => sc.has_finite_workload(),
+                Needs::Breaker => sc.breakers.any(),
+                Needs::DbBreaker => sc.breakers.database.is_some(),
+                Needs::CacheBreaker => sc.breakers.cache.is_some(),
+                Needs::Shedding => sc.shedding.is_some(),
             };
             if !has || (!all && !m.per_tier) {
                 return None;
             }
             let g = &rec.measured;
             match m.name {
-                "throughput_rps" => Some(c.completed as f64 / window),
+                "throughput_rps" => ratio(c.completed as f64, window),
+                "test_duration_s" => Some(window),
                 "latency_mean_s" => c.latency.mean_s(),
                 "latency_p50_s" => c.latency.quantile_s(0.50),
                 "latency_p95_s" => c.latency.quantile_s(0.95),
@@ -183,6 +202,12 @@ fn values(rec: &Recorder, c: &TierCounters, window: f64, sc: &Scenario, all: boo
                 "abandoned_work" => Some(c.abandoned as f64),
                 "instance_failures" => Some(c.instance_failures as f64),
                 "rejected_no_instance" => Some(c.no_instance as f64),
+                "rejected_shed" => Some(c.shed as f64),
+                "breaker_rejections" => Some(c.breaker_rejections as f64),
+                "stale_hits" => Some(c.stale_hits as f64),
+                "breaker_opens" => Some(rec.breaker_opens as f64),
+                "db_breaker_open_fraction" => ratio(g.db_breaker_open, window),
+                "cache_breaker_open_fraction" => ratio(g.cache_breaker_open, window),
                 "cache_hit_ratio" => ratio((c.l1_hits + c.l2_hits) as f64, c.cacheable_reads as f64),
                 "l1_hit_ratio" if sc.cache.l1.is_some() => ratio(c.l1_hits as f64, c.cacheable_reads as f64),
                 "l2_hit_ratio" if sc.cache.l2.is_some() => {

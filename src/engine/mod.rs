@@ -43,6 +43,7 @@ pub struct Scheduler<M> {
     now: SimTime,
     queue: EventQueue<M>,
     delivered: u64,
+    stopped: bool,
 }
 
 impl<M: Copy> Default for Scheduler<M> {
@@ -57,6 +58,7 @@ impl<M: Copy> Scheduler<M> {
             now: SimTime::ZERO,
             queue: EventQueue::with_capacity(1024),
             delivered: 0,
+            stopped: false,
         }
     }
 
@@ -89,10 +91,24 @@ impl<M: Copy> Scheduler<M> {
         self.queue.len()
     }
 
+    /// End the run now: `run_until` returns after the current event and
+    /// delivers nothing more; the clock stays at the stopping time.
+    pub fn stop(&mut self) {
+        self.stopped = true;
+    }
+
+    /// Whether the model ended the run ([`Scheduler::stop`]).
+    pub fn stopped(&self) -> bool {
+        self.stopped
+    }
+
     /// Deliver events to `model` until the next one would be later than
     /// `until` (events at exactly `until` are delivered). The clock is left
-    /// at `until`.
+    /// at `until`, unless the model stopped the run.
     pub fn run_until<Mo: Model<Msg = M>>(&mut self, model: &mut Mo, until: SimTime) {
+        if self.stopped {
+            return;
+        }
         while let Some(t) = self.queue.peek_time() {
             if t > until {
                 break;
@@ -102,6 +118,9 @@ impl<M: Copy> Scheduler<M> {
             self.now = t;
             self.delivered += 1;
             model.handle(self, msg);
+            if self.stopped {
+                return;
+            }
         }
         self.now = self.now.max(until);
     }
@@ -139,5 +158,29 @@ mod tests {
         assert_eq!(s.now(), SimTime::from_nanos(5));
         assert_eq!(s.pending(), 1);
         assert_eq!(s.delivered(), 4);
+    }
+
+    struct Stopper;
+    impl Model for Stopper {
+        type Msg = u32;
+        fn handle(&mut self, s: &mut Scheduler<u32>, msg: u32) {
+            if msg == 2 {
+                s.stop();
+            }
+        }
+    }
+
+    #[test]
+    fn a_stopped_run_delivers_nothing_more_and_keeps_its_clock() {
+        let mut s = Scheduler::new();
+        for (t, m) in [(1, 1), (2, 2), (2, 3), (4, 4)] {
+            s.schedule_at(SimTime::from_nanos(t), m);
+        }
+        s.run_until(&mut Stopper, SimTime::from_nanos(10));
+        assert!(s.stopped());
+        assert_eq!(s.delivered(), 2);
+        assert_eq!(s.now(), SimTime::from_nanos(2));
+        s.run_until(&mut Stopper, SimTime::from_nanos(20));
+        assert_eq!((s.delivered(), s.now()), (2, SimTime::from_nanos(2)));
     }
 }

@@ -9,7 +9,9 @@ pub mod names;
 mod recorder;
 
 pub use histogram::LatencyHistogram;
-pub use recorder::{CacheEvent, GaugeAreas, Outcome, Recorder, ScalingEvent, TierCounters, TimeSeriesRow};
+pub use recorder::{
+    BreakerEvent, CacheEvent, GaugeAreas, Outcome, Recorder, ScalingEvent, TierCounters, TimeSeriesRow,
+};
 
 use crate::engine::SimTime;
 

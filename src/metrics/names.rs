@@ -30,6 +30,13 @@ pub enum Needs {
     Pool,
     Database,
     Cache,
+    /// A finite closed workload (`requests_per_user`).
+    FiniteTest,
+    /// Any circuit breaker.
+    Breaker,
+    DbBreaker,
+    CacheBreaker,
+    Shedding,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -68,7 +75,8 @@ use Unit::*;
 /// Every metric, in the order they are reported.
 #[rustfmt::skip]
 pub const METRICS: &[MetricDef] = &[
-    m("throughput_rps", PerSecond, H, N, true, "requests completed per second (after warm-up)"),
+    m("throughput_rps", PerSecond, H, N, true, "requests completed per second (after warm-up; for a finite test, per second of actual test)"),
+    m("test_duration_s", Seconds, L, Needs::FiniteTest, false, "finite tests: simulated time from warm-up to the end of the test (all users done, nothing in flight)"),
     m("latency_mean_s", Seconds, L, N, true, "mean latency of completed requests, arrival to response"),
     m("latency_p50_s", Seconds, L, N, true, "median latency of completed requests"),
     m("latency_p95_s", Seconds, L, N, true, "95th percentile latency of completed requests"),
@@ -86,6 +94,12 @@ pub const METRICS: &[MetricDef] = &[
     m("pool_timeouts", Count, L, Needs::Pool, true, "requests that waited longer than the pool timeout"),
     m("pool_tenant_cap_waits", Count, L, Needs::Pool, true, "connection requests held back by their tenant's max_connections"),
     m("rejected_db_connections", Count, L, Needs::Database, true, "requests failed because the database refused a new connection"),
+    m("rejected_shed", Count, L, Needs::Shedding, true, "requests refused by load shedding (lowest priority first)"),
+    m("breaker_rejections", Count, L, Needs::Breaker, true, "requests failed at once because the database circuit breaker was open"),
+    m("stale_hits", Count, L, Needs::DbBreaker, true, "reads answered from an expired cached copy while the database breaker was open (fallback = stale)"),
+    m("breaker_opens", Count, L, Needs::Breaker, false, "times a circuit breaker opened (from closed or half-open)"),
+    m("db_breaker_open_fraction", Ratio, L, Needs::DbBreaker, false, "fraction of the time the database breaker was not closed (open or half-open)"),
+    m("cache_breaker_open_fraction", Ratio, L, Needs::CacheBreaker, false, "fraction of the time the L2 breaker was not closed (reads skip the L2)"),
     m("instance_failures", Count, L, N, true, "requests lost because their instance failed or was removed mid-request"),
     m("timeouts", Count, L, N, true, "client timeouts (endpoint timeout) plus query timeouts"),
     m("query_timeouts", Count, L, Needs::Database, true, "queries aborted by the tier's query_timeout"),

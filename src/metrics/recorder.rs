@@ -27,7 +27,25 @@ pub enum Outcome {
     InstanceFailure,
     /// No instance of its group was ready to take it (HTTP 503).
     NoInstance,
+    /// The database circuit breaker was open (and no stale copy served it).
+    BreakerOpen,
+    /// Load shedding refused it (the picked instance was overloaded).
+    Shed,
 }
+
+/// A circuit breaker changed state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BreakerEvent {
+    pub time_s: f64,
+    /// "database" or "cache".
+    pub downstream: &'static str,
+    pub from: &'static str,
+    pub to: &'static str,
+}
+
+/// Breaker state changes kept per replication (the first ones); the count
+/// goes on.
+pub const MAX_BREAKER_EVENTS: usize = 10_000;
 
 /// A change of an instance group's desired count.
 #[derive(Clone, Debug, PartialEq)]
@@ -54,6 +72,9 @@ pub struct TierCounters {
     pub db_refused: u64,
     pub instance_failures: u64,
     pub no_instance: u64,
+    pub breaker_rejections: u64,
+    pub stale_hits: u64,
+    pub shed: u64,
     pub retries: u64,
     pub abandoned: u64,
     pub tenant_cap_waits: u64,
@@ -82,6 +103,9 @@ impl TierCounters {
         self.db_refused += o.db_refused;
         self.instance_failures += o.instance_failures;
         self.no_instance += o.no_instance;
+        self.breaker_rejections += o.breaker_rejections;
+        self.stale_hits += o.stale_hits;
+        self.shed += o.shed;
         self.retries += o.retries;
         self.abandoned += o.abandoned;
         self.tenant_cap_waits += o.tenant_cap_waits;
@@ -106,6 +130,8 @@ impl TierCounters {
             + self.db_refused
             + self.instance_failures
             + self.no_instance
+            + self.breaker_rejections
+            + self.shed
     }
 }
 
@@ -159,6 +185,9 @@ pub struct GaugeAreas {
     pub db_busy: f64,
     /// Database cores.
     pub db_cores: f64,
+    /// Time the database / cache breaker was not closed.
+    pub db_breaker_open: f64,
+    pub cache_breaker_open: f64,
 }
 
 impl GaugeAreas {
@@ -175,6 +204,8 @@ impl GaugeAreas {
         self.pool_capacity += o.pool_capacity;
         self.db_busy += o.db_busy;
         self.db_cores += o.db_cores;
+        self.db_breaker_open += o.db_breaker_open;
+        self.cache_breaker_open += o.cache_breaker_open;
     }
 }
 
@@ -211,6 +242,9 @@ pub struct Recorder {
     iv_start: SimTime,
     pub rows: Vec<TimeSeriesRow>,
     pub scaling_events: Vec<ScalingEvent>,
+    /// Breaker openings after warm-up, and the first state changes.
+    pub breaker_opens: u64,
+    pub breaker_events: Vec<BreakerEvent>,
 }
 
 impl Recorder {
@@ -233,6 +267,8 @@ impl Recorder {
             iv_start: SimTime::ZERO,
             rows: Vec::with_capacity(expected_rows),
             scaling_events: Vec::new(),
+            breaker_opens: 0,
+            breaker_events: Vec::new(),
         }
     }
 
@@ -298,6 +334,8 @@ impl Recorder {
                 Outcome::DbRefused => c.db_refused += 1,
                 Outcome::InstanceFailure => c.instance_failures += 1,
                 Outcome::NoInstance => c.no_instance += 1,
+                Outcome::BreakerOpen => c.breaker_rejections += 1,
+                Outcome::Shed => c.shed += 1,
             }
         }
     }
@@ -316,6 +354,27 @@ impl Recorder {
     pub fn pool_wait(&mut self, tier: usize, measured: bool, wait: SimTime) {
         if measured {
             self.tiers[tier].pool_wait.record(wait);
+        }
+    }
+
+    /// A read answered from a stale cached copy (breaker fallback).
+    #[inline]
+    pub fn stale_hit(&mut self, tier: usize, measured: bool) {
+        self.both(tier, measured, |c| c.stale_hits += 1);
+    }
+
+    /// A circuit breaker changed state (rare: the list is capped).
+    pub fn breaker_event(&mut self, now: SimTime, downstream: &'static str, from: &'static str, to: &'static str) {
+        if to == "open" && now >= self.warmup {
+            self.breaker_opens += 1;
+        }
+        if self.breaker_events.len() < MAX_BREAKER_EVENTS {
+            self.breaker_events.push(BreakerEvent {
+                time_s: now.as_secs_f64(),
+                downstream,
+                from,
+                to,
+            });
         }
     }
 

@@ -309,6 +309,9 @@ pub struct Cache {
     /// Item limit: `capacity` for bounded policies, `usize::MAX` for None.
     limit: usize,
     ttl_ns: Option<u64>,
+    /// Expired entries stay stored this much longer for a stale fallback
+    /// (reclaiming skips them; lookups still miss).
+    stale_grace_ns: u64,
     entries: Vec<Entry>,
     /// Head of the free-slot list (through `links[Policy].next`).
     free: u32,
@@ -361,6 +364,7 @@ impl Cache {
             policy,
             limit: if bounded { capacity } else { usize::MAX },
             ttl_ns: ttl.map(SimTime::as_nanos),
+            stale_grace_ns: 0,
             entries: Vec::with_capacity(prealloc),
             free: NIL,
             len: 0,
@@ -440,6 +444,22 @@ impl Cache {
         evicted
     }
 
+    /// Keep expired entries `grace` longer before reclaiming them, for a
+    /// stale fallback (HTTP stale-if-error). Lookups still miss them;
+    /// capacity eviction still prefers them.
+    pub fn keep_stale_for(&mut self, grace: SimTime) {
+        self.stale_grace_ns = grace.as_nanos();
+    }
+
+    /// Whether `key` is stored, expired at `now`, and within the stale
+    /// grace: a copy a fallback may serve. Changes nothing.
+    pub fn holds_stale(&self, key: u64, now: SimTime) -> bool {
+        self.table.find(key).is_some_and(|(_, i)| {
+            self.is_expired(i, now)
+                && now.as_nanos() < self.entries[i as usize].expires.saturating_add(self.stale_grace_ns)
+        })
+    }
+
     /// Remove one key (a write invalidates). Returns whether it was present.
     ///
     /// "Present" means stored: an expired entry not yet reclaimed counts.
@@ -510,7 +530,12 @@ impl Cache {
         }
         for _ in 0..RECLAIM_PER_INSERT {
             let oldest = if self.track_age { self.age.tail } else { self.order.tail };
-            if oldest == NIL || !self.is_expired(oldest, now) {
+            let stale_kept = oldest != NIL
+                && now.as_nanos()
+                    < self.entries[oldest as usize]
+                        .expires
+                        .saturating_add(self.stale_grace_ns);
+            if oldest == NIL || !self.is_expired(oldest, now) || stale_kept {
                 break;
             }
             self.remove_entry(oldest);
@@ -713,6 +738,24 @@ mod tests {
 
     fn t(ns: u64) -> SimTime {
         SimTime::from_nanos(ns)
+    }
+
+    #[test]
+    fn stale_copies_are_kept_for_the_grace_then_reclaimed() {
+        let s = SimTime::from_secs;
+        let mut c = Cache::new(100, P::Lru, Some(s(10)));
+        c.keep_stale_for(s(60));
+        c.insert(1, s(0));
+        assert!(!c.holds_stale(1, s(5)), "fresh is not stale");
+        assert!(c.holds_stale(1, s(20)));
+        // Reclaiming on insert would drop key 1 without the grace.
+        c.insert(2, s(20));
+        assert!(c.holds_stale(1, s(20)));
+        // Past expiry + grace: no longer servable, and reclaimed.
+        assert!(!c.holds_stale(1, s(80)));
+        c.insert(3, s(80));
+        assert_eq!(c.len(), 2);
+        assert!(!c.holds_stale(1, s(80)) && c.holds_stale(2, s(80)));
     }
 
     /// Demand paging: look each key up at successive instants and fill on a

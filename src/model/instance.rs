@@ -126,6 +126,11 @@ impl Instance {
         self.queued as usize
     }
 
+    /// Requests of priority `level` waiting for a worker.
+    pub fn queued_at(&self, level: u8) -> usize {
+        self.queues.get(level as usize).map_or(0, |q| q.len())
+    }
+
     pub fn cores(&self) -> u32 {
         self.cpu.cores()
     }

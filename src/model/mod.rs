@@ -13,6 +13,7 @@
 
 pub mod autoscaler;
 pub mod balancer;
+pub mod breaker;
 pub mod cache;
 pub mod cpu;
 pub mod database;
@@ -21,6 +22,7 @@ pub mod instance;
 pub mod pool;
 pub mod request;
 mod service;
+pub mod shedding;
 pub mod workload;
 
 pub use service::Service;
@@ -46,6 +48,11 @@ pub enum Msg {
     UserReady {
         workload: u32,
         user: u32,
+    },
+    /// The active user count of a ramped closed workload changes (to the
+    /// workload's pending count).
+    Ramp {
+        workload: u32,
     },
     /// A client retries a failed request.
     Retry {

@@ -59,6 +59,12 @@ pub struct Request {
     pub queries: u16,
     /// When the request started waiting for a connection.
     pub wait_since: SimTime,
+    /// Epoch of the circuit-breaker permit of the call in progress
+    /// (database, or the L2 lookup before it).
+    pub breaker_epoch: u32,
+    /// A cache level held an expired copy of the key (for the database
+    /// breaker's stale fallback).
+    pub stale: bool,
     /// Priority level: 0 is served first (from the tier's `priority`).
     pub level: u8,
     /// The slot holds a request (false once removed).

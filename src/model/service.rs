@@ -9,6 +9,12 @@
 //! it (a retry is a new arrival). The client may also give up (endpoint
 //! timeout) while the server goes on: that work is counted as abandoned.
 //!
+//! Circuit breakers sit in front of the database (checked when a request
+//! asks the pool for a connection; a call is the connection plus the
+//! request's queries) and the L2 (checked per lookup). An open database
+//! breaker fails the request at once, or answers a read from an expired
+//! cached copy (`stale`); an open L2 breaker sends the read past the L2.
+//!
 //! Instances live in groups: the shared group, and one per `dedicated`
 //! tier. Each group has its own balancer, desired count and autoscaler.
 //! Instances start (`startup`, cold L1), serve, drain on scale-in, and may
@@ -16,18 +22,20 @@
 
 use super::autoscaler::{self, Autoscaler, Observation, ScaleMetric};
 use super::balancer::Balancer;
+use super::breaker::{CircuitBreaker, Permit, Transition};
 use super::cache::{Cache, EvictionPolicy};
 use super::database::Database;
 use super::gateway::{Gateway, Refusal};
 use super::instance::{Instance, InstanceState, Offer};
 use super::pool::{Acquire, ConnectionPool, Grant};
 use super::request::{Phase, ReqRef, Request, Requests, NO_USER};
-use super::workload::ArrivalGen;
+use super::shedding::{ShedMeter, ShedSignal};
+use super::workload::{ArrivalGen, UserRamp};
 use super::{Conservation, Msg, Station};
 use crate::engine::{Model, RngStreams, Scheduler, SimRng, SimTime, StreamId};
 use crate::metrics::{CacheEvent, GaugeAreas, LatencyHistogram, Outcome, Recorder, ScalingEvent, TimeIntegral};
 use crate::scenario::{
-    Arrival, CacheLevel, CachePolicy, FaultKind, Isolation, Jitter, PolicySpec, PoolScope, ScaleIn, Scenario,
+    Arrival, CacheLevel, CachePolicy, Fallback, FaultKind, Isolation, Jitter, PolicySpec, PoolScope, ScaleIn, Scenario,
     WritePolicy,
 };
 use rand::{Rng, RngExt, SeedableRng};
@@ -46,7 +54,20 @@ struct WorkloadState {
     tenants: u32,
     tier: u16,
     next_rr: u32,
+    /// Closed workloads: user slots per tenant (the most ever active).
     users_per_tenant: u32,
+    /// Closed workloads: users per tenant active now (local indices below
+    /// this may send; the others retire after their current request).
+    active: u32,
+    /// Ramped closed workloads: the schedule, and the count the next
+    /// `Ramp` message applies.
+    ramp: Option<UserRamp>,
+    ramp_pending: u32,
+    /// Ramped closed workloads: per user, whether it has a request or a
+    /// think time under way (so a user coming back is not started twice).
+    user_busy: Vec<bool>,
+    /// Finite tests: requests each user still has to finish.
+    requests_left: Vec<u32>,
     /// Recorded tenant/endpoint of the next trace arrival.
     pending: Option<crate::scenario::TraceEvent>,
 }
@@ -71,14 +92,25 @@ struct Group {
     latency: Option<LatencyHistogram>,
 }
 
-fn new_cache(level: &CacheLevel) -> Cache {
+fn new_cache(level: &CacheLevel, stale_grace: SimTime) -> Cache {
     let policy = match level.policy {
         CachePolicy::Lru => EvictionPolicy::Lru,
         CachePolicy::Fifo => EvictionPolicy::Fifo,
         CachePolicy::Lfu => EvictionPolicy::Lfu,
         CachePolicy::None => EvictionPolicy::None,
     };
-    Cache::new(level.capacity as usize, policy, level.ttl)
+    let mut c = Cache::new(level.capacity as usize, policy, level.ttl);
+    c.keep_stale_for(stale_grace);
+    c
+}
+
+/// How long caches keep expired copies for the database breaker's stale
+/// fallback (zero without one).
+fn stale_grace(sc: &Scenario) -> SimTime {
+    match &sc.breakers.database {
+        Some(b) if b.fallback == Fallback::Stale => b.stale_for,
+        _ => SimTime::ZERO,
+    }
 }
 
 /// One replication of a scenario: all actors plus the recorder.
@@ -93,6 +125,8 @@ pub struct Service<'s> {
     tier_level: Vec<u8>,
     levels: usize,
     instances: Vec<Instance>,
+    /// Load-shedding meter of each instance (with `[shedding]`).
+    shed_meters: Vec<ShedMeter>,
     l1: Vec<Option<Cache>>,
     l2: Option<Cache>,
     /// Pool class of each tier: 0 for shared tiers, one per isolated tier.
@@ -110,6 +144,15 @@ pub struct Service<'s> {
     fault_rng: SimRng,
     /// CPU demand multiplier per endpoint (latency-spike faults).
     cpu_factor: Vec<f64>,
+    /// L2 latency multiplier (cache-slowdown faults).
+    l2_factor: f64,
+    /// Circuit breakers, and whether each is not closed (time integrals).
+    db_breaker: Option<CircuitBreaker>,
+    cache_breaker: Option<CircuitBreaker>,
+    db_breaker_open: TimeIntegral,
+    cache_breaker_open: TimeIntegral,
+    /// The database breaker may serve stale copies: lookups note them.
+    stale_fallback: bool,
     /// Random-crash faults in force: (mtbf, mttr).
     random_crashes: Option<(SimTime, SimTime)>,
     pub rec: Recorder,
@@ -122,6 +165,10 @@ pub struct Service<'s> {
     last_flush: SimTime,
     /// Write-behind flushes in progress (not client requests).
     background: u64,
+    /// Finite tests: users still sending; the run ends when it reaches
+    /// zero and nothing is in flight.
+    finite_users_left: u64,
+    finite: bool,
     pub conservation: Conservation,
 }
 
@@ -146,10 +193,22 @@ impl<'s> Service<'s> {
             }
             let mut arrivals = streams.stream(StreamId::Arrivals(i as u32));
             let gen = ArrivalGen::new(&w.arrival, w.tenants, &mut arrivals);
-            let users_per_tenant = match &w.arrival {
-                Arrival::Closed { users, .. } => *users,
-                _ => 0,
+            let users_per_tenant = w.arrival.max_users();
+            let slots = (w.tenants * users_per_tenant) as usize;
+            let (active, ramp, requests_left) = match &w.arrival {
+                Arrival::Closed {
+                    users,
+                    stages,
+                    requests_per_user,
+                    ..
+                } => (
+                    *users,
+                    (!stages.is_empty()).then(|| UserRamp::new(stages.clone())),
+                    requests_per_user.map_or(Vec::new(), |m| vec![m; slots]),
+                ),
+                _ => (0, None, Vec::new()),
             };
+            let user_busy = if ramp.is_some() { vec![false; slots] } else { Vec::new() };
             // Parameters were validated (items >= 1, 0 <= zipf <= 5).
             let zipf = w
                 .keys
@@ -168,6 +227,11 @@ impl<'s> Service<'s> {
                 tier: w.tier as u16,
                 next_rr: 0,
                 users_per_tenant,
+                active,
+                ramp,
+                ramp_pending: 0,
+                user_busy,
+                requests_left,
                 pending: None,
             });
         }
@@ -323,8 +387,9 @@ impl<'s> Service<'s> {
             tier_level,
             levels: prios.len(),
             instances: Vec::new(),
+            shed_meters: Vec::new(),
             l1: Vec::new(),
-            l2: sc.cache.l2.as_ref().map(new_cache),
+            l2: sc.cache.l2.as_ref().map(|l| new_cache(l, stale_grace(sc))),
             tier_class,
             classes,
             pools,
@@ -344,6 +409,16 @@ impl<'s> Service<'s> {
             retry_rng: streams.stream(StreamId::Retry),
             fault_rng: streams.stream(StreamId::Faults),
             cpu_factor: vec![1.0; sc.endpoints.len()],
+            l2_factor: 1.0,
+            db_breaker: sc.breakers.database.as_ref().map(|b| CircuitBreaker::new(b.config)),
+            cache_breaker: sc.breakers.cache.as_ref().map(|b| CircuitBreaker::new(b.config)),
+            db_breaker_open: TimeIntegral::new(SimTime::ZERO),
+            cache_breaker_open: TimeIntegral::new(SimTime::ZERO),
+            stale_fallback: sc
+                .breakers
+                .database
+                .as_ref()
+                .is_some_and(|b| b.fallback == Fallback::Stale),
             random_crashes: None,
             rec: Recorder::new(sc.tiers.len(), sim.warmup, rows),
             in_system: TimeIntegral::new(SimTime::ZERO),
@@ -353,6 +428,13 @@ impl<'s> Service<'s> {
             done_buf: Vec::with_capacity(64),
             last_flush: SimTime::ZERO,
             background: 0,
+            finite_users_left: sc
+                .workloads
+                .iter()
+                .filter(|w| w.arrival.is_finite())
+                .map(|w| w.tenants as u64 * w.arrival.max_users() as u64)
+                .sum(),
+            finite: sc.has_finite_workload(),
             conservation: Conservation::default(),
         };
         // Initial instances are ready at time zero.
@@ -366,12 +448,19 @@ impl<'s> Service<'s> {
             }
         }
         // First arrivals; closed users start after one think time each, so
-        // they do not all fire at t = 0.
+        // they do not all fire at t = 0. A ramp starts its active users the
+        // same way and the others as it reaches them.
         for w in 0..svc.workloads.len() {
             let ws = &mut svc.workloads[w];
             if matches!(ws.gen, ArrivalGen::Closed) {
                 let users = ws.tenants * ws.users_per_tenant;
                 for u in 0..users {
+                    if u % ws.users_per_tenant >= ws.active {
+                        continue;
+                    }
+                    if let Some(b) = ws.user_busy.get_mut(u as usize) {
+                        *b = true;
+                    }
                     let think = match &sc.workloads[w].arrival {
                         Arrival::Closed { think, .. } => think.sample(&mut ws.think),
                         _ => SimTime::ZERO,
@@ -384,6 +473,7 @@ impl<'s> Service<'s> {
                         },
                     );
                 }
+                svc.schedule_ramp(sched, w);
             } else {
                 svc.schedule_next_arrival(sched, w);
             }
@@ -406,7 +496,11 @@ impl<'s> Service<'s> {
         let id = self.instances.len() as u32;
         self.instances
             .push(Instance::new(id, g as u16, &self.sc.instance, self.levels, now));
-        self.l1.push(self.sc.cache.l1.as_ref().map(new_cache));
+        let grace = stale_grace(self.sc);
+        self.l1.push(self.sc.cache.l1.as_ref().map(|l| new_cache(l, grace)));
+        if self.sc.shedding.is_some() {
+            self.shed_meters.push(ShedMeter::new(now, self.levels));
+        }
         if let Some(p) = &self.sc.pool {
             if p.scope == PoolScope::Instance {
                 self.pool_slots.extend(std::iter::repeat_n(u32::MAX, self.classes));
@@ -598,6 +692,21 @@ impl<'s> Service<'s> {
             }
             _ => {}
         }
+        // A call cut short by the failure has no result for its breaker.
+        let permit = Permit { epoch: r.breaker_epoch };
+        match r.phase {
+            Phase::PoolWait | Phase::Connecting | Phase::Query if !r.background => {
+                if let Some(b) = &mut self.db_breaker {
+                    b.cancel(permit);
+                }
+            }
+            Phase::L2 => {
+                if let Some(b) = &mut self.cache_breaker {
+                    b.cancel(permit);
+                }
+            }
+            _ => {}
+        }
         if has_worker && !r.background {
             self.instances[r.instance as usize].abandon(sched, req, r.phase == Phase::Cpu);
         }
@@ -776,6 +885,10 @@ impl<'s> Service<'s> {
                 }
                 sched.schedule_in(*duration, Msg::FaultEnd { index: index as u16 });
             }
+            FaultKind::CacheSlowdown { factor, duration } => {
+                self.l2_factor = *factor;
+                sched.schedule_in(*duration, Msg::FaultEnd { index: index as u16 });
+            }
             FaultKind::CacheFlush { l1, l2 } => {
                 if *l2 {
                     if let Some(c) = &mut self.l2 {
@@ -805,6 +918,7 @@ impl<'s> Service<'s> {
 
     fn on_fault_end(&mut self, index: usize) {
         match &self.sc.faults[index].kind {
+            FaultKind::CacheSlowdown { .. } => self.l2_factor = 1.0,
             FaultKind::DbSlowdown { .. } => {
                 if let Some(db) = &mut self.db {
                     db.slowdown = 1.0;
@@ -853,15 +967,71 @@ impl<'s> Service<'s> {
     }
 
     fn on_user_ready(&mut self, sched: &mut Scheduler<Msg>, w: usize, user: u32) {
-        let ws = &self.workloads[w];
+        let ws = &mut self.workloads[w];
+        if ws.ramp.is_some() && user % ws.users_per_tenant >= ws.active {
+            // Ramped down while thinking: retire without sending.
+            ws.user_busy[user as usize] = false;
+            return;
+        }
         let tenant = ws.first_tenant + user / ws.users_per_tenant.max(1);
         self.new_request(sched, w, tenant, None, user, 0, None);
     }
 
+    /// Schedule the next change of workload `w`'s ramp, if any is due
+    /// before the end.
+    fn schedule_ramp(&mut self, sched: &mut Scheduler<Msg>, w: usize) {
+        let ws = &mut self.workloads[w];
+        let Some(ramp) = &mut ws.ramp else { return };
+        if let Some((at, count)) = ramp.next_change() {
+            if at <= self.sc.simulation.duration {
+                ws.ramp_pending = count;
+                sched.schedule_at(at, Msg::Ramp { workload: w as u32 });
+            }
+        }
+    }
+
+    /// A ramp step: users that become active and are idle start at once
+    /// (k6 starts a VU's iteration immediately); users above the new count
+    /// retire after their current request or think time.
+    fn on_ramp(&mut self, sched: &mut Scheduler<Msg>, w: usize) {
+        let ws = &mut self.workloads[w];
+        let (old, new) = (ws.active, ws.ramp_pending);
+        ws.active = new;
+        for t in 0..ws.tenants {
+            for local in old..new.max(old) {
+                let u = t * ws.users_per_tenant + local;
+                if !ws.user_busy[u as usize] {
+                    ws.user_busy[u as usize] = true;
+                    sched.schedule_in(
+                        SimTime::ZERO,
+                        Msg::UserReady {
+                            workload: w as u32,
+                            user: u,
+                        },
+                    );
+                }
+            }
+        }
+        self.schedule_ramp(sched, w);
+    }
+
     /// A closed-workload user got its final answer: think, then send the
-    /// next request.
+    /// next request — unless its finite test is over or a ramp retired it.
     fn user_next(&mut self, sched: &mut Scheduler<Msg>, w: usize, user: u32) {
         if user == NO_USER {
+            return;
+        }
+        let ws = &mut self.workloads[w];
+        if let Some(left) = ws.requests_left.get_mut(user as usize) {
+            *left -= 1;
+            if *left == 0 {
+                self.finite_users_left -= 1;
+                self.end_if_done(sched);
+                return;
+            }
+        }
+        if ws.ramp.is_some() && user % ws.users_per_tenant >= ws.active {
+            ws.user_busy[user as usize] = false;
             return;
         }
         if let Arrival::Closed { think, .. } = &self.sc.workloads[w].arrival {
@@ -956,6 +1126,8 @@ impl<'s> Service<'s> {
             queries: 0,
             wait_since: now,
             level: self.tier_level[tier],
+            breaker_epoch: 0,
+            stale: false,
             alive: false,
         };
         let refusal = match self.gateway.admit(now, tenant) {
@@ -974,9 +1146,18 @@ impl<'s> Service<'s> {
             return self.client_result(sched, &req, Outcome::NoInstance, SimTime::ZERO);
         };
         req.instance = inst;
+        if self.sc.shedding.is_some() && self.overloaded(now, inst, req.level) {
+            self.gateway.release(tenant);
+            self.groups[g].balancer.done(inst);
+            self.conservation.rejected += 1;
+            return self.client_result(sched, &req, Outcome::Shed, SimTime::ZERO);
+        }
         let r = self.requests.insert(req);
         match self.instances[inst as usize].offer(sched, r, cpu, req.level) {
-            Offer::Started => self.rec.queue_wait(tier, measured, SimTime::ZERO),
+            Offer::Started => {
+                self.rec.queue_wait(tier, measured, SimTime::ZERO);
+                self.shed_dequeued(now, inst as usize, req.level, SimTime::ZERO);
+            }
             Offer::Queued => {}
             Offer::Full => {
                 self.requests.remove(r);
@@ -990,6 +1171,36 @@ impl<'s> Service<'s> {
         self.in_system.add(now, 1.0);
         if let Some(t) = self.sc.endpoints[endpoint].timeout {
             sched.schedule_in(t, Msg::ClientTimeout { req: r });
+        }
+    }
+
+    /// Whether load shedding refuses a request of priority `level` at
+    /// instance `inst` now.
+    fn overloaded(&mut self, now: SimTime, inst: u32, level: u8) -> bool {
+        let Some(p) = self.sc.shedding else { return false };
+        let i = inst as usize;
+        let value = match p.signal {
+            ShedSignal::QueueLength { .. } => self.instances[i].queued() as f64,
+            ShedSignal::QueueDelay { interval, .. } => {
+                let queued = self.instances[i].queued_at(level);
+                self.shed_meters[i].delay(now, level, queued, interval)
+            }
+            ShedSignal::Cpu { window, .. } => {
+                let busy = self.instances[i].busy.total(now);
+                let cores = self.instances[i].cores();
+                self.shed_meters[i].cpu(now, busy, cores, window)
+            }
+        };
+        p.sheds(value, level, self.levels)
+    }
+
+    /// A request got a worker at `inst` after `wait` (CoDel's input).
+    #[inline]
+    fn shed_dequeued(&mut self, now: SimTime, inst: usize, level: u8, wait: SimTime) {
+        if let Some(p) = self.sc.shedding {
+            if let ShedSignal::QueueDelay { interval, .. } = p.signal {
+                self.shed_meters[inst].dequeued(now, level, wait, interval);
+            }
         }
     }
 
@@ -1010,6 +1221,8 @@ impl<'s> Service<'s> {
                     Outcome::PoolTimeout => on.pool_timeout,
                     Outcome::DbRefused => on.db_refused,
                     Outcome::InstanceFailure | Outcome::NoInstance => on.instance_failure,
+                    Outcome::BreakerOpen => on.breaker_open,
+                    Outcome::Shed => on.shed,
                 };
                 if retryable && (r.attempt as u32) + 1 < rs.attempts {
                     // Exponential backoff: base × 2^attempt, capped, jittered.
@@ -1050,8 +1263,9 @@ impl<'s> Service<'s> {
         // when its instance fails (then the queue is emptied first).
         let r = self.requests.get(next).expect("queued request is live");
         let wait = sched.now() - r.enqueued;
-        let (tier, measured, cpu) = (r.tier as usize, r.measured, r.cpu);
+        let (tier, measured, cpu, level) = (r.tier as usize, r.measured, r.cpu, r.level);
         self.rec.queue_wait(tier, measured, wait);
+        self.shed_dequeued(sched.now(), inst, level, wait);
         self.instances[inst].start(sched, next, cpu);
     }
 
@@ -1089,17 +1303,47 @@ impl<'s> Service<'s> {
     /// that level's latency.
     fn cache_lookup(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, l1: bool) {
         let now = sched.now();
+        if !l1 {
+            if let Some((permit, change)) = self.cache_breaker.as_mut().map(|b| b.try_call(now)) {
+                if let Some(t) = change {
+                    self.breaker_changed(now, false, t);
+                }
+                let r = self.requests.get_mut(req).expect("live request");
+                match permit {
+                    Some(p) => {
+                        r.breaker_epoch = p.epoch;
+                        r.wait_since = now;
+                    }
+                    None => {
+                        // Open: the read goes past the L2 to the database.
+                        let q = self.sc.endpoints[r.endpoint as usize].db_queries;
+                        return self.read_miss(sched, req, q);
+                    }
+                }
+            }
+        }
         let r = self.requests.get_mut(req).expect("live request");
         let (hit, latency) = if l1 {
             let level = self.sc.cache.l1.as_ref().expect("L1 configured");
             let cache = self.l1[r.instance as usize].as_mut().expect("L1 of a live instance");
-            (cache.get(r.key, now), level.latency.sample(&mut self.latency_rng))
-        } else {
-            let level = self.sc.cache.l2.as_ref().expect("L2 configured");
+            // An expired copy stays stored for the stale fallback (a miss
+            // either way; `get` would drop it).
+            let stale = self.stale_fallback && cache.holds_stale(r.key, now);
+            r.stale |= stale;
             (
-                self.l2.as_mut().expect("L2 configured").get(r.key, now),
+                !stale && cache.get(r.key, now),
                 level.latency.sample(&mut self.latency_rng),
             )
+        } else {
+            let level = self.sc.cache.l2.as_ref().expect("L2 configured");
+            let cache = self.l2.as_mut().expect("L2 configured");
+            let stale = self.stale_fallback && cache.holds_stale(r.key, now);
+            r.stale |= stale;
+            let mut latency = level.latency.sample(&mut self.latency_rng);
+            if self.l2_factor != 1.0 {
+                latency = SimTime::from_secs_f64(latency.as_secs_f64() * self.l2_factor);
+            }
+            (!stale && cache.get(r.key, now), latency)
         };
         r.hit = hit;
         r.phase = if l1 { Phase::L1 } else { Phase::L2 };
@@ -1111,6 +1355,17 @@ impl<'s> Service<'s> {
         let (tier, measured, hit, phase, key, inst) =
             (r.tier as usize, r.measured, r.hit, r.phase, r.key, r.instance as usize);
         let db_queries = self.sc.endpoints[r.endpoint as usize].db_queries;
+        if phase == Phase::L2 {
+            let (epoch, since) = (r.breaker_epoch, r.wait_since);
+            let now = sched.now();
+            let slow = self.sc.breakers.cache.as_ref().and_then(|b| b.slow_call);
+            if let Some(b) = &mut self.cache_breaker {
+                let failed = slow.is_some_and(|s| now - since > s);
+                if let Some(t) = b.record(now, Permit { epoch }, failed) {
+                    self.breaker_changed(now, false, t);
+                }
+            }
+        }
         match phase {
             Phase::L1 if hit => {
                 self.rec.cache(tier, measured, CacheEvent::L1Hit);
@@ -1183,9 +1438,23 @@ impl<'s> Service<'s> {
         }
     }
 
-    /// Ask the pool for a connection.
+    /// Ask the database breaker, then the pool for a connection.
     fn start_db(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef) {
         let now = sched.now();
+        let rm = self.requests.get_mut(req).expect("live request");
+        // The database call starts now (its wait for a connection included).
+        rm.wait_since = now;
+        if !rm.background {
+            if let Some((permit, change)) = self.db_breaker.as_mut().map(|b| b.try_call(now)) {
+                if let Some(t) = change {
+                    self.breaker_changed(now, true, t);
+                }
+                match permit {
+                    Some(p) => self.requests.get_mut(req).expect("live request").breaker_epoch = p.epoch,
+                    None => return self.breaker_fallback(sched, req),
+                }
+            }
+        }
         let r = *self.requests.get(req).expect("live request");
         let p = self.pool_index(&r);
         let cap = self.sc.tiers[r.tier as usize].max_connections.unwrap_or(u32::MAX);
@@ -1206,8 +1475,53 @@ impl<'s> Service<'s> {
                 rm.wait_since = now;
                 sched.schedule_in(self.pools[p].config().timeout, Msg::PoolTimeout { req });
             }
-            Acquire::Refused => self.finish(sched, req, Outcome::DbRefused),
+            Acquire::Refused => {
+                self.db_result(now, &r, true);
+                self.finish(sched, req, Outcome::DbRefused)
+            }
         }
+    }
+
+    /// The database breaker refused `req`'s call: a stale copy if the
+    /// fallback allows and a cache level held one, else fail fast.
+    fn breaker_fallback(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef) {
+        let r = *self.requests.get(req).expect("live request");
+        if self.stale_fallback && r.stale && self.sc.endpoints[r.endpoint as usize].cacheable {
+            self.rec.stale_hit(r.tier as usize, r.measured);
+            self.finish(sched, req, Outcome::Completed);
+        } else {
+            self.finish(sched, req, Outcome::BreakerOpen);
+        }
+    }
+
+    /// `r`'s database call ended at `now`: tell the breaker. A call slower
+    /// than the breaker's `slow_call` is a failure too.
+    fn db_result(&mut self, now: SimTime, r: &Request, failed: bool) {
+        if r.background {
+            return;
+        }
+        let slow = self.sc.breakers.database.as_ref().and_then(|b| b.slow_call);
+        let Some(b) = &mut self.db_breaker else { return };
+        let failed = failed || slow.is_some_and(|s| now - r.wait_since > s);
+        if let Some(t) = b.record(now, Permit { epoch: r.breaker_epoch }, failed) {
+            self.breaker_changed(now, true, t);
+        }
+    }
+
+    /// Record a breaker's state change (`db`: the database's, else the L2's).
+    fn breaker_changed(&mut self, now: SimTime, db: bool, t: Transition) {
+        let not_closed = if t.to == super::breaker::BreakerState::Closed {
+            0.0
+        } else {
+            1.0
+        };
+        let (integral, name) = if db {
+            (&mut self.db_breaker_open, "database")
+        } else {
+            (&mut self.cache_breaker_open, "cache")
+        };
+        integral.set(now, not_closed);
+        self.rec.breaker_event(now, name, t.from.name(), t.to.name());
     }
 
     fn got_connection(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, g: Grant) {
@@ -1251,6 +1565,7 @@ impl<'s> Service<'s> {
             return self.start_query(sched, req);
         }
         let r = *r;
+        self.db_result(sched.now(), &r, false);
         self.release_connection(sched, &r);
         let ep = &self.sc.endpoints[r.endpoint as usize];
         if ep.cacheable {
@@ -1303,6 +1618,7 @@ impl<'s> Service<'s> {
             {
                 self.stop(sched, r.instance);
             }
+            self.end_if_done(sched);
             return;
         }
         let inst = r.instance as usize;
@@ -1336,6 +1652,16 @@ impl<'s> Service<'s> {
         {
             self.stop(sched, inst as u32);
         }
+        self.end_if_done(sched);
+    }
+
+    /// End the run when every finite test is done and the server holds
+    /// nothing (work whose client gave up included).
+    #[inline]
+    fn end_if_done(&mut self, sched: &mut Scheduler<Msg>) {
+        if self.finite && self.finite_users_left == 0 && self.requests.live() == 0 {
+            sched.stop();
+        }
     }
 
     fn on_client_timeout(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef) {
@@ -1359,6 +1685,7 @@ impl<'s> Service<'s> {
         self.pools[p].cancel(sched.now(), req);
         self.rec
             .pool_wait(r.tier as usize, r.measured, sched.now() - r.wait_since);
+        self.db_result(sched.now(), &r, true);
         self.finish(sched, req, Outcome::PoolTimeout);
     }
 
@@ -1370,6 +1697,7 @@ impl<'s> Service<'s> {
         let r = *r;
         self.db.as_mut().expect("database").cancel(sched, req);
         self.release_connection(sched, &r);
+        self.db_result(sched.now(), &r, true);
         self.finish(sched, req, Outcome::QueryTimeout);
     }
 
@@ -1399,6 +1727,8 @@ impl<'s> Service<'s> {
             a.db_busy = db.busy.take(now);
             a.db_cores = db.cores() as f64 * dt;
         }
+        a.db_breaker_open = self.db_breaker_open.take(now);
+        a.cache_breaker_open = self.cache_breaker_open.take(now);
         let ready = self.ready.value() as u32;
         self.rec.gauges(now, a, ready);
     }
@@ -1458,6 +1788,7 @@ impl Model for Service<'_> {
         match msg {
             Msg::Arrival { workload } => self.on_arrival(sched, workload as usize),
             Msg::UserReady { workload, user } => self.on_user_ready(sched, workload as usize, user),
+            Msg::Ramp { workload } => self.on_ramp(sched, workload as usize),
             Msg::Retry {
                 workload,
                 endpoint,

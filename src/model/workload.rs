@@ -9,7 +9,9 @@
 //! tenant still sends exactly every 1/λ. Time-varying rates (diurnal) use
 //! thinning; piecewise rates (steps, MMPP state changes) restart the
 //! exponential gap at each change, which is exact by memorylessness.
-//! Closed users are driven by the service (`UserReady` messages).
+//! Closed users are driven by the service (`UserReady` messages); a
+//! [`UserRamp`] says when a ramped closed workload's active user count
+//! changes.
 
 use crate::engine::{SimRng, SimTime};
 use crate::scenario::{Arrival, TraceEvent};
@@ -199,6 +201,59 @@ impl ArrivalGen {
     }
 }
 
+/// The schedule of a ramped closed workload's active users per tenant
+/// (k6 `stages`): linear between breakpoints, as a sequence of integer
+/// changes. Going up, the k-th user joins when the line reaches k; going
+/// down, it leaves when the line falls to k − 1, so a ramp from 0 to N and
+/// one from N to 0 are mirror images and the last change falls on the
+/// stage's end.
+#[derive(Clone, Debug)]
+pub struct UserRamp {
+    /// (time, users per tenant), the first at time zero.
+    points: Vec<(SimTime, u32)>,
+    /// The segment being walked: points[seg] → points[seg + 1].
+    seg: usize,
+    /// Active users after the last change returned.
+    count: u32,
+}
+
+impl UserRamp {
+    /// `points` as in `Arrival::Closed::stages` (first at time zero).
+    pub fn new(points: Vec<(SimTime, u32)>) -> Self {
+        let count = points.first().map_or(0, |p| p.1);
+        UserRamp { points, seg: 0, count }
+    }
+
+    /// Users per tenant active now (after every change returned so far).
+    pub fn active(&self) -> u32 {
+        self.count
+    }
+
+    /// The next change of the active count: (when, new count); None once
+    /// the last stage is reached (the count then holds).
+    pub fn next_change(&mut self) -> Option<(SimTime, u32)> {
+        loop {
+            let (t0, a) = *self.points.get(self.seg)?;
+            let (t1, b) = *self.points.get(self.seg + 1)?;
+            if self.count == b {
+                self.seg += 1;
+                continue;
+            }
+            if t1 == t0 {
+                // A zero-length stage is a jump.
+                self.count = b;
+                return Some((t1, b));
+            }
+            let k = if b > self.count { self.count + 1 } else { self.count - 1 };
+            let frac = (k.abs_diff(a) as f64) / (b.abs_diff(a) as f64);
+            let span = (t1 - t0).as_nanos() as f64;
+            let at = t0 + SimTime::from_nanos((span * frac).round() as u64);
+            self.count = k;
+            return Some((at.min(t1), k));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,6 +276,44 @@ mod tests {
             }
         }
         (n, times)
+    }
+
+    #[test]
+    fn ramp_changes_one_user_at_a_time_along_the_line() {
+        let s = SimTime::from_secs;
+        // k6: [["2m", 100], ["5m", 100], ["2m", 0]] from 0 users.
+        let mut r = UserRamp::new(vec![(s(0), 0), (s(120), 100), (s(420), 100), (s(540), 0)]);
+        assert_eq!(r.active(), 0);
+        let mut changes = vec![];
+        while let Some(c) = r.next_change() {
+            changes.push(c);
+        }
+        assert_eq!(changes.len(), 200);
+        // Up: user k joins at 1.2 s × k; the 100th at the end of the stage.
+        assert_eq!(changes[0], (SimTime::from_nanos(1_200_000_000), 1));
+        assert_eq!(changes[99], (s(120), 100));
+        // Hold, then down: one leaves every 1.2 s, the last at 540 s.
+        assert_eq!(changes[100], (s(420) + SimTime::from_nanos(1_200_000_000), 99));
+        assert_eq!(changes[199], (s(540), 0));
+        assert!(changes.windows(2).all(|w| w[0].0 <= w[1].0));
+        assert_eq!(r.active(), 0);
+        assert_eq!(r.next_change(), None);
+    }
+
+    #[test]
+    fn ramp_jumps_on_zero_length_stages_and_holds_the_last_target() {
+        let s = SimTime::from_secs;
+        let mut r = UserRamp::new(vec![(s(0), 5), (s(0), 20), (s(10), 20), (s(20), 15)]);
+        assert_eq!(r.active(), 5);
+        assert_eq!(r.next_change(), Some((s(0), 20)));
+        assert_eq!(r.next_change(), Some((s(12), 19)));
+        let mut last = None;
+        while let Some(c) = r.next_change() {
+            last = Some(c);
+        }
+        assert_eq!(last, Some((s(20), 15)));
+        // No stages beyond the start: never changes.
+        assert_eq!(UserRamp::new(vec![(s(0), 3)]).next_change(), None);
     }
 
     #[test]

@@ -52,6 +52,12 @@ pub struct Summary {
     /// from, to, reason}, at most 1000 (the first), and their total.
     pub scaling_events: Vec<Value>,
     pub scaling_events_total: usize,
+    /// Circuit-breaker state changes: {replication, time_s, downstream,
+    /// from, to}, at most 1000 (the first), and how many were kept in all.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub breaker_events: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breaker_events_total: Option<usize>,
     /// MSER-5 warm-up detection next to the configured warm-up.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warmup_check: Option<Value>,
@@ -254,7 +260,13 @@ pub fn build_summary(sc: &Scenario, out: &RunOutput) -> Summary {
         scenario: sc.name.clone(),
         seed: sc.simulation.seed,
         replications: out.replications.len() as u32,
-        duration_s: sc.simulation.duration.as_secs_f64(),
+        // A finite test ends when its users are done: report how long it
+        // ran (the longest replication), not the configured horizon.
+        duration_s: if out.replications.is_empty() {
+            sc.simulation.duration.as_secs_f64()
+        } else {
+            out.replications.iter().map(|r| r.end_s).fold(0.0, f64::max)
+        },
         warmup_s: sc.simulation.warmup.as_secs_f64(),
         metrics: to_map(&overall),
         tiers: sc
@@ -289,6 +301,26 @@ pub fn build_summary(sc: &Scenario, out: &RunOutput) -> Summary {
             .take(1000)
             .collect(),
         scaling_events_total: out.replications.iter().map(|r| r.scaling_events.len()).sum(),
+        breaker_events: out
+            .replications
+            .iter()
+            .flat_map(|r| {
+                r.breaker_events.iter().map(move |e| {
+                    serde_json::json!({
+                        "replication": r.replication,
+                        "time_s": e.time_s,
+                        "downstream": e.downstream,
+                        "from": e.from,
+                        "to": e.to,
+                    })
+                })
+            })
+            .take(1000)
+            .collect(),
+        breaker_events_total: {
+            let n: usize = out.replications.iter().map(|r| r.breaker_events.len()).sum();
+            (n > 0).then_some(n)
+        },
         warmup_check,
         batch_means: batch_means(sc, out),
         precision: None,

@@ -38,6 +38,10 @@ pub struct Scenario {
     pub database: Option<DatabaseSpec>,
     pub cache: CacheSpec,
     pub retry: Option<RetrySpec>,
+    /// Circuit breakers in front of the database and the L2 cache.
+    pub breakers: Breakers,
+    /// Load shedding at the instance the balancer picked.
+    pub shedding: Option<crate::model::shedding::ShedPolicy>,
     pub autoscaler: Option<AutoscalerSpec>,
     pub faults: Vec<FaultSpec>,
     pub slo: Vec<SloCheck>,
@@ -142,8 +146,15 @@ pub enum Arrival {
     /// `users` per tenant, each sending one request at a time and thinking
     /// between the end of one and the start of the next.
     Closed {
+        /// Users per tenant at time zero (with `stages`, the ramp's start).
         users: u32,
         think: Dist,
+        /// k6-style ramp: (time, users per tenant) breakpoints, the first at
+        /// time zero with `users`; the active count moves linearly between
+        /// them and holds the last value. Empty: always `users`.
+        stages: Vec<(SimTime, u32)>,
+        /// A finite test: each user sends this many requests, then stops.
+        requests_per_user: Option<u32>,
     },
     /// Recorded arrivals, shared between replications.
     Trace {
@@ -256,6 +267,44 @@ pub struct RetryOn {
     pub pool_timeout: bool,
     pub db_refused: bool,
     pub instance_failure: bool,
+    pub breaker_open: bool,
+    pub shed: bool,
+}
+
+/// What a request does when the database breaker refuses its call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fallback {
+    /// Fail at once (`breaker_rejections`).
+    FailFast,
+    /// A cacheable read whose key is still stored in a cache level, expired
+    /// or not, is answered from it (`stale_hits`); anything else fails fast.
+    Stale,
+}
+
+/// One circuit breaker: its state machine's configuration, what counts as
+/// a failure besides errors, and the fallback.
+#[derive(Debug, Clone)]
+pub struct BreakerSpec {
+    pub config: crate::model::breaker::BreakerConfig,
+    /// A call that takes longer than this counts as a failure.
+    pub slow_call: Option<SimTime>,
+    pub fallback: Fallback,
+    /// How long after its TTL a cached copy stays servable by `Stale`.
+    pub stale_for: SimTime,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Breakers {
+    /// Database calls: a connection and the request's queries.
+    pub database: Option<BreakerSpec>,
+    /// L2 lookups; an open cache breaker sends reads on to the database.
+    pub cache: Option<BreakerSpec>,
+}
+
+impl Breakers {
+    pub fn any(&self) -> bool {
+        self.database.is_some() || self.cache.is_some()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -379,6 +428,8 @@ pub enum FaultKind {
     DbSlowdown { factor: f64, duration: SimTime },
     /// Empty a cache level at once (L2 by default).
     CacheFlush { l1: bool, l2: bool },
+    /// L2 lookup latency × `factor` for `duration`.
+    CacheSlowdown { factor: f64, duration: SimTime },
     /// CPU demand of one endpoint (or all) × `factor` for `duration`.
     LatencySpike {
         endpoint: Option<usize>,
@@ -407,6 +458,28 @@ pub struct SloCheck {
     pub bound: Bound,
 }
 
+impl Arrival {
+    /// Most users per tenant a closed workload ever has active (0 for open
+    /// processes).
+    pub fn max_users(&self) -> u32 {
+        match self {
+            Arrival::Closed { users, stages, .. } => stages.iter().map(|s| s.1).fold(*users, u32::max),
+            _ => 0,
+        }
+    }
+
+    /// A closed workload with `requests_per_user`: it ends.
+    pub fn is_finite(&self) -> bool {
+        matches!(
+            self,
+            Arrival::Closed {
+                requests_per_user: Some(_),
+                ..
+            }
+        )
+    }
+}
+
 impl Scenario {
     /// Load a scenario file, apply `--set` overrides, and validate it.
     pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioError> {
@@ -425,6 +498,12 @@ impl Scenario {
     pub fn from_str(path: &Path, text: &str, overrides: &[String]) -> Result<Scenario, ScenarioError> {
         let sources = source::load_str(path, text)?;
         resolve::resolve(sources, overrides)
+    }
+
+    /// Some workload is a finite test: the run ends when all such tests are
+    /// done and nothing is in flight.
+    pub fn has_finite_workload(&self) -> bool {
+        self.workloads.iter().any(|w| w.arrival.is_finite())
     }
 
     /// Total number of tenants.

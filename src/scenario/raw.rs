@@ -48,6 +48,9 @@ pub struct RawScenario {
     pub database: Option<RawDatabase>,
     pub cache: Option<RawCache>,
     pub retry: Option<RawRetry>,
+    pub breaker: Option<RawBreakers>,
+    /// Parsed by `resolve` (its keys depend on `signal`).
+    pub shedding: Option<toml::Table>,
     /// Parsed by `resolve` (its keys depend on `policy`).
     pub autoscaler: Option<toml::Table>,
     pub fault: Option<Vec<toml::Table>>,
@@ -104,6 +107,35 @@ pub struct RawRetry {
     pub attempts: Option<u32>,
     pub backoff: Option<RawBackoff>,
     pub retry_on: Option<Vec<String>>,
+}
+
+/// `[breaker.database]`, `[breaker.cache]`.
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawBreakers {
+    pub database: Option<RawBreaker>,
+    pub cache: Option<RawBreaker>,
+}
+
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawBreaker {
+    /// Open when failures / calls in the window reach this.
+    pub failure_rate: Option<f64>,
+    /// The sliding window, in calls.
+    pub window: Option<i64>,
+    /// Calls in the window before the rate is judged.
+    pub min_calls: Option<i64>,
+    /// Or: open after this many failures in a row.
+    pub consecutive_failures: Option<i64>,
+    /// A call slower than this counts as a failure.
+    pub slow_call: Option<Duration>,
+    pub open_for: Option<Duration>,
+    pub half_open_probes: Option<i64>,
+    /// fail_fast | stale
+    pub fallback: Option<String>,
+    /// How long after expiry a cached copy may still be served stale.
+    pub stale_for: Option<Duration>,
 }
 
 #[derive(Deserialize, Debug, Default, Clone)]

@@ -76,7 +76,7 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
     if replications == 0 || replications > 10_000 {
         return Err(cx.err("simulation.replications", "must be between 1 and 10000"));
     }
-    let simulation = Simulation {
+    let mut simulation = Simulation {
         duration,
         warmup,
         seed: sim.seed.unwrap_or(1),
@@ -394,6 +394,24 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         });
     }
 
+    // A finite test measures from the start unless told otherwise: its
+    // run ends with the test, which may be long before a default warm-up.
+    if sim.warmup.is_none() && workloads.iter().any(|w| w.arrival.is_finite()) {
+        simulation.warmup = SimTime::ZERO;
+    }
+    for (i, w) in workloads.iter().enumerate() {
+        if let Arrival::Closed { stages, .. } = &w.arrival {
+            if let Some(last) = stages.last() {
+                if last.0 > simulation.duration {
+                    warnings.push(format!(
+                        "workload.{i}.arrival.stages last {} but the simulation ends at {}: the later stages are cut",
+                        last.0, simulation.duration
+                    ));
+                }
+            }
+        }
+    }
+
     // [instance]
     let ri = raw.instance.clone().ok_or_else(|| {
         ScenarioError::new("no [instance] table: say what serves the requests, e.g.\n  [instance]\n  cores = 2\n  workers = 2\n  initial = 1").in_file(&top)
@@ -582,12 +600,75 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
     for (i, t) in raw.fault.clone().unwrap_or_default().iter().enumerate() {
         faults.push(parse_fault(&cx, i, t, &endpoints)?);
     }
+    if let Some(i) = faults
+        .iter()
+        .position(|f| matches!(f.kind, FaultKind::CacheSlowdown { .. }))
+    {
+        if cache.l2.is_none() {
+            return Err(cx.err(
+                &format!("fault.{i}.kind"),
+                "a cache-slowdown slows L2 lookups: add a [cache.l2]",
+            ));
+        }
+    }
+    let shedding = match &raw.shedding {
+        None => None,
+        Some(t) => Some(parse_shedding(&cx, t)?),
+    };
+    let rb = raw.breaker.clone().unwrap_or_default();
+    let breakers = Breakers {
+        database: match &rb.database {
+            None => None,
+            Some(b) => {
+                if database.is_none() {
+                    return Err(cx.err("breaker.database", "a database breaker needs a [database] to protect"));
+                }
+                let spec = parse_breaker(&cx, "breaker.database", b)?;
+                if spec.fallback == Fallback::Stale && !cache.any() {
+                    return Err(cx.err(
+                        "breaker.database.fallback",
+                        "`stale` serves cached copies: add a [cache.l1] or [cache.l2], or use fallback = \"fail_fast\"",
+                    ));
+                }
+                Some(spec)
+            }
+        },
+        cache: match &rb.cache {
+            None => None,
+            Some(b) => {
+                if cache.l2.is_none() {
+                    return Err(cx.err(
+                        "breaker.cache",
+                        "a cache breaker protects the shared L2: add a [cache.l2]",
+                    ));
+                }
+                let spec = parse_breaker(&cx, "breaker.cache", b)?;
+                if spec.fallback == Fallback::Stale {
+                    return Err(cx.err(
+                        "breaker.cache.fallback",
+                        "an open cache breaker sends reads on to the database; `stale` is a database-breaker fallback (allowed here: fail_fast)",
+                    ));
+                }
+                if spec.slow_call.is_none() {
+                    return Err(cx.err(
+                        "breaker.cache",
+                        "a cache breaker needs `slow_call`, the L2 latency above which a lookup counts as failed (L2 lookups fail in no other way here), e.g. slow_call = \"50ms\"",
+                    ));
+                }
+                Some(spec)
+            }
+        },
+    };
 
     // [slo]
     let components = Components {
         pool: pool.is_some(),
         database: database.is_some(),
         cache: cache.any(),
+        finite: workloads.iter().any(|w| w.arrival.is_finite()),
+        db_breaker: breakers.database.is_some(),
+        cache_breaker: breakers.cache.is_some(),
+        shedding: shedding.is_some(),
     };
     let slo = parse_slo(&cx, raw.slo.as_ref(), &tier_names, components)?;
 
@@ -608,6 +689,8 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         database,
         cache,
         retry,
+        breakers,
+        shedding,
         autoscaler,
         faults,
         slo,
@@ -1047,20 +1130,82 @@ fn parse_arrival(
         }
         "closed" => {
             f.check_keys(
-                &["process", "users", "think_time"],
-                "a closed workload (users per tenant, think_time)",
+                &["process", "users", "think_time", "stages", "requests_per_user"],
+                "a closed workload (users per tenant, think_time, stages, requests_per_user)",
             )?;
-            let users = f.positive("users")?;
-            if users.fract() != 0.0 || users > 1e6 {
+            let whole = |k: &str, v: f64, allow_zero: bool| -> Result<u32, ScenarioError> {
+                if !v.is_finite() || v.fract() != 0.0 || !(0.0..=1e6).contains(&v) || (!allow_zero && v == 0.0) {
+                    let least = if allow_zero { 0 } else { 1 };
+                    return Err(cx.err(
+                        k,
+                        format!("must be a whole number of users per tenant between {least} and 1,000,000, got {v}"),
+                    ));
+                }
+                Ok(v as u32)
+            };
+            // k6-style stages: [duration of the stage, users per tenant at its end].
+            let mut stages: Vec<(SimTime, u32)> = Vec::new();
+            if let Some(v) = t.get("stages") {
+                let k = f.path("stages");
+                let arr = v.as_array().ok_or_else(|| {
+                    cx.err(&k, "must be a list of [\"duration\", users] pairs, e.g. stages = [[\"2m\", 100], [\"5m\", 100], [\"2m\", 0]]")
+                })?;
+                if arr.is_empty() {
+                    return Err(cx.err(&k, "`stages` is empty: leave it out for a constant number of users"));
+                }
+                let mut at = SimTime::ZERO;
+                for (i, s) in arr.iter().enumerate() {
+                    let ki = format!("{k}.{i}");
+                    let pair = s
+                        .as_array()
+                        .filter(|p| p.len() == 2)
+                        .ok_or_else(|| cx.err(&ki, "each stage is [\"duration\", users]: ramp linearly to `users` (per tenant) over `duration`"))?;
+                    let d = pair[0].as_str().ok_or_else(|| {
+                        cx.err(&ki, "a stage's first element is its duration, a string such as \"2m\"")
+                    })?;
+                    let d = parse_duration_secs(d).map_err(|m| cx.err(&ki, m))?;
+                    let target = num(&pair[1])
+                        .ok_or_else(|| cx.err(&ki, "a stage's second element is a number of users per tenant"))?;
+                    at += SimTime::from_secs_f64(d);
+                    stages.push((at, whole(&ki, target, true)?));
+                }
+            }
+            let users = match f.opt_num("users")? {
+                Some(u) => whole(&f.path("users"), u, !stages.is_empty())?,
+                // A ramp starts from zero users unless told otherwise (k6's startVUs).
+                None if !stages.is_empty() => 0,
+                None => return Err(cx.err(key, "missing `users` (concurrent users per tenant)")),
+            };
+            if !stages.is_empty() {
+                stages.insert(0, (SimTime::ZERO, users));
+            }
+            let most = stages.iter().map(|s| s.1).fold(users, u32::max);
+            if most == 0 {
                 return Err(cx.err(
-                    &f.path("users"),
-                    "must be a whole number of users per tenant (at most 1,000,000)",
+                    &f.path("stages"),
+                    "no stage has any users: the workload would send nothing",
                 ));
             }
-            if (users as u64) * tenants as u64 > 10_000_000 {
+            if (most as u64) * tenants as u64 > 10_000_000 {
                 return Err(cx.err(
-                    &f.path("users"),
+                    &f.path(if stages.is_empty() { "users" } else { "stages" }),
                     "more than 10,000,000 users in one workload is not supported",
+                ));
+            }
+            let requests_per_user = match f.opt_num("requests_per_user")? {
+                None => None,
+                Some(m) if m.is_finite() && m.fract() == 0.0 && (1.0..=1e9).contains(&m) => Some(m as u32),
+                Some(m) => {
+                    return Err(cx.err(
+                        &f.path("requests_per_user"),
+                        format!("must be a whole number of requests between 1 and 1,000,000,000, got {m}"),
+                    ))
+                }
+            };
+            if requests_per_user.is_some() && !stages.is_empty() {
+                return Err(cx.err(
+                    &f.path("requests_per_user"),
+                    "a finite test (requests_per_user) runs every user to its last request, so it cannot also ramp with `stages`: use one or the other",
                 ));
             }
             let think = match t.get("think_time") {
@@ -1083,8 +1228,10 @@ fn parse_arrival(
                 }
             };
             Arrival::Closed {
-                users: users as u32,
+                users,
                 think,
+                stages,
+                requests_per_user,
             }
         }
         "trace" => {
@@ -1507,6 +1654,7 @@ fn parse_fault(cx: &Ctx, i: usize, t: &toml::Table, endpoints: &[Endpoint]) -> R
         "zone-outage",
         "db-slowdown",
         "cache-flush",
+        "cache-slowdown",
         "latency-spike",
     ];
     let kind = f
@@ -1518,6 +1666,7 @@ fn parse_fault(cx: &Ctx, i: usize, t: &toml::Table, endpoints: &[Endpoint]) -> R
         "zone-outage" => &["kind", "at", "fraction", "duration"],
         "db-slowdown" => &["kind", "at", "factor", "duration"],
         "cache-flush" => &["kind", "at", "level"],
+        "cache-slowdown" => &["kind", "at", "factor", "duration"],
         "latency-spike" => &["kind", "at", "factor", "duration", "endpoint"],
         o => {
             let hint = did_you_mean(o, KINDS.iter().copied())
@@ -1567,6 +1716,10 @@ fn parse_fault(cx: &Ctx, i: usize, t: &toml::Table, endpoints: &[Endpoint]) -> R
             factor: f.positive("factor")?,
             duration: dur("duration")?,
         },
+        "cache-slowdown" => FaultKind::CacheSlowdown {
+            factor: f.positive("factor")?,
+            duration: dur("duration")?,
+        },
         "cache-flush" => match f.str("level")? {
             None | Some("l2") => FaultKind::CacheFlush { l1: false, l2: true },
             Some("l1") => FaultKind::CacheFlush { l1: true, l2: false },
@@ -1600,6 +1753,10 @@ struct Components {
     pool: bool,
     database: bool,
     cache: bool,
+    finite: bool,
+    db_breaker: bool,
+    cache_breaker: bool,
+    shedding: bool,
 }
 
 impl Components {
@@ -1609,8 +1766,196 @@ impl Components {
             Needs::Pool => self.pool,
             Needs::Database => self.database,
             Needs::Cache => self.cache,
+            Needs::FiniteTest => self.finite,
+            Needs::Breaker => self.db_breaker || self.cache_breaker,
+            Needs::DbBreaker => self.db_breaker,
+            Needs::CacheBreaker => self.cache_breaker,
+            Needs::Shedding => self.shedding,
         }
     }
+}
+
+const SHED_SIGNALS: &[&str] = &["queue-length", "queue-delay", "cpu"];
+
+/// `[shedding]`: the overload signal, its limit, and the priority step.
+fn parse_shedding(cx: &Ctx, t: &toml::Table) -> Result<crate::model::shedding::ShedPolicy, ScenarioError> {
+    use crate::model::shedding::{ShedPolicy, ShedSignal};
+    let f = Fields { cx, key: "shedding", t };
+    let signal = f.str("signal")?.ok_or_else(|| {
+        cx.err(
+            "shedding",
+            format!(
+                "missing `signal`; allowed: {} (e.g. signal = \"queue-length\", limit = 20)",
+                SHED_SIGNALS.join(", ")
+            ),
+        )
+    })?;
+    let signal = match signal {
+        "queue-length" => {
+            f.check_keys(
+                &["signal", "limit", "priority_step"],
+                "queue-length shedding (limit in requests waiting)",
+            )?;
+            let limit = f.positive("limit")?;
+            if limit.fract() != 0.0 || limit > 1e9 {
+                return Err(cx.err("shedding.limit", "a whole number of waiting requests"));
+            }
+            ShedSignal::QueueLength { limit: limit as u32 }
+        }
+        "queue-delay" => {
+            f.check_keys(
+                &["signal", "target", "interval", "priority_step"],
+                "queue-delay (CoDel) shedding: target and interval",
+            )?;
+            let target = f.dur("target")?;
+            if target <= 0.0 {
+                return Err(cx.err("shedding.target", "must be longer than zero"));
+            }
+            let interval = f.opt_dur("interval")?.unwrap_or(0.1);
+            if interval <= 0.0 {
+                return Err(cx.err("shedding.interval", "must be longer than zero"));
+            }
+            ShedSignal::QueueDelay {
+                target: SimTime::from_secs_f64(target),
+                interval: SimTime::from_secs_f64(interval),
+            }
+        }
+        "cpu" => {
+            f.check_keys(
+                &["signal", "limit", "window", "priority_step"],
+                "cpu shedding: limit (utilization) and window",
+            )?;
+            let limit = f.positive("limit")?;
+            if limit > 1.0 {
+                return Err(cx.err(
+                    "shedding.limit",
+                    format!("a CPU utilization between 0 and 1 (not a percentage), got {limit}"),
+                ));
+            }
+            let window = f.opt_dur("window")?.unwrap_or(1.0);
+            if window <= 0.0 {
+                return Err(cx.err("shedding.window", "must be longer than zero"));
+            }
+            ShedSignal::Cpu {
+                limit,
+                window: SimTime::from_secs_f64(window),
+            }
+        }
+        o => {
+            let hint = did_you_mean(o, SHED_SIGNALS.iter().copied())
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            return Err(cx.err(
+                "shedding.signal",
+                format!(
+                    "`{o}` is not a shedding signal; allowed: {}{hint}",
+                    SHED_SIGNALS.join(", ")
+                ),
+            ));
+        }
+    };
+    let priority_step = match f.opt_num("priority_step")? {
+        None => 1.0,
+        Some(s) if s.is_finite() && s >= 0.0 => s,
+        Some(s) => return Err(cx.err("shedding.priority_step", format!("must be zero or positive, got {s}"))),
+    };
+    Ok(ShedPolicy { signal, priority_step })
+}
+
+/// `[breaker.database]` or `[breaker.cache]`.
+fn parse_breaker(cx: &Ctx, key: &str, b: &super::raw::RawBreaker) -> Result<BreakerSpec, ScenarioError> {
+    use crate::model::breaker::{BreakerConfig, Trip};
+    let whole = |k: &str, v: i64, lo: i64, hi: i64| -> Result<u32, ScenarioError> {
+        if (lo..=hi).contains(&v) {
+            Ok(v as u32)
+        } else {
+            Err(cx.err(
+                &format!("{key}.{k}"),
+                format!("must be a whole number between {lo} and {hi}, got {v}"),
+            ))
+        }
+    };
+    let trip =
+        match (b.failure_rate, b.consecutive_failures) {
+            (Some(_), Some(_)) => {
+                return Err(cx.err(
+                    &format!("{key}.consecutive_failures"),
+                    "give one trigger: failure_rate (over `window` calls) or consecutive_failures, not both",
+                ))
+            }
+            (None, None) => return Err(cx.err(
+                key,
+                "missing a trigger: failure_rate = 0.5 (with window = 20 calls, min_calls) or consecutive_failures = 5",
+            )),
+            (Some(rate), None) => {
+                if !(rate.is_finite() && rate > 0.0 && rate <= 1.0) {
+                    return Err(cx.err(
+                        &format!("{key}.failure_rate"),
+                        format!("a ratio above 0 and at most 1 (not a percentage), got {rate}"),
+                    ));
+                }
+                let window = whole("window", b.window.unwrap_or(100), 1, 100_000)?;
+                let min_calls = whole("min_calls", b.min_calls.unwrap_or(window as i64), 1, window as i64)?;
+                Trip::FailureRate {
+                    rate,
+                    window,
+                    min_calls,
+                }
+            }
+            (None, Some(n)) => {
+                for (k, v) in [("window", b.window), ("min_calls", b.min_calls)] {
+                    if v.is_some() {
+                        return Err(cx.err(
+                            &format!("{key}.{k}"),
+                            format!("`{k}` belongs to failure_rate; consecutive_failures counts failures in a row"),
+                        ));
+                    }
+                }
+                Trip::Consecutive {
+                    n: whole("consecutive_failures", n, 1, 1_000_000)?,
+                }
+            }
+        };
+    let open_for = b.open_for.map(secs).unwrap_or(SimTime::from_secs(30));
+    if open_for == SimTime::ZERO {
+        return Err(cx.err(&format!("{key}.open_for"), "must be longer than zero"));
+    }
+    let slow_call = b.slow_call.map(secs);
+    if slow_call == Some(SimTime::ZERO) {
+        return Err(cx.err(
+            &format!("{key}.slow_call"),
+            "must be longer than zero (leave it out to count only errors)",
+        ));
+    }
+    let fallback = match b.fallback.as_deref() {
+        None | Some("fail_fast") => Fallback::FailFast,
+        Some("stale") => Fallback::Stale,
+        Some(o) => {
+            let hint = did_you_mean(o, ["fail_fast", "stale"])
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            return Err(cx.err(
+                &format!("{key}.fallback"),
+                format!("`{o}`: allowed fallbacks are fail_fast, stale{hint}"),
+            ));
+        }
+    };
+    if b.stale_for.is_some() && fallback != Fallback::Stale {
+        return Err(cx.err(
+            &format!("{key}.stale_for"),
+            "only the `stale` fallback serves expired copies",
+        ));
+    }
+    Ok(BreakerSpec {
+        stale_for: b.stale_for.map(secs).unwrap_or(SimTime::from_secs(300)),
+        config: BreakerConfig {
+            trip,
+            open_for,
+            probes: whole("half_open_probes", b.half_open_probes.unwrap_or(1), 1, 100_000)?,
+        },
+        slow_call,
+        fallback,
+    })
 }
 
 fn parse_pool(cx: &Ctx, p: &super::raw::RawPool) -> Result<PoolSpec, ScenarioError> {
@@ -1812,6 +2157,8 @@ fn parse_retry(cx: &Ctx, r: &super::raw::RawRetry) -> Result<RetrySpec, Scenario
         "pool_timeout",
         "db_refused",
         "instance_failure",
+        "breaker_open",
+        "shed",
     ];
     let on = match &r.retry_on {
         None => RetryOn {
@@ -1822,6 +2169,8 @@ fn parse_retry(cx: &Ctx, r: &super::raw::RawRetry) -> Result<RetrySpec, Scenario
             pool_timeout: true,
             db_refused: true,
             instance_failure: true,
+            breaker_open: true,
+            shed: true,
         },
         Some(list) => {
             let mut on = RetryOn {
@@ -1832,6 +2181,8 @@ fn parse_retry(cx: &Ctx, r: &super::raw::RawRetry) -> Result<RetrySpec, Scenario
                 pool_timeout: false,
                 db_refused: false,
                 instance_failure: false,
+                breaker_open: false,
+                shed: false,
             };
             for (i, x) in list.iter().enumerate() {
                 match x.as_str() {
@@ -1842,6 +2193,8 @@ fn parse_retry(cx: &Ctx, r: &super::raw::RawRetry) -> Result<RetrySpec, Scenario
                     "pool_timeout" => on.pool_timeout = true,
                     "db_refused" => on.db_refused = true,
                     "instance_failure" => on.instance_failure = true,
+                    "breaker_open" => on.breaker_open = true,
+                    "shed" => on.shed = true,
                     o => {
                         let hint = did_you_mean(o, REASONS.iter().copied())
                             .map(|s| format!("; did you mean `{s}`?"))

@@ -1,6 +1,7 @@
 //! Integration tests, in one binary so polars is linked once.
 
 mod autoscaling;
+mod breaker;
 mod cli;
 mod compare;
 mod determinism;
@@ -8,8 +9,10 @@ mod plan;
 mod properties;
 mod regression;
 mod scenario_errors;
+mod shedding;
 mod sweep;
 mod validation;
+mod workloads;
 
 use std::path::{Path, PathBuf};
 
