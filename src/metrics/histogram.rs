@@ -29,8 +29,12 @@ impl LatencyHistogram {
         // Auto-resizing: the counts array grows to the largest value seen
         // (at most HIGHEST_NS, since values are clamped), so a run whose
         // latencies stay in milliseconds never allocates or zeroes the
-        // ten-day range. Three significant digits is a valid precision.
-        let h = Histogram::new(3).expect("valid HDR precision");
+        // ten-day range. Values are resolved to 1 µs at the bottom (HDR
+        // keeps three significant digits above that): a quarter of the
+        // counts of a 1 ns floor, which matters when a sweep creates
+        // thousands of recorders. The 1 µs bounds and precision are valid.
+        let mut h = Histogram::new_with_bounds(1_000, 1_000_000, 3).expect("valid HDR bounds");
+        h.auto(true);
         LatencyHistogram {
             h,
             sum_ns: 0.0,
