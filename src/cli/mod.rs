@@ -51,7 +51,7 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Print a Kubernetes HorizontalPodAutoscaler manifest as [autoscaler] TOML.
     ImportHpa(import_hpa::ImportHpaArgs),
-    /// Performance suite: engine speed, parallel points, memory, peers.
+    /// Performance suite: engine speed, sweeps, memory, peers.
     Bench(bench::BenchArgs),
 }
 
