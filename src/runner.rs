@@ -10,6 +10,13 @@ use crate::scenario::Scenario;
 use rayon::prelude::*;
 use std::time::Instant;
 
+/// Probabilities at which each replication's latency distribution is kept
+/// (the latency CDF of the report).
+pub const CDF_PROBABILITIES: [f64; 21] = [
+    0.001, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999,
+    0.9999,
+];
+
 /// Metric values of one replication, aligned with [`METRICS`]; None where
 /// the metric is undefined (no completed request) or does not apply.
 pub type MetricValues = Vec<Option<f64>>;
@@ -26,6 +33,9 @@ pub struct ReplicationResult {
     pub breaker_events: Vec<BreakerEvent>,
     pub events: u64,
     pub conservation: Conservation,
+    /// Latency quantiles at [`CDF_PROBABILITIES`]: overall first, then per
+    /// tier (None where a tier completed nothing).
+    pub latency_quantiles: Vec<Vec<Option<f64>>>,
     /// Simulated time the run ended: `simulation.duration`, or earlier when
     /// every finite test was done.
     pub end_s: f64,
@@ -65,7 +75,12 @@ pub fn run_replication(sc: &Scenario, rep: u32, progress: &(dyn Fn(f64) + Sync))
     let end = if sched.stopped() { sched.now() } else { end };
     svc.finish_run(end);
     let window = end.saturating_sub(sc.simulation.warmup).as_secs_f64();
-    let overall = values(&svc.rec, &svc.rec.overall(), window, sc, true);
+    let all = svc.rec.overall();
+    let overall = values(&svc.rec, &all, window, sc, true);
+    let latency_quantiles = std::iter::once(&all)
+        .chain(svc.rec.tiers.iter())
+        .map(|c| CDF_PROBABILITIES.iter().map(|q| c.latency.quantile_s(*q)).collect())
+        .collect();
     let tiers = svc
         .rec
         .tiers
@@ -82,6 +97,7 @@ pub fn run_replication(sc: &Scenario, rep: u32, progress: &(dyn Fn(f64) + Sync))
         breaker_events: std::mem::take(&mut svc.rec.breaker_events),
         events: sched.delivered(),
         conservation: svc.conservation,
+        latency_quantiles,
         end_s: end.as_secs_f64(),
     }
 }

@@ -49,6 +49,9 @@ pub struct CompareArgs {
     /// No progress bar and no table.
     #[arg(long)]
     pub quiet: bool,
+    /// Do not write report.html, report.md and plots/.
+    #[arg(long)]
+    pub no_report: bool,
     /// Worker threads [default: all cores]; results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
@@ -126,6 +129,9 @@ pub fn run(a: CompareArgs) -> anyhow::Result<i32> {
         .unwrap_or_else(|| PathBuf::from("results").join(format!("compare-{}-vs-{}", sa.name, slug(&b_label))));
     report::write_atomic(&dir.join("comparison.json"), c.to_json().as_bytes())?;
     report::write_atomic(&dir.join("comparison.csv"), c.to_csv().as_bytes())?;
+    if !a.no_report {
+        report::write_report(&dir)?;
+    }
     if a.json {
         print!("{}", c.to_json());
     } else if !a.quiet {

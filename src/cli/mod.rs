@@ -7,6 +7,7 @@ mod check;
 mod compare;
 mod import_hpa;
 mod plan;
+mod report;
 mod run;
 mod sweep;
 mod validate;
@@ -45,6 +46,8 @@ pub enum Command {
     Compare(compare::CompareArgs),
     /// The cheapest setting of some parameters that meets the SLOs.
     Plan(plan::PlanArgs),
+    /// Write the HTML and Markdown report (with charts) of a result folder.
+    Report(report::ReportArgs),
     /// Run scenarios and judge their [slo]: exit 0 if every SLO holds, 1 if one fails.
     Check(check::CheckArgs),
     /// Compare the simulator with queueing theory (SPEC §8).
@@ -94,6 +97,7 @@ pub fn main() -> i32 {
         Command::Sweep(a) => sweep::run(a),
         Command::Merge(a) => sweep::merge(a),
         Command::Check(a) => check::run(a),
+        Command::Report(a) => report::run(a),
         Command::Plan(a) => plan::run(a),
         Command::Compare(a) => compare::run(a),
         Command::Validate(a) => validate::run(a),

@@ -35,6 +35,9 @@ pub struct RunArgs {
     /// Cap on replications with --precision.
     #[arg(long, default_value_t = 100)]
     pub max_replications: u32,
+    /// Do not write report.html, report.md and plots/.
+    #[arg(long)]
+    pub no_report: bool,
     /// Worker threads for replications [default: all cores]. The results
     /// do not depend on it.
     #[arg(long)]
@@ -89,6 +92,11 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
     let dir = a.out.clone().unwrap_or_else(|| PathBuf::from("results").join(&sc.name));
     report::write_atomic(&dir.join("summary.json"), summary.to_json().as_bytes())?;
     report::write_timeseries(&out, &dir)?;
+    let tiers: Vec<String> = sc.tiers.iter().map(|t| t.name.clone()).collect();
+    report::write_latency_cdf(&out, &tiers, &dir)?;
+    if !a.no_report {
+        report::write_report(&dir)?;
+    }
     if a.json {
         print!("{}", summary.to_json());
     } else if !a.quiet {

@@ -71,6 +71,9 @@ pub struct SweepArgs {
     /// No progress bar and no table.
     #[arg(long)]
     pub quiet: bool,
+    /// Do not write report.html, report.md and plots/.
+    #[arg(long)]
+    pub no_report: bool,
 }
 
 /// The shard from --shard, or from the job array's environment with --shards.
@@ -210,6 +213,9 @@ pub fn run(a: SweepArgs) -> anyhow::Result<i32> {
     if let Some(pb) = &pb {
         pb.finish_and_clear();
     }
+    if !a.no_report {
+        crate::report::write_report(&dir)?;
+    }
     if !a.quiet {
         print!("{}", points_table(&sweep.manifest.params, &outcome.records, 20));
         println!(
@@ -299,10 +305,16 @@ pub struct MergeArgs {
     /// No table.
     #[arg(long)]
     pub quiet: bool,
+    /// Do not write report.html, report.md and plots/.
+    #[arg(long)]
+    pub no_report: bool,
 }
 
 pub fn merge(a: MergeArgs) -> anyhow::Result<i32> {
     let records = sweep::merge(&a.dirs, &a.out, a.allow_partial)?;
+    if !a.no_report {
+        crate::report::write_report(&a.out)?;
+    }
     if !a.quiet {
         let m = sweep::read_manifest(&a.out)?;
         print!("{}", points_table(&m.params, &records, 20));

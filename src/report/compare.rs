@@ -25,6 +25,8 @@ pub struct MetricComparison {
     pub significant: bool,
     /// The CI of the difference as if the sides were independent (Welch).
     pub ci95_unpaired: Option<[f64; 2]>,
+    /// B − A in each replication where both are defined.
+    pub differences: Vec<f64>,
 }
 
 #[derive(Serialize, Debug, Clone)]
@@ -63,6 +65,7 @@ pub fn compare(a_name: &str, b_name: &str, seed: u64, crn: bool, a: &RunOutput, 
                 relative: (ea.mean != 0.0).then(|| d.mean / ea.mean.abs()),
                 significant,
                 ci95_unpaired: w.and_then(|w| w.ci95),
+                differences: av.iter().zip(&bv).filter_map(|(x, y)| Some((*y)? - (*x)?)).collect(),
             })
         })
         .collect();

@@ -1,16 +1,19 @@
-//! What users read: `summary.json`, the time series as CSV and Parquet, and
-//! the table printed on the terminal. Every file is written atomically
+//! What users read: `summary.json`, the time series as CSV and Parquet, the
+//! table printed on the terminal, and the HTML/Markdown report with charts. Every file is written atomically
 //! (temporary file in the same folder, then rename), so a killed run never
 //! leaves a half-written file.
 
 pub mod compare;
+pub mod document;
+pub mod pages;
+pub mod plots;
 mod summary;
 pub mod table;
 mod timeseries;
 
 pub use summary::{build_summary, SloResult, Summary};
 pub use table::print_summary;
-pub use timeseries::{timeseries_frame, write_timeseries};
+pub use timeseries::{timeseries_frame, write_latency_cdf, write_timeseries};
 
 use std::io::Write;
 use std::path::Path;
@@ -66,4 +69,9 @@ fn write_atomic_inner(
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Write `report.html`, `report.md` and `plots/` for the result folder `dir`.
+pub fn write_report(dir: &Path) -> anyhow::Result<()> {
+    pages::build(dir)?.write(dir)
 }

@@ -3,7 +3,7 @@
 
 use crate::metrics::names::METRICS;
 use crate::runner::{MetricValues, RunOutput};
-use crate::scenario::{Arrival, Bound, Scenario};
+use crate::scenario::{Arrival, Bound, ScaleMetric, Scenario};
 use crate::stats::Estimate;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -37,6 +37,7 @@ pub struct EngineFigures {
 #[derive(Serialize, Debug, Clone)]
 pub struct Summary {
     pub scenario: String,
+    pub description: String,
     pub seed: u64,
     pub replications: u32,
     pub duration_s: f64,
@@ -44,6 +45,9 @@ pub struct Summary {
     pub metrics: Map<String, Value>,
     pub tiers: Map<String, Value>,
     pub slo: SloSummary,
+    /// Key settings of the scenario, for reports: instance, pool, caches,
+    /// tiers, autoscaler (with its thresholds).
+    pub settings: Value,
     pub warnings: Vec<String>,
     /// Server-side request accounting summed over replications (whole run,
     /// warm-up included): arrived = rejected + server_done + in_flight.
@@ -68,6 +72,73 @@ pub struct Summary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub precision: Option<Value>,
     pub engine: EngineFigures,
+}
+
+fn metric_name(m: ScaleMetric) -> &'static str {
+    ScaleMetric::NAMES
+        .iter()
+        .copied()
+        .find(|n| ScaleMetric::parse(n) == Some(m))
+        .unwrap_or("?")
+}
+
+/// The scenario's key settings (what a report shows next to the results).
+fn settings(sc: &Scenario) -> Value {
+    use crate::scenario::PolicySpec;
+    let i = &sc.instance;
+    let autoscaler = sc.autoscaler.as_ref().map(|a| {
+        let mut thresholds = Vec::new();
+        let policy = match &a.policy {
+            PolicySpec::None => "none",
+            PolicySpec::Threshold { rules, .. } => {
+                for r in rules {
+                    if let Some(v) = r.above {
+                        thresholds.push(
+                            serde_json::json!({"metric": metric_name(r.metric), "value": v, "kind": "scale out above"}),
+                        );
+                    }
+                    if let Some(v) = r.below {
+                        thresholds.push(
+                            serde_json::json!({"metric": metric_name(r.metric), "value": v, "kind": "scale in below"}),
+                        );
+                    }
+                }
+                "threshold"
+            }
+            PolicySpec::Hpa { metrics, .. } => {
+                for (m, v) in metrics {
+                    thresholds.push(serde_json::json!({"metric": metric_name(*m), "value": v, "kind": "target"}));
+                }
+                "hpa"
+            }
+            PolicySpec::TargetTracking { metric, target, .. } => {
+                thresholds.push(serde_json::json!({"metric": metric_name(*metric), "value": target, "kind": "target"}));
+                "target_tracking"
+            }
+            PolicySpec::Step { .. } => "step",
+            PolicySpec::Schedule { .. } => "schedule",
+        };
+        serde_json::json!({"policy": policy, "min": a.min, "max": a.max,
+            "interval_s": a.interval.as_secs_f64(), "thresholds": thresholds})
+    });
+    serde_json::json!({
+        "instance": {"cores": i.cores, "workers": i.workers, "initial": i.initial,
+            "memory_mb": i.memory_mb, "cost_per_hour": i.cost_per_hour},
+        "pool": sc.pool.as_ref().map(|p| serde_json::json!({
+            "size": p.config.permanent, "max": p.config.limit, "timeout_s": p.config.timeout.as_secs_f64()})),
+        "database": sc.database.is_some(),
+        "cache": {"l1": sc.cache.l1.as_ref().map(|c| c.capacity), "l2": sc.cache.l2.as_ref().map(|c| c.capacity)},
+        "tiers": sc.tiers.iter().map(|t| serde_json::json!({
+            "name": t.name,
+            "tenants": sc.workloads.iter().filter(|w| w.tier == sc.tiers.iter().position(|x| x.name == t.name).unwrap_or(usize::MAX)).map(|w| w.tenants as u64).sum::<u64>(),
+            "rate_limit_per_s": t.rate_limit.as_ref().map(|r| r.rate_per_s),
+            "max_connections": t.max_connections,
+        })).collect::<Vec<_>>(),
+        "workloads": sc.workloads.len(),
+        "endpoints": sc.endpoints.len(),
+        "faults": sc.faults.len(),
+        "autoscaler": autoscaler,
+    })
 }
 
 /// MSER-5 on each replication's series of per-interval mean latency
@@ -258,6 +329,7 @@ pub fn build_summary(sc: &Scenario, out: &RunOutput) -> Summary {
     });
     Summary {
         scenario: sc.name.clone(),
+        description: sc.description.clone(),
         seed: sc.simulation.seed,
         replications: out.replications.len() as u32,
         // A finite test ends when its users are done: report how long it
@@ -279,6 +351,7 @@ pub fn build_summary(sc: &Scenario, out: &RunOutput) -> Summary {
             passed: checks.iter().all(|c| c.passed),
             checks,
         },
+        settings: settings(sc),
         warnings,
         conservation: serde_json::json!({
             "arrived": cons[0], "rejected": cons[1], "server_done": cons[2], "in_flight": cons[3]

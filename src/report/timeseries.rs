@@ -1,4 +1,5 @@
-//! The time series (SPEC §6) as a polars frame, written as CSV and Parquet.
+//! The time series (SPEC §6) as a polars frame, written as CSV and Parquet,
+//! and the latency distribution (`latency_cdf.csv`) the report draws.
 
 use super::write_atomic_with;
 use crate::runner::RunOutput;
@@ -51,5 +52,28 @@ pub fn write_timeseries(out: &RunOutput, dir: &Path) -> anyhow::Result<()> {
     write_atomic_with(&dir.join("timeseries.parquet"), |f| {
         ParquetWriter::new(f).finish(&mut df).map(|_| ()).map_err(to_io)
     })?;
+    Ok(())
+}
+
+/// Write `latency_cdf.csv`: for all traffic and each tier, the latency at
+/// each probability of [`crate::runner::CDF_PROBABILITIES`], averaged over
+/// the replications where it is defined (quantile averaging).
+pub fn write_latency_cdf(out: &RunOutput, tiers: &[String], dir: &Path) -> anyhow::Result<()> {
+    use std::fmt::Write;
+    let mut s = String::from("scope,probability,latency_s\n");
+    let scopes = std::iter::once("all".to_string()).chain(tiers.iter().cloned());
+    for (k, scope) in scopes.enumerate() {
+        for (j, p) in crate::runner::CDF_PROBABILITIES.iter().enumerate() {
+            let xs: Vec<f64> = out
+                .replications
+                .iter()
+                .filter_map(|r| r.latency_quantiles.get(k)?.get(j).copied().flatten())
+                .collect();
+            if !xs.is_empty() {
+                let _ = writeln!(s, "{scope},{p},{}", xs.iter().sum::<f64>() / xs.len() as f64);
+            }
+        }
+    }
+    super::write_atomic(&dir.join("latency_cdf.csv"), s.as_bytes())?;
     Ok(())
 }

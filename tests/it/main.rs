@@ -8,6 +8,7 @@ mod determinism;
 mod plan;
 mod properties;
 mod regression;
+mod report;
 mod scenario_errors;
 mod shedding;
 mod sweep;

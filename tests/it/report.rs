@@ -1,0 +1,130 @@
+//! Reports: `run`, `sweep` and `compare` write a self-contained
+//! `report.html` (inline SVG, no network) and `report.md` with PNG charts;
+//! `tenantsim report DIR` rebuilds them from the folder alone.
+
+use super::{repo, tmpdir};
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::path::Path;
+
+fn tenantsim() -> Command {
+    Command::cargo_bin("tenantsim").unwrap()
+}
+
+/// Every chart title in the HTML, every PNG the Markdown links exists and
+/// is a PNG, and nothing is fetched from the network.
+fn check_report(dir: &Path, titles: &[&str], charts: usize) {
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    for t in titles {
+        assert!(html.contains(t), "report.html lacks `{t}`");
+    }
+    assert!(html.matches("<svg").count() >= charts, "fewer than {charts} charts");
+    for banned in ["http://", "https://", "<script", "<link"] {
+        // The SVG namespace is the one URL allowed (it is an identifier, not a fetch).
+        let n = html.matches(banned).count()
+            - html
+                .matches("http://www.w3.org/")
+                .count()
+                .min(html.matches(banned).count());
+        assert_eq!(n, 0, "report.html references `{banned}`");
+    }
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    let mut pngs = 0;
+    for line in md.lines().filter(|l| l.starts_with("![")) {
+        let file = line.split("](").nth(1).unwrap().trim_end_matches(')');
+        let bytes = std::fs::read(dir.join(file)).unwrap_or_else(|_| panic!("{file} missing"));
+        assert_eq!(&bytes[..4], b"\x89PNG", "{file}");
+        pngs += 1;
+    }
+    assert!(pngs >= charts);
+}
+
+#[test]
+fn a_run_writes_a_report_with_every_chart() {
+    let out = tmpdir("report-run");
+    tenantsim()
+        .args(["run", repo("scenarios/examples/step-load-hpa.toml").to_str().unwrap()])
+        .args(["--replications", "2", "--quiet", "--out", out.to_str().unwrap()])
+        .assert()
+        .code(predicate::in_iter([0, 1]));
+    check_report(
+        &out,
+        &[
+            "Offered and served requests per second",
+            "Latency percentiles",
+            "SLO latency_p95",
+            "Instances ready and desired",
+            "CPU and memory utilization",
+            "Latency CDF",
+            "Failed requests by reason",
+            "SLO verdicts",
+            "What was modelled",
+        ],
+        6,
+    );
+    // The folder alone is enough to rebuild it.
+    std::fs::remove_file(out.join("report.html")).unwrap();
+    tenantsim().args(["report", out.to_str().unwrap()]).assert().success();
+    assert!(out.join("report.html").exists());
+}
+
+#[test]
+fn sweep_and_compare_reports_have_their_charts() {
+    let sweep = tmpdir("report-sweep");
+    tenantsim()
+        .args([
+            "sweep",
+            repo("scenarios/examples/pool-exhaustion.toml").to_str().unwrap(),
+        ])
+        .args([
+            "--set",
+            "simulation.duration=40s",
+            "--set",
+            "simulation.warmup=10s",
+            "--replications",
+            "2",
+        ])
+        .args(["--set", "instance.cost_per_hour=0.2"])
+        .args(["--param", "pool.size=2..5:1", "--param", "instance.initial=1,2,3"])
+        .args(["--quiet", "--out", sweep.to_str().unwrap()])
+        .assert()
+        .success();
+    check_report(
+        &sweep,
+        &[
+            "latency_p99_s against pool.size",
+            "p99 latency over pool.size × instance.initial",
+            "Cost against p99 latency",
+        ],
+        10,
+    );
+    let cmp = tmpdir("report-compare");
+    tenantsim()
+        .args([
+            "compare",
+            repo("scenarios/examples/pool-exhaustion.toml").to_str().unwrap(),
+        ])
+        .args([
+            "--set",
+            "pool.size=4",
+            "--set-both",
+            "simulation.duration=1m",
+            "--set-both",
+            "simulation.warmup=10s",
+        ])
+        .args(["--quiet", "--out", cmp.to_str().unwrap()])
+        .assert()
+        .success();
+    check_report(&cmp, &["Relative change B − A", "in each replication"], 2);
+}
+
+#[test]
+fn report_refuses_a_folder_that_is_not_a_result() {
+    let d = tmpdir("report-empty");
+    tenantsim()
+        .args(["report", d.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a tenantsim result folder"));
+}
