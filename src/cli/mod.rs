@@ -4,6 +4,7 @@
 
 mod bench;
 mod check;
+mod claims;
 mod compare;
 mod import_hpa;
 mod plan;
@@ -48,6 +49,8 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Write the HTML and Markdown report (with charts) of a result folder.
     Report(report::ReportArgs),
+    /// Verdicts on the [[claim]]s of performance reports: confirmed, refuted, inconclusive.
+    Claims(claims::ClaimsArgs),
     /// Run scenarios and judge their [slo]: exit 0 if every SLO holds, 1 if one fails.
     Check(check::CheckArgs),
     /// Compare the simulator with queueing theory (SPEC §8).
@@ -97,6 +100,7 @@ pub fn main() -> i32 {
         Command::Sweep(a) => sweep::run(a),
         Command::Merge(a) => sweep::merge(a),
         Command::Check(a) => check::run(a),
+        Command::Claims(a) => claims::run(a),
         Command::Report(a) => report::run(a),
         Command::Plan(a) => plan::run(a),
         Command::Compare(a) => compare::run(a),

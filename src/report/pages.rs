@@ -199,6 +199,42 @@ fn run_report(dir: &Path) -> anyhow::Result<Document> {
             slo,
         ));
     }
+    if let Some(claims) = s["claims"].as_array().filter(|c| !c.is_empty()) {
+        b.push(Block::Heading("Claims of the report this scenario models".into()));
+        let rows = claims
+            .iter()
+            .map(|c| {
+                let m = c["metric"].as_str().unwrap_or("");
+                let f = |v: &Value| v.as_f64().map(|x| fmt_value(m, x)).unwrap_or("-".into());
+                let verdict = match c["verdict"].as_str().unwrap_or("") {
+                    "confirmed" => "PASS confirmed".to_string(),
+                    "refuted" => "FAIL refuted".to_string(),
+                    v => v.to_string(),
+                };
+                vec![
+                    verdict,
+                    c["source"].as_str().unwrap_or("").to_string(),
+                    c["text"].as_str().unwrap_or("").to_string(),
+                    if m.is_empty() {
+                        c["note"].as_str().unwrap_or("").to_string()
+                    } else {
+                        format!(
+                            "{m} = {} [{}, {}] vs {} {}",
+                            f(&c["value"]),
+                            f(&c["ci95"][0]),
+                            f(&c["ci95"][1]),
+                            if c["bound"] == "max" { "≤" } else { "≥" },
+                            f(&c["limit"])
+                        )
+                    },
+                ]
+            })
+            .collect();
+        b.push(Block::Table(
+            ["verdict", "source", "claim", "simulated"].map(String::from).to_vec(),
+            rows,
+        ));
+    }
     b.push(Block::Heading("Metrics (all traffic)".into()));
     b.push(Block::Table(
         ["metric", "mean", "95% CI"].map(String::from).to_vec(),

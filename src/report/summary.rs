@@ -21,6 +21,26 @@ pub struct SloResult {
     pub passed: bool,
 }
 
+/// The verdict on one `[[claim]]`.
+#[derive(Serialize, Debug, Clone)]
+pub struct ClaimResult {
+    pub id: String,
+    pub source: String,
+    pub text: String,
+    pub metric: Option<String>,
+    pub scope: String,
+    /// "min" (at_least) or "max" (at_most).
+    pub bound: &'static str,
+    pub limit: Option<f64>,
+    pub value: Option<f64>,
+    pub ci95: Option<[f64; 2]>,
+    /// "confirmed" (the whole 95 % CI is on the claim's side), "refuted"
+    /// (the whole CI on the other side), "inconclusive" (the CI straddles
+    /// the limit, or the metric is undefined), or "untestable".
+    pub verdict: &'static str,
+    pub note: String,
+}
+
 #[derive(Serialize, Debug, Clone)]
 pub struct SloSummary {
     pub passed: bool,
@@ -45,6 +65,8 @@ pub struct Summary {
     pub metrics: Map<String, Value>,
     pub tiers: Map<String, Value>,
     pub slo: SloSummary,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<ClaimResult>,
     /// Key settings of the scenario, for reports: instance, pool, caches,
     /// tiers, autoscaler (with its thresholds).
     pub settings: Value,
@@ -72,6 +94,62 @@ pub struct Summary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub precision: Option<Value>,
     pub engine: EngineFigures,
+}
+
+/// Confirm or refute a claim from the estimate of its metric.
+fn judge_claim(
+    sc: &Scenario,
+    c: &crate::scenario::Claim,
+    overall: &[(&'static str, Estimate)],
+    tiers: &[Vec<(&'static str, Estimate)>],
+) -> ClaimResult {
+    let scope = c
+        .tier
+        .map_or("all".to_string(), |t| format!("tier:{}", sc.tiers[t].name));
+    let bound = if c.bound == Bound::AtMost { "max" } else { "min" };
+    let mut r = ClaimResult {
+        id: c.id.clone(),
+        source: c.source.clone(),
+        text: c.text.clone(),
+        metric: c.metric.map(String::from),
+        scope,
+        bound,
+        limit: c.metric.map(|_| c.limit),
+        value: None,
+        ci95: None,
+        verdict: "untestable",
+        note: c.untestable.clone().unwrap_or_default(),
+    };
+    let Some(m) = c.metric else { return r };
+    let est = match c.tier {
+        None => overall,
+        Some(t) => &tiers[t],
+    };
+    let Some(e) = est.iter().find(|(k, _)| *k == m).map(|(_, e)| *e) else {
+        r.verdict = "inconclusive";
+        r.note = "the metric is undefined in this run (e.g. no completed requests)".into();
+        return r;
+    };
+    r.value = Some(e.mean);
+    r.ci95 = e.ci95;
+    let (lo, hi) = e.ci95.map_or((e.mean, e.mean), |[a, b]| (a, b));
+    let (holds_all, fails_all) = match c.bound {
+        Bound::AtLeast => (lo >= c.limit, hi < c.limit),
+        Bound::AtMost => (hi <= c.limit, lo > c.limit),
+    };
+    r.verdict = if holds_all {
+        "confirmed"
+    } else if fails_all {
+        "refuted"
+    } else {
+        "inconclusive"
+    };
+    if e.ci95.is_none() {
+        r.note = "one replication: judged on the value alone, without a confidence interval".into();
+    } else if r.verdict == "inconclusive" {
+        r.note = "the 95 % CI straddles the limit: more replications may decide it".into();
+    }
+    r
 }
 
 fn metric_name(m: ScaleMetric) -> &'static str {
@@ -351,6 +429,11 @@ pub fn build_summary(sc: &Scenario, out: &RunOutput) -> Summary {
             passed: checks.iter().all(|c| c.passed),
             checks,
         },
+        claims: sc
+            .claims
+            .iter()
+            .map(|c| judge_claim(sc, c, &overall, &tier_est))
+            .collect(),
         settings: settings(sc),
         warnings,
         conservation: serde_json::json!({

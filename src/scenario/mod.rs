@@ -45,6 +45,7 @@ pub struct Scenario {
     pub autoscaler: Option<AutoscalerSpec>,
     pub faults: Vec<FaultSpec>,
     pub slo: Vec<SloCheck>,
+    pub claims: Vec<Claim>,
     /// Problems that do not stop a run (e.g. offered load above capacity).
     pub warnings: Vec<String>,
 }
@@ -443,6 +444,24 @@ pub enum FaultKind {
 pub enum Bound {
     AtMost,
     AtLeast,
+}
+
+/// A claim of a performance report (`[[claim]]`): a metric, a direction
+/// and a limit that `tenantsim claims` confirms or refutes, or a statement
+/// the model cannot check (`untestable`, with the reason).
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub id: String,
+    /// Where the report says it, e.g. "000 L96".
+    pub source: String,
+    /// The claim in the report's words.
+    pub text: String,
+    /// The metric checked (None when untestable).
+    pub metric: Option<&'static str>,
+    pub tier: Option<usize>,
+    pub bound: Bound,
+    pub limit: f64,
+    pub untestable: Option<String>,
 }
 
 /// One SLO threshold.

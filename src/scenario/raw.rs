@@ -55,6 +55,9 @@ pub struct RawScenario {
     pub autoscaler: Option<toml::Table>,
     pub fault: Option<Vec<toml::Table>>,
     pub slo: Option<toml::Table>,
+    /// Claims of a performance report, checked by `tenantsim claims`
+    /// (parsed by `resolve`: the limit key names the direction).
+    pub claim: Option<Vec<toml::Table>>,
 }
 
 #[derive(Deserialize, Debug, Default, Clone)]
@@ -240,7 +243,3 @@ pub struct RawInstance {
     /// Which instance scale-in removes: newest | least-loaded.
     pub scale_in: Option<String>,
 }
-
-/// Top-level tables that SPEC §4 describes but this version does not
-/// simulate yet: naming them gets a specific message instead of "unknown".
-pub const PLANNED_SECTIONS: &[&str] = &["pool", "database", "cache", "autoscaler", "retry", "fault", "claim"];

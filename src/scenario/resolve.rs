@@ -671,6 +671,7 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         shedding: shedding.is_some(),
     };
     let slo = parse_slo(&cx, raw.slo.as_ref(), &tier_names, components)?;
+    let claims = parse_claims(&cx, raw.claim.as_deref().unwrap_or(&[]), &tier_names, components)?;
 
     let mut scenario = Scenario {
         name: raw.name.clone().unwrap_or_else(|| {
@@ -694,6 +695,7 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         autoscaler,
         faults,
         slo,
+        claims,
         warnings,
     };
     if let Some(w) = utilization_warning(&scenario) {
@@ -2216,6 +2218,131 @@ fn parse_retry(cx: &Ctx, r: &super::raw::RawRetry) -> Result<RetrySpec, Scenario
         jitter,
         on,
     })
+}
+
+/// `[[claim]]`: `id`, `source`, `text`, and either `metric` with one of
+/// `at_least` / `at_most` (latency limits as durations) and an optional
+/// `tier`, or `untestable = "why"`.
+fn parse_claims(
+    cx: &Ctx,
+    claims: &[toml::Table],
+    tiers: &[String],
+    components: Components,
+) -> Result<Vec<Claim>, ScenarioError> {
+    const KEYS: [&str; 8] = [
+        "id",
+        "source",
+        "text",
+        "metric",
+        "at_least",
+        "at_most",
+        "tier",
+        "untestable",
+    ];
+    let mut out: Vec<Claim> = Vec::new();
+    for (i, t) in claims.iter().enumerate() {
+        let key = |k: &str| format!("claim.{i}.{k}");
+        for k in t.keys() {
+            if !KEYS.contains(&k.as_str()) {
+                let hint = did_you_mean(k, KEYS)
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                return Err(cx.err(
+                    &key(k),
+                    format!("unknown key `{k}` in a claim{hint} (allowed: {})", KEYS.join(", ")),
+                ));
+            }
+        }
+        let text_of = |k: &str| -> Result<Option<String>, ScenarioError> {
+            match t.get(k) {
+                None => Ok(None),
+                Some(toml::Value::String(s)) => Ok(Some(s.clone())),
+                Some(v) => Err(cx.err(&key(k), format!("must be a string, got {v}"))),
+            }
+        };
+        let id = text_of("id")?.ok_or_else(|| cx.err(&format!("claim.{i}"), "a claim needs an `id`"))?;
+        if out.iter().any(|c| c.id == id) {
+            return Err(cx.err(&key("id"), format!("claim id `{id}` is used twice")));
+        }
+        let source = text_of("source")?.unwrap_or_default();
+        let text = text_of("text")?.unwrap_or_default();
+        if let Some(why) = text_of("untestable")? {
+            if t.contains_key("metric") {
+                return Err(cx.err(
+                    &key("untestable"),
+                    "a claim is either untestable or has a `metric`, not both",
+                ));
+            }
+            out.push(Claim {
+                id,
+                source,
+                text,
+                metric: None,
+                tier: None,
+                bound: Bound::AtMost,
+                limit: 0.0,
+                untestable: Some(why),
+            });
+            continue;
+        }
+        let m = text_of("metric")?.ok_or_else(|| {
+            cx.err(
+                &format!("claim.{i}"),
+                "a claim needs a `metric` with `at_least` or `at_most`, or `untestable = \"why\"`",
+            )
+        })?;
+        let def = names::metric(&m).ok_or_else(|| {
+            let hint = did_you_mean(&m, names::METRICS.iter().map(|d| d.name))
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            cx.err(&key("metric"), format!("`{m}` is not a metric{hint}"))
+        })?;
+        if !components.has(def.needs) {
+            return Err(cx.err(
+                &key("metric"),
+                format!(
+                    "`{m}` needs a {:?} component, which this scenario does not have",
+                    def.needs
+                ),
+            ));
+        }
+        let (bound, k) = match (t.get("at_least"), t.get("at_most")) {
+            (Some(_), None) => (Bound::AtLeast, "at_least"),
+            (None, Some(_)) => (Bound::AtMost, "at_most"),
+            _ => return Err(cx.err(&format!("claim.{i}"), "give exactly one of `at_least` and `at_most`")),
+        };
+        let v = &t[k];
+        let limit = match (def.unit, v) {
+            (Unit::Seconds, toml::Value::String(s)) => parse_duration_secs(s).map_err(|e| cx.err(&key(k), e))?,
+            (_, v) => num(v).ok_or_else(|| cx.err(&key(k), format!("must be a number, got {v}")))?,
+        };
+        if !limit.is_finite() {
+            return Err(cx.err(&key(k), "must be a finite number"));
+        }
+        let tier =
+            match text_of("tier")? {
+                None => None,
+                Some(name) => {
+                    if !def.per_tier {
+                        return Err(cx.err(&key("tier"), format!("`{m}` is not reported per tier")));
+                    }
+                    Some(tiers.iter().position(|n| *n == name).ok_or_else(|| {
+                        cx.err(&key("tier"), format!("no tier `{name}`; tiers: {}", tiers.join(", ")))
+                    })?)
+                }
+            };
+        out.push(Claim {
+            id,
+            source,
+            text,
+            metric: Some(def.name),
+            tier,
+            bound,
+            limit,
+            untestable: None,
+        });
+    }
+    Ok(out)
 }
 
 fn parse_slo(

@@ -7,7 +7,7 @@
 //! `[[tier]]` — is replaced whole by the later file.
 
 use super::error::{did_you_mean, line_col, ScenarioError};
-use super::raw::{RawScenario, PLANNED_SECTIONS};
+use super::raw::RawScenario;
 use std::path::{Path, PathBuf};
 
 /// One file read from disk.
@@ -124,12 +124,7 @@ fn from_toml_error(path: &Path, text: &str, e: &toml::de::Error) -> ScenarioErro
     if let Some(rest) = msg.strip_prefix("unknown field `") {
         if let Some((field, tail)) = rest.split_once('`') {
             let expected: Vec<&str> = tail.split('`').skip(1).step_by(2).collect();
-            if PLANNED_SECTIONS.contains(&field) {
-                msg = format!(
-                    "`[{field}]` is part of the scenario format (SPEC §4) but this version of \
-                     tenantsim does not simulate it yet; remove it to run the rest"
-                );
-            } else if let Some(s) = did_you_mean(field, expected.iter().copied()) {
+            if let Some(s) = did_you_mean(field, expected.iter().copied()) {
                 msg = format!("{msg}; did you mean `{s}`?");
             }
         }
@@ -333,7 +328,5 @@ mod tests {
         let e = load_str(Path::new("s.toml"), "name = \"x\"\n[[workload]]\ntenant = 3\n").unwrap_err();
         assert_eq!(e.line, Some(3));
         assert!(e.message.contains("did you mean `tenants`"), "{e}");
-        let e = load_str(Path::new("s.toml"), "[[claim]]\nstatement = \"x\"\n").unwrap_err();
-        assert!(e.message.contains("does not simulate it yet"), "{e}");
     }
 }

@@ -2,6 +2,7 @@
 
 mod autoscaling;
 mod breaker;
+mod claims;
 mod cli;
 mod compare;
 mod determinism;

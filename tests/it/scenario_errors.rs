@@ -65,9 +65,9 @@ fn each_mistake_gets_a_located_message() {
             vec!["sum to a positive"],
         ),
         (
-            BASE.to_string() + "[[claim]]\nstatement = \"x\"\n",
-            Some(8),
-            vec!["does not simulate it yet"],
+            BASE.to_string() + "[[claim]]\nid = \"x\"\nstatement = \"x\"\n",
+            Some(10),
+            vec!["unknown key `statement` in a claim"],
         ),
         (
             BASE.to_string() + "[autoscaler]\npolicy = \"hpa\"\n",
