@@ -1,6 +1,7 @@
 //! Integration tests, in one binary so polars is linked once.
 
 mod autoscaling;
+mod baselines;
 mod breaker;
 mod claims;
 mod cli;
