@@ -11,6 +11,7 @@ mod properties;
 mod regression;
 mod report;
 mod scenario_errors;
+mod seeds;
 mod shedding;
 mod sweep;
 mod validation;
