@@ -12,6 +12,7 @@ mod properties;
 mod regression;
 mod report;
 mod scenario_errors;
+mod seeds;
 mod shedding;
 mod sweep;
 mod validation;
