@@ -6,7 +6,7 @@ use crate::engine::{Scheduler, SimTime};
 use crate::metrics::names::{Needs, METRICS};
 use crate::metrics::{BreakerEvent, Recorder, ScalingEvent, TierCounters, TimeSeriesRow};
 use crate::model::{Conservation, Service};
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, STAGE_METRICS};
 use rayon::prelude::*;
 use std::time::Instant;
 
@@ -26,9 +26,19 @@ pub struct ReplicationResult {
     pub breaker_events: Vec<BreakerEvent>,
     pub events: u64,
     pub conservation: Conservation,
+    /// Request stages, each with its [`STAGE_METRICS`] values (empty
+    /// without stages).
+    pub stages: Vec<StageResult>,
     /// Simulated time the run ended: `simulation.duration`, or earlier when
     /// every finite test was done.
     pub end_s: f64,
+}
+
+/// One request stage in one replication: its name (`endpoint.stage`) and
+/// values aligned with [`STAGE_METRICS`] (None without a measured call).
+pub struct StageResult {
+    pub name: String,
+    pub values: MetricValues,
 }
 
 pub struct RunOutput {
@@ -72,8 +82,31 @@ pub fn run_replication(sc: &Scenario, rep: u32, progress: &(dyn Fn(f64) + Sync))
         .iter()
         .map(|c| values(&svc.rec, c, window, sc, false))
         .collect();
+    let stages = svc
+        .stage_names()
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let h = &svc.rec.stage_latency[i];
+            let failed = svc.rec.stage_failures[i] as f64;
+            let calls = h.count() as f64;
+            let values = STAGE_METRICS
+                .iter()
+                .map(|(m, _)| match *m {
+                    "latency_mean_s" => h.mean_s(),
+                    "latency_p50_s" => h.quantile_s(0.50),
+                    "latency_p95_s" => h.quantile_s(0.95),
+                    "latency_p99_s" => h.quantile_s(0.99),
+                    "failure_rate" => (calls > 0.0).then(|| failed / calls),
+                    _ => None,
+                })
+                .collect();
+            StageResult { name, values }
+        })
+        .collect();
     ReplicationResult {
         replication: rep,
+        stages,
         overall,
         tiers,
         timeseries: std::mem::take(&mut svc.rec.rows),
@@ -178,6 +211,7 @@ fn values(rec: &Recorder, c: &TierCounters, window: f64, sc: &Scenario, all: boo
                 Needs::DbBreaker => sc.breakers.database.is_some(),
                 Needs::CacheBreaker => sc.breakers.cache.is_some(),
                 Needs::Shedding => sc.shedding.is_some(),
+                Needs::Stages => sc.endpoints.iter().any(|e| !e.stages.is_empty()),
             };
             if !has || (!all && !m.per_tier) {
                 return None;
@@ -203,6 +237,7 @@ fn values(rec: &Recorder, c: &TierCounters, window: f64, sc: &Scenario, all: boo
                 "instance_failures" => Some(c.instance_failures as f64),
                 "rejected_no_instance" => Some(c.no_instance as f64),
                 "rejected_shed" => Some(c.shed as f64),
+                "stage_failures" => Some(c.stage_failures as f64),
                 "breaker_rejections" => Some(c.breaker_rejections as f64),
                 "stale_hits" => Some(c.stale_hits as f64),
                 "breaker_opens" => Some(rec.breaker_opens as f64),

@@ -37,6 +37,8 @@ pub enum Needs {
     DbBreaker,
     CacheBreaker,
     Shedding,
+    /// An endpoint with request stages.
+    Stages,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -95,6 +97,7 @@ pub const METRICS: &[MetricDef] = &[
     m("pool_tenant_cap_waits", Count, L, Needs::Pool, true, "connection requests held back by their tenant's max_connections"),
     m("rejected_db_connections", Count, L, Needs::Database, true, "requests failed because the database refused a new connection"),
     m("rejected_shed", Count, L, Needs::Shedding, true, "requests refused by load shedding (lowest priority first)"),
+    m("stage_failures", Count, L, Needs::Stages, true, "requests failed by a request stage's failure probability (per-stage figures in summary.json `stages`)"),
     m("breaker_rejections", Count, L, Needs::Breaker, true, "requests failed at once because the database circuit breaker was open"),
     m("stale_hits", Count, L, Needs::DbBreaker, true, "reads answered from an expired cached copy while the database breaker was open (fallback = stale)"),
     m("breaker_opens", Count, L, Needs::Breaker, false, "times a circuit breaker opened (from closed or half-open)"),

@@ -31,6 +31,8 @@ pub enum Outcome {
     BreakerOpen,
     /// Load shedding refused it (the picked instance was overloaded).
     Shed,
+    /// A request stage failed (its `fail` probability).
+    StageFailure,
 }
 
 /// A circuit breaker changed state.
@@ -75,6 +77,7 @@ pub struct TierCounters {
     pub breaker_rejections: u64,
     pub stale_hits: u64,
     pub shed: u64,
+    pub stage_failures: u64,
     pub retries: u64,
     pub abandoned: u64,
     pub tenant_cap_waits: u64,
@@ -106,6 +109,7 @@ impl TierCounters {
         self.breaker_rejections += o.breaker_rejections;
         self.stale_hits += o.stale_hits;
         self.shed += o.shed;
+        self.stage_failures += o.stage_failures;
         self.retries += o.retries;
         self.abandoned += o.abandoned;
         self.tenant_cap_waits += o.tenant_cap_waits;
@@ -132,6 +136,7 @@ impl TierCounters {
             + self.no_instance
             + self.breaker_rejections
             + self.shed
+            + self.stage_failures
     }
 }
 
@@ -245,6 +250,10 @@ pub struct Recorder {
     /// Breaker openings after warm-up, and the first state changes.
     pub breaker_opens: u64,
     pub breaker_events: Vec<BreakerEvent>,
+    /// Per request stage (all endpoints' stages in order): the time each
+    /// took, and how many failed, for requests arrived after warm-up.
+    pub stage_latency: Vec<LatencyHistogram>,
+    pub stage_failures: Vec<u64>,
 }
 
 impl Recorder {
@@ -269,6 +278,23 @@ impl Recorder {
             scaling_events: Vec::new(),
             breaker_opens: 0,
             breaker_events: Vec::new(),
+            stage_latency: Vec::new(),
+            stage_failures: Vec::new(),
+        }
+    }
+
+    /// Make room for `n` request stages.
+    pub fn init_stages(&mut self, n: usize) {
+        self.stage_latency = vec![LatencyHistogram::new(); n];
+        self.stage_failures = vec![0; n];
+    }
+
+    /// Stage `i` (flat index) of a request ended after `took`.
+    #[inline]
+    pub fn stage(&mut self, i: usize, measured: bool, took: SimTime, failed: bool) {
+        if measured {
+            self.stage_latency[i].record(took);
+            self.stage_failures[i] += u64::from(failed);
         }
     }
 
@@ -336,6 +362,7 @@ impl Recorder {
                 Outcome::NoInstance => c.no_instance += 1,
                 Outcome::BreakerOpen => c.breaker_rejections += 1,
                 Outcome::Shed => c.shed += 1,
+                Outcome::StageFailure => c.stage_failures += 1,
             }
         }
     }

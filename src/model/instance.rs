@@ -177,6 +177,14 @@ impl Instance {
         self.update_gauges(sched.now());
     }
 
+    /// Start another CPU phase of a request that already holds a worker
+    /// (the next request stage).
+    #[inline]
+    pub fn run_cpu(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, cpu: SimTime) {
+        self.cpu.begin(sched, req, cpu);
+        self.update_gauges(sched.now());
+    }
+
     /// A direct-mode CPU completion (`Msg::CpuDone`) was delivered; the
     /// request keeps its worker.
     #[inline]

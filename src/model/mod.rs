@@ -74,6 +74,10 @@ pub enum Msg {
         station: Station,
         gen: u32,
     },
+    /// A request stage's wait (external call) ended.
+    StageWait {
+        req: ReqRef,
+    },
     /// A cache lookup's latency has elapsed.
     CacheStep {
         req: ReqRef,

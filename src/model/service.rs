@@ -139,6 +139,10 @@ pub struct Service<'s> {
     workloads: Vec<WorkloadState>,
     cpu_rng: Vec<SimRng>,
     query_rng: Vec<SimRng>,
+    /// Per endpoint: the stream of per-request stage seeds, and the flat
+    /// index of its first stage in the recorder's stage figures.
+    stage_rng: Vec<SimRng>,
+    stage_base: Vec<u32>,
     latency_rng: SimRng,
     retry_rng: SimRng,
     fault_rng: SimRng,
@@ -405,6 +409,18 @@ impl<'s> Service<'s> {
             query_rng: (0..sc.endpoints.len())
                 .map(|e| streams.stream(StreamId::QueryTime(e as u32)))
                 .collect(),
+            stage_rng: (0..sc.endpoints.len())
+                .map(|e| streams.stream(StreamId::Stages(e as u32)))
+                .collect(),
+            stage_base: sc
+                .endpoints
+                .iter()
+                .scan(0u32, |next, e| {
+                    let base = *next;
+                    *next += e.stages.len() as u32;
+                    Some(base)
+                })
+                .collect(),
             latency_rng: streams.stream(StreamId::Latency(0)),
             retry_rng: streams.stream(StreamId::Retry),
             fault_rng: streams.stream(StreamId::Faults),
@@ -437,6 +453,7 @@ impl<'s> Service<'s> {
             finite: sc.has_finite_workload(),
             conservation: Conservation::default(),
         };
+        svc.rec.init_stages(sc.endpoints.iter().map(|e| e.stages.len()).sum());
         // Initial instances are ready at time zero.
         for g in 0..svc.groups.len() {
             for _ in 0..svc.groups[g].desired {
@@ -1088,6 +1105,15 @@ impl<'s> Service<'s> {
         if self.cpu_factor[endpoint] != 1.0 {
             cpu = SimTime::from_secs_f64(cpu.as_secs_f64() * self.cpu_factor[endpoint]);
         }
+        // With stages, the request starts with stage 0's CPU; the
+        // endpoint's own runs after the last stage.
+        let (mut stage_seed, mut backend_cpu, mut stage_wait, mut stage_fails) =
+            (0, SimTime::ZERO, SimTime::ZERO, false);
+        if !self.sc.endpoints[endpoint].stages.is_empty() {
+            stage_seed = self.stage_rng[endpoint].next_u64();
+            backend_cpu = cpu;
+            (cpu, stage_wait, stage_fails) = self.draw_stage(endpoint, stage_seed, 0);
+        }
         let query_seed = if self.sc.endpoints[endpoint].db_queries > 0 {
             self.query_rng[endpoint].next_u64()
         } else {
@@ -1128,6 +1154,12 @@ impl<'s> Service<'s> {
             level: self.tier_level[tier],
             breaker_epoch: 0,
             stale: false,
+            stage: 0,
+            stage_since: now,
+            stage_wait,
+            stage_fails,
+            stage_seed,
+            backend_cpu,
             alive: false,
         };
         let refusal = match self.gateway.admit(now, tenant) {
@@ -1223,6 +1255,7 @@ impl<'s> Service<'s> {
                     Outcome::InstanceFailure | Outcome::NoInstance => on.instance_failure,
                     Outcome::BreakerOpen => on.breaker_open,
                     Outcome::Shed => on.shed,
+                    Outcome::StageFailure => on.stage_failure,
                 };
                 if retryable && (r.attempt as u32) + 1 < rs.attempts {
                     // Exponential backoff: base × 2^attempt, capped, jittered.
@@ -1261,7 +1294,8 @@ impl<'s> Service<'s> {
     fn start_queued(&mut self, sched: &mut Scheduler<Msg>, inst: usize, next: ReqRef) {
         // Queued handles are live: a request leaves the queue only here or
         // when its instance fails (then the queue is emptied first).
-        let r = self.requests.get(next).expect("queued request is live");
+        let r = self.requests.get_mut(next).expect("queued request is live");
+        r.stage_since = sched.now();
         let wait = sched.now() - r.enqueued;
         let (tier, measured, cpu, level) = (r.tier as usize, r.measured, r.cpu, r.level);
         self.rec.queue_wait(tier, measured, wait);
@@ -1269,11 +1303,67 @@ impl<'s> Service<'s> {
         self.instances[inst].start(sched, next, cpu);
     }
 
-    /// The CPU phase of `req` ended: caches, database, or respond.
+    /// Draw stage `j` of a request of endpoint `e`: (CPU, wait, fails),
+    /// from a generator of the request's own (see `Request::stage_seed`).
+    fn draw_stage(&self, e: usize, seed: u64, j: usize) -> (SimTime, SimTime, bool) {
+        let st = &self.sc.endpoints[e].stages[j];
+        let mut rng = SimRng::seed_from_u64(seed ^ (j as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut cpu = st.cpu.as_ref().map_or(SimTime::ZERO, |d| d.sample(&mut rng));
+        if self.cpu_factor[e] != 1.0 {
+            cpu = SimTime::from_secs_f64(cpu.as_secs_f64() * self.cpu_factor[e]);
+        }
+        let wait = st.wait.as_ref().map_or(SimTime::ZERO, |d| d.sample(&mut rng));
+        let fails = st.fail > 0.0 && rng.random::<f64>() < st.fail;
+        (cpu, wait, fails)
+    }
+
+    /// The current stage of `req` is over (CPU and wait done): record its
+    /// time, fail the request if the stage failed, else begin the next
+    /// stage, or the endpoint's own CPU after the last.
+    fn stage_end(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef) {
+        let now = sched.now();
+        let r = self.requests.get_mut(req).expect("live request");
+        let e = r.endpoint as usize;
+        let flat = self.stage_base[e] as usize + r.stage as usize;
+        self.rec.stage(flat, r.measured, now - r.stage_since, r.stage_fails);
+        if r.stage_fails {
+            return self.finish(sched, req, Outcome::StageFailure);
+        }
+        r.stage += 1;
+        r.stage_since = now;
+        let (j, seed, backend_cpu, inst) = (r.stage as usize, r.stage_seed, r.backend_cpu, r.instance as usize);
+        let cpu = if j < self.sc.endpoints[e].stages.len() {
+            let (cpu, wait, fails) = self.draw_stage(e, seed, j);
+            let r = self.requests.get_mut(req).expect("live request");
+            r.stage_wait = wait;
+            r.stage_fails = fails;
+            cpu
+        } else {
+            backend_cpu
+        };
+        if cpu > SimTime::ZERO {
+            self.requests.get_mut(req).expect("live request").phase = Phase::Cpu;
+            self.instances[inst].run_cpu(sched, req, cpu);
+        } else {
+            self.after_cpu(sched, req);
+        }
+    }
+
+    /// The CPU phase of `req` ended: the rest of its stage, or caches,
+    /// database, or respond.
     fn after_cpu(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef) {
         let Some(r) = self.requests.get_mut(req) else { return };
-        r.phase = Phase::L1; // no longer on the CPU
         let ep = &self.sc.endpoints[r.endpoint as usize];
+        if (r.stage as usize) < ep.stages.len() {
+            if r.stage_wait > SimTime::ZERO {
+                r.phase = Phase::Wait;
+                sched.schedule_in(r.stage_wait, Msg::StageWait { req });
+            } else {
+                self.stage_end(sched, req);
+            }
+            return;
+        }
+        r.phase = Phase::L1; // no longer on the CPU
         let has_l1 = self.l1.get(r.instance as usize).is_some_and(|c| c.is_some());
         if ep.cacheable && (self.l2.is_some() || has_l1) {
             self.cache_lookup(sched, req, has_l1);
@@ -1747,6 +1837,16 @@ impl<'s> Service<'s> {
         }
     }
 
+    /// Qualified names (`endpoint.stage`) of all request stages, in the
+    /// recorder's order.
+    pub fn stage_names(&self) -> Vec<String> {
+        self.sc
+            .endpoints
+            .iter()
+            .flat_map(|e| e.stages.iter().map(move |s| format!("{}.{}", e.name, s.name)))
+            .collect()
+    }
+
     /// Names of the instance groups: "shared", or the dedicated tier's name.
     pub fn group_names(&self) -> Vec<String> {
         let mut names = Vec::new();
@@ -1856,6 +1956,11 @@ impl Model for Service<'_> {
                     self.query_done(sched, r);
                 }
                 self.done_buf = done;
+            }
+            Msg::StageWait { req } => {
+                if self.requests.get(req).is_some_and(|r| r.phase == Phase::Wait) {
+                    self.stage_end(sched, req);
+                }
             }
             Msg::CacheStep { req } => self.on_cache_step(sched, req),
             Msg::ConnReady { req } => {

@@ -184,6 +184,35 @@ pub struct Endpoint {
     pub cacheable: bool,
     /// Writes update or invalidate the caches after their database work.
     pub write: bool,
+    /// Ordered stages a request goes through once it has a worker, before
+    /// the endpoint's own `cpu` (zero when left out), caches and database.
+    pub stages: Vec<Stage>,
+}
+
+/// One stage of a request's path (JWT validation, RBAC, an external call):
+/// CPU work, then a wait, then a failure draw.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    pub name: String,
+    /// CPU work: holds the worker and a share of the instance's cores.
+    pub cpu: Option<Dist>,
+    /// An external call: holds the worker, uses no CPU.
+    pub wait: Option<Dist>,
+    /// Probability the stage fails (`stage_failure`).
+    pub fail: f64,
+}
+
+impl Endpoint {
+    /// Mean CPU seconds of one request: its stages' and its own.
+    pub fn cpu_mean_secs(&self) -> f64 {
+        self.cpu.mean_secs()
+            + self
+                .stages
+                .iter()
+                .filter_map(|s| s.cpu.as_ref())
+                .map(|d| d.mean_secs())
+                .sum::<f64>()
+    }
 }
 
 /// Whether a pool is per instance or shared by all instances.
@@ -269,6 +298,7 @@ pub struct RetryOn {
     pub instance_failure: bool,
     pub breaker_open: bool,
     pub shed: bool,
+    pub stage_failure: bool,
 }
 
 /// What a request does when the database breaker refuses its call.
@@ -454,9 +484,23 @@ pub struct SloCheck {
     pub metric: &'static str,
     /// `None` for all traffic, or a tier index.
     pub tier: Option<usize>,
+    /// A request stage's own latency or failure rate instead: its
+    /// qualified name `endpoint.stage` (then `metric` is one of
+    /// [`STAGE_METRICS`]).
+    pub stage: Option<String>,
     pub limit: f64,
     pub bound: Bound,
 }
+
+/// Metrics reported per request stage (in `summary.json` `stages`), and
+/// whether each is a ratio.
+pub const STAGE_METRICS: &[(&str, bool)] = &[
+    ("latency_mean_s", false),
+    ("latency_p50_s", false),
+    ("latency_p95_s", false),
+    ("latency_p99_s", false),
+    ("failure_rate", true),
+];
 
 impl Arrival {
     /// Most users per tenant a closed workload ever has active (0 for open

@@ -220,6 +220,24 @@ pub struct RawEndpoint {
     pub cacheable: Option<bool>,
     /// "read" (default) or "write": writes update or invalidate caches.
     pub operation: Option<String>,
+    /// Ordered request stages run before the endpoint's own `cpu`.
+    pub stage: Option<Vec<RawStage>>,
+}
+
+/// `[[endpoint.NAME.stage]]`: one step of a request's path.
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawStage {
+    pub name: Option<String>,
+    /// CPU work (holds a worker and a CPU share): a distribution.
+    pub cpu: Option<toml::Value>,
+    /// Waiting on an external call (holds the worker, no CPU): a
+    /// distribution. `io` is accepted as another name.
+    #[serde(alias = "io")]
+    pub wait: Option<toml::Value>,
+    /// Probability that the stage fails (the request ends with
+    /// `stage_failure` at the stage's end).
+    pub fail: Option<f64>,
 }
 
 #[derive(Deserialize, Debug, Default, Clone)]

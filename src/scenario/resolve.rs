@@ -95,9 +95,15 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
     let mut endpoints = Vec::new();
     for (name, e) in &raw_endpoints {
         let key = format!("endpoint.{name}");
+        let stages = parse_stages(&cx, &key, e.stage.as_deref().unwrap_or_default())?;
         let cpu = match &e.cpu {
             Some(v) => parse_dist(&cx, &format!("{key}.cpu"), v)?,
-            None => return Err(cx.err(&key, "missing `cpu`: the CPU time a request needs, e.g. cpu = \"5ms\"")),
+            // With stages the endpoint's own CPU phase is optional.
+            None if !stages.is_empty() => Dist::deterministic(0.0).map_err(|m| cx.err(&key, m))?,
+            None => return Err(cx.err(
+                &key,
+                "missing `cpu`: the CPU time a request needs, e.g. cpu = \"5ms\" (or give it [[endpoint.NAME.stage]]s)",
+            )),
         };
         let timeout = e.timeout.map(secs);
         if timeout == Some(SimTime::ZERO) {
@@ -148,6 +154,7 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
             query,
             cacheable,
             write,
+            stages,
         });
     }
     let endpoint_names: Vec<&str> = endpoints.iter().map(|e| e.name.as_str()).collect();
@@ -669,8 +676,10 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         db_breaker: breakers.database.is_some(),
         cache_breaker: breakers.cache.is_some(),
         shedding: shedding.is_some(),
+        stages: endpoints.iter().any(|e| !e.stages.is_empty()),
     };
-    let slo = parse_slo(&cx, raw.slo.as_ref(), &tier_names, components)?;
+    let mut slo = parse_slo(&cx, raw.slo.as_ref(), &tier_names, components)?;
+    slo.extend(parse_stage_slo(&cx, raw.slo.as_ref(), &endpoints)?);
 
     let mut scenario = Scenario {
         name: raw.name.clone().unwrap_or_else(|| {
@@ -716,7 +725,7 @@ fn utilization_warning(s: &Scenario) -> Option<String> {
                 .map(|(e, c)| {
                     let p = c - prev;
                     prev = *c;
-                    p * s.endpoints[*e].cpu.mean_secs()
+                    p * s.endpoints[*e].cpu_mean_secs()
                 })
                 .sum()
         };
@@ -1757,6 +1766,7 @@ struct Components {
     db_breaker: bool,
     cache_breaker: bool,
     shedding: bool,
+    stages: bool,
 }
 
 impl Components {
@@ -1771,6 +1781,7 @@ impl Components {
             Needs::DbBreaker => self.db_breaker,
             Needs::CacheBreaker => self.cache_breaker,
             Needs::Shedding => self.shedding,
+            Needs::Stages => self.stages,
         }
     }
 }
@@ -2159,6 +2170,7 @@ fn parse_retry(cx: &Ctx, r: &super::raw::RawRetry) -> Result<RetrySpec, Scenario
         "instance_failure",
         "breaker_open",
         "shed",
+        "stage_failure",
     ];
     let on = match &r.retry_on {
         None => RetryOn {
@@ -2171,6 +2183,7 @@ fn parse_retry(cx: &Ctx, r: &super::raw::RawRetry) -> Result<RetrySpec, Scenario
             instance_failure: true,
             breaker_open: true,
             shed: true,
+            stage_failure: true,
         },
         Some(list) => {
             let mut on = RetryOn {
@@ -2183,6 +2196,7 @@ fn parse_retry(cx: &Ctx, r: &super::raw::RawRetry) -> Result<RetrySpec, Scenario
                 instance_failure: false,
                 breaker_open: false,
                 shed: false,
+                stage_failure: false,
             };
             for (i, x) in list.iter().enumerate() {
                 match x.as_str() {
@@ -2195,6 +2209,7 @@ fn parse_retry(cx: &Ctx, r: &super::raw::RawRetry) -> Result<RetrySpec, Scenario
                     "instance_failure" => on.instance_failure = true,
                     "breaker_open" => on.breaker_open = true,
                     "shed" => on.shed = true,
+                    "stage_failure" => on.stage_failure = true,
                     o => {
                         let hint = did_you_mean(o, REASONS.iter().copied())
                             .map(|s| format!("; did you mean `{s}`?"))
@@ -2228,7 +2243,7 @@ fn parse_slo(
     let Some(slo) = slo else { return Ok(checks) };
     let mut add = |key_prefix: &str, t: &toml::Table, tier: Option<usize>| -> Result<(), ScenarioError> {
         for (k, v) in t {
-            if tier.is_none() && k == "tier" {
+            if tier.is_none() && (k == "tier" || k == "stage") {
                 continue;
             }
             let key = format!("{key_prefix}.{k}");
@@ -2279,6 +2294,7 @@ fn parse_slo(
                 name: k.trim_end_matches("_s").to_string(),
                 metric: def.name,
                 tier,
+                stage: None,
                 limit,
                 bound: if def.better == Better::Higher {
                     Bound::AtLeast
@@ -2305,6 +2321,151 @@ fn parse_slo(
                 .as_table()
                 .ok_or_else(|| cx.err(&format!("slo.tier.{name}"), "must be a table"))?;
             add(&format!("slo.tier.{name}"), t, Some(idx))?;
+        }
+    }
+    Ok(checks)
+}
+
+/// `[[endpoint.NAME.stage]]`: names unique within the endpoint, each stage
+/// with `cpu`, `wait` or both, `fail` a probability.
+fn parse_stages(cx: &Ctx, key: &str, raw: &[super::raw::RawStage]) -> Result<Vec<Stage>, ScenarioError> {
+    if raw.len() > 64 {
+        return Err(cx.err(&format!("{key}.stage"), format!("at most 64 stages, got {}", raw.len())));
+    }
+    let mut stages: Vec<Stage> = Vec::with_capacity(raw.len());
+    for (i, st) in raw.iter().enumerate() {
+        let k = format!("{key}.stage.{i}");
+        let name = st.name.clone().unwrap_or_else(|| format!("stage{i}"));
+        if name.is_empty() || name.contains('.') {
+            return Err(cx.err(
+                &format!("{k}.name"),
+                "a stage name is a non-empty word without dots, e.g. name = \"jwt\"",
+            ));
+        }
+        if stages.iter().any(|s| s.name == name) {
+            return Err(cx.err(
+                &format!("{k}.name"),
+                format!("a second stage named `{name}` in this endpoint"),
+            ));
+        }
+        let cpu = match &st.cpu {
+            Some(v) => Some(parse_dist(cx, &format!("{k}.cpu"), v)?),
+            None => None,
+        };
+        let wait = match &st.wait {
+            Some(v) => Some(parse_dist(cx, &format!("{k}.wait"), v)?),
+            None => None,
+        };
+        if cpu.is_none() && wait.is_none() {
+            return Err(cx.err(
+                &k,
+                "a stage needs `cpu` (work on the instance's cores), `wait` (an external call holding the worker without CPU), or both, e.g. wait = { dist = \"lognormal\", mean = \"25ms\", cv = 0.5 }",
+            ));
+        }
+        let fail = st.fail.unwrap_or(0.0);
+        if !(0.0..=1.0).contains(&fail) {
+            return Err(cx.err(
+                &format!("{k}.fail"),
+                format!("a probability between 0 and 1 (not a percentage), got {fail}"),
+            ));
+        }
+        stages.push(Stage { name, cpu, wait, fail });
+    }
+    Ok(stages)
+}
+
+/// `[slo.stage.NAME]`: limits on one request stage's latency
+/// (`latency_mean`, `latency_p50`, `latency_p95`, `latency_p99`) or
+/// `failure_rate`. NAME is `endpoint.stage`, or the stage's name alone when
+/// only one endpoint has a stage of that name.
+fn parse_stage_slo(
+    cx: &Ctx,
+    slo: Option<&toml::Table>,
+    endpoints: &[Endpoint],
+) -> Result<Vec<SloCheck>, ScenarioError> {
+    let mut checks = Vec::new();
+    let Some(st) = slo.and_then(|s| s.get("stage")) else {
+        return Ok(checks);
+    };
+    let st = st
+        .as_table()
+        .ok_or_else(|| cx.err("slo.stage", "must be a table of stages: [slo.stage.NAME]"))?;
+    let all: Vec<String> = endpoints
+        .iter()
+        .flat_map(|e| e.stages.iter().map(move |s| format!("{}.{}", e.name, s.name)))
+        .collect();
+    let allowed: Vec<&str> = STAGE_METRICS.iter().map(|(m, _)| m.trim_end_matches("_s")).collect();
+    for (name, t) in st {
+        let key = format!("slo.stage.{name}");
+        let matches: Vec<&String> = all
+            .iter()
+            .filter(|q| *q == name || q.split_once('.').is_some_and(|(_, s)| s == name))
+            .collect();
+        let qualified = match matches.as_slice() {
+            [one] => (*one).clone(),
+            [] => {
+                let bare = all.iter().filter_map(|q| q.split_once('.').map(|(_, s)| s));
+                let hint = did_you_mean(name, all.iter().map(|s| s.as_str()).chain(bare))
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                return Err(cx.err(
+                    &key,
+                    if all.is_empty() {
+                        "no endpoint has stages ([[endpoint.NAME.stage]])".to_string()
+                    } else {
+                        format!("no stage named `{name}` (stages: {}){hint}", all.join(", "))
+                    },
+                ));
+            }
+            several => {
+                return Err(cx.err(
+                    &key,
+                    format!(
+                        "`{name}` is a stage of several endpoints: write [slo.stage.\"ENDPOINT.{name}\"] ({})",
+                        several.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                ))
+            }
+        };
+        let t = t.as_table().ok_or_else(|| cx.err(&key, "must be a table"))?;
+        for (k, v) in t {
+            let kk = format!("{key}.{k}");
+            let Some(&(metric, ratio)) = STAGE_METRICS
+                .iter()
+                .find(|(m, _)| *m == k || m.trim_end_matches("_s") == k)
+            else {
+                let hint = did_you_mean(k, allowed.iter().copied())
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                return Err(cx.err(
+                    &kk,
+                    format!("`{k}` is not a stage metric; allowed: {}{hint}", allowed.join(", ")),
+                ));
+            };
+            let limit = match v {
+                toml::Value::String(s) if !ratio => parse_duration_secs(s).map_err(|m| cx.err(&kk, m))?,
+                _ if !ratio && !k.ends_with("_s") => {
+                    return Err(cx.err(&kk, format!("a latency limit is a duration, e.g. {k} = \"50ms\"")));
+                }
+                v => num(v).ok_or_else(|| cx.err(&kk, format!("must be a number, got {v}")))?,
+            };
+            if ratio && !(0.0..=1.0).contains(&limit) {
+                return Err(cx.err(
+                    &kk,
+                    format!("`{k}` is a ratio between 0 and 1 (not a percentage), got {limit}"),
+                ));
+            }
+            if !(limit.is_finite() && limit >= 0.0) {
+                return Err(cx.err(&kk, "must be zero or positive"));
+            }
+            checks.push(SloCheck {
+                name: format!("stage_{}", metric.trim_end_matches("_s")),
+                metric,
+                tier: None,
+                stage: Some(qualified.clone()),
+                limit,
+                bound: Bound::AtMost,
+            });
         }
     }
     Ok(checks)

@@ -10,6 +10,7 @@ mod properties;
 mod regression;
 mod scenario_errors;
 mod shedding;
+mod stages;
 mod sweep;
 mod validation;
 mod workloads;

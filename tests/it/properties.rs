@@ -56,6 +56,11 @@ prop_compose! {
             Just("[[fault]]\nkind = \"latency-spike\"\nat = \"5s\"\nfactor = 3\nduration = \"10s\"\n"),
         ],
         startup_s in 0u32..4,
+        stages in prop_oneof![
+            Just(""),
+            Just("[[endpoint.e.stage]]\nname = \"auth\"\nwait = { dist = \"exponential\", mean = \"5ms\" }\nfail = 0.1\n[[endpoint.e.stage]]\nname = \"rbac\"\ncpu = { dist = \"exponential\", mean = \"2ms\" }\nwait = \"1ms\"\nfail = 0.05\n"),
+            Just("[[endpoint.e.stage]]\nname = \"x\"\ncpu = \"1ms\"\n"),
+        ],
     ) -> String {
         let mut tier = String::from("[[tier]]\nname = \"t\"\n");
         let mut data_toml = String::new();
@@ -79,7 +84,7 @@ prop_compose! {
         format!(
             "name = \"prop\"\n[simulation]\nduration = \"30s\"\nwarmup = \"3s\"\nseed = {seed}\nreplications = 1\nsample_interval = \"5s\"\n\
              {tier}[[workload]]\ntier = \"t\"\ntenants = {tenants}\narrival = {arrival}\n{keys}\
-             [endpoint.e]\ncpu = {{ dist = \"exponential\", mean = \"{cpu_ms}ms\" }}\n{t}{read_extra}{endpoint_extra}{writer}\
+             [endpoint.e]\ncpu = {{ dist = \"exponential\", mean = \"{cpu_ms}ms\" }}\n{t}{read_extra}{endpoint_extra}{stages}{writer}\
              [instance]\ncores = {cores}\nworkers = {}\n{q}initial = {instances}\nload_balancer = \"{lb}\"\nmemory_per_request_mb = 1\n\
              startup = \"{startup_s}s\"\ndrain_timeout = \"1s\"\n{data_toml}{cache}{retry}{scaling}{fault}",
             cores + extra_workers
