@@ -210,7 +210,8 @@ fn values(rec: &Recorder, c: &TierCounters, window: f64, sc: &Scenario, all: boo
                 Needs::Breaker => sc.breakers.any(),
                 Needs::DbBreaker => sc.breakers.database.is_some(),
                 Needs::CacheBreaker => sc.breakers.cache.is_some(),
-                Needs::Shedding => sc.shedding.is_some(),
+                Needs::Shedding => sc.shedding.is_some() || sc.memory.as_ref().is_some_and(|m| m.sheds()),
+                Needs::Memory => sc.memory.is_some(),
                 Needs::Stages => sc.endpoints.iter().any(|e| !e.stages.is_empty()),
             };
             if !has || (!all && !m.per_tier) {
@@ -238,6 +239,11 @@ fn values(rec: &Recorder, c: &TierCounters, window: f64, sc: &Scenario, all: boo
                 "rejected_no_instance" => Some(c.no_instance as f64),
                 "rejected_shed" => Some(c.shed as f64),
                 "stage_failures" => Some(c.stage_failures as f64),
+                "oom_kills" => Some(rec.oom_kills as f64),
+                "oom_failures" => Some(c.oom_failures as f64),
+                "memory_restarts" => Some(rec.memory_restarts as f64),
+                "cache_shrinks" => Some(rec.cache_shrinks as f64),
+                "memory_max_utilization" => Some(rec.memory_max),
                 "breaker_rejections" => Some(c.breaker_rejections as f64),
                 "stale_hits" => Some(c.stale_hits as f64),
                 "breaker_opens" => Some(rec.breaker_opens as f64),

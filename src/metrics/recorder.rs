@@ -33,6 +33,8 @@ pub enum Outcome {
     Shed,
     /// A request stage failed (its `fail` probability).
     StageFailure,
+    /// Its instance was killed for running out of memory.
+    OomKilled,
 }
 
 /// A circuit breaker changed state.
@@ -78,6 +80,7 @@ pub struct TierCounters {
     pub stale_hits: u64,
     pub shed: u64,
     pub stage_failures: u64,
+    pub oom_failures: u64,
     pub retries: u64,
     pub abandoned: u64,
     pub tenant_cap_waits: u64,
@@ -110,6 +113,7 @@ impl TierCounters {
         self.stale_hits += o.stale_hits;
         self.shed += o.shed;
         self.stage_failures += o.stage_failures;
+        self.oom_failures += o.oom_failures;
         self.retries += o.retries;
         self.abandoned += o.abandoned;
         self.tenant_cap_waits += o.tenant_cap_waits;
@@ -137,6 +141,7 @@ impl TierCounters {
             + self.breaker_rejections
             + self.shed
             + self.stage_failures
+            + self.oom_failures
     }
 }
 
@@ -254,6 +259,12 @@ pub struct Recorder {
     /// took, and how many failed, for requests arrived after warm-up.
     pub stage_latency: Vec<LatencyHistogram>,
     pub stage_failures: Vec<u64>,
+    /// Memory pressure after warm-up: OOM kills, restarts and cache
+    /// shrinks, and the highest memory fraction seen (whole run).
+    pub oom_kills: u64,
+    pub memory_restarts: u64,
+    pub cache_shrinks: u64,
+    pub memory_max: f64,
 }
 
 impl Recorder {
@@ -280,6 +291,10 @@ impl Recorder {
             breaker_events: Vec::new(),
             stage_latency: Vec::new(),
             stage_failures: Vec::new(),
+            oom_kills: 0,
+            memory_restarts: 0,
+            cache_shrinks: 0,
+            memory_max: 0.0,
         }
     }
 
@@ -363,6 +378,7 @@ impl Recorder {
                 Outcome::BreakerOpen => c.breaker_rejections += 1,
                 Outcome::Shed => c.shed += 1,
                 Outcome::StageFailure => c.stage_failures += 1,
+                Outcome::OomKilled => c.oom_failures += 1,
             }
         }
     }

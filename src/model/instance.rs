@@ -57,6 +57,10 @@ pub struct Instance {
     base_memory_mb: f64,
     memory_per_request_mb: f64,
     memory_mb: f64,
+    /// Memory held by the L1 cache (with `[memory] per_cache_item_mb`).
+    cache_mb: f64,
+    /// A memory `shed` action refuses new requests here.
+    pub memory_shed: bool,
     /// Busy cores over time (for CPU utilisation).
     pub busy: TimeIntegral,
     /// Memory in use, as a fraction of `memory_mb`, over time.
@@ -87,6 +91,8 @@ impl Instance {
             base_memory_mb: spec.base_memory_mb,
             memory_per_request_mb: spec.memory_per_request_mb,
             memory_mb: spec.memory_mb,
+            cache_mb: 0.0,
+            memory_shed: false,
             busy: TimeIntegral::new(now),
             memory: TimeIntegral::new(now),
             queue_len: TimeIntegral::new(now),
@@ -135,8 +141,18 @@ impl Instance {
         self.cpu.cores()
     }
 
-    fn memory_fraction(&self) -> f64 {
-        (self.base_memory_mb + self.memory_per_request_mb * self.in_flight() as f64) / self.memory_mb
+    /// Memory in use as a fraction of `memory_mb`: base, requests held
+    /// (running or queued) and L1 cache.
+    pub fn memory_fraction(&self) -> f64 {
+        (self.base_memory_mb + self.memory_per_request_mb * self.in_flight() as f64 + self.cache_mb) / self.memory_mb
+    }
+
+    /// The L1 cache now holds `mb` of memory.
+    pub fn set_cache_mb(&mut self, now: SimTime, mb: f64) {
+        self.cache_mb = mb;
+        if self.serving {
+            self.memory.set(now, self.memory_fraction());
+        }
     }
 
     fn update_gauges(&mut self, now: SimTime) {

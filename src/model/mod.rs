@@ -127,6 +127,8 @@ pub enum Msg {
     FaultEnd {
         index: u16,
     },
+    /// Every instance's memory monitor runs its actions (`[memory]`).
+    MemoryCheck,
     /// Close a time-series interval.
     Sample,
     /// The warm-up period ends.

@@ -35,8 +35,8 @@ use super::{Conservation, Msg, Station};
 use crate::engine::{Model, RngStreams, Scheduler, SimRng, SimTime, StreamId};
 use crate::metrics::{CacheEvent, GaugeAreas, LatencyHistogram, Outcome, Recorder, ScalingEvent, TimeIntegral};
 use crate::scenario::{
-    Arrival, CacheLevel, CachePolicy, Fallback, FaultKind, Isolation, Jitter, PolicySpec, PoolScope, ScaleIn, Scenario,
-    WritePolicy,
+    Arrival, CacheLevel, CachePolicy, Fallback, FaultKind, Isolation, Jitter, MemoryActionKind, PolicySpec, PoolScope,
+    ScaleIn, Scenario, WritePolicy,
 };
 use rand::{Rng, RngExt, SeedableRng};
 use rand_distr::Distribution;
@@ -157,6 +157,8 @@ pub struct Service<'s> {
     cache_breaker_open: TimeIntegral,
     /// The database breaker may serve stale copies: lookups note them.
     stale_fallback: bool,
+    /// How requests on a failing instance end (OOM kills differ).
+    abort_outcome: Outcome,
     /// Random-crash faults in force: (mtbf, mttr).
     random_crashes: Option<(SimTime, SimTime)>,
     pub rec: Recorder,
@@ -435,6 +437,7 @@ impl<'s> Service<'s> {
                 .database
                 .as_ref()
                 .is_some_and(|b| b.fallback == Fallback::Stale),
+            abort_outcome: Outcome::InstanceFailure,
             random_crashes: None,
             rec: Recorder::new(sc.tiers.len(), sim.warmup, rows),
             in_system: TimeIntegral::new(SimTime::ZERO),
@@ -500,6 +503,9 @@ impl<'s> Service<'s> {
         }
         if sim.warmup > SimTime::ZERO {
             sched.schedule_at(sim.warmup, Msg::WarmupEnd);
+        }
+        if let Some(m) = &sc.memory {
+            sched.schedule_at(m.check_interval, Msg::MemoryCheck);
         }
         sched.schedule_at(sim.sample_interval, Msg::Sample);
         svc
@@ -727,7 +733,102 @@ impl<'s> Service<'s> {
         if has_worker && !r.background {
             self.instances[r.instance as usize].abandon(sched, req, r.phase == Phase::Cpu);
         }
-        self.finish_with(sched, req, Outcome::InstanceFailure, false);
+        self.finish_with(sched, req, self.abort_outcome, false);
+    }
+
+    // ----- memory pressure ------------------------------------------------
+
+    /// Recount the memory of instance `id`'s L1 (with `per_cache_item_mb`).
+    #[inline]
+    fn l1_changed(&mut self, id: usize, now: SimTime) {
+        let Some(m) = &self.sc.memory else { return };
+        if m.per_cache_item_mb > 0.0 {
+            let items = self.l1.get(id).and_then(|c| c.as_ref()).map_or(0, |c| c.len());
+            self.instances[id].set_cache_mb(now, items as f64 * m.per_cache_item_mb);
+        }
+    }
+
+    /// After admitting a request to `id`: past `memory_mb` the instance is
+    /// OOM-killed (the request with it).
+    fn memory_admitted(&mut self, sched: &mut Scheduler<Msg>, id: usize) {
+        let Some(m) = &self.sc.memory else { return };
+        let f = self.instances[id].memory_fraction();
+        self.rec.memory_max = self.rec.memory_max.max(f);
+        if m.oom_kill && f > 1.0 {
+            self.memory_kill(sched, id, true);
+        }
+    }
+
+    /// Every instance's memory monitor: OOM past the limit, else the
+    /// actions whose threshold its memory reaches, lowest first (a cache
+    /// shrink may bring it below the next ones).
+    fn on_memory_check(&mut self, sched: &mut Scheduler<Msg>) {
+        let sc = self.sc;
+        let Some(m) = &sc.memory else { return };
+        let now = sched.now();
+        let measured = now >= self.rec.warmup();
+        for id in 0..self.instances.len() {
+            if self.instances[id].state != InstanceState::Ready {
+                continue;
+            }
+            self.l1_changed(id, now);
+            let mut f = self.instances[id].memory_fraction();
+            self.rec.memory_max = self.rec.memory_max.max(f);
+            if m.oom_kill && f > 1.0 {
+                self.memory_kill(sched, id, true);
+                continue;
+            }
+            let mut shed = false;
+            for a in &m.actions {
+                if f < a.above {
+                    break;
+                }
+                match a.kind {
+                    MemoryActionKind::ShrinkCache { fraction } => {
+                        if let Some(Some(c)) = self.l1.get_mut(id) {
+                            let keep = (c.len() as f64 * (1.0 - fraction)).floor() as usize;
+                            if c.shrink_to(keep) > 0 && measured {
+                                self.rec.cache_shrinks += 1;
+                            }
+                        }
+                        self.l1_changed(id, now);
+                        f = self.instances[id].memory_fraction();
+                    }
+                    MemoryActionKind::Shed => shed = true,
+                    MemoryActionKind::Restart => {
+                        self.memory_kill(sched, id, false);
+                        break;
+                    }
+                }
+            }
+            self.instances[id].memory_shed = shed;
+        }
+        if now + m.check_interval <= sc.simulation.duration {
+            sched.schedule_in(m.check_interval, Msg::MemoryCheck);
+        }
+    }
+
+    /// Kill instance `id` for memory (`oom`: the kernel's OOM killer, else
+    /// a `restart` action); a replacement starts at once and is ready after
+    /// `startup`.
+    fn memory_kill(&mut self, sched: &mut Scheduler<Msg>, id: usize, oom: bool) {
+        if sched.now() >= self.rec.warmup() {
+            if oom {
+                self.rec.oom_kills += 1;
+            } else {
+                self.rec.memory_restarts += 1;
+            }
+        }
+        let g = self.instances[id].group;
+        if oom {
+            self.abort_outcome = Outcome::OomKilled;
+        }
+        let killed = self.crash(sched, id as u32);
+        self.abort_outcome = Outcome::InstanceFailure;
+        if killed {
+            self.groups[g as usize].owed += 1;
+            sched.schedule_in(SimTime::ZERO, Msg::Replace { group: g });
+        }
     }
 
     fn schedule_crash(&mut self, sched: &mut Scheduler<Msg>, id: u32, mtbf: SimTime) {
@@ -1178,7 +1279,8 @@ impl<'s> Service<'s> {
             return self.client_result(sched, &req, Outcome::NoInstance, SimTime::ZERO);
         };
         req.instance = inst;
-        if self.sc.shedding.is_some() && self.overloaded(now, inst, req.level) {
+        let memory_shed = self.instances[inst as usize].memory_shed;
+        if memory_shed || (self.sc.shedding.is_some() && self.overloaded(now, inst, req.level)) {
             self.gateway.release(tenant);
             self.groups[g].balancer.done(inst);
             self.conservation.rejected += 1;
@@ -1203,6 +1305,9 @@ impl<'s> Service<'s> {
         self.in_system.add(now, 1.0);
         if let Some(t) = self.sc.endpoints[endpoint].timeout {
             sched.schedule_in(t, Msg::ClientTimeout { req: r });
+        }
+        if self.sc.memory.is_some() {
+            self.memory_admitted(sched, inst as usize);
         }
     }
 
@@ -1256,6 +1361,7 @@ impl<'s> Service<'s> {
                     Outcome::BreakerOpen => on.breaker_open,
                     Outcome::Shed => on.shed,
                     Outcome::StageFailure => on.stage_failure,
+                    Outcome::OomKilled => on.oom_killed,
                 };
                 if retryable && (r.attempt as u32) + 1 < rs.attempts {
                     // Exponential backoff: base × 2^attempt, capped, jittered.
@@ -1473,6 +1579,7 @@ impl<'s> Service<'s> {
                 self.rec.cache(tier, measured, CacheEvent::L2Hit);
                 if let Some(Some(l1)) = self.l1.get_mut(inst) {
                     l1.insert(key, sched.now());
+                    self.l1_changed(inst, sched.now());
                 }
                 self.finish(sched, req, Outcome::Completed);
             }
@@ -1500,6 +1607,7 @@ impl<'s> Service<'s> {
         }
         if let Some(Some(l1)) = self.l1.get_mut(r.instance as usize) {
             l1.insert(r.key, now);
+            self.l1_changed(r.instance as usize, now);
         }
     }
 
@@ -2006,6 +2114,7 @@ impl Model for Service<'_> {
                 }
             }
             Msg::WarmupEnd => self.flush_gauges(sched.now()),
+            Msg::MemoryCheck => self.on_memory_check(sched),
         }
     }
 }

@@ -42,6 +42,8 @@ pub struct Scenario {
     pub breakers: Breakers,
     /// Load shedding at the instance the balancer picked.
     pub shedding: Option<crate::model::shedding::ShedPolicy>,
+    /// Memory pressure on instances (`[memory]`).
+    pub memory: Option<MemorySpec>,
     pub autoscaler: Option<AutoscalerSpec>,
     pub faults: Vec<FaultSpec>,
     pub slo: Vec<SloCheck>,
@@ -215,6 +217,44 @@ impl Endpoint {
     }
 }
 
+/// `[memory]`: what an instance's memory holds beyond its base and its
+/// requests, whether crossing the limit kills it, and the actions its
+/// memory monitor takes every `check_interval`.
+#[derive(Debug, Clone)]
+pub struct MemorySpec {
+    pub per_cache_item_mb: f64,
+    pub oom_kill: bool,
+    pub check_interval: SimTime,
+    /// Sorted by threshold.
+    pub actions: Vec<MemoryAction>,
+}
+
+impl MemorySpec {
+    /// Some action refuses requests (its refusals count as `rejected_shed`).
+    pub fn sheds(&self) -> bool {
+        self.actions.iter().any(|a| a.kind == MemoryActionKind::Shed)
+    }
+}
+
+/// At memory use ≥ `above` × `memory_mb`, do `kind`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MemoryAction {
+    pub above: f64,
+    pub kind: MemoryActionKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MemoryActionKind {
+    /// Drop this fraction of the instance's L1 entries.
+    ShrinkCache { fraction: f64 },
+    /// Refuse new requests at the instance until the next check finds it
+    /// below the threshold.
+    Shed,
+    /// Restart the instance: its requests fail (`instance_failures`), a
+    /// replacement starts (ready after `startup`, cold L1).
+    Restart,
+}
+
 /// Whether a pool is per instance or shared by all instances.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PoolScope {
@@ -299,6 +339,7 @@ pub struct RetryOn {
     pub breaker_open: bool,
     pub shed: bool,
     pub stage_failure: bool,
+    pub oom_killed: bool,
 }
 
 /// What a request does when the database breaker refuses its call.

@@ -51,6 +51,8 @@ pub struct RawScenario {
     pub breaker: Option<RawBreakers>,
     /// Parsed by `resolve` (its keys depend on `signal`).
     pub shedding: Option<toml::Table>,
+    /// Memory pressure: what counts, OOM kills, actions at thresholds.
+    pub memory: Option<RawMemory>,
     /// Parsed by `resolve` (its keys depend on `policy`).
     pub autoscaler: Option<toml::Table>,
     pub fault: Option<Vec<toml::Table>>,
@@ -222,6 +224,20 @@ pub struct RawEndpoint {
     pub operation: Option<String>,
     /// Ordered request stages run before the endpoint's own `cpu`.
     pub stage: Option<Vec<RawStage>>,
+}
+
+/// `[memory]`: memory pressure on each instance.
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawMemory {
+    /// Memory of one L1 cache entry.
+    pub per_cache_item_mb: Option<f64>,
+    /// Crossing `instance.memory_mb` kills the instance (default true).
+    pub oom_kill: Option<bool>,
+    /// How often each instance's memory monitor runs the actions.
+    pub check_interval: Option<Duration>,
+    /// `{ above, action, fraction }` tables; parsed by `resolve`.
+    pub actions: Option<Vec<toml::Table>>,
 }
 
 /// `[[endpoint.NAME.stage]]`: one step of a request's path.

@@ -622,6 +622,10 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         None => None,
         Some(t) => Some(parse_shedding(&cx, t)?),
     };
+    let memory = match &raw.memory {
+        None => None,
+        Some(m) => Some(parse_memory(&cx, m, &instance, &cache)?),
+    };
     let rb = raw.breaker.clone().unwrap_or_default();
     let breakers = Breakers {
         database: match &rb.database {
@@ -675,7 +679,8 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         finite: workloads.iter().any(|w| w.arrival.is_finite()),
         db_breaker: breakers.database.is_some(),
         cache_breaker: breakers.cache.is_some(),
-        shedding: shedding.is_some(),
+        shedding: shedding.is_some() || memory.as_ref().is_some_and(|m| m.sheds()),
+        memory: memory.is_some(),
         stages: endpoints.iter().any(|e| !e.stages.is_empty()),
     };
     let mut slo = parse_slo(&cx, raw.slo.as_ref(), &tier_names, components)?;
@@ -700,6 +705,7 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         retry,
         breakers,
         shedding,
+        memory,
         autoscaler,
         faults,
         slo,
@@ -1766,6 +1772,7 @@ struct Components {
     db_breaker: bool,
     cache_breaker: bool,
     shedding: bool,
+    memory: bool,
     stages: bool,
 }
 
@@ -1782,6 +1789,7 @@ impl Components {
             Needs::CacheBreaker => self.cache_breaker,
             Needs::Shedding => self.shedding,
             Needs::Stages => self.stages,
+            Needs::Memory => self.memory,
         }
     }
 }
@@ -2171,6 +2179,7 @@ fn parse_retry(cx: &Ctx, r: &super::raw::RawRetry) -> Result<RetrySpec, Scenario
         "breaker_open",
         "shed",
         "stage_failure",
+        "oom_killed",
     ];
     let on = match &r.retry_on {
         None => RetryOn {
@@ -2184,6 +2193,7 @@ fn parse_retry(cx: &Ctx, r: &super::raw::RawRetry) -> Result<RetrySpec, Scenario
             breaker_open: true,
             shed: true,
             stage_failure: true,
+            oom_killed: true,
         },
         Some(list) => {
             let mut on = RetryOn {
@@ -2197,6 +2207,7 @@ fn parse_retry(cx: &Ctx, r: &super::raw::RawRetry) -> Result<RetrySpec, Scenario
                 breaker_open: false,
                 shed: false,
                 stage_failure: false,
+                oom_killed: false,
             };
             for (i, x) in list.iter().enumerate() {
                 match x.as_str() {
@@ -2210,6 +2221,7 @@ fn parse_retry(cx: &Ctx, r: &super::raw::RawRetry) -> Result<RetrySpec, Scenario
                     "breaker_open" => on.breaker_open = true,
                     "shed" => on.shed = true,
                     "stage_failure" => on.stage_failure = true,
+                    "oom_killed" => on.oom_killed = true,
                     o => {
                         let hint = did_you_mean(o, REASONS.iter().copied())
                             .map(|s| format!("; did you mean `{s}`?"))
@@ -2469,4 +2481,106 @@ fn parse_stage_slo(
         }
     }
     Ok(checks)
+}
+
+const MEMORY_ACTIONS: &[&str] = &["shrink-cache", "shed", "restart"];
+
+/// `[memory]`: cache memory, OOM kills, and the monitor's actions.
+fn parse_memory(
+    cx: &Ctx,
+    m: &super::raw::RawMemory,
+    instance: &InstanceSpec,
+    cache: &CacheSpec,
+) -> Result<MemorySpec, ScenarioError> {
+    let per_cache_item_mb = m.per_cache_item_mb.unwrap_or(0.0);
+    if !(per_cache_item_mb.is_finite() && per_cache_item_mb >= 0.0) {
+        return Err(cx.err(
+            "memory.per_cache_item_mb",
+            format!("must be zero or positive, got {per_cache_item_mb}"),
+        ));
+    }
+    if per_cache_item_mb > 0.0 && cache.l1.is_none() {
+        return Err(cx.err(
+            "memory.per_cache_item_mb",
+            "counts the instance's L1 entries in its memory: add a [cache.l1]",
+        ));
+    }
+    if instance.base_memory_mb >= instance.memory_mb {
+        return Err(cx.err(
+            "memory",
+            format!(
+                "instance.base_memory_mb ({}) is not below instance.memory_mb ({}): every instance would be out of memory at once",
+                instance.base_memory_mb, instance.memory_mb
+            ),
+        ));
+    }
+    let check_interval = m.check_interval.map(secs).unwrap_or(SimTime::from_secs(1));
+    if check_interval == SimTime::ZERO {
+        return Err(cx.err("memory.check_interval", "must be longer than zero"));
+    }
+    let mut actions = Vec::new();
+    for (i, t) in m.actions.clone().unwrap_or_default().iter().enumerate() {
+        let key = format!("memory.actions.{i}");
+        let f = Fields { cx, key: &key, t };
+        let name = f.str("action")?.ok_or_else(|| {
+            cx.err(
+                &key,
+                format!("missing `action`; allowed: {}", MEMORY_ACTIONS.join(", ")),
+            )
+        })?;
+        let kind = match name {
+            "shrink-cache" => {
+                f.check_keys(
+                    &["above", "action", "fraction"],
+                    "a shrink-cache action (above, fraction)",
+                )?;
+                if cache.l1.is_none() {
+                    return Err(cx.err(&f.path("action"), "shrink-cache drops L1 entries: add a [cache.l1]"));
+                }
+                let fraction = f.positive("fraction")?;
+                if fraction > 1.0 {
+                    return Err(cx.err(
+                        &f.path("fraction"),
+                        format!("the fraction of L1 entries to drop, between 0 and 1, got {fraction}"),
+                    ));
+                }
+                MemoryActionKind::ShrinkCache { fraction }
+            }
+            "shed" => {
+                f.check_keys(&["above", "action"], "a shed action (above)")?;
+                MemoryActionKind::Shed
+            }
+            "restart" => {
+                f.check_keys(&["above", "action"], "a restart action (above)")?;
+                MemoryActionKind::Restart
+            }
+            o => {
+                let hint = did_you_mean(o, MEMORY_ACTIONS.iter().copied())
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                return Err(cx.err(
+                    &f.path("action"),
+                    format!(
+                        "`{o}` is not a memory action; allowed: {}{hint}",
+                        MEMORY_ACTIONS.join(", ")
+                    ),
+                ));
+            }
+        };
+        let above = f.positive("above")?;
+        if above > 1.0 {
+            return Err(cx.err(
+                &f.path("above"),
+                format!("a fraction of instance.memory_mb between 0 and 1 (not a percentage), got {above}"),
+            ));
+        }
+        actions.push(MemoryAction { above, kind });
+    }
+    actions.sort_by(|a, b| a.above.total_cmp(&b.above));
+    Ok(MemorySpec {
+        per_cache_item_mb,
+        oom_kill: m.oom_kill.unwrap_or(true),
+        check_interval,
+        actions,
+    })
 }

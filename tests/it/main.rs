@@ -5,6 +5,7 @@ mod breaker;
 mod cli;
 mod compare;
 mod determinism;
+mod memory;
 mod plan;
 mod properties;
 mod regression;
