@@ -212,6 +212,8 @@ fn values(rec: &Recorder, c: &TierCounters, window: f64, sc: &Scenario, all: boo
                 Needs::CacheBreaker => sc.breakers.cache.is_some(),
                 Needs::Shedding => sc.shedding.is_some() || sc.memory.as_ref().is_some_and(|m| m.sheds()),
                 Needs::Memory => sc.memory.is_some(),
+                Needs::Background => !sc.background.is_empty(),
+                Needs::Pauses => sc.pauses.is_some(),
                 Needs::Stages => sc.endpoints.iter().any(|e| !e.stages.is_empty()),
             };
             if !has || (!all && !m.per_tier) {
@@ -244,6 +246,8 @@ fn values(rec: &Recorder, c: &TierCounters, window: f64, sc: &Scenario, all: boo
                 "memory_restarts" => Some(rec.memory_restarts as f64),
                 "cache_shrinks" => Some(rec.cache_shrinks as f64),
                 "memory_max_utilization" => Some(rec.memory_max),
+                "background_runs" => Some(rec.background_runs as f64),
+                "paused_fraction" => ratio(rec.paused_s, g.serving),
                 "breaker_rejections" => Some(c.breaker_rejections as f64),
                 "stale_hits" => Some(c.stale_hits as f64),
                 "breaker_opens" => Some(rec.breaker_opens as f64),

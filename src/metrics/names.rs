@@ -41,6 +41,10 @@ pub enum Needs {
     Stages,
     /// A `[memory]` table (memory pressure).
     Memory,
+    /// `[[background]]` tasks.
+    Background,
+    /// `[pauses]`.
+    Pauses,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -105,6 +109,8 @@ pub const METRICS: &[MetricDef] = &[
     m("memory_restarts", Count, L, Needs::Memory, false, "instances restarted by a memory `restart` action"),
     m("cache_shrinks", Count, L, Needs::Memory, false, "times a memory `shrink-cache` action dropped L1 entries"),
     m("memory_max_utilization", Ratio, L, Needs::Memory, false, "highest memory use / instance.memory_mb any instance reached (above 1: an OOM kill)"),
+    m("background_runs", Count, L, Needs::Background, false, "background task runs started (their CPU counts in cpu_utilization)"),
+    m("paused_fraction", Ratio, L, Needs::Pauses, false, "fraction of serving instance-time spent in stop-the-world pauses"),
     m("breaker_rejections", Count, L, Needs::Breaker, true, "requests failed at once because the database circuit breaker was open"),
     m("stale_hits", Count, L, Needs::DbBreaker, true, "reads answered from an expired cached copy while the database breaker was open (fallback = stale)"),
     m("breaker_opens", Count, L, Needs::Breaker, false, "times a circuit breaker opened (from closed or half-open)"),

@@ -265,6 +265,9 @@ pub struct Recorder {
     pub memory_restarts: u64,
     pub cache_shrinks: u64,
     pub memory_max: f64,
+    /// Background task runs and paused instance-seconds, after warm-up.
+    pub background_runs: u64,
+    pub paused_s: f64,
 }
 
 impl Recorder {
@@ -295,6 +298,8 @@ impl Recorder {
             memory_restarts: 0,
             cache_shrinks: 0,
             memory_max: 0.0,
+            background_runs: 0,
+            paused_s: 0.0,
         }
     }
 

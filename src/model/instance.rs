@@ -193,6 +193,29 @@ impl Instance {
         self.update_gauges(sched.now());
     }
 
+    /// Use processor sharing whatever the worker count, so the CPU can be
+    /// paused and run background work (a new instance, before any job).
+    pub fn force_shared_cpu(&mut self, now: SimTime) {
+        let cores = self.cpu.cores();
+        self.cpu = CpuShare::new(Station::Instance(self.id), cores, self.workers.max(cores) + 1, now);
+    }
+
+    /// A stop-the-world pause begins / ends.
+    pub fn pause(&mut self, sched: &mut Scheduler<Msg>) {
+        self.cpu.pause(sched);
+    }
+
+    pub fn resume(&mut self, sched: &mut Scheduler<Msg>) {
+        self.cpu.resume(sched);
+    }
+
+    /// Start CPU work that holds no worker (a background task run); its
+    /// completion comes back with `job`, which names no request.
+    pub fn run_background(&mut self, sched: &mut Scheduler<Msg>, job: ReqRef, cpu: SimTime) {
+        self.cpu.begin(sched, job, cpu);
+        self.update_gauges(sched.now());
+    }
+
     /// Start another CPU phase of a request that already holds a worker
     /// (the next request stage).
     #[inline]

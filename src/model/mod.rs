@@ -129,6 +129,18 @@ pub enum Msg {
     },
     /// Every instance's memory monitor runs its actions (`[memory]`).
     MemoryCheck,
+    /// Background task `task` is due on an instance.
+    Background {
+        instance: u32,
+        task: u16,
+    },
+    /// A stop-the-world pause of an instance begins / ends.
+    PauseStart {
+        instance: u32,
+    },
+    PauseEnd {
+        instance: u32,
+    },
     /// Close a time-series interval.
     Sample,
     /// The warm-up period ends.

@@ -35,8 +35,8 @@ use super::{Conservation, Msg, Station};
 use crate::engine::{Model, RngStreams, Scheduler, SimRng, SimTime, StreamId};
 use crate::metrics::{CacheEvent, GaugeAreas, LatencyHistogram, Outcome, Recorder, ScalingEvent, TimeIntegral};
 use crate::scenario::{
-    Arrival, CacheLevel, CachePolicy, Fallback, FaultKind, Isolation, Jitter, MemoryActionKind, PolicySpec, PoolScope,
-    ScaleIn, Scenario, WritePolicy,
+    Arrival, CacheLevel, CachePolicy, Fallback, FaultKind, Isolation, Jitter, MemoryActionKind, PauseEvery, PolicySpec,
+    PoolScope, ScaleIn, Scenario, WritePolicy,
 };
 use rand::{Rng, RngExt, SeedableRng};
 use rand_distr::Distribution;
@@ -157,6 +157,9 @@ pub struct Service<'s> {
     cache_breaker_open: TimeIntegral,
     /// The database breaker may serve stale copies: lookups note them.
     stale_fallback: bool,
+    /// Per instance: draws of its background runs and pauses.
+    chore_rng: Vec<SimRng>,
+    streams: RngStreams,
     /// How requests on a failing instance end (OOM kills differ).
     abort_outcome: Outcome,
     /// Random-crash faults in force: (mtbf, mttr).
@@ -438,6 +441,8 @@ impl<'s> Service<'s> {
                 .as_ref()
                 .is_some_and(|b| b.fallback == Fallback::Stale),
             abort_outcome: Outcome::InstanceFailure,
+            chore_rng: Vec::new(),
+            streams,
             random_crashes: None,
             rec: Recorder::new(sc.tiers.len(), sim.warmup, rows),
             in_system: TimeIntegral::new(SimTime::ZERO),
@@ -543,7 +548,102 @@ impl<'s> Service<'s> {
         if let Some((mtbf, _)) = self.random_crashes {
             self.schedule_crash(sched, id, mtbf);
         }
+        if self.sc.has_instance_chores() {
+            self.schedule_chores(sched, id);
+        }
         id
+    }
+
+    // ----- background work and pauses --------------------------------------
+
+    /// A new instance: processor-shared CPU, and the first run of each
+    /// background task and the first pause at a random phase of their
+    /// period (instances are not in step).
+    fn schedule_chores(&mut self, sched: &mut Scheduler<Msg>, id: u32) {
+        let now = sched.now();
+        self.instances[id as usize].force_shared_cpu(now);
+        let mut rng = self.streams.stream(StreamId::Pauses(id));
+        for (t, task) in self.sc.background.iter().enumerate() {
+            let phase = task.period.as_secs_f64() * rng.random::<f64>();
+            sched.schedule_in(
+                SimTime::from_secs_f64(phase),
+                Msg::Background {
+                    instance: id,
+                    task: t as u16,
+                },
+            );
+        }
+        if let Some(p) = &self.sc.pauses {
+            let gap = match p.every {
+                PauseEvery::Interval(i) => i.as_secs_f64() * rng.random::<f64>(),
+                PauseEvery::Poisson(rate) => -(1.0 - rng.random::<f64>()).ln() / rate,
+            };
+            sched.schedule_in(SimTime::from_secs_f64(gap), Msg::PauseStart { instance: id });
+        }
+        debug_assert_eq!(self.chore_rng.len(), id as usize);
+        self.chore_rng.push(rng);
+    }
+
+    /// Background task `task` is due on `id`: run it if the instance
+    /// serves, and schedule the next run.
+    fn on_background(&mut self, sched: &mut Scheduler<Msg>, id: u32, task: usize) {
+        let i = id as usize;
+        if self.instances[i].state == InstanceState::Stopped {
+            return;
+        }
+        let now = sched.now();
+        let t = &self.sc.background[task];
+        if self.instances[i].serving {
+            let cpu = t.cpu.sample(&mut self.chore_rng[i]);
+            // A handle that names no request: its completion is ignored.
+            let job = ReqRef {
+                idx: u32::MAX,
+                gen: task as u32,
+            };
+            self.instances[i].run_background(sched, job, cpu);
+            if now >= self.rec.warmup() {
+                self.rec.background_runs += 1;
+            }
+        }
+        if now + t.period <= self.sc.simulation.duration {
+            sched.schedule_in(
+                t.period,
+                Msg::Background {
+                    instance: id,
+                    task: task as u16,
+                },
+            );
+        }
+    }
+
+    /// A pause of `id` begins: its CPU stops for a drawn duration; the next
+    /// pause is scheduled from now.
+    fn on_pause_start(&mut self, sched: &mut Scheduler<Msg>, id: u32) {
+        let i = id as usize;
+        if self.instances[i].state == InstanceState::Stopped {
+            return;
+        }
+        let Some(p) = &self.sc.pauses else { return };
+        let now = sched.now();
+        let end = self.sc.simulation.duration;
+        if self.instances[i].serving {
+            let d = p.duration.sample(&mut self.chore_rng[i]);
+            self.instances[i].pause(sched);
+            sched.schedule_in(d, Msg::PauseEnd { instance: id });
+            if now >= self.rec.warmup() {
+                self.rec.paused_s += d.min(end.saturating_sub(now)).as_secs_f64();
+            }
+        }
+        let gap = match p.every {
+            PauseEvery::Interval(i) => i,
+            PauseEvery::Poisson(rate) => {
+                let u: f64 = self.chore_rng[i].random();
+                SimTime::from_secs_f64(-(1.0 - u).ln() / rate)
+            }
+        };
+        if now + gap <= end {
+            sched.schedule_in(gap, Msg::PauseStart { instance: id });
+        }
     }
 
     fn make_ready(&mut self, id: u32, now: SimTime) {
@@ -2115,6 +2215,13 @@ impl Model for Service<'_> {
             }
             Msg::WarmupEnd => self.flush_gauges(sched.now()),
             Msg::MemoryCheck => self.on_memory_check(sched),
+            Msg::Background { instance, task } => self.on_background(sched, instance, task as usize),
+            Msg::PauseStart { instance } => self.on_pause_start(sched, instance),
+            Msg::PauseEnd { instance } => {
+                if self.instances[instance as usize].state != InstanceState::Stopped {
+                    self.instances[instance as usize].resume(sched);
+                }
+            }
         }
     }
 }

@@ -44,6 +44,10 @@ pub struct Scenario {
     pub shedding: Option<crate::model::shedding::ShedPolicy>,
     /// Memory pressure on instances (`[memory]`).
     pub memory: Option<MemorySpec>,
+    /// Periodic background tasks on every instance (`[[background]]`).
+    pub background: Vec<BackgroundTask>,
+    /// Stop-the-world pauses on every instance (`[pauses]`).
+    pub pauses: Option<PauseSpec>,
     pub autoscaler: Option<AutoscalerSpec>,
     pub faults: Vec<FaultSpec>,
     pub slo: Vec<SloCheck>,
@@ -214,6 +218,39 @@ impl Endpoint {
                 .filter_map(|s| s.cpu.as_ref())
                 .map(|d| d.mean_secs())
                 .sum::<f64>()
+    }
+}
+
+/// A periodic task on every instance: every `period` it runs `cpu` of CPU
+/// work, sharing the cores with requests but holding no worker.
+#[derive(Debug, Clone)]
+pub struct BackgroundTask {
+    pub name: String,
+    pub period: SimTime,
+    pub cpu: Dist,
+}
+
+/// Stop-the-world pauses: while one lasts, the instance's CPU does no work
+/// (requests and background tasks on it are frozen).
+#[derive(Debug, Clone)]
+pub struct PauseSpec {
+    pub every: PauseEvery,
+    pub duration: Dist,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PauseEvery {
+    /// One every interval (from a random phase per instance).
+    Interval(SimTime),
+    /// At exponential gaps with this rate per second.
+    Poisson(f64),
+}
+
+impl Scenario {
+    /// Some instance work runs besides requests (tasks or pauses): the
+    /// instances' CPU is then always processor-shared.
+    pub fn has_instance_chores(&self) -> bool {
+        !self.background.is_empty() || self.pauses.is_some()
     }
 }
 

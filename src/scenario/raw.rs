@@ -53,6 +53,10 @@ pub struct RawScenario {
     pub shedding: Option<toml::Table>,
     /// Memory pressure: what counts, OOM kills, actions at thresholds.
     pub memory: Option<RawMemory>,
+    /// Periodic background tasks on every instance.
+    pub background: Option<Vec<RawBackground>>,
+    /// Stop-the-world pauses (GC) on every instance.
+    pub pauses: Option<RawPauses>,
     /// Parsed by `resolve` (its keys depend on `policy`).
     pub autoscaler: Option<toml::Table>,
     pub fault: Option<Vec<toml::Table>>,
@@ -224,6 +228,28 @@ pub struct RawEndpoint {
     pub operation: Option<String>,
     /// Ordered request stages run before the endpoint's own `cpu`.
     pub stage: Option<Vec<RawStage>>,
+}
+
+/// `[[background]]`: a periodic task taking CPU on every instance.
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawBackground {
+    pub name: Option<String>,
+    pub period: Option<Duration>,
+    /// CPU work of one run: a distribution.
+    pub cpu: Option<toml::Value>,
+}
+
+/// `[pauses]`: stop-the-world pauses of every instance.
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawPauses {
+    /// Periodic pauses, one every `interval` ...
+    pub interval: Option<Duration>,
+    /// ... or at random (Poisson) at this rate per instance.
+    pub rate_per_s: Option<f64>,
+    /// How long one pause lasts: a distribution.
+    pub duration: Option<toml::Value>,
 }
 
 /// `[memory]`: memory pressure on each instance.

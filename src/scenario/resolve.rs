@@ -626,6 +626,11 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         None => None,
         Some(m) => Some(parse_memory(&cx, m, &instance, &cache)?),
     };
+    let background = parse_background(&cx, raw.background.as_deref().unwrap_or_default())?;
+    let pauses = match &raw.pauses {
+        None => None,
+        Some(p) => Some(parse_pauses(&cx, p)?),
+    };
     let rb = raw.breaker.clone().unwrap_or_default();
     let breakers = Breakers {
         database: match &rb.database {
@@ -681,6 +686,8 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         cache_breaker: breakers.cache.is_some(),
         shedding: shedding.is_some() || memory.as_ref().is_some_and(|m| m.sheds()),
         memory: memory.is_some(),
+        background: !background.is_empty(),
+        pauses: pauses.is_some(),
         stages: endpoints.iter().any(|e| !e.stages.is_empty()),
     };
     let mut slo = parse_slo(&cx, raw.slo.as_ref(), &tier_names, components)?;
@@ -706,6 +713,8 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         breakers,
         shedding,
         memory,
+        background,
+        pauses,
         autoscaler,
         faults,
         slo,
@@ -1773,6 +1782,8 @@ struct Components {
     cache_breaker: bool,
     shedding: bool,
     memory: bool,
+    background: bool,
+    pauses: bool,
     stages: bool,
 }
 
@@ -1790,6 +1801,8 @@ impl Components {
             Needs::Shedding => self.shedding,
             Needs::Stages => self.stages,
             Needs::Memory => self.memory,
+            Needs::Background => self.background,
+            Needs::Pauses => self.pauses,
         }
     }
 }
@@ -2583,4 +2596,66 @@ fn parse_memory(
         check_interval,
         actions,
     })
+}
+
+/// `[[background]]`: named periodic tasks with a CPU demand.
+fn parse_background(cx: &Ctx, raw: &[super::raw::RawBackground]) -> Result<Vec<BackgroundTask>, ScenarioError> {
+    let mut tasks: Vec<BackgroundTask> = Vec::new();
+    for (i, b) in raw.iter().enumerate() {
+        let key = format!("background.{i}");
+        let name = b.name.clone().unwrap_or_else(|| format!("task{i}"));
+        if tasks.iter().any(|t| t.name == name) {
+            return Err(cx.err(
+                &format!("{key}.name"),
+                format!("a second background task named `{name}`"),
+            ));
+        }
+        let period = match b.period.map(secs) {
+            Some(p) if p > SimTime::ZERO => p,
+            Some(_) => return Err(cx.err(&format!("{key}.period"), "must be longer than zero")),
+            None => {
+                return Err(cx.err(
+                    &key,
+                    "missing `period`, how often the task runs on each instance, e.g. period = \"5m\"",
+                ))
+            }
+        };
+        let cpu = match &b.cpu {
+            Some(v) => parse_dist(cx, &format!("{key}.cpu"), v)?,
+            None => {
+                return Err(cx.err(
+                    &key,
+                    "missing `cpu`, the CPU work of one run, e.g. cpu = { dist = \"exponential\", mean = \"2s\" }",
+                ))
+            }
+        };
+        tasks.push(BackgroundTask { name, period, cpu });
+    }
+    Ok(tasks)
+}
+
+/// `[pauses]`: `interval` or `rate_per_s`, and a `duration` distribution.
+fn parse_pauses(cx: &Ctx, p: &super::raw::RawPauses) -> Result<PauseSpec, ScenarioError> {
+    let every = match (p.interval.map(secs), p.rate_per_s) {
+        (Some(i), None) if i > SimTime::ZERO => PauseEvery::Interval(i),
+        (Some(_), None) => return Err(cx.err("pauses.interval", "must be longer than zero")),
+        (None, Some(r)) if r.is_finite() && r > 0.0 => PauseEvery::Poisson(r),
+        (None, Some(r)) => return Err(cx.err("pauses.rate_per_s", format!("must be a positive number, got {r}"))),
+        _ => {
+            return Err(cx.err(
+                "pauses",
+                "give exactly one of `interval` (periodic, e.g. interval = \"5m\") or `rate_per_s` (at random)",
+            ))
+        }
+    };
+    let duration = match &p.duration {
+        Some(v) => parse_dist(cx, "pauses.duration", v)?,
+        None => {
+            return Err(cx.err(
+                "pauses",
+                "missing `duration`, how long one pause stops the instance, e.g. duration = { dist = \"lognormal\", mean = \"50ms\", cv = 0.5 }",
+            ))
+        }
+    };
+    Ok(PauseSpec { every, duration })
 }

@@ -1,6 +1,7 @@
 //! Integration tests, in one binary so polars is linked once.
 
 mod autoscaling;
+mod background;
 mod breaker;
 mod cli;
 mod compare;

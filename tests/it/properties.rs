@@ -61,6 +61,10 @@ prop_compose! {
             Just("[memory]\n"),
             Just("[memory]\ncheck_interval = \"50ms\"\nactions = [{ above = 0.5, action = \"shed\" }, { above = 0.8, action = \"restart\" }]\n"),
         ],
+        chores in prop_oneof![
+            Just(""),
+            Just("[[background]]\nperiod = \"3s\"\ncpu = \"500ms\"\n[pauses]\nrate_per_s = 2.0\nduration = { dist = \"exponential\", mean = \"20ms\" }\n"),
+        ],
         stages in prop_oneof![
             Just(""),
             Just("[[endpoint.e.stage]]\nname = \"auth\"\nwait = { dist = \"exponential\", mean = \"5ms\" }\nfail = 0.1\n[[endpoint.e.stage]]\nname = \"rbac\"\ncpu = { dist = \"exponential\", mean = \"2ms\" }\nwait = \"1ms\"\nfail = 0.05\n"),
@@ -91,7 +95,7 @@ prop_compose! {
              {tier}[[workload]]\ntier = \"t\"\ntenants = {tenants}\narrival = {arrival}\n{keys}\
              [endpoint.e]\ncpu = {{ dist = \"exponential\", mean = \"{cpu_ms}ms\" }}\n{t}{read_extra}{endpoint_extra}{stages}{writer}\
              [instance]\ncores = {cores}\nworkers = {}\n{q}initial = {instances}\nload_balancer = \"{lb}\"\nmemory_per_request_mb = 1\nmemory_mb = {}\n\
-             startup = \"{startup_s}s\"\ndrain_timeout = \"1s\"\n{data_toml}{cache}{retry}{scaling}{fault}{memory}",
+             startup = \"{startup_s}s\"\ndrain_timeout = \"1s\"\n{data_toml}{cache}{retry}{scaling}{fault}{memory}{chores}",
             cores + extra_workers,
             if memory.is_empty() { 4096 } else { 6 }
         )
