@@ -10,6 +10,10 @@
 //! received; a job with demand d started at virtual time v0 finishes when v
 //! reaches v0 + d. The pending completion event carries a generation and is
 //! superseded whenever the number of running jobs changes.
+//!
+//! A stop-the-world pause (shared mode only) sets the rate to zero: no job
+//! progresses and no completion is pending until the last pause ends; jobs
+//! then resume with the work they had left.
 
 use super::request::ReqRef;
 use super::{Msg, Station};

@@ -15,6 +15,15 @@
 //! breaker fails the request at once, or answers a read from an expired
 //! cached copy (`stale`); an open L2 breaker sends the read past the L2.
 //!
+//! Request stages run once a request has a worker, before its endpoint's
+//! own CPU: each stage's CPU (a share of the cores), then its wait (the
+//! worker only), then its failure draw, all drawn per request. With
+//! `[memory]`, instance memory (base + requests + L1 entries) is a limit:
+//! past it at an admission or a monitor check the instance is OOM-killed
+//! and replaced; the monitor's actions (shrink the L1, shed, restart) run
+//! at their thresholds. Background task runs (CPU holding no worker) and
+//! stop-the-world pauses are scheduled per instance from its own stream.
+//!
 //! Instances live in groups: the shared group, and one per `dedicated`
 //! tier. Each group has its own balancer, desired count and autoscaler.
 //! Instances start (`startup`, cold L1), serve, drain on scale-in, and may
