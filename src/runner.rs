@@ -6,7 +6,7 @@ use crate::engine::{Scheduler, SimTime};
 use crate::metrics::names::{Needs, METRICS};
 use crate::metrics::{BreakerEvent, Recorder, ScalingEvent, TierCounters, TimeSeriesRow};
 use crate::model::{Conservation, Service};
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, STAGE_METRICS};
 use rayon::prelude::*;
 use std::time::Instant;
 
@@ -36,9 +36,19 @@ pub struct ReplicationResult {
     /// Latency quantiles at [`CDF_PROBABILITIES`]: overall first, then per
     /// tier (None where a tier completed nothing).
     pub latency_quantiles: Vec<Vec<Option<f64>>>,
+    /// Request stages, each with its [`STAGE_METRICS`] values (empty
+    /// without stages).
+    pub stages: Vec<StageResult>,
     /// Simulated time the run ended: `simulation.duration`, or earlier when
     /// every finite test was done.
     pub end_s: f64,
+}
+
+/// One request stage in one replication: its name (`endpoint.stage`) and
+/// values aligned with [`STAGE_METRICS`] (None without a measured call).
+pub struct StageResult {
+    pub name: String,
+    pub values: MetricValues,
 }
 
 pub struct RunOutput {
@@ -87,8 +97,31 @@ pub fn run_replication(sc: &Scenario, rep: u32, progress: &(dyn Fn(f64) + Sync))
         .iter()
         .map(|c| values(&svc.rec, c, window, sc, false))
         .collect();
+    let stages = svc
+        .stage_names()
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let h = &svc.rec.stage_latency[i];
+            let failed = svc.rec.stage_failures[i] as f64;
+            let calls = h.count() as f64;
+            let values = STAGE_METRICS
+                .iter()
+                .map(|(m, _)| match *m {
+                    "latency_mean_s" => h.mean_s(),
+                    "latency_p50_s" => h.quantile_s(0.50),
+                    "latency_p95_s" => h.quantile_s(0.95),
+                    "latency_p99_s" => h.quantile_s(0.99),
+                    "failure_rate" => (calls > 0.0).then(|| failed / calls),
+                    _ => None,
+                })
+                .collect();
+            StageResult { name, values }
+        })
+        .collect();
     ReplicationResult {
         replication: rep,
+        stages,
         overall,
         tiers,
         timeseries: std::mem::take(&mut svc.rec.rows),
@@ -193,7 +226,11 @@ fn values(rec: &Recorder, c: &TierCounters, window: f64, sc: &Scenario, all: boo
                 Needs::Breaker => sc.breakers.any(),
                 Needs::DbBreaker => sc.breakers.database.is_some(),
                 Needs::CacheBreaker => sc.breakers.cache.is_some(),
-                Needs::Shedding => sc.shedding.is_some(),
+                Needs::Shedding => sc.shedding.is_some() || sc.memory.as_ref().is_some_and(|m| m.sheds()),
+                Needs::Memory => sc.memory.is_some(),
+                Needs::Background => !sc.background.is_empty(),
+                Needs::Pauses => sc.pauses.is_some(),
+                Needs::Stages => sc.endpoints.iter().any(|e| !e.stages.is_empty()),
             };
             if !has || (!all && !m.per_tier) {
                 return None;
@@ -219,6 +256,14 @@ fn values(rec: &Recorder, c: &TierCounters, window: f64, sc: &Scenario, all: boo
                 "instance_failures" => Some(c.instance_failures as f64),
                 "rejected_no_instance" => Some(c.no_instance as f64),
                 "rejected_shed" => Some(c.shed as f64),
+                "stage_failures" => Some(c.stage_failures as f64),
+                "oom_kills" => Some(rec.oom_kills as f64),
+                "oom_failures" => Some(c.oom_failures as f64),
+                "memory_restarts" => Some(rec.memory_restarts as f64),
+                "cache_shrinks" => Some(rec.cache_shrinks as f64),
+                "memory_max_utilization" => Some(rec.memory_max),
+                "background_runs" => Some(rec.background_runs as f64),
+                "paused_fraction" => ratio(rec.paused_s, g.serving),
                 "breaker_rejections" => Some(c.breaker_rejections as f64),
                 "stale_hits" => Some(c.stale_hits as f64),
                 "breaker_opens" => Some(rec.breaker_opens as f64),

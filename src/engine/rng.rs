@@ -42,6 +42,10 @@ pub enum StreamId {
     Latency(u32),
     /// Anything else a model needs, by index.
     Other(u32),
+    /// Per-request seeds of the stage draws of endpoint `i`.
+    Stages(u32),
+    /// Background tasks and pauses of instance `i`.
+    Pauses(u32),
 }
 
 impl StreamId {
@@ -59,6 +63,8 @@ impl StreamId {
             StreamId::Retry => (10, 0),
             StreamId::Latency(i) => (11, i as u64),
             StreamId::Other(i) => (12, i as u64),
+            StreamId::Stages(i) => (13, i as u64),
+            StreamId::Pauses(i) => (14, i as u64),
         }
     }
 }

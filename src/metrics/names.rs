@@ -37,6 +37,14 @@ pub enum Needs {
     DbBreaker,
     CacheBreaker,
     Shedding,
+    /// An endpoint with request stages.
+    Stages,
+    /// A `[memory]` table (memory pressure).
+    Memory,
+    /// `[[background]]` tasks.
+    Background,
+    /// `[pauses]`.
+    Pauses,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -95,6 +103,14 @@ pub const METRICS: &[MetricDef] = &[
     m("pool_tenant_cap_waits", Count, L, Needs::Pool, true, "connection requests held back by their tenant's max_connections"),
     m("rejected_db_connections", Count, L, Needs::Database, true, "requests failed because the database refused a new connection"),
     m("rejected_shed", Count, L, Needs::Shedding, true, "requests refused by load shedding (lowest priority first)"),
+    m("stage_failures", Count, L, Needs::Stages, true, "requests failed by a request stage's failure probability (per-stage figures in summary.json `stages`)"),
+    m("oom_kills", Count, L, Needs::Memory, false, "instances killed for crossing instance.memory_mb (each restarts after startup)"),
+    m("oom_failures", Count, L, Needs::Memory, true, "requests lost because their instance was OOM-killed"),
+    m("memory_restarts", Count, L, Needs::Memory, false, "instances restarted by a memory `restart` action"),
+    m("cache_shrinks", Count, L, Needs::Memory, false, "times a memory `shrink-cache` action dropped L1 entries"),
+    m("memory_max_utilization", Ratio, L, Needs::Memory, false, "highest memory use / instance.memory_mb any instance reached (above 1: an OOM kill)"),
+    m("background_runs", Count, L, Needs::Background, false, "background task runs started (their CPU counts in cpu_utilization)"),
+    m("paused_fraction", Ratio, L, Needs::Pauses, false, "fraction of serving instance-time spent in stop-the-world pauses"),
     m("breaker_rejections", Count, L, Needs::Breaker, true, "requests failed at once because the database circuit breaker was open"),
     m("stale_hits", Count, L, Needs::DbBreaker, true, "reads answered from an expired cached copy while the database breaker was open (fallback = stale)"),
     m("breaker_opens", Count, L, Needs::Breaker, false, "times a circuit breaker opened (from closed or half-open)"),

@@ -31,6 +31,10 @@ pub enum Outcome {
     BreakerOpen,
     /// Load shedding refused it (the picked instance was overloaded).
     Shed,
+    /// A request stage failed (its `fail` probability).
+    StageFailure,
+    /// Its instance was killed for running out of memory.
+    OomKilled,
 }
 
 /// A circuit breaker changed state.
@@ -75,6 +79,8 @@ pub struct TierCounters {
     pub breaker_rejections: u64,
     pub stale_hits: u64,
     pub shed: u64,
+    pub stage_failures: u64,
+    pub oom_failures: u64,
     pub retries: u64,
     pub abandoned: u64,
     pub tenant_cap_waits: u64,
@@ -106,6 +112,8 @@ impl TierCounters {
         self.breaker_rejections += o.breaker_rejections;
         self.stale_hits += o.stale_hits;
         self.shed += o.shed;
+        self.stage_failures += o.stage_failures;
+        self.oom_failures += o.oom_failures;
         self.retries += o.retries;
         self.abandoned += o.abandoned;
         self.tenant_cap_waits += o.tenant_cap_waits;
@@ -132,6 +140,8 @@ impl TierCounters {
             + self.no_instance
             + self.breaker_rejections
             + self.shed
+            + self.stage_failures
+            + self.oom_failures
     }
 }
 
@@ -245,6 +255,19 @@ pub struct Recorder {
     /// Breaker openings after warm-up, and the first state changes.
     pub breaker_opens: u64,
     pub breaker_events: Vec<BreakerEvent>,
+    /// Per request stage (all endpoints' stages in order): the time each
+    /// took, and how many failed, for requests arrived after warm-up.
+    pub stage_latency: Vec<LatencyHistogram>,
+    pub stage_failures: Vec<u64>,
+    /// Memory pressure after warm-up: OOM kills, restarts and cache
+    /// shrinks, and the highest memory fraction seen (whole run).
+    pub oom_kills: u64,
+    pub memory_restarts: u64,
+    pub cache_shrinks: u64,
+    pub memory_max: f64,
+    /// Background task runs and paused instance-seconds, after warm-up.
+    pub background_runs: u64,
+    pub paused_s: f64,
 }
 
 impl Recorder {
@@ -269,6 +292,29 @@ impl Recorder {
             scaling_events: Vec::new(),
             breaker_opens: 0,
             breaker_events: Vec::new(),
+            stage_latency: Vec::new(),
+            stage_failures: Vec::new(),
+            oom_kills: 0,
+            memory_restarts: 0,
+            cache_shrinks: 0,
+            memory_max: 0.0,
+            background_runs: 0,
+            paused_s: 0.0,
+        }
+    }
+
+    /// Make room for `n` request stages.
+    pub fn init_stages(&mut self, n: usize) {
+        self.stage_latency = vec![LatencyHistogram::new(); n];
+        self.stage_failures = vec![0; n];
+    }
+
+    /// Stage `i` (flat index) of a request ended after `took`.
+    #[inline]
+    pub fn stage(&mut self, i: usize, measured: bool, took: SimTime, failed: bool) {
+        if measured {
+            self.stage_latency[i].record(took);
+            self.stage_failures[i] += u64::from(failed);
         }
     }
 
@@ -336,6 +382,8 @@ impl Recorder {
                 Outcome::NoInstance => c.no_instance += 1,
                 Outcome::BreakerOpen => c.breaker_rejections += 1,
                 Outcome::Shed => c.shed += 1,
+                Outcome::StageFailure => c.stage_failures += 1,
+                Outcome::OomKilled => c.oom_failures += 1,
             }
         }
     }

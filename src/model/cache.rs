@@ -486,6 +486,27 @@ impl Cache {
         self.min_bucket = NIL;
     }
 
+    /// Drop entries until at most `keep` remain (memory pressure): the
+    /// ones eviction would pick first (LRU: least recently used; FIFO and
+    /// None: oldest inserted; LFU: least frequently used). Returns how many
+    /// were dropped.
+    pub fn shrink_to(&mut self, keep: usize) -> usize {
+        let mut dropped = 0;
+        while self.len > keep {
+            let victim = match self.policy {
+                EvictionPolicy::Lru | EvictionPolicy::Fifo | EvictionPolicy::None => self.order.tail,
+                EvictionPolicy::Lfu if self.min_bucket != NIL => self.buckets[self.min_bucket as usize].list.tail,
+                EvictionPolicy::Lfu => NIL,
+            };
+            if victim == NIL {
+                break;
+            }
+            self.remove_entry(victim);
+            dropped += 1;
+        }
+        dropped
+    }
+
     /// Entries stored, including expired ones not yet reclaimed.
     pub fn len(&self) -> usize {
         self.len
@@ -735,6 +756,29 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn shrink_drops_the_entries_eviction_would_pick_first() {
+        let t = |s: u64| SimTime::from_secs(s);
+        for policy in [P::Lru, P::Fifo, P::Lfu, P::None] {
+            let mut c = Cache::new(10, policy, None);
+            for k in 0..10 {
+                c.insert(k, t(k));
+            }
+            // Key 0 used again: most recent (LRU) and most frequent (LFU).
+            c.get(0, t(20));
+            assert_eq!(c.shrink_to(4), 6, "{policy:?}");
+            assert_eq!(c.len(), 4);
+            let kept: Vec<u64> = (0..10).filter(|k| c.get(*k, t(30))).collect();
+            match policy {
+                P::Lru | P::Lfu => assert_eq!(kept, vec![0, 7, 8, 9], "{policy:?}"),
+                P::Fifo | P::None => assert_eq!(kept, vec![6, 7, 8, 9], "{policy:?}"),
+            }
+            assert_eq!(c.shrink_to(10), 0);
+            assert_eq!(c.shrink_to(0), 4);
+            assert!(c.is_empty());
+        }
+    }
 
     fn t(ns: u64) -> SimTime {
         SimTime::from_nanos(ns)

@@ -10,6 +10,10 @@
 //! received; a job with demand d started at virtual time v0 finishes when v
 //! reaches v0 + d. The pending completion event carries a generation and is
 //! superseded whenever the number of running jobs changes.
+//!
+//! A stop-the-world pause (shared mode only) sets the rate to zero: no job
+//! progresses and no completion is pending until the last pause ends; jobs
+//! then resume with the work they had left.
 
 use super::request::ReqRef;
 use super::{Msg, Station};
@@ -28,6 +32,9 @@ pub struct CpuShare {
     cores: u32,
     running: u32,
     shared: Option<Shared>,
+    /// Stop-the-world pauses in force (shared mode only): no job
+    /// progresses while above zero.
+    paused: u32,
 }
 
 impl CpuShare {
@@ -43,7 +50,24 @@ impl CpuShare {
             cores,
             running: 0,
             shared,
+            paused: 0,
         }
+    }
+
+    /// A pause begins (nested pauses count): every job stops progressing.
+    /// Only in shared mode (build with `max_concurrent > cores`).
+    pub fn pause(&mut self, sched: &mut Scheduler<Msg>) {
+        debug_assert!(self.shared.is_some(), "pauses need the shared mode");
+        self.advance(sched.now());
+        self.paused += 1;
+        self.reschedule(sched);
+    }
+
+    /// A pause ends; jobs progress again once no pause is left.
+    pub fn resume(&mut self, sched: &mut Scheduler<Msg>) {
+        self.advance(sched.now());
+        self.paused = self.paused.saturating_sub(1);
+        self.reschedule(sched);
     }
 
     pub fn cores(&self) -> u32 {
@@ -60,7 +84,9 @@ impl CpuShare {
     }
 
     fn rate(&self) -> f64 {
-        if self.running <= self.cores {
+        if self.paused > 0 {
+            0.0
+        } else if self.running <= self.cores {
             1.0
         } else {
             self.cores as f64 / self.running as f64
@@ -80,7 +106,7 @@ impl CpuShare {
         let station = self.station;
         if let Some(s) = &mut self.shared {
             s.gen = s.gen.wrapping_add(1);
-            if let Some(&(fv, _)) = s.heap.first() {
+            if let Some(&(fv, _)) = s.heap.first().filter(|_| r > 0.0) {
                 let dt = ((fv - s.v).max(0.0) / r).ceil();
                 sched.schedule_in(SimTime::from_nanos(dt as u64), Msg::CpuTick { station, gen: s.gen });
             }
@@ -198,4 +224,76 @@ fn heap_pop(h: &mut Vec<(f64, ReqRef)>) -> Option<(f64, ReqRef)> {
         }
     }
     Some(top)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Model;
+
+    /// Collects completions of a shared-mode CPU.
+    struct Driver {
+        cpu: CpuShare,
+        done: Vec<(u32, f64)>,
+    }
+
+    impl Model for Driver {
+        type Msg = Msg;
+        fn handle(&mut self, s: &mut Scheduler<Msg>, m: Msg) {
+            if let Msg::CpuTick { gen, .. } = m {
+                let mut out = Vec::new();
+                self.cpu.tick(s, gen, &mut out);
+                let now = s.now().as_secs_f64();
+                self.done.extend(out.iter().map(|r| (r.idx, now)));
+            }
+        }
+    }
+
+    fn job(i: u32) -> ReqRef {
+        ReqRef { idx: i, gen: 0 }
+    }
+
+    #[test]
+    fn a_pause_freezes_every_job_for_its_length() {
+        // Two cores, jobs of 1 s and 2 s at full speed; a pause from 0.5 s
+        // to 0.8 s delays both by 0.3 s.
+        let mut s: Scheduler<Msg> = Scheduler::new();
+        let mut d = Driver {
+            cpu: CpuShare::new(Station::Database, 2, 3, SimTime::ZERO),
+            done: vec![],
+        };
+        d.cpu.begin(&mut s, job(0), SimTime::from_secs(1));
+        d.cpu.begin(&mut s, job(1), SimTime::from_secs(2));
+        s.run_until(&mut d, SimTime::from_nanos(500_000_000));
+        d.cpu.pause(&mut s);
+        // Nested pauses: the CPU runs again only when both are over.
+        s.run_until(&mut d, SimTime::from_nanos(600_000_000));
+        d.cpu.pause(&mut s);
+        s.run_until(&mut d, SimTime::from_nanos(700_000_000));
+        d.cpu.resume(&mut s);
+        s.run_until(&mut d, SimTime::from_nanos(800_000_000));
+        assert!(d.done.is_empty());
+        d.cpu.resume(&mut s);
+        s.run_until(&mut d, SimTime::from_secs(10));
+        assert_eq!(d.done.len(), 2);
+        assert_eq!(d.done[0].0, 0);
+        assert!((d.done[0].1 - 1.3).abs() < 1e-6, "{:?}", d.done);
+        assert!((d.done[1].1 - 2.3).abs() < 1e-6, "{:?}", d.done);
+    }
+
+    #[test]
+    fn background_work_shares_the_cores_with_requests() {
+        // One core: a request of 1 s and a background job of 1 s started
+        // together share it and both finish at 2 s.
+        let mut s: Scheduler<Msg> = Scheduler::new();
+        let mut d = Driver {
+            cpu: CpuShare::new(Station::Database, 1, 2, SimTime::ZERO),
+            done: vec![],
+        };
+        d.cpu.begin(&mut s, job(0), SimTime::from_secs(1));
+        d.cpu
+            .begin(&mut s, ReqRef { idx: u32::MAX, gen: 0 }, SimTime::from_secs(1));
+        s.run_until(&mut d, SimTime::from_secs(10));
+        assert!(d.done.iter().all(|(_, t)| (t - 2.0).abs() < 1e-6), "{:?}", d.done);
+    }
 }

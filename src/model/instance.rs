@@ -57,6 +57,10 @@ pub struct Instance {
     base_memory_mb: f64,
     memory_per_request_mb: f64,
     memory_mb: f64,
+    /// Memory held by the L1 cache (with `[memory] per_cache_item_mb`).
+    cache_mb: f64,
+    /// A memory `shed` action refuses new requests here.
+    pub memory_shed: bool,
     /// Busy cores over time (for CPU utilisation).
     pub busy: TimeIntegral,
     /// Memory in use, as a fraction of `memory_mb`, over time.
@@ -87,6 +91,8 @@ impl Instance {
             base_memory_mb: spec.base_memory_mb,
             memory_per_request_mb: spec.memory_per_request_mb,
             memory_mb: spec.memory_mb,
+            cache_mb: 0.0,
+            memory_shed: false,
             busy: TimeIntegral::new(now),
             memory: TimeIntegral::new(now),
             queue_len: TimeIntegral::new(now),
@@ -135,8 +141,18 @@ impl Instance {
         self.cpu.cores()
     }
 
-    fn memory_fraction(&self) -> f64 {
-        (self.base_memory_mb + self.memory_per_request_mb * self.in_flight() as f64) / self.memory_mb
+    /// Memory in use as a fraction of `memory_mb`: base, requests held
+    /// (running or queued) and L1 cache.
+    pub fn memory_fraction(&self) -> f64 {
+        (self.base_memory_mb + self.memory_per_request_mb * self.in_flight() as f64 + self.cache_mb) / self.memory_mb
+    }
+
+    /// The L1 cache now holds `mb` of memory.
+    pub fn set_cache_mb(&mut self, now: SimTime, mb: f64) {
+        self.cache_mb = mb;
+        if self.serving {
+            self.memory.set(now, self.memory_fraction());
+        }
     }
 
     fn update_gauges(&mut self, now: SimTime) {
@@ -173,6 +189,37 @@ impl Instance {
     #[inline]
     pub fn start(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, cpu: SimTime) {
         self.busy_workers += 1;
+        self.cpu.begin(sched, req, cpu);
+        self.update_gauges(sched.now());
+    }
+
+    /// Use processor sharing whatever the worker count, so the CPU can be
+    /// paused and run background work (a new instance, before any job).
+    pub fn force_shared_cpu(&mut self, now: SimTime) {
+        let cores = self.cpu.cores();
+        self.cpu = CpuShare::new(Station::Instance(self.id), cores, self.workers.max(cores) + 1, now);
+    }
+
+    /// A stop-the-world pause begins / ends.
+    pub fn pause(&mut self, sched: &mut Scheduler<Msg>) {
+        self.cpu.pause(sched);
+    }
+
+    pub fn resume(&mut self, sched: &mut Scheduler<Msg>) {
+        self.cpu.resume(sched);
+    }
+
+    /// Start CPU work that holds no worker (a background task run); its
+    /// completion comes back with `job`, which names no request.
+    pub fn run_background(&mut self, sched: &mut Scheduler<Msg>, job: ReqRef, cpu: SimTime) {
+        self.cpu.begin(sched, job, cpu);
+        self.update_gauges(sched.now());
+    }
+
+    /// Start another CPU phase of a request that already holds a worker
+    /// (the next request stage).
+    #[inline]
+    pub fn run_cpu(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, cpu: SimTime) {
         self.cpu.begin(sched, req, cpu);
         self.update_gauges(sched.now());
     }

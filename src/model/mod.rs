@@ -74,6 +74,10 @@ pub enum Msg {
         station: Station,
         gen: u32,
     },
+    /// A request stage's wait (external call) ended.
+    StageWait {
+        req: ReqRef,
+    },
     /// A cache lookup's latency has elapsed.
     CacheStep {
         req: ReqRef,
@@ -122,6 +126,20 @@ pub enum Msg {
     },
     FaultEnd {
         index: u16,
+    },
+    /// Every instance's memory monitor runs its actions (`[memory]`).
+    MemoryCheck,
+    /// Background task `task` is due on an instance.
+    Background {
+        instance: u32,
+        task: u16,
+    },
+    /// A stop-the-world pause of an instance begins / ends.
+    PauseStart {
+        instance: u32,
+    },
+    PauseEnd {
+        instance: u32,
     },
     /// Close a time-series interval.
     Sample,

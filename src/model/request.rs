@@ -67,6 +67,18 @@ pub struct Request {
     pub stale: bool,
     /// Priority level: 0 is served first (from the tier's `priority`).
     pub level: u8,
+    /// Request stages: the stage under way (the endpoint's stage count once
+    /// past them), when it began, and its wait and failure, drawn when it
+    /// began from a generator seeded by (stage_seed, stage) — per request,
+    /// so the draws do not depend on event order (common random numbers).
+    pub stage: u8,
+    pub stage_since: SimTime,
+    pub stage_wait: SimTime,
+    pub stage_fails: bool,
+    pub stage_seed: u64,
+    /// With stages: the endpoint's own CPU demand, run after the stages
+    /// (`cpu` then holds the current stage's).
+    pub backend_cpu: SimTime,
     /// The slot holds a request (false once removed).
     pub alive: bool,
 }
@@ -76,6 +88,8 @@ pub struct Request {
 pub enum Phase {
     #[default]
     Cpu,
+    /// A request stage's external call: holds the worker, no CPU.
+    Wait,
     L1,
     L2,
     PoolWait,

@@ -15,6 +15,15 @@
 //! breaker fails the request at once, or answers a read from an expired
 //! cached copy (`stale`); an open L2 breaker sends the read past the L2.
 //!
+//! Request stages run once a request has a worker, before its endpoint's
+//! own CPU: each stage's CPU (a share of the cores), then its wait (the
+//! worker only), then its failure draw, all drawn per request. With
+//! `[memory]`, instance memory (base + requests + L1 entries) is a limit:
+//! past it at an admission or a monitor check the instance is OOM-killed
+//! and replaced; the monitor's actions (shrink the L1, shed, restart) run
+//! at their thresholds. Background task runs (CPU holding no worker) and
+//! stop-the-world pauses are scheduled per instance from its own stream.
+//!
 //! Instances live in groups: the shared group, and one per `dedicated`
 //! tier. Each group has its own balancer, desired count and autoscaler.
 //! Instances start (`startup`, cold L1), serve, drain on scale-in, and may
@@ -35,8 +44,8 @@ use super::{Conservation, Msg, Station};
 use crate::engine::{Model, RngStreams, Scheduler, SimRng, SimTime, StreamId};
 use crate::metrics::{CacheEvent, GaugeAreas, LatencyHistogram, Outcome, Recorder, ScalingEvent, TimeIntegral};
 use crate::scenario::{
-    Arrival, CacheLevel, CachePolicy, Fallback, FaultKind, Isolation, Jitter, PolicySpec, PoolScope, ScaleIn, Scenario,
-    WritePolicy,
+    Arrival, CacheLevel, CachePolicy, Fallback, FaultKind, Isolation, Jitter, MemoryActionKind, PauseEvery, PolicySpec,
+    PoolScope, ScaleIn, Scenario, WritePolicy,
 };
 use rand::{Rng, RngExt, SeedableRng};
 use rand_distr::Distribution;
@@ -139,6 +148,10 @@ pub struct Service<'s> {
     workloads: Vec<WorkloadState>,
     cpu_rng: Vec<SimRng>,
     query_rng: Vec<SimRng>,
+    /// Per endpoint: the stream of per-request stage seeds, and the flat
+    /// index of its first stage in the recorder's stage figures.
+    stage_rng: Vec<SimRng>,
+    stage_base: Vec<u32>,
     latency_rng: SimRng,
     retry_rng: SimRng,
     fault_rng: SimRng,
@@ -153,6 +166,11 @@ pub struct Service<'s> {
     cache_breaker_open: TimeIntegral,
     /// The database breaker may serve stale copies: lookups note them.
     stale_fallback: bool,
+    /// Per instance: draws of its background runs and pauses.
+    chore_rng: Vec<SimRng>,
+    streams: RngStreams,
+    /// How requests on a failing instance end (OOM kills differ).
+    abort_outcome: Outcome,
     /// Random-crash faults in force: (mtbf, mttr).
     random_crashes: Option<(SimTime, SimTime)>,
     pub rec: Recorder,
@@ -405,6 +423,18 @@ impl<'s> Service<'s> {
             query_rng: (0..sc.endpoints.len())
                 .map(|e| streams.stream(StreamId::QueryTime(e as u32)))
                 .collect(),
+            stage_rng: (0..sc.endpoints.len())
+                .map(|e| streams.stream(StreamId::Stages(e as u32)))
+                .collect(),
+            stage_base: sc
+                .endpoints
+                .iter()
+                .scan(0u32, |next, e| {
+                    let base = *next;
+                    *next += e.stages.len() as u32;
+                    Some(base)
+                })
+                .collect(),
             latency_rng: streams.stream(StreamId::Latency(0)),
             retry_rng: streams.stream(StreamId::Retry),
             fault_rng: streams.stream(StreamId::Faults),
@@ -419,6 +449,9 @@ impl<'s> Service<'s> {
                 .database
                 .as_ref()
                 .is_some_and(|b| b.fallback == Fallback::Stale),
+            abort_outcome: Outcome::InstanceFailure,
+            chore_rng: Vec::new(),
+            streams,
             random_crashes: None,
             rec: Recorder::new(sc.tiers.len(), sim.warmup, rows),
             in_system: TimeIntegral::new(SimTime::ZERO),
@@ -437,6 +470,7 @@ impl<'s> Service<'s> {
             finite: sc.has_finite_workload(),
             conservation: Conservation::default(),
         };
+        svc.rec.init_stages(sc.endpoints.iter().map(|e| e.stages.len()).sum());
         // Initial instances are ready at time zero.
         for g in 0..svc.groups.len() {
             for _ in 0..svc.groups[g].desired {
@@ -484,6 +518,9 @@ impl<'s> Service<'s> {
         if sim.warmup > SimTime::ZERO {
             sched.schedule_at(sim.warmup, Msg::WarmupEnd);
         }
+        if let Some(m) = &sc.memory {
+            sched.schedule_at(m.check_interval, Msg::MemoryCheck);
+        }
         sched.schedule_at(sim.sample_interval, Msg::Sample);
         svc
     }
@@ -520,7 +557,102 @@ impl<'s> Service<'s> {
         if let Some((mtbf, _)) = self.random_crashes {
             self.schedule_crash(sched, id, mtbf);
         }
+        if self.sc.has_instance_chores() {
+            self.schedule_chores(sched, id);
+        }
         id
+    }
+
+    // ----- background work and pauses --------------------------------------
+
+    /// A new instance: processor-shared CPU, and the first run of each
+    /// background task and the first pause at a random phase of their
+    /// period (instances are not in step).
+    fn schedule_chores(&mut self, sched: &mut Scheduler<Msg>, id: u32) {
+        let now = sched.now();
+        self.instances[id as usize].force_shared_cpu(now);
+        let mut rng = self.streams.stream(StreamId::Pauses(id));
+        for (t, task) in self.sc.background.iter().enumerate() {
+            let phase = task.period.as_secs_f64() * rng.random::<f64>();
+            sched.schedule_in(
+                SimTime::from_secs_f64(phase),
+                Msg::Background {
+                    instance: id,
+                    task: t as u16,
+                },
+            );
+        }
+        if let Some(p) = &self.sc.pauses {
+            let gap = match p.every {
+                PauseEvery::Interval(i) => i.as_secs_f64() * rng.random::<f64>(),
+                PauseEvery::Poisson(rate) => -(1.0 - rng.random::<f64>()).ln() / rate,
+            };
+            sched.schedule_in(SimTime::from_secs_f64(gap), Msg::PauseStart { instance: id });
+        }
+        debug_assert_eq!(self.chore_rng.len(), id as usize);
+        self.chore_rng.push(rng);
+    }
+
+    /// Background task `task` is due on `id`: run it if the instance
+    /// serves, and schedule the next run.
+    fn on_background(&mut self, sched: &mut Scheduler<Msg>, id: u32, task: usize) {
+        let i = id as usize;
+        if self.instances[i].state == InstanceState::Stopped {
+            return;
+        }
+        let now = sched.now();
+        let t = &self.sc.background[task];
+        if self.instances[i].serving {
+            let cpu = t.cpu.sample(&mut self.chore_rng[i]);
+            // A handle that names no request: its completion is ignored.
+            let job = ReqRef {
+                idx: u32::MAX,
+                gen: task as u32,
+            };
+            self.instances[i].run_background(sched, job, cpu);
+            if now >= self.rec.warmup() {
+                self.rec.background_runs += 1;
+            }
+        }
+        if now + t.period <= self.sc.simulation.duration {
+            sched.schedule_in(
+                t.period,
+                Msg::Background {
+                    instance: id,
+                    task: task as u16,
+                },
+            );
+        }
+    }
+
+    /// A pause of `id` begins: its CPU stops for a drawn duration; the next
+    /// pause is scheduled from now.
+    fn on_pause_start(&mut self, sched: &mut Scheduler<Msg>, id: u32) {
+        let i = id as usize;
+        if self.instances[i].state == InstanceState::Stopped {
+            return;
+        }
+        let Some(p) = &self.sc.pauses else { return };
+        let now = sched.now();
+        let end = self.sc.simulation.duration;
+        if self.instances[i].serving {
+            let d = p.duration.sample(&mut self.chore_rng[i]);
+            self.instances[i].pause(sched);
+            sched.schedule_in(d, Msg::PauseEnd { instance: id });
+            if now >= self.rec.warmup() {
+                self.rec.paused_s += d.min(end.saturating_sub(now)).as_secs_f64();
+            }
+        }
+        let gap = match p.every {
+            PauseEvery::Interval(i) => i,
+            PauseEvery::Poisson(rate) => {
+                let u: f64 = self.chore_rng[i].random();
+                SimTime::from_secs_f64(-(1.0 - u).ln() / rate)
+            }
+        };
+        if now + gap <= end {
+            sched.schedule_in(gap, Msg::PauseStart { instance: id });
+        }
     }
 
     fn make_ready(&mut self, id: u32, now: SimTime) {
@@ -710,7 +842,102 @@ impl<'s> Service<'s> {
         if has_worker && !r.background {
             self.instances[r.instance as usize].abandon(sched, req, r.phase == Phase::Cpu);
         }
-        self.finish_with(sched, req, Outcome::InstanceFailure, false);
+        self.finish_with(sched, req, self.abort_outcome, false);
+    }
+
+    // ----- memory pressure ------------------------------------------------
+
+    /// Recount the memory of instance `id`'s L1 (with `per_cache_item_mb`).
+    #[inline]
+    fn l1_changed(&mut self, id: usize, now: SimTime) {
+        let Some(m) = &self.sc.memory else { return };
+        if m.per_cache_item_mb > 0.0 {
+            let items = self.l1.get(id).and_then(|c| c.as_ref()).map_or(0, |c| c.len());
+            self.instances[id].set_cache_mb(now, items as f64 * m.per_cache_item_mb);
+        }
+    }
+
+    /// After admitting a request to `id`: past `memory_mb` the instance is
+    /// OOM-killed (the request with it).
+    fn memory_admitted(&mut self, sched: &mut Scheduler<Msg>, id: usize) {
+        let Some(m) = &self.sc.memory else { return };
+        let f = self.instances[id].memory_fraction();
+        self.rec.memory_max = self.rec.memory_max.max(f);
+        if m.oom_kill && f > 1.0 {
+            self.memory_kill(sched, id, true);
+        }
+    }
+
+    /// Every instance's memory monitor: OOM past the limit, else the
+    /// actions whose threshold its memory reaches, lowest first (a cache
+    /// shrink may bring it below the next ones).
+    fn on_memory_check(&mut self, sched: &mut Scheduler<Msg>) {
+        let sc = self.sc;
+        let Some(m) = &sc.memory else { return };
+        let now = sched.now();
+        let measured = now >= self.rec.warmup();
+        for id in 0..self.instances.len() {
+            if self.instances[id].state != InstanceState::Ready {
+                continue;
+            }
+            self.l1_changed(id, now);
+            let mut f = self.instances[id].memory_fraction();
+            self.rec.memory_max = self.rec.memory_max.max(f);
+            if m.oom_kill && f > 1.0 {
+                self.memory_kill(sched, id, true);
+                continue;
+            }
+            let mut shed = false;
+            for a in &m.actions {
+                if f < a.above {
+                    break;
+                }
+                match a.kind {
+                    MemoryActionKind::ShrinkCache { fraction } => {
+                        if let Some(Some(c)) = self.l1.get_mut(id) {
+                            let keep = (c.len() as f64 * (1.0 - fraction)).floor() as usize;
+                            if c.shrink_to(keep) > 0 && measured {
+                                self.rec.cache_shrinks += 1;
+                            }
+                        }
+                        self.l1_changed(id, now);
+                        f = self.instances[id].memory_fraction();
+                    }
+                    MemoryActionKind::Shed => shed = true,
+                    MemoryActionKind::Restart => {
+                        self.memory_kill(sched, id, false);
+                        break;
+                    }
+                }
+            }
+            self.instances[id].memory_shed = shed;
+        }
+        if now + m.check_interval <= sc.simulation.duration {
+            sched.schedule_in(m.check_interval, Msg::MemoryCheck);
+        }
+    }
+
+    /// Kill instance `id` for memory (`oom`: the kernel's OOM killer, else
+    /// a `restart` action); a replacement starts at once and is ready after
+    /// `startup`.
+    fn memory_kill(&mut self, sched: &mut Scheduler<Msg>, id: usize, oom: bool) {
+        if sched.now() >= self.rec.warmup() {
+            if oom {
+                self.rec.oom_kills += 1;
+            } else {
+                self.rec.memory_restarts += 1;
+            }
+        }
+        let g = self.instances[id].group;
+        if oom {
+            self.abort_outcome = Outcome::OomKilled;
+        }
+        let killed = self.crash(sched, id as u32);
+        self.abort_outcome = Outcome::InstanceFailure;
+        if killed {
+            self.groups[g as usize].owed += 1;
+            sched.schedule_in(SimTime::ZERO, Msg::Replace { group: g });
+        }
     }
 
     fn schedule_crash(&mut self, sched: &mut Scheduler<Msg>, id: u32, mtbf: SimTime) {
@@ -1088,6 +1315,15 @@ impl<'s> Service<'s> {
         if self.cpu_factor[endpoint] != 1.0 {
             cpu = SimTime::from_secs_f64(cpu.as_secs_f64() * self.cpu_factor[endpoint]);
         }
+        // With stages, the request starts with stage 0's CPU; the
+        // endpoint's own runs after the last stage.
+        let (mut stage_seed, mut backend_cpu, mut stage_wait, mut stage_fails) =
+            (0, SimTime::ZERO, SimTime::ZERO, false);
+        if !self.sc.endpoints[endpoint].stages.is_empty() {
+            stage_seed = self.stage_rng[endpoint].next_u64();
+            backend_cpu = cpu;
+            (cpu, stage_wait, stage_fails) = self.draw_stage(endpoint, stage_seed, 0);
+        }
         let query_seed = if self.sc.endpoints[endpoint].db_queries > 0 {
             self.query_rng[endpoint].next_u64()
         } else {
@@ -1128,6 +1364,12 @@ impl<'s> Service<'s> {
             level: self.tier_level[tier],
             breaker_epoch: 0,
             stale: false,
+            stage: 0,
+            stage_since: now,
+            stage_wait,
+            stage_fails,
+            stage_seed,
+            backend_cpu,
             alive: false,
         };
         let refusal = match self.gateway.admit(now, tenant) {
@@ -1146,7 +1388,8 @@ impl<'s> Service<'s> {
             return self.client_result(sched, &req, Outcome::NoInstance, SimTime::ZERO);
         };
         req.instance = inst;
-        if self.sc.shedding.is_some() && self.overloaded(now, inst, req.level) {
+        let memory_shed = self.instances[inst as usize].memory_shed;
+        if memory_shed || (self.sc.shedding.is_some() && self.overloaded(now, inst, req.level)) {
             self.gateway.release(tenant);
             self.groups[g].balancer.done(inst);
             self.conservation.rejected += 1;
@@ -1171,6 +1414,9 @@ impl<'s> Service<'s> {
         self.in_system.add(now, 1.0);
         if let Some(t) = self.sc.endpoints[endpoint].timeout {
             sched.schedule_in(t, Msg::ClientTimeout { req: r });
+        }
+        if self.sc.memory.is_some() {
+            self.memory_admitted(sched, inst as usize);
         }
     }
 
@@ -1223,6 +1469,8 @@ impl<'s> Service<'s> {
                     Outcome::InstanceFailure | Outcome::NoInstance => on.instance_failure,
                     Outcome::BreakerOpen => on.breaker_open,
                     Outcome::Shed => on.shed,
+                    Outcome::StageFailure => on.stage_failure,
+                    Outcome::OomKilled => on.oom_killed,
                 };
                 if retryable && (r.attempt as u32) + 1 < rs.attempts {
                     // Exponential backoff: base × 2^attempt, capped, jittered.
@@ -1261,7 +1509,8 @@ impl<'s> Service<'s> {
     fn start_queued(&mut self, sched: &mut Scheduler<Msg>, inst: usize, next: ReqRef) {
         // Queued handles are live: a request leaves the queue only here or
         // when its instance fails (then the queue is emptied first).
-        let r = self.requests.get(next).expect("queued request is live");
+        let r = self.requests.get_mut(next).expect("queued request is live");
+        r.stage_since = sched.now();
         let wait = sched.now() - r.enqueued;
         let (tier, measured, cpu, level) = (r.tier as usize, r.measured, r.cpu, r.level);
         self.rec.queue_wait(tier, measured, wait);
@@ -1269,11 +1518,67 @@ impl<'s> Service<'s> {
         self.instances[inst].start(sched, next, cpu);
     }
 
-    /// The CPU phase of `req` ended: caches, database, or respond.
+    /// Draw stage `j` of a request of endpoint `e`: (CPU, wait, fails),
+    /// from a generator of the request's own (see `Request::stage_seed`).
+    fn draw_stage(&self, e: usize, seed: u64, j: usize) -> (SimTime, SimTime, bool) {
+        let st = &self.sc.endpoints[e].stages[j];
+        let mut rng = SimRng::seed_from_u64(seed ^ (j as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut cpu = st.cpu.as_ref().map_or(SimTime::ZERO, |d| d.sample(&mut rng));
+        if self.cpu_factor[e] != 1.0 {
+            cpu = SimTime::from_secs_f64(cpu.as_secs_f64() * self.cpu_factor[e]);
+        }
+        let wait = st.wait.as_ref().map_or(SimTime::ZERO, |d| d.sample(&mut rng));
+        let fails = st.fail > 0.0 && rng.random::<f64>() < st.fail;
+        (cpu, wait, fails)
+    }
+
+    /// The current stage of `req` is over (CPU and wait done): record its
+    /// time, fail the request if the stage failed, else begin the next
+    /// stage, or the endpoint's own CPU after the last.
+    fn stage_end(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef) {
+        let now = sched.now();
+        let r = self.requests.get_mut(req).expect("live request");
+        let e = r.endpoint as usize;
+        let flat = self.stage_base[e] as usize + r.stage as usize;
+        self.rec.stage(flat, r.measured, now - r.stage_since, r.stage_fails);
+        if r.stage_fails {
+            return self.finish(sched, req, Outcome::StageFailure);
+        }
+        r.stage += 1;
+        r.stage_since = now;
+        let (j, seed, backend_cpu, inst) = (r.stage as usize, r.stage_seed, r.backend_cpu, r.instance as usize);
+        let cpu = if j < self.sc.endpoints[e].stages.len() {
+            let (cpu, wait, fails) = self.draw_stage(e, seed, j);
+            let r = self.requests.get_mut(req).expect("live request");
+            r.stage_wait = wait;
+            r.stage_fails = fails;
+            cpu
+        } else {
+            backend_cpu
+        };
+        if cpu > SimTime::ZERO {
+            self.requests.get_mut(req).expect("live request").phase = Phase::Cpu;
+            self.instances[inst].run_cpu(sched, req, cpu);
+        } else {
+            self.after_cpu(sched, req);
+        }
+    }
+
+    /// The CPU phase of `req` ended: the rest of its stage, or caches,
+    /// database, or respond.
     fn after_cpu(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef) {
         let Some(r) = self.requests.get_mut(req) else { return };
-        r.phase = Phase::L1; // no longer on the CPU
         let ep = &self.sc.endpoints[r.endpoint as usize];
+        if (r.stage as usize) < ep.stages.len() {
+            if r.stage_wait > SimTime::ZERO {
+                r.phase = Phase::Wait;
+                sched.schedule_in(r.stage_wait, Msg::StageWait { req });
+            } else {
+                self.stage_end(sched, req);
+            }
+            return;
+        }
+        r.phase = Phase::L1; // no longer on the CPU
         let has_l1 = self.l1.get(r.instance as usize).is_some_and(|c| c.is_some());
         if ep.cacheable && (self.l2.is_some() || has_l1) {
             self.cache_lookup(sched, req, has_l1);
@@ -1383,6 +1688,7 @@ impl<'s> Service<'s> {
                 self.rec.cache(tier, measured, CacheEvent::L2Hit);
                 if let Some(Some(l1)) = self.l1.get_mut(inst) {
                     l1.insert(key, sched.now());
+                    self.l1_changed(inst, sched.now());
                 }
                 self.finish(sched, req, Outcome::Completed);
             }
@@ -1410,6 +1716,7 @@ impl<'s> Service<'s> {
         }
         if let Some(Some(l1)) = self.l1.get_mut(r.instance as usize) {
             l1.insert(r.key, now);
+            self.l1_changed(r.instance as usize, now);
         }
     }
 
@@ -1747,6 +2054,16 @@ impl<'s> Service<'s> {
         }
     }
 
+    /// Qualified names (`endpoint.stage`) of all request stages, in the
+    /// recorder's order.
+    pub fn stage_names(&self) -> Vec<String> {
+        self.sc
+            .endpoints
+            .iter()
+            .flat_map(|e| e.stages.iter().map(move |s| format!("{}.{}", e.name, s.name)))
+            .collect()
+    }
+
     /// Names of the instance groups: "shared", or the dedicated tier's name.
     pub fn group_names(&self) -> Vec<String> {
         let mut names = Vec::new();
@@ -1857,6 +2174,11 @@ impl Model for Service<'_> {
                 }
                 self.done_buf = done;
             }
+            Msg::StageWait { req } => {
+                if self.requests.get(req).is_some_and(|r| r.phase == Phase::Wait) {
+                    self.stage_end(sched, req);
+                }
+            }
             Msg::CacheStep { req } => self.on_cache_step(sched, req),
             Msg::ConnReady { req } => {
                 if self.requests.get(req).is_some_and(|r| r.phase == Phase::Connecting) {
@@ -1901,6 +2223,14 @@ impl Model for Service<'_> {
                 }
             }
             Msg::WarmupEnd => self.flush_gauges(sched.now()),
+            Msg::MemoryCheck => self.on_memory_check(sched),
+            Msg::Background { instance, task } => self.on_background(sched, instance, task as usize),
+            Msg::PauseStart { instance } => self.on_pause_start(sched, instance),
+            Msg::PauseEnd { instance } => {
+                if self.instances[instance as usize].state != InstanceState::Stopped {
+                    self.instances[instance as usize].resume(sched);
+                }
+            }
         }
     }
 }

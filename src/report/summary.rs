@@ -70,6 +70,10 @@ pub struct Summary {
     /// Key settings of the scenario, for reports: instance, pool, caches,
     /// tiers, autoscaler (with its thresholds).
     pub settings: Value,
+    /// Per request stage (`endpoint.stage`): estimates of its latency
+    /// (mean, p50, p95, p99) and failure rate.
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub stages: Map<String, Value>,
     pub warnings: Vec<String>,
     /// Server-side request accounting summed over replications (whole run,
     /// warm-up included): arrived = rejected + server_done + in_flight.
@@ -355,6 +359,31 @@ fn estimates(reps: &[&MetricValues]) -> Vec<(&'static str, Estimate)> {
         .collect()
 }
 
+/// Estimates of each request stage's metrics over replications.
+fn stage_estimates(out: &RunOutput) -> Vec<(String, Vec<(&'static str, Estimate)>)> {
+    let Some(first) = out.replications.first() else {
+        return Vec::new();
+    };
+    (0..first.stages.len())
+        .map(|i| {
+            let est = crate::scenario::STAGE_METRICS
+                .iter()
+                .enumerate()
+                .filter_map(|(k, (m, _))| {
+                    let xs: Vec<f64> = out.replications.iter().filter_map(|r| r.stages[i].values[k]).collect();
+                    Estimate::from_samples(&xs).map(|mut e| {
+                        if let Some(ci) = &mut e.ci95 {
+                            ci[0] = ci[0].max(0.0);
+                        }
+                        (*m, e)
+                    })
+                })
+                .collect();
+            (first.stages[i].name.clone(), est)
+        })
+        .collect()
+}
+
 fn to_map(es: &[(&'static str, Estimate)]) -> Map<String, Value> {
     es.iter()
         .map(|(k, e)| ((*k).to_string(), serde_json::to_value(e).unwrap_or(Value::Null)))
@@ -370,11 +399,17 @@ pub fn build_summary(sc: &Scenario, out: &RunOutput) -> Summary {
             estimates(&reps)
         })
         .collect();
+    let stage_est = stage_estimates(out);
+    let none = Vec::new();
     let mut checks = Vec::new();
     for c in &sc.slo {
-        let (scope, est) = match c.tier {
-            None => ("all".to_string(), &overall),
-            Some(t) => (format!("tier:{}", sc.tiers[t].name), &tier_est[t]),
+        let (scope, est) = match (&c.stage, c.tier) {
+            (Some(st), _) => (
+                format!("stage:{st}"),
+                stage_est.iter().find(|(n, _)| n == st).map_or(&none, |(_, e)| e),
+            ),
+            (None, None) => ("all".to_string(), &overall),
+            (None, Some(t)) => (format!("tier:{}", sc.tiers[t].name), &tier_est[t]),
         };
         let e = est.iter().find(|(k, _)| *k == c.metric).map(|(_, e)| *e);
         let value = e.map(|e| e.mean);
@@ -435,6 +470,10 @@ pub fn build_summary(sc: &Scenario, out: &RunOutput) -> Summary {
             .map(|c| judge_claim(sc, c, &overall, &tier_est))
             .collect(),
         settings: settings(sc),
+        stages: stage_est
+            .iter()
+            .map(|(n, e)| (n.clone(), Value::Object(to_map(e))))
+            .collect(),
         warnings,
         conservation: serde_json::json!({
             "arrived": cons[0], "rejected": cons[1], "server_done": cons[2], "in_flight": cons[3]

@@ -95,6 +95,29 @@ pub fn print_summary(s: &Summary) -> String {
             );
         }
     }
+    if !s.stages.is_empty() {
+        let _ = writeln!(o);
+        let _ = writeln!(
+            o,
+            "{:<24} {:>12} {:>12} {:>12} {:>12}",
+            "stage", "mean", "p95", "p99", "failure_rate"
+        );
+        for (name, m) in &s.stages {
+            let g = |k: &str| m.get(k).and_then(|v| v.get("mean")).and_then(|v| v.as_f64());
+            let f = |k: &str| g(k).map(|v| fmt_value(k, v)).unwrap_or_else(|| "-".into());
+            let _ = writeln!(
+                o,
+                "{:<24} {:>12} {:>12} {:>12} {:>12}",
+                name,
+                f("latency_mean_s"),
+                f("latency_p95_s"),
+                f("latency_p99_s"),
+                g("failure_rate")
+                    .map(|v| format!("{v:.4}"))
+                    .unwrap_or_else(|| "-".into())
+            );
+        }
+    }
     let tier_checks: Vec<_> = s.slo.checks.iter().filter(|c| c.scope != "all").collect();
     if !tier_checks.is_empty() {
         let _ = writeln!(o);

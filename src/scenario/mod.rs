@@ -42,6 +42,12 @@ pub struct Scenario {
     pub breakers: Breakers,
     /// Load shedding at the instance the balancer picked.
     pub shedding: Option<crate::model::shedding::ShedPolicy>,
+    /// Memory pressure on instances (`[memory]`).
+    pub memory: Option<MemorySpec>,
+    /// Periodic background tasks on every instance (`[[background]]`).
+    pub background: Vec<BackgroundTask>,
+    /// Stop-the-world pauses on every instance (`[pauses]`).
+    pub pauses: Option<PauseSpec>,
     pub autoscaler: Option<AutoscalerSpec>,
     pub faults: Vec<FaultSpec>,
     pub slo: Vec<SloCheck>,
@@ -185,6 +191,106 @@ pub struct Endpoint {
     pub cacheable: bool,
     /// Writes update or invalidate the caches after their database work.
     pub write: bool,
+    /// Ordered stages a request goes through once it has a worker, before
+    /// the endpoint's own `cpu` (zero when left out), caches and database.
+    pub stages: Vec<Stage>,
+}
+
+/// One stage of a request's path (JWT validation, RBAC, an external call):
+/// CPU work, then a wait, then a failure draw.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    pub name: String,
+    /// CPU work: holds the worker and a share of the instance's cores.
+    pub cpu: Option<Dist>,
+    /// An external call: holds the worker, uses no CPU.
+    pub wait: Option<Dist>,
+    /// Probability the stage fails (`stage_failure`).
+    pub fail: f64,
+}
+
+impl Endpoint {
+    /// Mean CPU seconds of one request: its stages' and its own.
+    pub fn cpu_mean_secs(&self) -> f64 {
+        self.cpu.mean_secs()
+            + self
+                .stages
+                .iter()
+                .filter_map(|s| s.cpu.as_ref())
+                .map(|d| d.mean_secs())
+                .sum::<f64>()
+    }
+}
+
+/// A periodic task on every instance: every `period` it runs `cpu` of CPU
+/// work, sharing the cores with requests but holding no worker.
+#[derive(Debug, Clone)]
+pub struct BackgroundTask {
+    pub name: String,
+    pub period: SimTime,
+    pub cpu: Dist,
+}
+
+/// Stop-the-world pauses: while one lasts, the instance's CPU does no work
+/// (requests and background tasks on it are frozen).
+#[derive(Debug, Clone)]
+pub struct PauseSpec {
+    pub every: PauseEvery,
+    pub duration: Dist,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PauseEvery {
+    /// One every interval (from a random phase per instance).
+    Interval(SimTime),
+    /// At exponential gaps with this rate per second.
+    Poisson(f64),
+}
+
+impl Scenario {
+    /// Some instance work runs besides requests (tasks or pauses): the
+    /// instances' CPU is then always processor-shared.
+    pub fn has_instance_chores(&self) -> bool {
+        !self.background.is_empty() || self.pauses.is_some()
+    }
+}
+
+/// `[memory]`: what an instance's memory holds beyond its base and its
+/// requests, whether crossing the limit kills it, and the actions its
+/// memory monitor takes every `check_interval`.
+#[derive(Debug, Clone)]
+pub struct MemorySpec {
+    pub per_cache_item_mb: f64,
+    pub oom_kill: bool,
+    pub check_interval: SimTime,
+    /// Sorted by threshold.
+    pub actions: Vec<MemoryAction>,
+}
+
+impl MemorySpec {
+    /// Some action refuses requests (its refusals count as `rejected_shed`).
+    pub fn sheds(&self) -> bool {
+        self.actions.iter().any(|a| a.kind == MemoryActionKind::Shed)
+    }
+}
+
+/// At memory use ≥ `above` × `memory_mb`, do `kind`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MemoryAction {
+    pub above: f64,
+    pub kind: MemoryActionKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MemoryActionKind {
+    /// Drop this fraction of the instance's L1 entries.
+    ShrinkCache { fraction: f64 },
+    /// Refuse new requests at the instance until the next check finds it
+    /// below the threshold.
+    Shed,
+    /// Restart the instance: its requests fail (`instance_failures`), a
+    /// replacement starts (ready after `startup`, cold L1).
+    Restart,
 }
 
 /// Whether a pool is per instance or shared by all instances.
@@ -270,6 +376,8 @@ pub struct RetryOn {
     pub instance_failure: bool,
     pub breaker_open: bool,
     pub shed: bool,
+    pub stage_failure: bool,
+    pub oom_killed: bool,
 }
 
 /// What a request does when the database breaker refuses its call.
@@ -473,9 +581,23 @@ pub struct SloCheck {
     pub metric: &'static str,
     /// `None` for all traffic, or a tier index.
     pub tier: Option<usize>,
+    /// A request stage's own latency or failure rate instead: its
+    /// qualified name `endpoint.stage` (then `metric` is one of
+    /// [`STAGE_METRICS`]).
+    pub stage: Option<String>,
     pub limit: f64,
     pub bound: Bound,
 }
+
+/// Metrics reported per request stage (in `summary.json` `stages`), and
+/// whether each is a ratio.
+pub const STAGE_METRICS: &[(&str, bool)] = &[
+    ("latency_mean_s", false),
+    ("latency_p50_s", false),
+    ("latency_p95_s", false),
+    ("latency_p99_s", false),
+    ("failure_rate", true),
+];
 
 impl Arrival {
     /// Most users per tenant a closed workload ever has active (0 for open

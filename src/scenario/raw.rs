@@ -51,6 +51,12 @@ pub struct RawScenario {
     pub breaker: Option<RawBreakers>,
     /// Parsed by `resolve` (its keys depend on `signal`).
     pub shedding: Option<toml::Table>,
+    /// Memory pressure: what counts, OOM kills, actions at thresholds.
+    pub memory: Option<RawMemory>,
+    /// Periodic background tasks on every instance.
+    pub background: Option<Vec<RawBackground>>,
+    /// Stop-the-world pauses (GC) on every instance.
+    pub pauses: Option<RawPauses>,
     /// Parsed by `resolve` (its keys depend on `policy`).
     pub autoscaler: Option<toml::Table>,
     pub fault: Option<Vec<toml::Table>>,
@@ -223,6 +229,60 @@ pub struct RawEndpoint {
     pub cacheable: Option<bool>,
     /// "read" (default) or "write": writes update or invalidate caches.
     pub operation: Option<String>,
+    /// Ordered request stages run before the endpoint's own `cpu`.
+    pub stage: Option<Vec<RawStage>>,
+}
+
+/// `[[background]]`: a periodic task taking CPU on every instance.
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawBackground {
+    pub name: Option<String>,
+    pub period: Option<Duration>,
+    /// CPU work of one run: a distribution.
+    pub cpu: Option<toml::Value>,
+}
+
+/// `[pauses]`: stop-the-world pauses of every instance.
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawPauses {
+    /// Periodic pauses, one every `interval` ...
+    pub interval: Option<Duration>,
+    /// ... or at random (Poisson) at this rate per instance.
+    pub rate_per_s: Option<f64>,
+    /// How long one pause lasts: a distribution.
+    pub duration: Option<toml::Value>,
+}
+
+/// `[memory]`: memory pressure on each instance.
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawMemory {
+    /// Memory of one L1 cache entry.
+    pub per_cache_item_mb: Option<f64>,
+    /// Crossing `instance.memory_mb` kills the instance (default true).
+    pub oom_kill: Option<bool>,
+    /// How often each instance's memory monitor runs the actions.
+    pub check_interval: Option<Duration>,
+    /// `{ above, action, fraction }` tables; parsed by `resolve`.
+    pub actions: Option<Vec<toml::Table>>,
+}
+
+/// `[[endpoint.NAME.stage]]`: one step of a request's path.
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawStage {
+    pub name: Option<String>,
+    /// CPU work (holds a worker and a CPU share): a distribution.
+    pub cpu: Option<toml::Value>,
+    /// Waiting on an external call (holds the worker, no CPU): a
+    /// distribution. `io` is accepted as another name.
+    #[serde(alias = "io")]
+    pub wait: Option<toml::Value>,
+    /// Probability that the stage fails (the request ends with
+    /// `stage_failure` at the stage's end).
+    pub fail: Option<f64>,
 }
 
 #[derive(Deserialize, Debug, Default, Clone)]

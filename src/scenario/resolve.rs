@@ -95,9 +95,15 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
     let mut endpoints = Vec::new();
     for (name, e) in &raw_endpoints {
         let key = format!("endpoint.{name}");
+        let stages = parse_stages(&cx, &key, e.stage.as_deref().unwrap_or_default())?;
         let cpu = match &e.cpu {
             Some(v) => parse_dist(&cx, &format!("{key}.cpu"), v)?,
-            None => return Err(cx.err(&key, "missing `cpu`: the CPU time a request needs, e.g. cpu = \"5ms\"")),
+            // With stages the endpoint's own CPU phase is optional.
+            None if !stages.is_empty() => Dist::deterministic(0.0).map_err(|m| cx.err(&key, m))?,
+            None => return Err(cx.err(
+                &key,
+                "missing `cpu`: the CPU time a request needs, e.g. cpu = \"5ms\" (or give it [[endpoint.NAME.stage]]s)",
+            )),
         };
         let timeout = e.timeout.map(secs);
         if timeout == Some(SimTime::ZERO) {
@@ -148,6 +154,7 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
             query,
             cacheable,
             write,
+            stages,
         });
     }
     let endpoint_names: Vec<&str> = endpoints.iter().map(|e| e.name.as_str()).collect();
@@ -615,6 +622,15 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         None => None,
         Some(t) => Some(parse_shedding(&cx, t)?),
     };
+    let memory = match &raw.memory {
+        None => None,
+        Some(m) => Some(parse_memory(&cx, m, &instance, &cache)?),
+    };
+    let background = parse_background(&cx, raw.background.as_deref().unwrap_or_default())?;
+    let pauses = match &raw.pauses {
+        None => None,
+        Some(p) => Some(parse_pauses(&cx, p)?),
+    };
     let rb = raw.breaker.clone().unwrap_or_default();
     let breakers = Breakers {
         database: match &rb.database {
@@ -668,10 +684,15 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         finite: workloads.iter().any(|w| w.arrival.is_finite()),
         db_breaker: breakers.database.is_some(),
         cache_breaker: breakers.cache.is_some(),
-        shedding: shedding.is_some(),
+        shedding: shedding.is_some() || memory.as_ref().is_some_and(|m| m.sheds()),
+        memory: memory.is_some(),
+        background: !background.is_empty(),
+        pauses: pauses.is_some(),
+        stages: endpoints.iter().any(|e| !e.stages.is_empty()),
     };
-    let slo = parse_slo(&cx, raw.slo.as_ref(), &tier_names, components)?;
     let claims = parse_claims(&cx, raw.claim.as_deref().unwrap_or(&[]), &tier_names, components)?;
+    let mut slo = parse_slo(&cx, raw.slo.as_ref(), &tier_names, components)?;
+    slo.extend(parse_stage_slo(&cx, raw.slo.as_ref(), &endpoints)?);
 
     let mut scenario = Scenario {
         name: raw.name.clone().unwrap_or_else(|| {
@@ -692,6 +713,9 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         retry,
         breakers,
         shedding,
+        memory,
+        background,
+        pauses,
         autoscaler,
         faults,
         slo,
@@ -718,7 +742,7 @@ fn utilization_warning(s: &Scenario) -> Option<String> {
                 .map(|(e, c)| {
                     let p = c - prev;
                     prev = *c;
-                    p * s.endpoints[*e].cpu.mean_secs()
+                    p * s.endpoints[*e].cpu_mean_secs()
                 })
                 .sum()
         };
@@ -1759,6 +1783,10 @@ struct Components {
     db_breaker: bool,
     cache_breaker: bool,
     shedding: bool,
+    memory: bool,
+    background: bool,
+    pauses: bool,
+    stages: bool,
 }
 
 impl Components {
@@ -1773,6 +1801,10 @@ impl Components {
             Needs::DbBreaker => self.db_breaker,
             Needs::CacheBreaker => self.cache_breaker,
             Needs::Shedding => self.shedding,
+            Needs::Stages => self.stages,
+            Needs::Memory => self.memory,
+            Needs::Background => self.background,
+            Needs::Pauses => self.pauses,
         }
     }
 }
@@ -2161,6 +2193,8 @@ fn parse_retry(cx: &Ctx, r: &super::raw::RawRetry) -> Result<RetrySpec, Scenario
         "instance_failure",
         "breaker_open",
         "shed",
+        "stage_failure",
+        "oom_killed",
     ];
     let on = match &r.retry_on {
         None => RetryOn {
@@ -2173,6 +2207,8 @@ fn parse_retry(cx: &Ctx, r: &super::raw::RawRetry) -> Result<RetrySpec, Scenario
             instance_failure: true,
             breaker_open: true,
             shed: true,
+            stage_failure: true,
+            oom_killed: true,
         },
         Some(list) => {
             let mut on = RetryOn {
@@ -2185,6 +2221,8 @@ fn parse_retry(cx: &Ctx, r: &super::raw::RawRetry) -> Result<RetrySpec, Scenario
                 instance_failure: false,
                 breaker_open: false,
                 shed: false,
+                stage_failure: false,
+                oom_killed: false,
             };
             for (i, x) in list.iter().enumerate() {
                 match x.as_str() {
@@ -2197,6 +2235,8 @@ fn parse_retry(cx: &Ctx, r: &super::raw::RawRetry) -> Result<RetrySpec, Scenario
                     "instance_failure" => on.instance_failure = true,
                     "breaker_open" => on.breaker_open = true,
                     "shed" => on.shed = true,
+                    "stage_failure" => on.stage_failure = true,
+                    "oom_killed" => on.oom_killed = true,
                     o => {
                         let hint = did_you_mean(o, REASONS.iter().copied())
                             .map(|s| format!("; did you mean `{s}`?"))
@@ -2355,7 +2395,7 @@ fn parse_slo(
     let Some(slo) = slo else { return Ok(checks) };
     let mut add = |key_prefix: &str, t: &toml::Table, tier: Option<usize>| -> Result<(), ScenarioError> {
         for (k, v) in t {
-            if tier.is_none() && k == "tier" {
+            if tier.is_none() && (k == "tier" || k == "stage") {
                 continue;
             }
             let key = format!("{key_prefix}.{k}");
@@ -2406,6 +2446,7 @@ fn parse_slo(
                 name: k.trim_end_matches("_s").to_string(),
                 metric: def.name,
                 tier,
+                stage: None,
                 limit,
                 bound: if def.better == Better::Higher {
                     Bound::AtLeast
@@ -2435,4 +2476,313 @@ fn parse_slo(
         }
     }
     Ok(checks)
+}
+
+/// `[[endpoint.NAME.stage]]`: names unique within the endpoint, each stage
+/// with `cpu`, `wait` or both, `fail` a probability.
+fn parse_stages(cx: &Ctx, key: &str, raw: &[super::raw::RawStage]) -> Result<Vec<Stage>, ScenarioError> {
+    if raw.len() > 64 {
+        return Err(cx.err(&format!("{key}.stage"), format!("at most 64 stages, got {}", raw.len())));
+    }
+    let mut stages: Vec<Stage> = Vec::with_capacity(raw.len());
+    for (i, st) in raw.iter().enumerate() {
+        let k = format!("{key}.stage.{i}");
+        let name = st.name.clone().unwrap_or_else(|| format!("stage{i}"));
+        if name.is_empty() || name.contains('.') {
+            return Err(cx.err(
+                &format!("{k}.name"),
+                "a stage name is a non-empty word without dots, e.g. name = \"jwt\"",
+            ));
+        }
+        if stages.iter().any(|s| s.name == name) {
+            return Err(cx.err(
+                &format!("{k}.name"),
+                format!("a second stage named `{name}` in this endpoint"),
+            ));
+        }
+        let cpu = match &st.cpu {
+            Some(v) => Some(parse_dist(cx, &format!("{k}.cpu"), v)?),
+            None => None,
+        };
+        let wait = match &st.wait {
+            Some(v) => Some(parse_dist(cx, &format!("{k}.wait"), v)?),
+            None => None,
+        };
+        if cpu.is_none() && wait.is_none() {
+            return Err(cx.err(
+                &k,
+                "a stage needs `cpu` (work on the instance's cores), `wait` (an external call holding the worker without CPU), or both, e.g. wait = { dist = \"lognormal\", mean = \"25ms\", cv = 0.5 }",
+            ));
+        }
+        let fail = st.fail.unwrap_or(0.0);
+        if !(0.0..=1.0).contains(&fail) {
+            return Err(cx.err(
+                &format!("{k}.fail"),
+                format!("a probability between 0 and 1 (not a percentage), got {fail}"),
+            ));
+        }
+        stages.push(Stage { name, cpu, wait, fail });
+    }
+    Ok(stages)
+}
+
+/// `[slo.stage.NAME]`: limits on one request stage's latency
+/// (`latency_mean`, `latency_p50`, `latency_p95`, `latency_p99`) or
+/// `failure_rate`. NAME is `endpoint.stage`, or the stage's name alone when
+/// only one endpoint has a stage of that name.
+fn parse_stage_slo(
+    cx: &Ctx,
+    slo: Option<&toml::Table>,
+    endpoints: &[Endpoint],
+) -> Result<Vec<SloCheck>, ScenarioError> {
+    let mut checks = Vec::new();
+    let Some(st) = slo.and_then(|s| s.get("stage")) else {
+        return Ok(checks);
+    };
+    let st = st
+        .as_table()
+        .ok_or_else(|| cx.err("slo.stage", "must be a table of stages: [slo.stage.NAME]"))?;
+    let all: Vec<String> = endpoints
+        .iter()
+        .flat_map(|e| e.stages.iter().map(move |s| format!("{}.{}", e.name, s.name)))
+        .collect();
+    let allowed: Vec<&str> = STAGE_METRICS.iter().map(|(m, _)| m.trim_end_matches("_s")).collect();
+    for (name, t) in st {
+        let key = format!("slo.stage.{name}");
+        let matches: Vec<&String> = all
+            .iter()
+            .filter(|q| *q == name || q.split_once('.').is_some_and(|(_, s)| s == name))
+            .collect();
+        let qualified = match matches.as_slice() {
+            [one] => (*one).clone(),
+            [] => {
+                let bare = all.iter().filter_map(|q| q.split_once('.').map(|(_, s)| s));
+                let hint = did_you_mean(name, all.iter().map(|s| s.as_str()).chain(bare))
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                return Err(cx.err(
+                    &key,
+                    if all.is_empty() {
+                        "no endpoint has stages ([[endpoint.NAME.stage]])".to_string()
+                    } else {
+                        format!("no stage named `{name}` (stages: {}){hint}", all.join(", "))
+                    },
+                ));
+            }
+            several => {
+                return Err(cx.err(
+                    &key,
+                    format!(
+                        "`{name}` is a stage of several endpoints: write [slo.stage.\"ENDPOINT.{name}\"] ({})",
+                        several.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                ))
+            }
+        };
+        let t = t.as_table().ok_or_else(|| cx.err(&key, "must be a table"))?;
+        for (k, v) in t {
+            let kk = format!("{key}.{k}");
+            let Some(&(metric, ratio)) = STAGE_METRICS
+                .iter()
+                .find(|(m, _)| *m == k || m.trim_end_matches("_s") == k)
+            else {
+                let hint = did_you_mean(k, allowed.iter().copied())
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                return Err(cx.err(
+                    &kk,
+                    format!("`{k}` is not a stage metric; allowed: {}{hint}", allowed.join(", ")),
+                ));
+            };
+            let limit = match v {
+                toml::Value::String(s) if !ratio => parse_duration_secs(s).map_err(|m| cx.err(&kk, m))?,
+                _ if !ratio && !k.ends_with("_s") => {
+                    return Err(cx.err(&kk, format!("a latency limit is a duration, e.g. {k} = \"50ms\"")));
+                }
+                v => num(v).ok_or_else(|| cx.err(&kk, format!("must be a number, got {v}")))?,
+            };
+            if ratio && !(0.0..=1.0).contains(&limit) {
+                return Err(cx.err(
+                    &kk,
+                    format!("`{k}` is a ratio between 0 and 1 (not a percentage), got {limit}"),
+                ));
+            }
+            if !(limit.is_finite() && limit >= 0.0) {
+                return Err(cx.err(&kk, "must be zero or positive"));
+            }
+            checks.push(SloCheck {
+                name: format!("stage_{}", metric.trim_end_matches("_s")),
+                metric,
+                tier: None,
+                stage: Some(qualified.clone()),
+                limit,
+                bound: Bound::AtMost,
+            });
+        }
+    }
+    Ok(checks)
+}
+
+const MEMORY_ACTIONS: &[&str] = &["shrink-cache", "shed", "restart"];
+
+/// `[memory]`: cache memory, OOM kills, and the monitor's actions.
+fn parse_memory(
+    cx: &Ctx,
+    m: &super::raw::RawMemory,
+    instance: &InstanceSpec,
+    cache: &CacheSpec,
+) -> Result<MemorySpec, ScenarioError> {
+    let per_cache_item_mb = m.per_cache_item_mb.unwrap_or(0.0);
+    if !(per_cache_item_mb.is_finite() && per_cache_item_mb >= 0.0) {
+        return Err(cx.err(
+            "memory.per_cache_item_mb",
+            format!("must be zero or positive, got {per_cache_item_mb}"),
+        ));
+    }
+    if per_cache_item_mb > 0.0 && cache.l1.is_none() {
+        return Err(cx.err(
+            "memory.per_cache_item_mb",
+            "counts the instance's L1 entries in its memory: add a [cache.l1]",
+        ));
+    }
+    if instance.base_memory_mb >= instance.memory_mb {
+        return Err(cx.err(
+            "memory",
+            format!(
+                "instance.base_memory_mb ({}) is not below instance.memory_mb ({}): every instance would be out of memory at once",
+                instance.base_memory_mb, instance.memory_mb
+            ),
+        ));
+    }
+    let check_interval = m.check_interval.map(secs).unwrap_or(SimTime::from_secs(1));
+    if check_interval == SimTime::ZERO {
+        return Err(cx.err("memory.check_interval", "must be longer than zero"));
+    }
+    let mut actions = Vec::new();
+    for (i, t) in m.actions.clone().unwrap_or_default().iter().enumerate() {
+        let key = format!("memory.actions.{i}");
+        let f = Fields { cx, key: &key, t };
+        let name = f.str("action")?.ok_or_else(|| {
+            cx.err(
+                &key,
+                format!("missing `action`; allowed: {}", MEMORY_ACTIONS.join(", ")),
+            )
+        })?;
+        let kind = match name {
+            "shrink-cache" => {
+                f.check_keys(
+                    &["above", "action", "fraction"],
+                    "a shrink-cache action (above, fraction)",
+                )?;
+                if cache.l1.is_none() {
+                    return Err(cx.err(&f.path("action"), "shrink-cache drops L1 entries: add a [cache.l1]"));
+                }
+                let fraction = f.positive("fraction")?;
+                if fraction > 1.0 {
+                    return Err(cx.err(
+                        &f.path("fraction"),
+                        format!("the fraction of L1 entries to drop, between 0 and 1, got {fraction}"),
+                    ));
+                }
+                MemoryActionKind::ShrinkCache { fraction }
+            }
+            "shed" => {
+                f.check_keys(&["above", "action"], "a shed action (above)")?;
+                MemoryActionKind::Shed
+            }
+            "restart" => {
+                f.check_keys(&["above", "action"], "a restart action (above)")?;
+                MemoryActionKind::Restart
+            }
+            o => {
+                let hint = did_you_mean(o, MEMORY_ACTIONS.iter().copied())
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                return Err(cx.err(
+                    &f.path("action"),
+                    format!(
+                        "`{o}` is not a memory action; allowed: {}{hint}",
+                        MEMORY_ACTIONS.join(", ")
+                    ),
+                ));
+            }
+        };
+        let above = f.positive("above")?;
+        if above > 1.0 {
+            return Err(cx.err(
+                &f.path("above"),
+                format!("a fraction of instance.memory_mb between 0 and 1 (not a percentage), got {above}"),
+            ));
+        }
+        actions.push(MemoryAction { above, kind });
+    }
+    actions.sort_by(|a, b| a.above.total_cmp(&b.above));
+    Ok(MemorySpec {
+        per_cache_item_mb,
+        oom_kill: m.oom_kill.unwrap_or(true),
+        check_interval,
+        actions,
+    })
+}
+
+/// `[[background]]`: named periodic tasks with a CPU demand.
+fn parse_background(cx: &Ctx, raw: &[super::raw::RawBackground]) -> Result<Vec<BackgroundTask>, ScenarioError> {
+    let mut tasks: Vec<BackgroundTask> = Vec::new();
+    for (i, b) in raw.iter().enumerate() {
+        let key = format!("background.{i}");
+        let name = b.name.clone().unwrap_or_else(|| format!("task{i}"));
+        if tasks.iter().any(|t| t.name == name) {
+            return Err(cx.err(
+                &format!("{key}.name"),
+                format!("a second background task named `{name}`"),
+            ));
+        }
+        let period = match b.period.map(secs) {
+            Some(p) if p > SimTime::ZERO => p,
+            Some(_) => return Err(cx.err(&format!("{key}.period"), "must be longer than zero")),
+            None => {
+                return Err(cx.err(
+                    &key,
+                    "missing `period`, how often the task runs on each instance, e.g. period = \"5m\"",
+                ))
+            }
+        };
+        let cpu = match &b.cpu {
+            Some(v) => parse_dist(cx, &format!("{key}.cpu"), v)?,
+            None => {
+                return Err(cx.err(
+                    &key,
+                    "missing `cpu`, the CPU work of one run, e.g. cpu = { dist = \"exponential\", mean = \"2s\" }",
+                ))
+            }
+        };
+        tasks.push(BackgroundTask { name, period, cpu });
+    }
+    Ok(tasks)
+}
+
+/// `[pauses]`: `interval` or `rate_per_s`, and a `duration` distribution.
+fn parse_pauses(cx: &Ctx, p: &super::raw::RawPauses) -> Result<PauseSpec, ScenarioError> {
+    let every = match (p.interval.map(secs), p.rate_per_s) {
+        (Some(i), None) if i > SimTime::ZERO => PauseEvery::Interval(i),
+        (Some(_), None) => return Err(cx.err("pauses.interval", "must be longer than zero")),
+        (None, Some(r)) if r.is_finite() && r > 0.0 => PauseEvery::Poisson(r),
+        (None, Some(r)) => return Err(cx.err("pauses.rate_per_s", format!("must be a positive number, got {r}"))),
+        _ => {
+            return Err(cx.err(
+                "pauses",
+                "give exactly one of `interval` (periodic, e.g. interval = \"5m\") or `rate_per_s` (at random)",
+            ))
+        }
+    };
+    let duration = match &p.duration {
+        Some(v) => parse_dist(cx, "pauses.duration", v)?,
+        None => {
+            return Err(cx.err(
+                "pauses",
+                "missing `duration`, how long one pause stops the instance, e.g. duration = { dist = \"lognormal\", mean = \"50ms\", cv = 0.5 }",
+            ))
+        }
+    };
+    Ok(PauseSpec { every, duration })
 }

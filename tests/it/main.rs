@@ -1,12 +1,14 @@
 //! Integration tests, in one binary so polars is linked once.
 
 mod autoscaling;
+mod background;
 mod baselines;
 mod breaker;
 mod claims;
 mod cli;
 mod compare;
 mod determinism;
+mod memory;
 mod plan;
 mod properties;
 mod regression;
@@ -14,6 +16,7 @@ mod report;
 mod scenario_errors;
 mod seeds;
 mod shedding;
+mod stages;
 mod sweep;
 mod validation;
 mod workloads;

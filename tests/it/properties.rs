@@ -56,6 +56,20 @@ prop_compose! {
             Just("[[fault]]\nkind = \"latency-spike\"\nat = \"5s\"\nfactor = 3\nduration = \"10s\"\n"),
         ],
         startup_s in 0u32..4,
+        memory in prop_oneof![
+            Just(""),
+            Just("[memory]\n"),
+            Just("[memory]\ncheck_interval = \"50ms\"\nactions = [{ above = 0.5, action = \"shed\" }, { above = 0.8, action = \"restart\" }]\n"),
+        ],
+        chores in prop_oneof![
+            Just(""),
+            Just("[[background]]\nperiod = \"3s\"\ncpu = \"500ms\"\n[pauses]\nrate_per_s = 2.0\nduration = { dist = \"exponential\", mean = \"20ms\" }\n"),
+        ],
+        stages in prop_oneof![
+            Just(""),
+            Just("[[endpoint.e.stage]]\nname = \"auth\"\nwait = { dist = \"exponential\", mean = \"5ms\" }\nfail = 0.1\n[[endpoint.e.stage]]\nname = \"rbac\"\ncpu = { dist = \"exponential\", mean = \"2ms\" }\nwait = \"1ms\"\nfail = 0.05\n"),
+            Just("[[endpoint.e.stage]]\nname = \"x\"\ncpu = \"1ms\"\n"),
+        ],
     ) -> String {
         let mut tier = String::from("[[tier]]\nname = \"t\"\n");
         let mut data_toml = String::new();
@@ -79,10 +93,11 @@ prop_compose! {
         format!(
             "name = \"prop\"\n[simulation]\nduration = \"30s\"\nwarmup = \"3s\"\nseed = {seed}\nreplications = 1\nsample_interval = \"5s\"\n\
              {tier}[[workload]]\ntier = \"t\"\ntenants = {tenants}\narrival = {arrival}\n{keys}\
-             [endpoint.e]\ncpu = {{ dist = \"exponential\", mean = \"{cpu_ms}ms\" }}\n{t}{read_extra}{endpoint_extra}{writer}\
-             [instance]\ncores = {cores}\nworkers = {}\n{q}initial = {instances}\nload_balancer = \"{lb}\"\nmemory_per_request_mb = 1\n\
-             startup = \"{startup_s}s\"\ndrain_timeout = \"1s\"\n{data_toml}{cache}{retry}{scaling}{fault}",
-            cores + extra_workers
+             [endpoint.e]\ncpu = {{ dist = \"exponential\", mean = \"{cpu_ms}ms\" }}\n{t}{read_extra}{endpoint_extra}{stages}{writer}\
+             [instance]\ncores = {cores}\nworkers = {}\n{q}initial = {instances}\nload_balancer = \"{lb}\"\nmemory_per_request_mb = 1\nmemory_mb = {}\n\
+             startup = \"{startup_s}s\"\ndrain_timeout = \"1s\"\n{data_toml}{cache}{retry}{scaling}{fault}{memory}{chores}",
+            cores + extra_workers,
+            if memory.is_empty() { 4096 } else { 6 }
         )
     }
 }
@@ -102,7 +117,7 @@ proptest! {
             if let Some(v) = v {
                 prop_assert!(v.is_finite(), "{} = {}", m.name, v);
                 prop_assert!(*v >= 0.0, "{} = {}", m.name, v);
-                if m.unit == Unit::Ratio && m.name != "memory_utilization" && m.name != "littles_law_error" {
+                if m.unit == Unit::Ratio && m.name != "memory_utilization" && m.name != "memory_max_utilization" && m.name != "littles_law_error" {
                     prop_assert!(*v <= 1.0 + 1e-9, "{} = {}", m.name, v);
                 }
             }
