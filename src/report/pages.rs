@@ -439,6 +439,31 @@ fn run_report(dir: &Path) -> anyhow::Result<Document> {
         x_label: "requests (mean, 95% CI)".into(),
         bars,
     }));
+    if let Some(stages) = s["stages"].as_object().filter(|m| !m.is_empty()) {
+        b.push(Block::Heading("Request stages".into()));
+        let cols = ["latency_mean_s", "latency_p95_s", "latency_p99_s", "failure_rate"];
+        let rows = stages
+            .iter()
+            .map(|(name, m)| {
+                std::iter::once(name.clone())
+                    .chain(cols.iter().map(|c| {
+                        let unit = if c.starts_with("latency") {
+                            "latency_mean_s"
+                        } else {
+                            "error_rate"
+                        };
+                        m[*c]["mean"].as_f64().map(|v| fmt_value(unit, v)).unwrap_or("-".into())
+                    }))
+                    .collect()
+            })
+            .collect();
+        b.push(Block::Table(
+            std::iter::once("stage".to_string())
+                .chain(cols.iter().map(|c| c.to_string()))
+                .collect(),
+            rows,
+        ));
+    }
     let tiers = s["tiers"].as_object().cloned().unwrap_or_default();
     if tiers.len() > 1 {
         b.push(Block::Heading("Per tier".into()));

@@ -128,3 +128,26 @@ fn report_refuses_a_folder_that_is_not_a_result() {
         .code(2)
         .stderr(predicate::str::contains("not a tenantsim result folder"));
 }
+
+#[test]
+fn a_run_with_request_stages_reports_each_stage() {
+    let out = tmpdir("report-stages");
+    tenantsim()
+        .args(["run", repo("scenarios/examples/request-stages.toml").to_str().unwrap()])
+        .args([
+            "--replications",
+            "2",
+            "--set",
+            "simulation.duration=2m",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .assert()
+        .code(predicate::in_iter([0, 1]));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("Request stages"));
+    for stage in ["e2e.jwt", "e2e.rbac", "e2e.ratelimit", "e2e.discovery"] {
+        assert!(html.contains(&format!("<td>{stage}</td>")), "{stage} missing");
+    }
+}
