@@ -54,13 +54,7 @@ fn verdict(c: &SloResult, strict: bool) -> bool {
 }
 
 pub fn run(a: CheckArgs) -> anyhow::Result<i32> {
-    let mut sets = a.set.clone();
-    if let Some(s) = a.seed {
-        sets.push(format!("simulation.seed={s}"));
-    }
-    if let Some(r) = a.replications {
-        sets.push(format!("simulation.replications={r}"));
-    }
+    let sets = super::overrides(&a.set, a.seed, a.replications);
     // Validate every file before simulating any.
     let scenarios: Vec<Scenario> = a
         .scenarios
@@ -74,11 +68,7 @@ pub fn run(a: CheckArgs) -> anyhow::Result<i32> {
             eprintln!("note: {} has no [slo]: nothing to check", sc.path.display());
         }
         let pb = progress_bar(a.quiet, 1000, &sc.name);
-        let progress = |f: f64| {
-            if let Some(pb) = &pb {
-                pb.inc((f * 1000.0).round() as u64);
-            }
-        };
+        let progress = super::fraction_progress(&pb);
         let out = runner::run(&sc, &progress);
         if let Some(pb) = &pb {
             pb.finish_and_clear();

@@ -44,13 +44,7 @@ pub struct ClaimsArgs {
 }
 
 pub fn run(a: ClaimsArgs) -> anyhow::Result<i32> {
-    let mut sets = a.set.clone();
-    if let Some(s) = a.seed {
-        sets.push(format!("simulation.seed={s}"));
-    }
-    if let Some(r) = a.replications {
-        sets.push(format!("simulation.replications={r}"));
-    }
+    let sets = super::overrides(&a.set, a.seed, a.replications);
     let scenarios: Vec<Scenario> = a
         .scenarios
         .iter()
@@ -64,11 +58,7 @@ pub fn run(a: ClaimsArgs) -> anyhow::Result<i32> {
             continue;
         }
         let pb = progress_bar(a.quiet || a.json, 1000, &sc.name);
-        let progress = |f: f64| {
-            if let Some(pb) = &pb {
-                pb.inc((f * 1000.0).round() as u64);
-            }
-        };
+        let progress = super::fraction_progress(&pb);
         let out = runner::run(sc, &progress);
         if let Some(pb) = &pb {
             pb.finish_and_clear();

@@ -58,10 +58,7 @@ pub struct CompareArgs {
 }
 
 pub fn run(a: CompareArgs) -> anyhow::Result<i32> {
-    let mut common: Vec<String> = a.set_both.clone();
-    if let Some(s) = a.seed {
-        common.push(format!("simulation.seed={s}"));
-    }
+    let mut common = super::overrides(&a.set_both, a.seed, None);
     let (sa, sb, b_label) = if a.scenarios.len() == 1 {
         if a.set.is_empty() {
             return Err(BadInput(
@@ -108,11 +105,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<i32> {
         .build()
         .map_err(|e| BadInput(format!("--threads: {e}")))?;
     let pb = progress_bar(a.quiet || a.json, 2000, "A and B");
-    let progress = |f: f64| {
-        if let Some(pb) = &pb {
-            pb.inc((f * 1000.0).round() as u64);
-        }
-    };
+    let progress = super::fraction_progress(&pb);
     let (oa, ob) = pool.install(|| (runner::run(&sa, &progress), runner::run(&sb, &progress)));
     if let Some(pb) = &pb {
         pb.finish_and_clear();

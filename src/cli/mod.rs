@@ -78,12 +78,21 @@ pub struct ScenarioArgs {
 impl ScenarioArgs {
     /// Load the scenario with --set and --seed applied.
     pub fn load(&self) -> Result<crate::scenario::Scenario, crate::scenario::ScenarioError> {
-        let mut sets = self.set.clone();
-        if let Some(s) = self.seed {
-            sets.push(format!("simulation.seed={s}"));
-        }
-        crate::scenario::Scenario::load(&self.scenario, &sets)
+        crate::scenario::Scenario::load(&self.scenario, &overrides(&self.set, self.seed, None))
     }
+}
+
+/// The `--set` assignments with `--seed` and `--replications` added as the
+/// overrides they stand for.
+pub fn overrides(set: &[String], seed: Option<u64>, replications: Option<u32>) -> Vec<String> {
+    let mut sets = set.to_vec();
+    if let Some(s) = seed {
+        sets.push(format!("simulation.seed={s}"));
+    }
+    if let Some(r) = replications {
+        sets.push(format!("simulation.replications={r}"));
+    }
+    sets
 }
 
 /// Parse arguments, run the command, and return the process exit code.
@@ -127,6 +136,16 @@ pub fn main() -> i32 {
 
 /// A user-input problem found by the CLI itself.
 pub use crate::InputError as BadInput;
+
+/// Progress as fractions of a run (what `runner::run` reports), on a bar
+/// of 1000 steps per run.
+pub fn fraction_progress(pb: &Option<indicatif::ProgressBar>) -> impl Fn(f64) + Sync + '_ {
+    move |f: f64| {
+        if let Some(pb) = pb {
+            pb.inc((f * 1000.0).round() as u64);
+        }
+    }
+}
 
 /// A progress bar on a terminal, nothing otherwise or with --quiet.
 pub fn progress_bar(quiet: bool, len: u64, what: &str) -> Option<indicatif::ProgressBar> {

@@ -127,10 +127,7 @@ fn describe(params: &[ParamSpec], c: &Candidate, objective: &str) -> String {
 }
 
 pub fn run(a: PlanArgs) -> anyhow::Result<i32> {
-    let mut sets = a.scenario.set.clone();
-    if let Some(s) = a.scenario.seed {
-        sets.push(format!("simulation.seed={s}"));
-    }
+    let sets = super::overrides(&a.scenario.set, a.scenario.seed, None);
     let base = crate::scenario::Scenario::load(&a.scenario.scenario, &sets)?;
     if base.slo.is_empty() {
         return Err(BadInput(format!(

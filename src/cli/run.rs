@@ -45,11 +45,10 @@ pub struct RunArgs {
 }
 
 pub fn run(a: RunArgs) -> anyhow::Result<i32> {
-    let mut args = a.scenario.clone();
-    if let Some(r) = a.replications {
-        args.set.push(format!("simulation.replications={r}"));
-    }
-    let sc = args.load()?;
+    let sc = crate::scenario::Scenario::load(
+        &a.scenario.scenario,
+        &super::overrides(&a.scenario.set, a.scenario.seed, a.replications),
+    )?;
     // The table shows the warnings; without it, say them on stderr.
     if a.json || a.quiet {
         for w in &sc.warnings {
@@ -61,11 +60,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
         .build()
         .map_err(|e| BadInput(format!("--threads: {e}")))?;
     let pb = progress_bar(a.quiet, 1000, &sc.name);
-    let progress = |f: f64| {
-        if let Some(pb) = &pb {
-            pb.inc((f * 1000.0).round() as u64);
-        }
-    };
+    let progress = super::fraction_progress(&pb);
     let precision = super::sweep::precision_of(a.precision, &a.precision_metrics, a.max_replications, &sc)?;
     let (out, met) = match &precision {
         None => (pool.install(|| runner::run(&sc, &progress)), None),

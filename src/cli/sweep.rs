@@ -145,13 +145,7 @@ pub fn precision_of(
 }
 
 pub fn run(a: SweepArgs) -> anyhow::Result<i32> {
-    let mut sets = a.scenario.set.clone();
-    if let Some(s) = a.scenario.seed {
-        sets.push(format!("simulation.seed={s}"));
-    }
-    if let Some(r) = a.replications {
-        sets.push(format!("simulation.replications={r}"));
-    }
+    let sets = super::overrides(&a.scenario.set, a.scenario.seed, a.replications);
     let params: Vec<ParamSpec> = a
         .params
         .iter()
