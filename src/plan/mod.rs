@@ -197,24 +197,20 @@ impl<'a> Search<'a> {
             .collect();
         for (p, rs) in fresh {
             self.simulations += rs.len() as u64;
-            let sc = self.scenarios[&p].clone();
-            let e = self.evals.entry(p).or_insert_with(|| Eval {
-                reps: Vec::new(),
-                summary: build_summary(
-                    &sc,
-                    &RunOutput {
-                        replications: Vec::new(),
-                        wall_s: 0.0,
-                    },
-                ),
-            });
-            e.reps.extend(rs);
+            let mut reps = self.evals.remove(&p).map(|e| e.reps).unwrap_or_default();
+            reps.extend(rs);
             let out = RunOutput {
-                replications: std::mem::take(&mut e.reps),
+                replications: reps,
                 wall_s: 0.0,
             };
-            e.summary = build_summary(&sc, &out);
-            e.reps = out.replications;
+            let summary = build_summary(&self.scenarios[&p], &out);
+            self.evals.insert(
+                p,
+                Eval {
+                    reps: out.replications,
+                    summary,
+                },
+            );
         }
         Ok(())
     }

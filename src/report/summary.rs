@@ -210,9 +210,9 @@ fn settings(sc: &Scenario) -> Value {
             "size": p.config.permanent, "max": p.config.limit, "timeout_s": p.config.timeout.as_secs_f64()})),
         "database": sc.database.is_some(),
         "cache": {"l1": sc.cache.l1.as_ref().map(|c| c.capacity), "l2": sc.cache.l2.as_ref().map(|c| c.capacity)},
-        "tiers": sc.tiers.iter().map(|t| serde_json::json!({
+        "tiers": sc.tiers.iter().enumerate().map(|(i, t)| serde_json::json!({
             "name": t.name,
-            "tenants": sc.workloads.iter().filter(|w| w.tier == sc.tiers.iter().position(|x| x.name == t.name).unwrap_or(usize::MAX)).map(|w| w.tenants as u64).sum::<u64>(),
+            "tenants": sc.workloads.iter().filter(|w| w.tier == i).map(|w| w.tenants as u64).sum::<u64>(),
             "rate_limit_per_s": t.rate_limit.as_ref().map(|r| r.rate_per_s),
             "max_connections": t.max_connections,
         })).collect::<Vec<_>>(),
