@@ -1304,32 +1304,33 @@ fn parse_arrival(
                     format!("must be a number above 0 and at most 1000 (1.5 sends 50 % more requests), got {rate_multiplier}"),
                 ));
             }
-            let select_tenants =
-                match t.get("select_tenants") {
-                    None => None,
-                    Some(toml::Value::Array(a)) if !a.is_empty() => {
-                        let mut out = Vec::new();
-                        for (i, v) in a.iter().enumerate() {
-                            out.push(match v {
-                                toml::Value::String(s) => s.clone(),
-                                toml::Value::Integer(n) if *n >= 0 => n.to_string(),
-                                _ => {
-                                    return Err(cx.err(
-                                        &format!("{}.{i}", f.path("select_tenants")),
-                                        format!("must be a tenant id (a string) or index (a whole number), got {v}"),
-                                    ))
-                                }
-                            });
-                        }
-                        Some(out)
+            let select_tenants = match t.get("select_tenants") {
+                None => None,
+                Some(toml::Value::Array(a)) if !a.is_empty() => {
+                    let mut out = Vec::new();
+                    for (i, v) in a.iter().enumerate() {
+                        out.push(match v {
+                            toml::Value::String(s) => s.clone(),
+                            toml::Value::Integer(n) if *n >= 0 => n.to_string(),
+                            _ => {
+                                return Err(cx.err(
+                                    &format!("{}.{i}", f.path("select_tenants")),
+                                    format!("must be a tenant id (a string) or index (a whole number), got {v}"),
+                                ))
+                            }
+                        });
                     }
-                    Some(v) => return Err(cx.err(
+                    Some(out)
+                }
+                Some(v) => {
+                    return Err(cx.err(
                         &f.path("select_tenants"),
                         format!(
                             "must be a non-empty list of tenant ids or indices, e.g. [\"acme\", \"globex\"], got {v}"
                         ),
-                    )),
-                };
+                    ))
+                }
+            };
             let opts = TraceOptions {
                 tenants,
                 endpoint_names,
@@ -1487,14 +1488,14 @@ pub fn read_trace(path: &Path, o: &TraceOptions) -> Result<Vec<TraceEvent>, Stri
         rows.push((at, tenant, endpoint));
     }
     if rows.is_empty() {
-        let why = if !tiers_seen.is_empty() {
+        let why = if o.select_tenants.is_some() {
+            format!(" for tier `{}` and the tenants in select_tenants", o.tier)
+        } else if !tiers_seen.is_empty() {
             format!(
                 " for tier `{}` (its `tier` column has: {})",
                 o.tier,
                 tiers_seen.join(", ")
             )
-        } else if o.select_tenants.is_some() {
-            " for the tenants in select_tenants".to_string()
         } else {
             String::new()
         };
