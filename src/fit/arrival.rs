@@ -329,8 +329,9 @@ fn solve3(mut a: [[f64; 3]; 3], mut b: [f64; 3]) -> Option<[f64; 3]> {
         for r in 0..3 {
             if r != col {
                 let f = a[r][col] / a[col][col];
-                for k in 0..3 {
-                    a[r][k] -= f * a[col][k];
+                let pivot_row = a[col];
+                for (x, p) in a[r].iter_mut().zip(pivot_row) {
+                    *x -= f * p;
                 }
                 b[r] -= f * b[col];
             }

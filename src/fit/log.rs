@@ -175,6 +175,9 @@ fn unit_of(name: &str) -> Option<f64> {
     }
 }
 
+/// A tabular log's row: (line number, cell per column).
+type Row = (usize, Vec<Option<String>>);
+
 /// Read `path`.
 pub fn read_log(path: &Path, o: &LogOptions) -> Result<ParsedLog, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -226,7 +229,7 @@ pub fn parse_log(text: &str, o: &LogOptions) -> Result<ParsedLog, String> {
     };
     match format {
         Format::Csv | Format::Jsonl => {
-            let (headers, rows): (Vec<String>, Vec<(usize, Vec<Option<String>>)>) = if format == Format::Csv {
+            let (headers, rows): (Vec<String>, Vec<Row>) = if format == Format::Csv {
                 let delim = if text.lines().next().unwrap_or("").contains('\t') {
                     b'\t'
                 } else {
@@ -534,10 +537,10 @@ fn parse_text_line(line: &str, format: Format) -> Result<Request, String> {
         if let Some((k, v)) = x.split_once('=') {
             let v = unquote(v);
             match k {
-                "tenant" | "tenant_id" | "x_tenant" | "x_tenant_id" | "org" | "account" => {
-                    if !v.is_empty() && v != "-" {
-                        tenant = Some(v.to_string())
-                    }
+                "tenant" | "tenant_id" | "x_tenant" | "x_tenant_id" | "org" | "account"
+                    if !v.is_empty() && v != "-" =>
+                {
+                    tenant = Some(v.to_string())
                 }
                 "rt" | "request_time" | "urt" | "upstream_response_time" if latency.is_none() => {
                     latency = v.parse().ok()

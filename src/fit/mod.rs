@@ -764,3 +764,78 @@ pub fn qq_chart(e: &EndpointFit) -> Option<crate::report::plots::Chart> {
         log_x: false,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Scenario;
+    use std::path::Path;
+
+    fn opts() -> RenderOptions {
+        RenderOptions {
+            name: "t".into(),
+            source: "test".into(),
+            replay: None,
+            qq_dir: None,
+            cores: 2,
+        }
+    }
+
+    /// Two hours of a Poisson-ish log (evenly spread, two endpoints) and an
+    /// export whose replica history moves between 2 and 4.
+    fn inputs() -> (Vec<Request>, prometheus::PromFit) {
+        let reqs: Vec<Request> = (0..7200)
+            .map(|i| Request {
+                t: 1_000_000.0 + i as f64,
+                tenant: format!("t{}", i % 5),
+                endpoint: if i % 4 == 0 { "write".into() } else { "read".into() },
+                status: 200,
+                latency_s: Some(0.01 + 0.02 * ((i * 7919 % 1000) as f64 / 1000.0)),
+                bytes: None,
+            })
+            .collect();
+        let mut series = synth::prometheus_series(&reqs, 1_000_000.0, 7200.0, 300.0, 2);
+        let last = series.len() - 1;
+        for (i, v) in series[last].values.iter_mut().enumerate() {
+            v.1 = 2.0 + (i % 3) as f64;
+        }
+        (reqs, prometheus::fit_export(&series).unwrap())
+    }
+
+    #[test]
+    fn a_moving_replica_history_becomes_an_hpa_and_the_scenario_loads() {
+        let (reqs, prom) = inputs();
+        let fit = fit_log(&reqs, None, 12);
+        let text = render(Some(&fit), Some(&prom), &opts()).unwrap();
+        assert!(text.contains("policy = \"hpa\"\nmin = 2\nmax = 4"), "{text}");
+        assert!(text.contains("initial = 2"), "{text}");
+        let sc = Scenario::from_str(Path::new("fitted.toml"), &text, &[]).unwrap();
+        assert_eq!(sc.workloads.len(), 1);
+        assert_eq!(sc.workloads[0].tenants, 5);
+        // Deterministic: the same inputs give the same text.
+        assert_eq!(text, render(Some(&fit), Some(&prom), &opts()).unwrap());
+    }
+
+    #[test]
+    fn a_prometheus_export_alone_gives_a_runnable_scenario() {
+        let (_, prom) = inputs();
+        let text = render(None, Some(&prom), &opts()).unwrap();
+        let sc = Scenario::from_str(Path::new("fitted.toml"), &text, &[]).unwrap();
+        assert_eq!(sc.endpoints.len(), 2);
+        // The counters' increase: the first request is already in the first
+        // sample, so 7199 of the 7200.
+        assert!(text.contains("7199 requests, mean 0.999861 req/s"), "{text}");
+        assert!(text.contains("mix = { read = 0.7501, write = 0.2499 }"), "{text}");
+        assert!(render(None, None, &opts()).is_err());
+    }
+
+    #[test]
+    fn tier_maps_skip_headers_and_refuse_odd_lines() {
+        let m = read_tier_map("tenant,tier\nacme,pro # big\n\nglobex\tfree\n").unwrap();
+        assert_eq!(m["acme"], "pro");
+        assert_eq!(m["globex"], "free");
+        assert!(read_tier_map("acme\n").is_err());
+        assert!(read_tier_map("acme,pro tier\n").is_err());
+        assert!(read_tier_map("").is_err());
+    }
+}
