@@ -13,5 +13,5 @@
 # The same seed gives the same files byte for byte.
 set -eu
 cd "$(dirname "$0")/.."
-cargo run --release --quiet -- fit --synthesize scenarios/examples/access-log-truth.toml \
+cargo run --quiet -- fit --synthesize scenarios/examples/access-log-truth.toml \
   --seed 7 --start 2026-05-04T00:00:00Z --out scenarios/examples/access-log.csv
