@@ -13,6 +13,7 @@
 pub mod bench;
 pub mod cli;
 pub mod engine;
+pub mod fit;
 pub mod metrics;
 pub mod model;
 pub mod plan;

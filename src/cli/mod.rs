@@ -6,6 +6,7 @@ mod bench;
 mod check;
 mod claims;
 mod compare;
+mod fit;
 mod import_hpa;
 mod plan;
 mod report;
@@ -59,6 +60,8 @@ pub enum Command {
     ImportHpa(import_hpa::ImportHpaArgs),
     /// Performance suite: engine speed, sweeps, memory, peers.
     Bench(bench::BenchArgs),
+    /// A scenario from an access log and/or Prometheus export (--check simulates and compares).
+    Fit(fit::FitArgs),
 }
 
 /// Options every command that takes a scenario shares.
@@ -116,6 +119,7 @@ pub fn main() -> i32 {
         Command::Validate(a) => validate::run(a),
         Command::ImportHpa(a) => import_hpa::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Fit(a) => fit::run(a),
     };
     match result {
         Ok(code) => code,

@@ -13,6 +13,7 @@ mod error;
 pub mod hpa_import;
 pub mod raw;
 mod resolve;
+pub use resolve::{read_trace, TraceOptions};
 pub mod source;
 pub mod units;
 

@@ -353,7 +353,14 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
             }
         };
         let arrival = match &w.arrival {
-            Some(a) => parse_arrival(&cx, &format!("{key}.arrival"), a, tenants, &endpoint_names)?,
+            Some(a) => parse_arrival(
+                &cx,
+                &format!("{key}.arrival"),
+                a,
+                tenants,
+                &endpoint_names,
+                &tier_names[tier],
+            )?,
             None => {
                 return Err(cx.err(
                     &key,
@@ -1043,6 +1050,7 @@ fn parse_arrival(
     t: &toml::Table,
     tenants: u32,
     endpoint_names: &[&str],
+    tier_name: &str,
 ) -> Result<Arrival, ScenarioError> {
     let f = Fields { cx, key, t };
     let process = f
@@ -1261,10 +1269,16 @@ fn parse_arrival(
             }
         }
         "trace" => {
-            f.check_keys(&["process", "file"], "a trace arrival process (a CSV file)")?;
-            let file = f
-                .str("file")?
-                .ok_or_else(|| cx.err(key, "missing `file`: a CSV with a header `time_s[,tenant][,endpoint]`"))?;
+            f.check_keys(
+                &["process", "file", "speedup", "rate_multiplier", "select_tenants"],
+                "a trace arrival process (a CSV file)",
+            )?;
+            let file = f.str("file")?.ok_or_else(|| {
+                cx.err(
+                    key,
+                    "missing `file`: a CSV with a header `time_s[,tenant][,tenant_id][,tier][,endpoint]`",
+                )
+            })?;
             // Relative to the file that names it.
             let segs = parse_path(&f.path("file"));
             let base = cx
@@ -1276,7 +1290,56 @@ fn parse_arrival(
                 .and_then(|sf| sf.path.parent().map(|p| p.to_path_buf()))
                 .unwrap_or_default();
             let path = base.join(file);
-            let events = read_trace(&path, tenants, endpoint_names).map_err(|m| cx.err(&f.path("file"), m))?;
+            let speedup = f.opt_num("speedup")?.unwrap_or(1.0);
+            if !(speedup.is_finite() && speedup > 0.0) {
+                return Err(cx.err(
+                    &f.path("speedup"),
+                    format!("must be a positive number (2 replays the trace twice as fast), got {speedup}"),
+                ));
+            }
+            let rate_multiplier = f.opt_num("rate_multiplier")?.unwrap_or(1.0);
+            if !(rate_multiplier.is_finite() && rate_multiplier > 0.0 && rate_multiplier <= 1000.0) {
+                return Err(cx.err(
+                    &f.path("rate_multiplier"),
+                    format!("must be a number above 0 and at most 1000 (1.5 sends 50 % more requests), got {rate_multiplier}"),
+                ));
+            }
+            let select_tenants = match t.get("select_tenants") {
+                None => None,
+                Some(toml::Value::Array(a)) if !a.is_empty() => {
+                    let mut out = Vec::new();
+                    for (i, v) in a.iter().enumerate() {
+                        out.push(match v {
+                            toml::Value::String(s) => s.clone(),
+                            toml::Value::Integer(n) if *n >= 0 => n.to_string(),
+                            _ => {
+                                return Err(cx.err(
+                                    &format!("{}.{i}", f.path("select_tenants")),
+                                    format!("must be a tenant id (a string) or index (a whole number), got {v}"),
+                                ))
+                            }
+                        });
+                    }
+                    Some(out)
+                }
+                Some(v) => {
+                    return Err(cx.err(
+                        &f.path("select_tenants"),
+                        format!(
+                            "must be a non-empty list of tenant ids or indices, e.g. [\"acme\", \"globex\"], got {v}"
+                        ),
+                    ))
+                }
+            };
+            let opts = TraceOptions {
+                tenants,
+                endpoint_names,
+                tier: tier_name,
+                speedup,
+                rate_multiplier,
+                select_tenants: select_tenants.as_deref(),
+            };
+            let events = read_trace(&path, &opts).map_err(|m| cx.err(&f.path("file"), m))?;
             Arrival::Trace {
                 events: Arc::new(events),
                 file: path,
@@ -1297,10 +1360,31 @@ fn parse_arrival(
     })
 }
 
+/// How a trace file is replayed by one workload (`arrival.process = "trace"`).
+pub struct TraceOptions<'a> {
+    /// Tenants of the workload: tenant indices must stay below it.
+    pub tenants: u32,
+    pub endpoint_names: &'a [&'a str],
+    /// The workload's tier: when the file has a `tier` column, only that
+    /// tier's rows are replayed.
+    pub tier: &'a str,
+    /// Times are divided by this (2 replays twice as fast).
+    pub speedup: f64,
+    /// Each row is sent this many times on average: row i is sent
+    /// ⌊(i+1)m⌋ − ⌊im⌋ times, the copies spread evenly up to the next row
+    /// (deterministic, so every replication sees the same trace).
+    pub rate_multiplier: f64,
+    /// Only these tenants (ids as in `tenant_id`, else as in `tenant`);
+    /// their requests are replayed as tenants 0, 1, … in this order.
+    pub select_tenants: Option<&'a [String]>,
+}
+
 /// Read a trace CSV: header with `time_s` (seconds from the start), and
-/// optional `tenant` (0-based index within the workload) and `endpoint`
-/// (an endpoint name). Rows must be in time order.
-pub fn read_trace(path: &Path, tenants: u32, endpoint_names: &[&str]) -> Result<Vec<TraceEvent>, String> {
+/// optional `tenant` (0-based index within the workload), `tenant_id` (the
+/// log's tenant name: indices are given in order of first appearance when
+/// there is no `tenant` column), `tier` (rows of other tiers are skipped)
+/// and `endpoint` (an endpoint name). Rows must be in time order.
+pub fn read_trace(path: &Path, o: &TraceOptions) -> Result<Vec<TraceEvent>, String> {
     let mut rdr = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_path(path)
@@ -1315,9 +1399,21 @@ pub fn read_trace(path: &Path, tenants: u32, endpoint_names: &[&str]) -> Result<
         )
     })?;
     let tenant_col = col("tenant");
+    let id_col = col("tenant_id");
+    let tier_col = col("tier");
     let ep_col = col("endpoint");
-    let mut out = Vec::new();
+    if o.select_tenants.is_some() && tenant_col.is_none() && id_col.is_none() {
+        return Err(format!(
+            "{}: `select_tenants` needs a `tenant_id` or `tenant` column in the trace",
+            path.display()
+        ));
+    }
+    let tenants = o.tenants;
+    // (time, tenant, endpoint) of the rows kept, before the multiplier.
+    let mut rows: Vec<(SimTime, Option<u32>, Option<usize>)> = Vec::new();
+    let mut ids: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
     let mut last = SimTime::ZERO;
+    let mut tiers_seen: Vec<String> = Vec::new();
     for (i, rec) in rdr.records().enumerate() {
         let line = i + 2;
         let rec = rec.map_err(|e| format!("{}:{line}: {e}", path.display()))?;
@@ -1328,45 +1424,103 @@ pub fn read_trace(path: &Path, tenants: u32, endpoint_names: &[&str]) -> Result<
         if !(t.is_finite() && t >= 0.0) {
             return Err(format!("{}:{line}: time_s must be zero or positive", path.display()));
         }
-        let at = SimTime::from_secs_f64(t);
+        let at = SimTime::from_secs_f64(t / o.speedup);
         if at < last {
             return Err(format!(
                 "{}:{line}: rows must be in time order ({t} comes after {})",
                 path.display(),
-                last.as_secs_f64()
+                last.as_secs_f64() * o.speedup
             ));
         }
         last = at;
-        let tenant = match tenant_col.and_then(|c| rec.get(c)).filter(|s| !s.is_empty()) {
-            None => None,
-            Some(s) => {
-                let v: u32 = s
-                    .parse()
-                    .map_err(|_| format!("{}:{line}: tenant `{s}` is not a tenant index", path.display()))?;
-                if v >= tenants {
-                    return Err(format!(
-                        "{}:{line}: tenant {v} but the workload has {tenants} tenants (0..{})",
-                        path.display(),
-                        tenants - 1
-                    ));
+        if let Some(tier) = tier_col.and_then(|c| rec.get(c)) {
+            if tier != o.tier {
+                if tiers_seen.len() < 20 && !tiers_seen.iter().any(|s| s == tier) {
+                    tiers_seen.push(tier.to_string());
                 }
-                Some(v)
+                continue;
             }
+        }
+        let id = id_col.and_then(|c| rec.get(c)).filter(|s| !s.is_empty());
+        let idx_text = tenant_col.and_then(|c| rec.get(c)).filter(|s| !s.is_empty());
+        let tenant = if let Some(sel) = o.select_tenants {
+            let key = id.or(idx_text).unwrap_or("");
+            match sel.iter().position(|s| s == key) {
+                Some(p) => Some(p as u32),
+                None => continue,
+            }
+        } else if let Some(s) = idx_text {
+            Some(
+                s.parse::<u32>()
+                    .map_err(|_| format!("{}:{line}: tenant `{s}` is not a tenant index", path.display()))?,
+            )
+        } else if let Some(name) = id {
+            let next = ids.len() as u32;
+            Some(*ids.entry(name.to_string()).or_insert(next))
+        } else {
+            None
         };
+        if let Some(v) = tenant {
+            if v >= tenants {
+                let why = if o.select_tenants.is_some() {
+                    "select_tenants names more tenants than".to_string()
+                } else if idx_text.is_some() {
+                    format!("tenant {v} but")
+                } else {
+                    format!("{} distinct tenant_id values but", v + 1)
+                };
+                return Err(format!(
+                    "{}:{line}: {why} the workload has {tenants} tenants: raise the workload's `tenants`",
+                    path.display(),
+                ));
+            }
+        }
         let endpoint = match ep_col.and_then(|c| rec.get(c)).filter(|s| !s.is_empty()) {
             None => None,
-            Some(s) => Some(endpoint_names.iter().position(|n| *n == s).ok_or_else(|| {
+            Some(s) => Some(o.endpoint_names.iter().position(|n| *n == s).ok_or_else(|| {
                 format!(
                     "{}:{line}: no endpoint named `{s}` (endpoints: {})",
                     path.display(),
-                    endpoint_names.join(", ")
+                    o.endpoint_names.join(", ")
                 )
             })?),
         };
-        out.push(TraceEvent { at, tenant, endpoint });
+        rows.push((at, tenant, endpoint));
+    }
+    if rows.is_empty() {
+        let why = if o.select_tenants.is_some() {
+            format!(" for tier `{}` and the tenants in select_tenants", o.tier)
+        } else if !tiers_seen.is_empty() {
+            format!(
+                " for tier `{}` (its `tier` column has: {})",
+                o.tier,
+                tiers_seen.join(", ")
+            )
+        } else {
+            String::new()
+        };
+        return Err(format!("{}: the trace has no rows{why}", path.display()));
+    }
+    let m = o.rate_multiplier;
+    let mut out = Vec::with_capacity((rows.len() as f64 * m).ceil() as usize + 1);
+    for (i, &(at, tenant, endpoint)) in rows.iter().enumerate() {
+        let copies = ((i + 1) as f64 * m).floor() as u64 - (i as f64 * m).floor() as u64;
+        let gap = rows.get(i + 1).map_or(0, |n| n.0.as_nanos() - at.as_nanos());
+        for k in 0..copies {
+            let dt = gap * k / copies.max(1);
+            out.push(TraceEvent {
+                at: SimTime::from_nanos(at.as_nanos() + dt),
+                tenant,
+                endpoint,
+            });
+        }
     }
     if out.is_empty() {
-        return Err(format!("{}: the trace has no rows", path.display()));
+        return Err(format!(
+            "{}: rate_multiplier {m} leaves no request of the trace's {} rows",
+            path.display(),
+            rows.len()
+        ));
     }
     Ok(out)
 }
