@@ -215,9 +215,16 @@ def agent_hive(rs, sweep):
             f"discovery and load balancing < 100 ms, L37–38) takes at least {g['instance.initial']} instances and a "
             f"{g['database.cores']}-core database (RBAC p95 {ms(g['_stages']['e2e.rbac'])}, JWT p95 "
             f"{ms(g['_stages']['e2e.jwt'])}, CPU {pct(m(g, 'cpu_utilization'))}, database "
-            f"{pct(m(g, 'db_utilization'))} busy); with fewer database cores the requests that pass the chain "
-            "time out at the database, however many gateway instances there are. "
+            f"{pct(m(g, 'db_utilization'))} busy). "
         )
+        fewer = [r for r in rs if int(r["database.cores"]) < int(g["database.cores"])]
+        if fewer:
+            rej = sum(m(r, "breaker_rejections") or 0 for r in fewer) / sum(m(r, "requests_arrived") or 1 for r in fewer)
+            text += (
+                f"With fewer database cores the database is the limit however many gateway instances there are: "
+                f"its slow calls open the breaker, which then refuses {pct(rej)} of all requests "
+                f"(the database itself at most {pct(max(m(r, 'db_utilization') or 0 for r in fewer))} busy). "
+            )
     else:
         text += "No swept combination serves ≥ 480 req/s within every stage budget. "
     if e2e_ok:
@@ -249,31 +256,54 @@ def agent_hive(rs, sweep):
     return text, table(rs, params, cols), "05-"
 
 
+def scaling(sweep, r):
+    """The scaling decisions of a point's first replication, as 'from → to at time'."""
+    p = json.loads((sweep / "points" / f"p{int(r['point']):07d}.json").read_text())
+    ev = [e for e in p.get("summary", p).get("scaling_events", []) if e["replication"] == 0]
+    return ", ".join(f"{e['from']} → {e['to']} at {e['time_s'] / 60:.1f} min" for e in ev) or "none"
+
+
 def ai_hub(rs, sweep):
     key = "autoscaler.metrics.0.target"
     params = [key]
     rs = sorted(rs, key=lambda r: float(r[key]))
-    cheapest = min(rs, key=lambda r: m(r, "cost"))
-    fastest = min(rs, key=lambda r: m(r, "latency_p95_s") or 9e9)
-    base = next((r for r in rs if abs(float(r[key]) - 0.7) < 1e-9), None)
+    t = lambda r: f"{float(r[key]):.1f}"
+    cost = lambda r: m(r, "cost")
+    p95 = lambda r: m(r, "latency_p95_s") or 0
+    same = lambda a, b: abs(a - b) <= 0.01 * max(abs(a), abs(b), 1e-9)
+    base = next((r for r in rs if abs(float(r[key]) - 0.7) < 1e-9), rs[len(rs) // 2])
+    # the targets that behave exactly like the report's 0.7
+    flat = [r for r in rs if same(cost(r), cost(base)) and same(p95(r), p95(base))]
     text = (
-        "The AI Orchestrator Hub's HPA CPU target (70 %, 004 L358) trades cost against latency over the "
-        f"500 → 5000 req/s walk: from a target of {rs[0][key]} to {rs[-1][key]} the cost goes from "
-        f"{m(rs[0], 'cost'):.2f} to {m(rs[-1], 'cost'):.2f} per run and the mean replica count from "
-        f"{m(rs[0], 'instances_mean'):.2f} to {m(rs[-1], 'instances_mean'):.2f}, while p95 goes from "
-        f"{ms(m(rs[0], 'latency_p95_s'))} to {ms(m(rs[-1], 'latency_p95_s'))}. "
+        "The AI Orchestrator Hub's HPA scales on CPU (target 70 %, 004 L358) and memory (80 %, L364), "
+        "taking the larger of the two. Over the walk 500 → 1500 → 2500 → 5000 req/s "
+        f"the report's 0.7 gives p95 {ms(p95(base))}, errors {pct(m(base, 'error_rate'))}, "
+        f"{m(base, 'instances_mean'):.2f} replicas on average and cost {cost(base):.2f} per run "
+        f"(scaling: {scaling(sweep, base)}). "
     )
-    if base:
+    if len(flat) > 1:
         text += (
-            f"At the report's 0.7: p95 {ms(m(base, 'latency_p95_s'))}, errors {pct(m(base, 'error_rate'))}, "
-            f"cost {m(base, 'cost'):.2f}. "
+            f"Every CPU target from {t(flat[0])} to {t(flat[-1])} gives the same run: below 5000 req/s three "
+            f"replicas stay under the target (CPU {pct(m(base, 'cpu_utilization'))} on average over the run), "
+            "and the 5000 step overshoots every swept target at once, so the HPA goes to its maximum of 10 "
+            "within two sync periods whichever target it has. "
         )
+    low = [r for r in rs if r not in flat]
+    if low:
+        cheap = min(rs, key=cost)
+        fast = min(rs, key=p95)
+        text += (
+            f"Only a lower target changes the deployment: at {t(low[0])} the HPA runs "
+            f"{m(low[0], 'instances_mean'):.2f} replicas on average (scaling: {scaling(sweep, low[0])}) for "
+            f"cost {cost(low[0]):.2f} and p95 {ms(p95(low[0]))}, errors {pct(m(low[0], 'error_rate'))}. "
+            f"Across the sweep the lowest p95 is at {t(fast)} ({ms(p95(fast))}) and the lowest cost at "
+            f"{t(cheap)} ({cost(cheap):.2f}). "
+        )
+    lo_e = min(m(r, "error_rate") for r in rs)
+    hi_e = max(m(r, "error_rate") for r in rs)
     text += (
-        f"The lowest p95 is at {fastest[key]} ({ms(m(fastest, 'latency_p95_s'))}), the lowest cost at "
-        f"{cheapest[key]} ({m(cheapest, 'cost'):.2f}). Errors stay between "
-        f"{pct(min(m(r, 'error_rate') for r in rs))} and {pct(max(m(r, 'error_rate') for r in rs))} at every "
-        "target: they come from the database (max_connections 100 against up to 10 × 20 pooled connections, "
-        "and its cores), which no CPU target of the API tier changes."
+        f"Errors stay between {pct(lo_e)} and {pct(hi_e)}: they come from the database (max_connections 100 "
+        "against up to 10 × 20 pooled connections, and its cores), which no CPU target of the API tier changes."
     )
     cols = [
         ("mean", lambda r: ms(m(r, "latency_mean_s"))),
@@ -282,6 +312,7 @@ def ai_hub(rs, sweep):
         ("replicas mean", lambda r: f"{m(r, 'instances_mean'):.2f}"),
         ("replicas max", lambda r: f"{m(r, 'instances_max'):.0f}"),
         ("CPU", lambda r: pct(m(r, "cpu_utilization"))),
+        ("memory", lambda r: pct(m(r, "memory_utilization"))),
         ("cost", lambda r: f"{m(r, 'cost'):.2f}"),
     ]
     return text, table(rs, params, cols), "06-"

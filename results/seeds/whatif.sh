@@ -62,5 +62,5 @@ sweep agent-hive scenarios/agent-hive-500.toml --param instance.initial=5,6,8 --
 
 # AI Orchestrator Hub: the HPA CPU target against p95 and cost (the walk 500 → 5000 req/s, its
 # last step cut to 5 min; one replication per point: the walk is long and the HPA deterministic).
-sweep ai-orchestrator-hub scenarios/ai-orchestrator-hub.toml --param autoscaler.metrics.0.target=0.5,0.6,0.7,0.8,0.9 \
+sweep ai-orchestrator-hub scenarios/ai-orchestrator-hub.toml --param autoscaler.metrics.0.target=0.2,0.3,0.4,0.5,0.7,0.9 \
     --param simulation.duration=50m --replications 1
