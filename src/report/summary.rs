@@ -106,10 +106,12 @@ fn judge_claim(
     c: &crate::scenario::Claim,
     overall: &[(&'static str, Estimate)],
     tiers: &[Vec<(&'static str, Estimate)>],
+    stages: &[(String, Vec<(&'static str, Estimate)>)],
 ) -> ClaimResult {
-    let scope = c
-        .tier
-        .map_or("all".to_string(), |t| format!("tier:{}", sc.tiers[t].name));
+    let scope = match (&c.stage, c.tier) {
+        (Some(st), _) => format!("stage:{st}"),
+        (None, t) => t.map_or("all".to_string(), |t| format!("tier:{}", sc.tiers[t].name)),
+    };
     let bound = if c.bound == Bound::AtMost { "max" } else { "min" };
     let mut r = ClaimResult {
         id: c.id.clone(),
@@ -125,9 +127,10 @@ fn judge_claim(
         note: c.untestable.clone().unwrap_or_default(),
     };
     let Some(m) = c.metric else { return r };
-    let est = match c.tier {
-        None => overall,
-        Some(t) => &tiers[t],
+    let est = match (&c.stage, c.tier) {
+        (Some(st), _) => stages.iter().find(|(n, _)| n == st).map_or(&[][..], |(_, e)| &e[..]),
+        (None, None) => overall,
+        (None, Some(t)) => &tiers[t][..],
     };
     let Some(e) = est.iter().find(|(k, _)| *k == m).map(|(_, e)| *e) else {
         r.verdict = "inconclusive";
@@ -467,7 +470,7 @@ pub fn build_summary(sc: &Scenario, out: &RunOutput) -> Summary {
         claims: sc
             .claims
             .iter()
-            .map(|c| judge_claim(sc, c, &overall, &tier_est))
+            .map(|c| judge_claim(sc, c, &overall, &tier_est, &stage_est))
             .collect(),
         settings: settings(sc),
         stages: stage_est

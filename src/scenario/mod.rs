@@ -568,6 +568,10 @@ pub struct Claim {
     /// The metric checked (None when untestable).
     pub metric: Option<&'static str>,
     pub tier: Option<usize>,
+    /// A request stage's own figure instead (`stage = "jwt"`): its
+    /// qualified name `endpoint.stage`; `metric` is then one of
+    /// [`STAGE_METRICS`].
+    pub stage: Option<String>,
     pub bound: Bound,
     pub limit: f64,
     pub untestable: Option<String>,

@@ -697,7 +697,13 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         pauses: pauses.is_some(),
         stages: endpoints.iter().any(|e| !e.stages.is_empty()),
     };
-    let claims = parse_claims(&cx, raw.claim.as_deref().unwrap_or(&[]), &tier_names, components)?;
+    let claims = parse_claims(
+        &cx,
+        raw.claim.as_deref().unwrap_or(&[]),
+        &tier_names,
+        components,
+        &endpoints,
+    )?;
     let mut slo = parse_slo(&cx, raw.slo.as_ref(), &tier_names, components)?;
     slo.extend(parse_stage_slo(&cx, raw.slo.as_ref(), &endpoints)?);
 
@@ -2416,14 +2422,15 @@ fn parse_retry(cx: &Ctx, r: &super::raw::RawRetry) -> Result<RetrySpec, Scenario
 
 /// `[[claim]]`: `id`, `source`, `text`, and either `metric` with one of
 /// `at_least` / `at_most` (latency limits as durations) and an optional
-/// `tier`, or `untestable = "why"`.
+/// `tier` or `stage` (a request stage's own figure), or `untestable = "why"`.
 fn parse_claims(
     cx: &Ctx,
     claims: &[toml::Table],
     tiers: &[String],
     components: Components,
+    endpoints: &[Endpoint],
 ) -> Result<Vec<Claim>, ScenarioError> {
-    const KEYS: [&str; 8] = [
+    const KEYS: [&str; 9] = [
         "id",
         "source",
         "text",
@@ -2432,6 +2439,7 @@ fn parse_claims(
         "at_most",
         "tier",
         "untestable",
+        "stage",
     ];
     let mut out: Vec<Claim> = Vec::new();
     for (i, t) in claims.iter().enumerate() {
@@ -2473,10 +2481,15 @@ fn parse_claims(
                 text,
                 metric: None,
                 tier: None,
+                stage: None,
                 bound: Bound::AtMost,
                 limit: 0.0,
                 untestable: Some(why),
             });
+            continue;
+        }
+        if let Some(stage) = text_of("stage")? {
+            out.push(parse_stage_claim(cx, t, i, id, source, text, &stage, endpoints)?);
             continue;
         }
         let m = text_of("metric")?.ok_or_else(|| {
@@ -2531,12 +2544,100 @@ fn parse_claims(
             text,
             metric: Some(def.name),
             tier,
+            stage: None,
             bound,
             limit,
             untestable: None,
         });
     }
     Ok(out)
+}
+
+/// A claim on one request stage (`stage = "jwt"` or `"e2e.jwt"`): its
+/// metric is a stage metric (`latency_mean_s` … `latency_p99_s`,
+/// `failure_rate`); no `tier`.
+#[allow(clippy::too_many_arguments)]
+fn parse_stage_claim(
+    cx: &Ctx,
+    t: &toml::Table,
+    i: usize,
+    id: String,
+    source: String,
+    text: String,
+    stage: &str,
+    endpoints: &[Endpoint],
+) -> Result<Claim, ScenarioError> {
+    let key = |k: &str| format!("claim.{i}.{k}");
+    if t.contains_key("tier") {
+        return Err(cx.err(
+            &key("tier"),
+            "a stage claim has no `tier` (stages are not reported per tier)",
+        ));
+    }
+    let all: Vec<String> = endpoints
+        .iter()
+        .flat_map(|e| e.stages.iter().map(move |s| format!("{}.{}", e.name, s.name)))
+        .collect();
+    let matches: Vec<&String> = all
+        .iter()
+        .filter(|q| *q == stage || q.split_once('.').is_some_and(|(_, s)| s == stage))
+        .collect();
+    let qualified = match matches.as_slice() {
+        [one] => (*one).clone(),
+        [] if all.is_empty() => {
+            return Err(cx.err(&key("stage"), "no endpoint has stages ([[endpoint.NAME.stage]])"));
+        }
+        [] => {
+            return Err(cx.err(
+                &key("stage"),
+                format!("no stage named `{stage}` (stages: {})", all.join(", ")),
+            ))
+        }
+        several => {
+            return Err(cx.err(
+                &key("stage"),
+                format!(
+                    "`{stage}` is a stage of several endpoints: write \"ENDPOINT.{stage}\" ({})",
+                    several.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            ))
+        }
+    };
+    let allowed: Vec<&str> = STAGE_METRICS.iter().map(|(m, _)| *m).collect();
+    let m = match t.get("metric") {
+        Some(toml::Value::String(s)) => s.clone(),
+        Some(v) => return Err(cx.err(&key("metric"), format!("must be a string, got {v}"))),
+        None => return Err(cx.err(&format!("claim.{i}"), "a stage claim needs a `metric`")),
+    };
+    let Some(&(metric, ratio)) = STAGE_METRICS.iter().find(|(n, _)| *n == m) else {
+        return Err(cx.err(
+            &key("metric"),
+            format!("`{m}` is not a stage metric; allowed: {}", allowed.join(", ")),
+        ));
+    };
+    let (bound, k) = match (t.get("at_least"), t.get("at_most")) {
+        (Some(_), None) => (Bound::AtLeast, "at_least"),
+        (None, Some(_)) => (Bound::AtMost, "at_most"),
+        _ => return Err(cx.err(&format!("claim.{i}"), "give exactly one of `at_least` and `at_most`")),
+    };
+    let limit = match &t[k] {
+        toml::Value::String(s) if !ratio => parse_duration_secs(s).map_err(|e| cx.err(&key(k), e))?,
+        v => num(v).ok_or_else(|| cx.err(&key(k), format!("must be a number, got {v}")))?,
+    };
+    if !limit.is_finite() {
+        return Err(cx.err(&key(k), "must be a finite number"));
+    }
+    Ok(Claim {
+        id,
+        source,
+        text,
+        metric: Some(metric),
+        tier: None,
+        stage: Some(qualified),
+        bound,
+        limit,
+        untestable: None,
+    })
 }
 
 fn parse_slo(
