@@ -1413,7 +1413,7 @@ impl<'s> Service<'s> {
         self.rec.admitted(measured);
         self.in_system.add(now, 1.0);
         if let Some(t) = self.sc.endpoints[endpoint].timeout {
-            sched.schedule_in(t, Msg::ClientTimeout { req: r });
+            sched.schedule_in_fixed(t, Msg::ClientTimeout { req: r });
         }
         if self.sc.memory.is_some() {
             self.memory_admitted(sched, inst as usize);
@@ -1780,7 +1780,7 @@ impl<'s> Service<'s> {
                 let rm = self.requests.get_mut(req).expect("live request");
                 rm.phase = Phase::PoolWait;
                 rm.wait_since = now;
-                sched.schedule_in(self.pools[p].config().timeout, Msg::PoolTimeout { req });
+                sched.schedule_in_fixed(self.pools[p].config().timeout, Msg::PoolTimeout { req });
             }
             Acquire::Refused => {
                 self.db_result(now, &r, true);
@@ -1861,7 +1861,7 @@ impl<'s> Service<'s> {
             .sample(&mut rng);
         self.db.as_mut().expect("database").begin(sched, req, work);
         if let Some(t) = self.sc.tiers[tier].query_timeout {
-            sched.schedule_in(t, Msg::QueryTimeout { req, query: q });
+            sched.schedule_in_fixed(t, Msg::QueryTimeout { req, query: q });
         }
     }
 
