@@ -10,6 +10,7 @@ mod import_hpa;
 mod plan;
 mod report;
 mod run;
+mod serve;
 mod sweep;
 mod validate;
 
@@ -59,6 +60,8 @@ pub enum Command {
     ImportHpa(import_hpa::ImportHpaArgs),
     /// Performance suite: engine speed, sweeps, memory, peers.
     Bench(bench::BenchArgs),
+    /// Live what-if dashboard in the browser (actix-web; 127.0.0.1:8080 by default).
+    Serve(serve::ServeArgs),
 }
 
 /// Options every command that takes a scenario shares.
@@ -116,6 +119,7 @@ pub fn main() -> i32 {
         Command::Validate(a) => validate::run(a),
         Command::ImportHpa(a) => import_hpa::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Serve(a) => serve::run(a),
     };
     match result {
         Ok(code) => code,
