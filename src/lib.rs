@@ -8,7 +8,7 @@
 //! turns replications into estimates; [`sweep`] and [`plan`] run many
 //! configurations; [`report`] writes what users read;
 //! [`validate`] compares the simulator with queueing theory; [`cli`] is the
-//! command line.
+//! command line; [`serve`] is the live dashboard (`tenantsim serve`).
 
 pub mod bench;
 pub mod cli;
@@ -20,6 +20,7 @@ pub mod plan;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod serve;
 pub mod stats;
 pub mod sweep;
 pub mod validate;

@@ -65,22 +65,67 @@ impl RunOutput {
 /// Simulate replication `rep`. `progress` is called with the fraction of
 /// simulated time just covered (the calls sum to 1).
 pub fn run_replication(sc: &Scenario, rep: u32, progress: &(dyn Fn(f64) + Sync)) -> ReplicationResult {
+    let watch = |c: Chunk| {
+        progress(c.fraction);
+        true
+    };
+    // The watcher never asks to stop, so a result always comes back.
+    run_replication_watched(sc, rep, &watch).expect("an unstopped replication finishes")
+}
+
+/// What a watcher of a running replication is told after each of the 100
+/// stretches of simulated time (see [`run_replication_watched`]).
+pub struct Chunk<'a> {
+    pub replication: u32,
+    /// Fraction of the run's simulated time just covered (the calls sum to 1).
+    pub fraction: f64,
+    /// Time-series rows recorded since the previous call.
+    pub new_rows: &'a [TimeSeriesRow],
+    /// Events delivered since the previous call.
+    pub new_events: u64,
+}
+
+/// [`run_replication`] for callers that watch it live (the dashboard of
+/// `tenantsim serve`): `watch` sees each stretch's progress, new time-series
+/// rows and events, and returns false to stop the replication (cancelled,
+/// or over an events budget); then the result is None. Watching does not
+/// change the result: the stretches are the same as without a watcher.
+pub fn run_replication_watched(
+    sc: &Scenario,
+    rep: u32,
+    watch: &(dyn Fn(Chunk) -> bool + Sync),
+) -> Option<ReplicationResult> {
     let mut sched = Scheduler::new();
     let mut svc = Service::new(sc, rep, &mut sched);
     let end = sc.simulation.duration;
     let chunks = 100u64;
     let step = (end.as_nanos() / chunks).max(1);
     let mut t = SimTime::ZERO;
+    let (mut rows_seen, mut events_seen) = (0usize, 0u64);
+    let mut tell = |sched: &Scheduler<crate::model::Msg>, svc: &Service, fraction: f64| {
+        let rows = &svc.rec.rows[rows_seen.min(svc.rec.rows.len())..];
+        let go = watch(Chunk {
+            replication: rep,
+            fraction,
+            new_rows: rows,
+            new_events: sched.delivered() - events_seen,
+        });
+        rows_seen = svc.rec.rows.len();
+        events_seen = sched.delivered();
+        go
+    };
     while t < end && !sched.stopped() {
         let next = SimTime::from_nanos((t.as_nanos() + step).min(end.as_nanos()));
         sched.run_until(&mut svc, next);
-        progress((next - t).as_secs_f64() / end.as_secs_f64());
+        if !tell(&sched, &svc, (next - t).as_secs_f64() / end.as_secs_f64()) {
+            return None;
+        }
         t = next;
     }
     // A finite test that is done ends the run early: its metrics cover
     // warm-up..end of test, so throughput is per second of actual test.
-    if sched.stopped() && t < end {
-        progress((end - t).as_secs_f64() / end.as_secs_f64());
+    if sched.stopped() && t < end && !tell(&sched, &svc, (end - t).as_secs_f64() / end.as_secs_f64()) {
+        return None;
     }
     let end = if sched.stopped() { sched.now() } else { end };
     svc.finish_run(end);
@@ -119,7 +164,7 @@ pub fn run_replication(sc: &Scenario, rep: u32, progress: &(dyn Fn(f64) + Sync))
             StageResult { name, values }
         })
         .collect();
-    ReplicationResult {
+    Some(ReplicationResult {
         replication: rep,
         stages,
         overall,
@@ -132,7 +177,7 @@ pub fn run_replication(sc: &Scenario, rep: u32, progress: &(dyn Fn(f64) + Sync))
         conservation: svc.conservation,
         latency_quantiles,
         end_s: end.as_secs_f64(),
-    }
+    })
 }
 
 /// Run every replication of `sc` on the current rayon pool.

@@ -11,6 +11,7 @@ mod import_hpa;
 mod plan;
 mod report;
 mod run;
+mod serve;
 mod sweep;
 mod validate;
 
@@ -62,6 +63,8 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// A scenario from an access log and/or Prometheus export (--check simulates and compares).
     Fit(fit::FitArgs),
+    /// Live what-if dashboard in the browser (actix-web; 127.0.0.1:8080 by default).
+    Serve(serve::ServeArgs),
 }
 
 /// Options every command that takes a scenario shares.
@@ -120,6 +123,7 @@ pub fn main() -> i32 {
         Command::ImportHpa(a) => import_hpa::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Fit(a) => fit::run(a),
+        Command::Serve(a) => serve::run(a),
     };
     match result {
         Ok(code) => code,

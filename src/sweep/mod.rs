@@ -353,6 +353,23 @@ pub fn read_manifest(dir: &Path) -> anyhow::Result<Manifest> {
 /// writing each as soon as it is done, then the results table.
 /// `on_point` is called once per finished point (for progress).
 pub fn run(sweep: &Sweep, dir: &Path, resume: bool, on_point: &(dyn Fn() + Sync)) -> anyhow::Result<SweepOutcome> {
+    let watch = |_: Option<&PointRecord>| {
+        on_point();
+        true
+    };
+    run_watched(sweep, dir, resume, &watch)
+}
+
+/// [`run`] for callers that watch it live (`tenantsim serve`): `on_point`
+/// gets each freshly computed point (None for a resumed one) and returns
+/// false to stop the sweep. Points already running finish and are stored;
+/// points not started are skipped, and the error says how to resume.
+pub fn run_watched(
+    sweep: &Sweep,
+    dir: &Path,
+    resume: bool,
+    on_point: &(dyn Fn(Option<&PointRecord>) -> bool + Sync),
+) -> anyhow::Result<SweepOutcome> {
     let start = std::time::Instant::now();
     let manifest_path = dir.join("sweep.json");
     let mut done: Vec<PointRecord> = Vec::new();
@@ -398,12 +415,18 @@ pub fn run(sweep: &Sweep, dir: &Path, resume: bool, on_point: &(dyn Fn() + Sync)
     let resumed = done.len();
     let finished: std::collections::HashSet<usize> = done.iter().map(|r| r.index).collect();
     let todo: Vec<&Point> = sweep.my_points().filter(|p| !finished.contains(&p.index)).collect();
+    let stopped = std::sync::atomic::AtomicBool::new(false);
     for _ in 0..resumed {
-        on_point();
+        if !on_point(None) {
+            stopped.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
     }
-    let fresh: Vec<(PointRecord, u64)> = todo
+    let fresh: Vec<Option<(PointRecord, u64)>> = todo
         .par_iter()
-        .map(|p| -> anyhow::Result<(PointRecord, u64)> {
+        .map(|p| -> anyhow::Result<Option<(PointRecord, u64)>> {
+            if stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                return Ok(None);
+            }
             let (summary, met) = sweep.run_point(p)?;
             let events = summary.engine.events;
             let rec = PointRecord {
@@ -413,10 +436,20 @@ pub fn run(sweep: &Sweep, dir: &Path, resume: bool, on_point: &(dyn Fn() + Sync)
                 summary: serde_json::to_value(&summary)?,
             };
             report::write_atomic_nosync(&PointRecord::path(dir, p.index), to_json(&rec).as_bytes())?;
-            on_point();
-            Ok((rec, events))
+            if !on_point(Some(&rec)) {
+                stopped.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            Ok(Some((rec, events)))
         })
         .collect::<anyhow::Result<_>>()?;
+    let skipped = fresh.iter().filter(|f| f.is_none()).count();
+    if skipped > 0 {
+        return Err(crate::cli_error(format!(
+            "sweep stopped with {skipped} points not run; the finished ones are in {} (finish with --resume)",
+            dir.display()
+        )));
+    }
+    let fresh: Vec<(PointRecord, u64)> = fresh.into_iter().flatten().collect();
     let events = fresh.iter().map(|(_, e)| e).sum();
     let ran = fresh.len();
     done.extend(fresh.into_iter().map(|(r, _)| r));

@@ -16,6 +16,8 @@ mod regression;
 mod report;
 mod scenario_errors;
 mod seeds;
+mod serve;
+mod serve_e2e;
 mod shedding;
 mod stages;
 mod sweep;

@@ -1,0 +1,296 @@
+//! End to end: the real `tenantsim serve` binary, driven in headless
+//! Chromium through ChromeDriver (W3C WebDriver over plain HTTP, so no
+//! browser-automation crate): the page loads, a slider moves with arrow
+//! keys, Run is clicked, and the test waits for the latency chart's first
+//! point and the SLO verdict badges, then saves a screenshot to
+//! `results/serve-e2e/dashboard.png`.
+//!
+//! Needs `chromium` and `chromedriver` (Debian: chromium, chromium-driver;
+//! `.ci/run` installs them). Without them the test says so loudly and
+//! returns; set TENANTSIM_E2E_REQUIRED=1 to make that a failure.
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A child process killed when dropped (also when an assertion fails).
+struct Killed(Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn find_program(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for n in names {
+        for dir in std::env::split_paths(&path).chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/lib/chromium")]) {
+            let p = dir.join(n);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+/// One HTTP/1.0 request (so the answer is never chunked): status, JSON body.
+fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to chromedriver");
+    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    let payload = body.map(|b| b.to_string()).unwrap_or_default();
+    write!(
+        s,
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{payload}",
+        payload.len()
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+struct Browser {
+    port: u16,
+    session: String,
+}
+
+impl Browser {
+    fn cmd(&self, method: &str, what: &str, body: Option<Value>) -> Value {
+        let path = format!("/session/{}/{what}", self.session);
+        let (code, v) = http(self.port, method, &path, body.as_ref());
+        assert_eq!(code, 200, "WebDriver {method} {what}: {v}");
+        v["value"].clone()
+    }
+    fn js(&self, script: &str) -> Value {
+        self.cmd("POST", "execute/sync", Some(json!({"script": script, "args": []})))
+    }
+    fn element(&self, css: &str) -> String {
+        let v = self.cmd("POST", "element", Some(json!({"using": "css selector", "value": css})));
+        v.as_object()
+            .and_then(|o| o.values().next())
+            .and_then(|x| x.as_str())
+            .unwrap_or_else(|| panic!("no element {css}: {v}"))
+            .to_string()
+    }
+    /// Poll `script` until it returns something truthy; its value.
+    fn wait_for(&self, script: &str, what: &str, limit: Duration) -> Value {
+        let start = Instant::now();
+        loop {
+            let v = self.js(script);
+            if !(v.is_null() || v == json!(false) || v == json!(0) || v == json!("")) {
+                return v;
+            }
+            if start.elapsed() > limit {
+                let status = self.js("return document.getElementById('status').textContent");
+                panic!("timed out waiting for {what}; page status: {status}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    let val = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let clean: Vec<u8> = s.bytes().filter(|c| !b"=\r\n ".contains(c)).collect();
+    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
+    for chunk in clean.chunks(4) {
+        let v: Vec<u32> = chunk.iter().map(|c| val(*c) as u32).collect();
+        let n = v.iter().enumerate().fold(0u32, |acc, (i, x)| acc | x << (18 - 6 * i));
+        out.push((n >> 16) as u8);
+        if v.len() > 2 {
+            out.push((n >> 8) as u8);
+        }
+        if v.len() > 3 {
+            out.push(n as u8);
+        }
+    }
+    out
+}
+
+#[test]
+fn dashboard_runs_a_changed_scenario_in_headless_chromium() {
+    let chromium = find_program(&["chromium", "chromium-browser", "google-chrome"]);
+    let driver = find_program(&["chromedriver"]);
+    let (Some(chromium), Some(driver)) = (chromium, driver) else {
+        let msg = "\n\n************************************************************\n\
+                   SKIPPED serve e2e: chromium and chromedriver are needed\n\
+                   (apt-get install chromium chromium-driver; .ci/run does it)\n\
+                   ************************************************************\n";
+        eprintln!("{msg}");
+        assert!(std::env::var_os("TENANTSIM_E2E_REQUIRED").is_none(), "{msg}");
+        return;
+    };
+    let d = super::serve::tiny_dir("serve-e2e");
+    // The real binary, on a free port chosen by the OS.
+    let mut server = Killed(
+        Command::new(env!("CARGO_BIN_EXE_tenantsim"))
+            .args([
+                "serve",
+                "scenarios",
+                "--bind",
+                "127.0.0.1:0",
+                "--results",
+                "results",
+                "--threads",
+                "2",
+            ])
+            .current_dir(&d)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start tenantsim serve"),
+    );
+    let mut line = String::new();
+    BufReader::new(server.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .to_string();
+    let driver_port = free_port();
+    let _driver = Killed(
+        Command::new(&driver)
+            .arg(format!("--port={driver_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver"),
+    );
+    let start = Instant::now();
+    while http_ready(driver_port).is_none() {
+        assert!(start.elapsed() < Duration::from_secs(30), "chromedriver did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let profile = d.join("chromium-profile");
+    // The flags this closed network needs (no background connections).
+    let args = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1500,1900",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([format!("--user-data-dir={}", profile.display())])
+    .collect::<Vec<_>>();
+    let caps = json!({"capabilities": {"alwaysMatch": {
+        "browserName": "chrome",
+        "goog:chromeOptions": {"binary": chromium.display().to_string(), "args": args}
+    }}});
+    let (code, v) = http(driver_port, "POST", "/session", Some(&caps));
+    assert_eq!(code, 200, "new session: {v}");
+    let b = Browser {
+        port: driver_port,
+        session: v["value"]["sessionId"].as_str().unwrap().to_string(),
+    };
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drive(&b, &url, &d)));
+    let _ = http(driver_port, "DELETE", &format!("/session/{}", b.session), None);
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
+
+fn http_ready(port: u16) -> Option<()> {
+    TcpStream::connect(("127.0.0.1", port)).ok()?;
+    let (code, v) = http(port, "GET", "/status", None);
+    (code == 200 && v["value"]["ready"] == json!(true)).then_some(())
+}
+
+fn drive(b: &Browser, url: &str, d: &Path) {
+    b.cmd("POST", "url", Some(json!({"url": format!("{url}?scenario=tiny")})));
+    b.wait_for(
+        "return document.body.dataset.ready === 'true'",
+        "the page to load",
+        Duration::from_secs(30),
+    );
+    // Move the workers slider with the keyboard, as a user would.
+    let sel = "input[type=range][data-key='instance.workers']";
+    let before = b.js(&format!("return document.querySelector(\"{sel}\").value"));
+    let slider = b.element(sel);
+    b.cmd("POST", &format!("element/{slider}/click"), Some(json!({})));
+    let left = "\u{E012}"; // ArrowLeft
+    b.cmd(
+        "POST",
+        &format!("element/{slider}/value"),
+        Some(json!({"text": left.repeat(3)})),
+    );
+    let after = b.js(&format!("return document.querySelector(\"{sel}\").value"));
+    assert_ne!(before, after, "the slider did not move");
+    b.wait_for(
+        "return document.querySelector(\".knob.changed[data-key='instance.workers']\") !== null \
+         && document.getElementById('cli').textContent.includes('--set instance.workers=')",
+        "the knob to be marked changed and the CLI command to show it",
+        Duration::from_secs(10),
+    );
+    let run = b.element("#run");
+    b.cmd("POST", &format!("element/{run}/click"), Some(json!({})));
+    let clicked = Instant::now();
+    b.wait_for(
+        "return Number(document.getElementById('chart-latency').dataset.points || 0) > 0",
+        "the first point of the latency chart",
+        Duration::from_secs(300),
+    );
+    let first_point = clicked.elapsed();
+    b.wait_for(
+        "return document.querySelectorAll('#verdicts .badge.pass, #verdicts .badge.fail').length",
+        "the SLO verdict badges",
+        Duration::from_secs(600),
+    );
+    let status = b.wait_for(
+        "return document.body.dataset.jobStatus",
+        "the job to finish",
+        Duration::from_secs(600),
+    );
+    assert_eq!(status, "done");
+    let page_ms = b.js("return Number(document.body.dataset.firstPointMs)");
+    let verdict = b.js("return document.getElementById('verdicts').dataset.verdict");
+    assert!(verdict == "pass" || verdict == "fail", "{verdict}");
+    let cli = b.js("return document.getElementById('cli').textContent");
+    assert!(cli.as_str().unwrap().contains("--set instance.workers="), "{cli}");
+    let points = b.js("return Number(document.getElementById('chart-latency').dataset.points)");
+    assert!(points.as_u64().unwrap() >= 20, "latency chart has {points} points");
+    // The files of the run are where the command says.
+    let out = b.js("return document.getElementById('status').textContent");
+    assert!(out.as_str().unwrap().contains("results/serve/run-tiny-"), "{out}");
+    let png = base64_decode(b.cmd("GET", "screenshot", None).as_str().unwrap());
+    assert_eq!(&png[..4], b"\x89PNG");
+    let shot_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("results/serve-e2e");
+    std::fs::create_dir_all(&shot_dir).unwrap();
+    std::fs::write(shot_dir.join("dashboard.png"), &png).unwrap();
+    let _ = std::fs::remove_dir_all(d.join("chromium-profile"));
+    eprintln!(
+        "serve e2e: Run → first chart point {} ms (page clock {page_ms} ms), verdict {verdict}; screenshot {}",
+        first_point.as_millis(),
+        shot_dir.join("dashboard.png").display()
+    );
+}
