@@ -7,6 +7,7 @@ mod check;
 mod claims;
 mod compare;
 mod import_hpa;
+mod lint;
 mod plan;
 mod report;
 mod run;
@@ -49,7 +50,7 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Write the HTML and Markdown report (with charts) of a result folder.
     Report(report::ReportArgs),
-    /// Verdicts on the [[claim]]s of performance reports: confirmed, refuted, inconclusive.
+    /// Verdicts on the [[claim]]s of performance reports: holds, fails, holds only if, inconsistent.
     Claims(claims::ClaimsArgs),
     /// Run scenarios and judge their [slo]: exit 0 if every SLO holds, 1 if one fails.
     Check(check::CheckArgs),
@@ -59,6 +60,8 @@ pub enum Command {
     ImportHpa(import_hpa::ImportHpaArgs),
     /// Performance suite: engine speed, sweeps, memory, peers.
     Bench(bench::BenchArgs),
+    /// Static checks of a scenario's configuration and claims (no simulation).
+    Lint(lint::LintArgs),
 }
 
 /// Options every command that takes a scenario shares.
@@ -116,6 +119,7 @@ pub fn main() -> i32 {
         Command::Validate(a) => validate::run(a),
         Command::ImportHpa(a) => import_hpa::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Lint(a) => lint::run(a),
     };
     match result {
         Ok(code) => code,

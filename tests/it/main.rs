@@ -8,6 +8,7 @@ mod claims;
 mod cli;
 mod compare;
 mod determinism;
+mod lint;
 mod memory;
 mod plan;
 mod properties;
