@@ -116,8 +116,8 @@ fn bad_claims_name_the_key() {
     }
 }
 
-/// An M/M/c-like service: 100 req/s of 10 ms CPU on one instance; one core
-/// is saturated (ρ = 1), two are not (ρ = 0.5, mean ≈ 13 ms).
+/// An M/M/c-like service: 150 req/s of 10 ms CPU on one instance; one core
+/// is overloaded (ρ = 1.5), two are not (ρ = 0.75, mean ≈ 23 ms).
 const SATURATED: &str = r#"
 name = "cores-knob"
 [simulation]
@@ -129,7 +129,7 @@ name = "t"
 [[workload]]
 tier = "t"
 tenants = 1
-arrival = { process = "poisson", rate_per_s = 100.0 }
+arrival = { process = "poisson", rate_per_s = 150.0 }
 mix = { work = 1.0 }
 [endpoint.work]
 cpu = { dist = "exponential", mean = "10ms" }
@@ -182,7 +182,7 @@ fn arithmetic_claims_hold_fail_or_are_inconsistent() {
     let d = tmpdir("claims-arithmetic");
     let p = d.join("arith.toml");
     let closed = SATURATED.replace(
-        "arrival = { process = \"poisson\", rate_per_s = 100.0 }",
+        "arrival = { process = \"poisson\", rate_per_s = 150.0 }",
         "arrival = { process = \"closed\", users = 50, think_time = \"0s\" }",
     );
     std::fs::write(
