@@ -7,13 +7,16 @@
 //! [`metrics`] measures a run; [`runner`] runs replications; [`stats`]
 //! turns replications into estimates; [`sweep`] and [`plan`] run many
 //! configurations; [`report`] writes what users read;
+//! [`lint`] checks a scenario's arithmetic without simulating;
 //! [`validate`] compares the simulator with queueing theory; [`cli`] is the
 //! command line; [`serve`] is the live dashboard (`tenantsim serve`).
 
 pub mod bench;
+pub mod claims;
 pub mod cli;
 pub mod engine;
 pub mod fit;
+pub mod lint;
 pub mod metrics;
 pub mod model;
 pub mod plan;

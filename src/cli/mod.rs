@@ -8,6 +8,7 @@ mod claims;
 mod compare;
 mod fit;
 mod import_hpa;
+mod lint;
 mod plan;
 mod report;
 mod run;
@@ -51,7 +52,7 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Write the HTML and Markdown report (with charts) of a result folder.
     Report(report::ReportArgs),
-    /// Verdicts on the [[claim]]s of performance reports: confirmed, refuted, inconclusive.
+    /// Verdicts on the [[claim]]s of performance reports: holds, fails, holds only if, inconsistent.
     Claims(claims::ClaimsArgs),
     /// Run scenarios and judge their [slo]: exit 0 if every SLO holds, 1 if one fails.
     Check(check::CheckArgs),
@@ -65,6 +66,8 @@ pub enum Command {
     Fit(fit::FitArgs),
     /// Live what-if dashboard in the browser (actix-web; 127.0.0.1:8080 by default).
     Serve(serve::ServeArgs),
+    /// Static checks of a scenario's configuration and claims (no simulation).
+    Lint(lint::LintArgs),
 }
 
 /// Options every command that takes a scenario shares.
@@ -124,6 +127,7 @@ pub fn main() -> i32 {
         Command::Bench(a) => bench::run(a),
         Command::Fit(a) => fit::run(a),
         Command::Serve(a) => serve::run(a),
+        Command::Lint(a) => lint::run(a),
     };
     match result {
         Ok(code) => code,

@@ -49,6 +49,13 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
         &a.scenario.scenario,
         &super::overrides(&a.scenario.set, a.scenario.seed, a.replications),
     )?;
+    // Lint first: one line per warning or error, before anything runs.
+    for f in crate::lint::lint(&sc)
+        .iter()
+        .filter(|f| f.severity >= crate::lint::Severity::Warning)
+    {
+        eprintln!("lint {}", f.one_line());
+    }
     // The table shows the warnings; without it, say them on stderr.
     if a.json || a.quiet {
         for w in &sc.warnings {

@@ -159,6 +159,12 @@ pub fn run(a: SweepArgs) -> anyhow::Result<i32> {
     for w in &base.warnings {
         eprintln!("warning (base scenario): {w}");
     }
+    for f in crate::lint::lint(&base)
+        .iter()
+        .filter(|f| f.severity >= crate::lint::Severity::Warning)
+    {
+        eprintln!("lint (base scenario) {}", f.one_line());
+    }
     let dir = a.out.clone().unwrap_or_else(|| {
         let mut name = format!("{}-sweep", base.name);
         if let Some(s) = shard {

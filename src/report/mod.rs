@@ -11,7 +11,7 @@ mod summary;
 pub mod table;
 mod timeseries;
 
-pub use summary::{build_summary, SloResult, Summary};
+pub use summary::{build_summary, outcome_of, ClaimResult, SloResult, Summary};
 pub use table::print_summary;
 pub use timeseries::{timeseries_frame, write_latency_cdf, write_timeseries};
 

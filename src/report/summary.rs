@@ -36,9 +36,90 @@ pub struct ClaimResult {
     pub ci95: Option<[f64; 2]>,
     /// "confirmed" (the whole 95 % CI is on the claim's side), "refuted"
     /// (the whole CI on the other side), "inconclusive" (the CI straddles
-    /// the limit, or the metric is undefined), or "untestable".
+    /// the limit, or the metric is undefined), or "untestable". Claims
+    /// checked by arithmetic: "confirmed" when they hold, "refuted" when
+    /// they fail or are inconsistent.
     pub verdict: &'static str,
     pub note: String,
+    /// The final word: "holds", "fails", "holds-only-if" (see
+    /// `condition`), "cannot-be-checked" (see `note`) or "inconsistent"
+    /// (see `arithmetic`). From `verdict`: confirmed → holds, refuted →
+    /// fails, inconclusive and untestable → cannot-be-checked; claims that
+    /// contradict each other or Little's law are inconsistent whatever the
+    /// simulation says.
+    pub outcome: &'static str,
+    /// How it was checked: "simulation", "lint", "littles-law" or "untestable".
+    pub checked_by: &'static str,
+    /// The lint rule of a `lint` claim.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// The computation behind an arithmetic verdict or an inconsistency.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arithmetic: Option<String>,
+    /// With "holds-only-if": the condition, e.g. "instance.initial ≥ 6".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    /// With "holds-only-if": the metric at the condition's value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition_value: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition_ci95: Option<[f64; 2]>,
+}
+
+impl ClaimResult {
+    /// The outcome in words, e.g. "holds only if instance.initial ≥ 6".
+    pub fn outcome_text(&self) -> String {
+        match (self.outcome, &self.condition) {
+            ("holds-only-if", Some(c)) => format!("holds only if {c}"),
+            (o, _) => o.replace('-', " "),
+        }
+    }
+}
+
+/// The outcome a verdict maps to.
+pub fn outcome_of(verdict: &str) -> &'static str {
+    match verdict {
+        "confirmed" => "holds",
+        "refuted" => "fails",
+        _ => "cannot-be-checked",
+    }
+}
+
+/// Judge a claim that arithmetic decides (`lint` or `littles_law`).
+fn judge_static(sc: &Scenario, c: &crate::scenario::Claim, r: &mut ClaimResult) {
+    use crate::lint::Severity;
+    if let Some(rule) = c.lint {
+        r.checked_by = "lint";
+        r.rule = Some(rule.to_string());
+        let checks = crate::lint::rule_checks(sc, rule);
+        if checks.is_empty() {
+            r.verdict = "untestable";
+            r.note = format!("lint rule `{rule}` has nothing to check in this scenario");
+            return;
+        }
+        let failed: Vec<_> = checks
+            .iter()
+            .filter(|k| !k.passed && k.finding.severity >= Severity::Warning)
+            .collect();
+        let shown: Vec<&crate::lint::Check> = if failed.is_empty() {
+            checks.iter().collect()
+        } else {
+            failed.clone()
+        };
+        r.arithmetic = Some(
+            shown
+                .iter()
+                .map(|k| format!("{}: {}", k.finding.message, k.finding.arithmetic))
+                .collect::<Vec<_>>()
+                .join("; "),
+        );
+        r.verdict = if failed.is_empty() { "confirmed" } else { "refuted" };
+    } else if let Some(ll) = &c.littles_law {
+        r.checked_by = "littles-law";
+        let (ok, arithmetic) = crate::lint::littles::judge_littles_law(ll);
+        r.arithmetic = Some(format!("{arithmetic} (population from {})", ll.population_from));
+        r.verdict = if ok { "confirmed" } else { "refuted" };
+    }
 }
 
 #[derive(Serialize, Debug, Clone)]
@@ -125,7 +206,19 @@ fn judge_claim(
         ci95: None,
         verdict: "untestable",
         note: c.untestable.clone().unwrap_or_default(),
+        outcome: "cannot-be-checked",
+        checked_by: if c.metric.is_some() { "simulation" } else { "untestable" },
+        rule: None,
+        arithmetic: None,
+        condition: None,
+        condition_value: None,
+        condition_ci95: None,
     };
+    if c.lint.is_some() || c.littles_law.is_some() {
+        judge_static(sc, c, &mut r);
+        r.outcome = outcome_of(r.verdict);
+        return r;
+    }
     let Some(m) = c.metric else { return r };
     let est = match (&c.stage, c.tier) {
         (Some(st), _) => stages.iter().find(|(n, _)| n == st).map_or(&[][..], |(_, e)| &e[..]),
@@ -156,7 +249,35 @@ fn judge_claim(
     } else if r.verdict == "inconclusive" {
         r.note = "the 95 % CI straddles the limit: more replications may decide it".into();
     }
+    r.outcome = outcome_of(r.verdict);
     r
+}
+
+/// Verdicts on every claim of `sc`, with claims that contradict each other
+/// or Little's law marked inconsistent.
+pub fn judge_claims(
+    sc: &Scenario,
+    overall: &[(&'static str, Estimate)],
+    tiers: &[Vec<(&'static str, Estimate)>],
+    stages: &[(String, Vec<(&'static str, Estimate)>)],
+) -> Vec<ClaimResult> {
+    let mut out: Vec<ClaimResult> = sc
+        .claims
+        .iter()
+        .map(|c| judge_claim(sc, c, overall, tiers, stages))
+        .collect();
+    for inc in crate::lint::littles::inconsistencies(sc) {
+        for &i in &inc.claims {
+            let r = &mut out[i];
+            r.outcome = "inconsistent";
+            r.arithmetic = Some(match r.arithmetic.take() {
+                Some(a) if sc.claims[i].littles_law.is_some() => a,
+                Some(a) => format!("{a}; {}", inc.arithmetic),
+                None => inc.arithmetic.clone(),
+            });
+        }
+    }
+    out
 }
 
 fn metric_name(m: ScaleMetric) -> &'static str {
@@ -434,6 +555,12 @@ pub fn build_summary(sc: &Scenario, out: &RunOutput) -> Summary {
     }
     let events = out.events();
     let mut warnings = sc.warnings.clone();
+    warnings.extend(
+        crate::lint::lint(sc)
+            .iter()
+            .filter(|f| f.severity >= crate::lint::Severity::Warning)
+            .map(|f| format!("lint {}", f.one_line())),
+    );
     let warmup_check = warmup_check(sc, out, &mut warnings);
     let cons = out.replications.iter().fold([0u64; 4], |mut a, r| {
         let c = r.conservation;
@@ -467,11 +594,7 @@ pub fn build_summary(sc: &Scenario, out: &RunOutput) -> Summary {
             passed: checks.iter().all(|c| c.passed),
             checks,
         },
-        claims: sc
-            .claims
-            .iter()
-            .map(|c| judge_claim(sc, c, &overall, &tier_est, &stage_est))
-            .collect(),
+        claims: judge_claims(sc, &overall, &tier_est, &stage_est),
         settings: settings(sc),
         stages: stage_est
             .iter()

@@ -575,6 +575,53 @@ pub struct Claim {
     pub bound: Bound,
     pub limit: f64,
     pub untestable: Option<String>,
+    /// Checked by a lint rule instead of a simulation (`lint = "rule-id"`):
+    /// it holds when the rule finds nothing at warning level or above.
+    pub lint: Option<&'static str>,
+    /// An explicit Little's-law check of the report's own numbers
+    /// (`littles_law = { ... }`).
+    pub littles_law: Option<LittlesLaw>,
+    /// "Holds only if": the knob searched when the claim fails at the
+    /// scenario's setting (`if_key`, `if_range`, `if_step`).
+    pub condition: Option<ClaimCondition>,
+}
+
+/// Little's law between a stated population, throughput and latency:
+/// closed users `N` thinking `Z` send `X = N / (Z + R)`; an open system
+/// holds `L = X · R` requests in flight.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LittlesLaw {
+    pub population: Population,
+    /// Stated throughput, requests per second.
+    pub throughput: f64,
+    /// Stated mean latency, seconds.
+    pub latency: f64,
+    /// Relative mismatch accepted (rounded figures), e.g. 0.2.
+    pub tolerance: f64,
+    /// Where `population` came from ("littles_law.users" or "the scenario's closed workloads").
+    pub population_from: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Population {
+    /// Closed users and their mean think time (seconds).
+    Users { users: f64, think: f64 },
+    /// Requests in flight (open system).
+    Concurrency(f64),
+}
+
+/// The knob a failing claim's condition is searched on: the values of
+/// `key` tried, in order from the scenario's side of the range; the claim
+/// "holds only if key ≥ v" (ascending) or "≤ v" (descending).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimCondition {
+    /// A `--set` key path, e.g. `instance.initial`.
+    pub key: String,
+    /// Values as `--set` text and as numbers (seconds for durations).
+    pub values: Vec<(String, f64)>,
+    pub ascending: bool,
+    /// The values are durations (shown with a unit).
+    pub duration: bool,
 }
 
 /// One SLO threshold.

@@ -552,37 +552,8 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
     if pool.is_some() && database.is_none() {
         return Err(cx.err("pool", "a connection pool needs a [database] to connect to"));
     }
-    if let (Some(p), Some(d)) = (&pool, &database) {
-        let most = match &autoscaler {
-            Some(a) => a.max.max(initial),
-            None => initial,
-        };
-        let pools = if p.scope == PoolScope::Instance { most } else { 1 };
-        let need = p.config.limit as u64 * pools as u64;
-        if need > d.max_connections as u64 {
-            warnings.push(format!(
-                "pools can open {need} connections ({} per pool × {pools} pool(s)) but database.max_connections is {}: \
-                 requests will fail with rejected_db_connections when they are all needed",
-                p.config.limit, d.max_connections
-            ));
-        }
-        for (i, t) in tiers.iter().enumerate() {
-            if let Some(m) = t.max_connections {
-                if m > d.max_connections {
-                    warnings.push(format!(
-                        "tier `{}` allows {m} connections per tenant (tier[{i}].max_connections) but the database allows {} in all",
-                        t.name, d.max_connections
-                    ));
-                }
-                if m > p.config.limit {
-                    warnings.push(format!(
-                        "tier `{}` max_connections ({m}) is above the pool's limit ({}): the cap never binds",
-                        t.name, p.config.limit
-                    ));
-                }
-            }
-        }
-    }
+    // Pools against max_connections and tier caps against the pool are
+    // lint rules (crate::lint), reported with the arithmetic.
     let cache = parse_cache(&cx, raw.cache.as_ref())?;
     if let Some(e) = endpoints.iter().find(|e| e.cacheable) {
         if !cache.any() {
@@ -703,11 +674,12 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         &tier_names,
         components,
         &endpoints,
+        &workloads,
     )?;
     let mut slo = parse_slo(&cx, raw.slo.as_ref(), &tier_names, components)?;
     slo.extend(parse_stage_slo(&cx, raw.slo.as_ref(), &endpoints)?);
 
-    let mut scenario = Scenario {
+    let scenario = Scenario {
         name: raw.name.clone().unwrap_or_else(|| {
             top.file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
@@ -735,102 +707,7 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         claims,
         warnings,
     };
-    if let Some(w) = utilization_warning(&scenario) {
-        scenario.warnings.push(w);
-    }
     Ok(scenario)
-}
-
-/// Offered CPU load against capacity, for the warning on overloaded
-/// scenarios with no autoscaler. Closed workloads are self-limiting and left
-/// out. Returns the warning text when peak utilization is at least 1.
-fn utilization_warning(s: &Scenario) -> Option<String> {
-    let mut mean_load = 0.0;
-    let mut peak_load = 0.0;
-    for w in &s.workloads {
-        let cpu: f64 = {
-            let mut prev = 0.0;
-            w.mix
-                .iter()
-                .map(|(e, c)| {
-                    let p = c - prev;
-                    prev = *c;
-                    p * s.endpoints[*e].cpu_mean_secs()
-                })
-                .sum()
-        };
-        let n = w.tenants as f64;
-        let (mean_rate, peak_rate) = match &w.arrival {
-            Arrival::Poisson { rate_per_s } | Arrival::Deterministic { rate_per_s } => (*rate_per_s, *rate_per_s),
-            Arrival::Diurnal {
-                peak_rate_per_s,
-                trough_rate_per_s,
-                ..
-            } => ((peak_rate_per_s + trough_rate_per_s) / 2.0, *peak_rate_per_s),
-            Arrival::Steps { steps, .. } => {
-                let d = s.simulation.duration;
-                let mut area = 0.0;
-                for (i, (t, r)) in steps.iter().enumerate() {
-                    let end = steps.get(i + 1).map(|x| x.0).unwrap_or(d).min(d);
-                    area += r * end.saturating_sub(*t).as_secs_f64();
-                }
-                (area / d.as_secs_f64(), steps.iter().map(|x| x.1).fold(0.0, f64::max))
-            }
-            Arrival::Mmpp {
-                rate_per_s,
-                burst_rate_per_s,
-                normal_duration,
-                burst_duration,
-            } => {
-                let (a, b) = (normal_duration.as_secs_f64(), burst_duration.as_secs_f64());
-                ((rate_per_s * a + burst_rate_per_s * b) / (a + b), *burst_rate_per_s)
-            }
-            Arrival::Closed { .. } => (0.0, 0.0),
-            Arrival::Trace { events, .. } => {
-                let r = events.len() as f64 / s.simulation.duration.as_secs_f64() / n;
-                (r, r)
-            }
-        };
-        mean_load += n * mean_rate * cpu;
-        peak_load += n * peak_rate * cpu;
-    }
-    let i = &s.instance;
-    // Instances that can serve: all groups at their initial size, or the
-    // autoscaler's max per group. Dedicated groups add their own.
-    let groups_initial: u32 = {
-        let dedicated: u32 = s
-            .tiers
-            .iter()
-            .filter(|t| t.isolation == Isolation::Dedicated)
-            .map(|t| t.instances.unwrap_or(i.initial))
-            .sum();
-        let shared = if s.tiers.iter().any(|t| t.isolation != Isolation::Dedicated) {
-            i.initial
-        } else {
-            0
-        };
-        shared + dedicated
-    };
-    let groups = s.tiers.iter().filter(|t| t.isolation == Isolation::Dedicated).count() as u32
-        + u32::from(s.tiers.iter().any(|t| t.isolation != Isolation::Dedicated));
-    let (instances, how) = match &s.autoscaler {
-        Some(a) if !matches!(a.policy, PolicySpec::None) => (a.max * groups, "even at the autoscaler's max"),
-        _ => (groups_initial, "and no autoscaler"),
-    };
-    let capacity = (instances as f64) * (i.cores.min(i.workers) as f64);
-    let (mean_u, peak_u) = (mean_load / capacity, peak_load / capacity);
-    if peak_u >= 1.0 {
-        Some(format!(
-            "offered CPU load exceeds capacity: utilization {:.2} on average{} with {} instance(s) × {} usable core(s) {how}; queues will grow without bound{}",
-            mean_u,
-            if (peak_u - mean_u).abs() > 1e-9 { format!(", {peak_u:.2} at peak") } else { String::new() },
-            instances,
-            i.cores.min(i.workers),
-            if i.queue_capacity == u32::MAX { "" } else { " until queue_capacity rejects" }
-        ))
-    } else {
-        None
-    }
 }
 
 fn num(v: &toml::Value) -> Option<f64> {
@@ -2420,17 +2297,20 @@ fn parse_retry(cx: &Ctx, r: &super::raw::RawRetry) -> Result<RetrySpec, Scenario
     })
 }
 
-/// `[[claim]]`: `id`, `source`, `text`, and either `metric` with one of
+/// `[[claim]]`: `id`, `source`, `text`, and one of: `metric` with one of
 /// `at_least` / `at_most` (latency limits as durations) and an optional
-/// `tier` or `stage` (a request stage's own figure), or `untestable = "why"`.
+/// `tier` or `stage` (a request stage's own figure); `lint = "rule-id"`; `littles_law = { ... }`; or
+/// `untestable = "why"`. Metric and lint claims may name a knob for
+/// "holds only if" (`if_key`, `if_range`, `if_step`).
 fn parse_claims(
     cx: &Ctx,
     claims: &[toml::Table],
     tiers: &[String],
     components: Components,
     endpoints: &[Endpoint],
+    workloads: &[Workload],
 ) -> Result<Vec<Claim>, ScenarioError> {
-    const KEYS: [&str; 9] = [
+    const KEYS: [&str; 14] = [
         "id",
         "source",
         "text",
@@ -2440,6 +2320,11 @@ fn parse_claims(
         "tier",
         "untestable",
         "stage",
+        "lint",
+        "littles_law",
+        "if_key",
+        "if_range",
+        "if_step",
     ];
     let mut out: Vec<Claim> = Vec::new();
     for (i, t) in claims.iter().enumerate() {
@@ -2468,34 +2353,75 @@ fn parse_claims(
         }
         let source = text_of("source")?.unwrap_or_default();
         let text = text_of("text")?.unwrap_or_default();
+        let kinds: Vec<&str> = ["metric", "untestable", "lint", "littles_law"]
+            .into_iter()
+            .filter(|k| t.contains_key(*k))
+            .collect();
+        if kinds.len() > 1 {
+            return Err(cx.err(
+                &key(kinds[1]),
+                format!(
+                    "a claim is checked one way: give one of `metric`, `lint`, `littles_law` or `untestable`, not {}",
+                    kinds.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(" and ")
+                ),
+            ));
+        }
+        let condition = parse_claim_condition(cx, i, t)?;
+        if condition.is_some() && (t.contains_key("untestable") || t.contains_key("littles_law")) {
+            return Err(cx.err(
+                &key("if_key"),
+                "`if_key` (holds only if) applies to `metric` and `lint` claims only",
+            ));
+        }
+        let plain = |metric, lint, littles_law, untestable| Claim {
+            id: id.clone(),
+            source: source.clone(),
+            text: text.clone(),
+            metric,
+            tier: None,
+            stage: None,
+            bound: Bound::AtMost,
+            limit: 0.0,
+            untestable,
+            lint,
+            littles_law,
+            condition: condition.clone(),
+        };
         if let Some(why) = text_of("untestable")? {
-            if t.contains_key("metric") {
+            out.push(plain(None, None, None, Some(why)));
+            continue;
+        }
+        if let Some(rule) = text_of("lint")? {
+            let Some(r) = crate::lint::RULES.iter().find(|r| r.id == rule) else {
+                let hint = did_you_mean(&rule, crate::lint::RULES.iter().map(|r| r.id))
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
                 return Err(cx.err(
-                    &key("untestable"),
-                    "a claim is either untestable or has a `metric`, not both",
+                    &key("lint"),
+                    format!(
+                        "`{rule}` is not a lint rule{hint} (rules: {})",
+                        crate::lint::RULES.iter().map(|r| r.id).collect::<Vec<_>>().join(", ")
+                    ),
                 ));
-            }
-            out.push(Claim {
-                id,
-                source,
-                text,
-                metric: None,
-                tier: None,
-                stage: None,
-                bound: Bound::AtMost,
-                limit: 0.0,
-                untestable: Some(why),
-            });
+            };
+            out.push(plain(None, Some(r.id), None, None));
+            continue;
+        }
+        if let Some(v) = t.get("littles_law") {
+            let ll = parse_littles_law(cx, &key("littles_law"), v, workloads)?;
+            out.push(plain(None, None, Some(ll), None));
             continue;
         }
         if let Some(stage) = text_of("stage")? {
-            out.push(parse_stage_claim(cx, t, i, id, source, text, &stage, endpoints)?);
+            let mut c = parse_stage_claim(cx, t, i, id, source, text, &stage, endpoints)?;
+            c.condition = condition;
+            out.push(c);
             continue;
         }
         let m = text_of("metric")?.ok_or_else(|| {
             cx.err(
                 &format!("claim.{i}"),
-                "a claim needs a `metric` with `at_least` or `at_most`, or `untestable = \"why\"`",
+                "a claim needs a `metric` with `at_least` or `at_most`, a `lint = \"rule-id\"`, a `littles_law = { ... }`, or `untestable = \"why\"`",
             )
         })?;
         let def = names::metric(&m).ok_or_else(|| {
@@ -2548,6 +2474,9 @@ fn parse_claims(
             bound,
             limit,
             untestable: None,
+            lint: None,
+            littles_law: None,
+            condition,
         });
     }
     Ok(out)
@@ -2637,6 +2566,254 @@ fn parse_stage_claim(
         bound,
         limit,
         untestable: None,
+        lint: None,
+        littles_law: None,
+        condition: None,
+    })
+}
+
+/// `if_key`, `if_range = [from, to]` (numbers or durations) and `if_step`
+/// (default 1, or 1 s for durations): the values a failing claim's
+/// condition is searched over, from `from` towards `to`.
+fn parse_claim_condition(cx: &Ctx, i: usize, t: &toml::Table) -> Result<Option<ClaimCondition>, ScenarioError> {
+    let key = |k: &str| format!("claim.{i}.{k}");
+    let Some(k) = t.get("if_key") else {
+        for k in ["if_range", "if_step"] {
+            if t.contains_key(k) {
+                return Err(cx.err(&key(k), format!("`{k}` needs an `if_key` (the knob to search)")));
+            }
+        }
+        return Ok(None);
+    };
+    let toml::Value::String(knob) = k else {
+        return Err(cx.err(
+            &key("if_key"),
+            format!("must be a key path such as \"instance.initial\", got {k}"),
+        ));
+    };
+    // The knob must exist in the scenario: its value is the setting the
+    // claim is judged at first.
+    fn lookup<'a>(v: &'a toml::Value, segs: &[super::source::Seg]) -> Option<&'a toml::Value> {
+        let Some((first, rest)) = segs.split_first() else {
+            return Some(v);
+        };
+        let next = match first {
+            super::source::Seg::Key(k) => v.as_table()?.get(k)?,
+            super::source::Seg::Index(i) => v.as_array()?.get(*i)?,
+        };
+        lookup(next, rest)
+    }
+    let segs = parse_path(knob);
+    let found = match segs.split_first() {
+        Some((super::source::Seg::Key(k), rest)) => cx.sources.merged.get(k).and_then(|v| lookup(v, rest)),
+        _ => None,
+    };
+    if found.is_none() {
+        return Err(cx.err(
+            &key("if_key"),
+            format!("`{knob}` is not set in this scenario: the search starts from the scenario's own value, so name a key it sets"),
+        ));
+    }
+    let range = t.get("if_range").ok_or_else(|| {
+        cx.err(
+            &key("if_key"),
+            "give the values to search: if_range = [from, to], e.g. [2, 20]",
+        )
+    })?;
+    let ends: Vec<&toml::Value> = match range {
+        toml::Value::Array(a) if a.len() == 2 => a.iter().collect(),
+        _ => {
+            return Err(cx.err(
+                &key("if_range"),
+                "must be [from, to]: two numbers or two durations, e.g. [2, 20] or [\"1s\", \"8s\"]",
+            ))
+        }
+    };
+    let duration = matches!(ends[0], toml::Value::String(_));
+    let as_num = |v: &toml::Value, what: &str| -> Result<f64, ScenarioError> {
+        let x = match (duration, v) {
+            (true, toml::Value::String(s)) => parse_duration_secs(s).map_err(|e| cx.err(&key(what), e))?,
+            (false, v) => num(v).ok_or_else(|| cx.err(&key(what), format!("must be a number, got {v}")))?,
+            (true, v) => {
+                return Err(cx.err(
+                    &key(what),
+                    format!("must be a duration like \"2s\" (as if_range), got {v}"),
+                ))
+            }
+        };
+        if x.is_finite() {
+            Ok(x)
+        } else {
+            Err(cx.err(&key(what), "must be finite"))
+        }
+    };
+    let (from, to) = (as_num(ends[0], "if_range")?, as_num(ends[1], "if_range")?);
+    if from == to {
+        return Err(cx.err(&key("if_range"), "from and to must differ"));
+    }
+    let step = match t.get("if_step") {
+        None => 1.0,
+        Some(v) => as_num(v, "if_step")?,
+    };
+    if step <= 0.0 {
+        return Err(cx.err(&key("if_step"), "must be positive"));
+    }
+    let n = ((to - from).abs() / step + 1e-9).floor() as usize + 1;
+    if n > 10_000 {
+        return Err(cx.err(&key("if_step"), format!("{n} values to search: use a larger step")));
+    }
+    let ascending = to > from;
+    let integral = !duration && from.fract() == 0.0 && step.fract() == 0.0;
+    let values = (0..n)
+        .map(|k| {
+            let x = if ascending {
+                from + step * k as f64
+            } else {
+                from - step * k as f64
+            };
+            let x = (x * 1e9).round() / 1e9;
+            let text = if duration {
+                format!("{x}s")
+            } else if integral {
+                format!("{}", x as i64)
+            } else {
+                format!("{x}")
+            };
+            (text, x)
+        })
+        .collect();
+    Ok(Some(ClaimCondition {
+        key: knob.clone(),
+        values,
+        ascending,
+        duration,
+    }))
+}
+
+/// `littles_law = { users, think_time | concurrency, throughput, latency,
+/// tolerance }`; users and think time default to the scenario's closed
+/// workloads.
+fn parse_littles_law(
+    cx: &Ctx,
+    key: &str,
+    v: &toml::Value,
+    workloads: &[Workload],
+) -> Result<LittlesLaw, ScenarioError> {
+    let toml::Value::Table(t) = v else {
+        return Err(cx.err(
+            key,
+            "must be a table, e.g. { users = 50, think_time = \"0s\", throughput = 150, latency = \"65ms\" }",
+        ));
+    };
+    const KEYS: [&str; 6] = [
+        "users",
+        "think_time",
+        "concurrency",
+        "throughput",
+        "latency",
+        "tolerance",
+    ];
+    for k in t.keys() {
+        if !KEYS.contains(&k.as_str()) {
+            let hint = did_you_mean(k, KEYS)
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            return Err(cx.err(
+                &format!("{key}.{k}"),
+                format!("unknown key `{k}`{hint} (allowed: {})", KEYS.join(", ")),
+            ));
+        }
+    }
+    let sub = |k: &str| format!("{key}.{k}");
+    let positive = |k: &str| -> Result<Option<f64>, ScenarioError> {
+        match t.get(k) {
+            None => Ok(None),
+            Some(v) => match num(v) {
+                Some(x) if x.is_finite() && x > 0.0 => Ok(Some(x)),
+                _ => Err(cx.err(&sub(k), format!("must be a positive number, got {v}"))),
+            },
+        }
+    };
+    let duration = |k: &str| -> Result<Option<f64>, ScenarioError> {
+        match t.get(k) {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => parse_duration_secs(s).map(Some).map_err(|e| cx.err(&sub(k), e)),
+            Some(v) => Err(cx.err(&sub(k), format!("must be a duration such as \"65ms\", got {v}"))),
+        }
+    };
+    let throughput =
+        positive("throughput")?.ok_or_else(|| cx.err(key, "give the stated `throughput` (requests per second)"))?;
+    let latency = duration("latency")?.filter(|x| *x > 0.0).ok_or_else(|| {
+        cx.err(
+            key,
+            "give the stated mean `latency` as a positive duration, e.g. \"65ms\"",
+        )
+    })?;
+    let tolerance = match t.get("tolerance") {
+        None => 0.2,
+        Some(v) => match num(v) {
+            Some(x) if (0.0..10.0).contains(&x) => x,
+            _ => {
+                return Err(cx.err(
+                    &sub("tolerance"),
+                    format!("a relative mismatch between 0 and 10, got {v}"),
+                ))
+            }
+        },
+    };
+    let (population, population_from) = match (positive("users")?, positive("concurrency")?) {
+        (Some(_), Some(_)) => {
+            return Err(cx.err(
+                &sub("concurrency"),
+                "give `users` (closed, with think_time) or `concurrency` (requests in flight), not both",
+            ))
+        }
+        (None, Some(c)) => {
+            if t.contains_key("think_time") {
+                return Err(cx.err(&sub("think_time"), "think_time goes with `users`, not `concurrency`"));
+            }
+            (Population::Concurrency(c), "littles_law.concurrency".to_string())
+        }
+        (Some(n), None) => (
+            Population::Users {
+                users: n,
+                think: duration("think_time")?.unwrap_or(0.0),
+            },
+            "littles_law.users".to_string(),
+        ),
+        (None, None) => {
+            let closed: Vec<(f64, f64)> = workloads
+                .iter()
+                .filter_map(|w| match &w.arrival {
+                    Arrival::Closed { think, .. } => {
+                        Some((w.tenants as f64 * w.arrival.max_users() as f64, think.mean_secs()))
+                    }
+                    _ => None,
+                })
+                .collect();
+            let n: f64 = closed.iter().map(|c| c.0).sum();
+            if n <= 0.0 {
+                return Err(cx.err(
+                    key,
+                    "the scenario has no closed workload to take the users from: give `users` (and `think_time`) or `concurrency`",
+                ));
+            }
+            let think = match duration("think_time")? {
+                Some(z) => z,
+                None => closed.iter().map(|c| c.0 * c.1).sum::<f64>() / n,
+            };
+            (
+                Population::Users { users: n, think },
+                "the scenario's closed workloads".to_string(),
+            )
+        }
+    };
+    Ok(LittlesLaw {
+        population,
+        throughput,
+        latency,
+        tolerance,
+        population_from,
     })
 }
 

@@ -377,7 +377,10 @@ pub fn describe(name: &str, file: &Path, sc: &Scenario, merged: &toml::Table) ->
         })).collect::<Vec<_>>(),
         "warnings": sc.warnings,
         "knobs": knobs(merged, sc),
-        // Lint findings (crate::lint) belong here when that module lands.
+        "lint": crate::lint::lint(sc).iter().map(|f| json!({
+            "rule": f.rule, "severity": f.severity.as_str(), "keys": f.keys,
+            "message": f.message, "arithmetic": f.arithmetic,
+        })).collect::<Vec<_>>(),
     })
 }
 

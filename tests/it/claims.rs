@@ -59,15 +59,20 @@ untestable = "the scenario has no WebSocket sessions"
     assert_eq!(verdict("fast"), "confirmed");
     assert_eq!(verdict("huge-throughput"), "refuted");
     assert_eq!(verdict("websocket"), "untestable");
+    // The outcome next to the older verdict.
+    let outcome = |id: &str| claims.iter().find(|c| c["id"] == id).unwrap()["outcome"].clone();
+    assert_eq!(outcome("fast"), "holds");
+    assert_eq!(outcome("huge-throughput"), "fails");
+    assert_eq!(outcome("websocket"), "cannot-be-checked");
     // A refuted claim fails CI only when asked.
     Command::cargo_bin("tenantsim")
         .unwrap()
         .args(["claims", p.to_str().unwrap(), "--fail-on-refuted", "--quiet"])
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("REFUTED"))
+        .stdout(predicate::str::contains("FAILS"))
         .stdout(predicate::str::contains(
-            "1 confirmed, 1 refuted, 0 inconclusive, 1 untestable",
+            "1 holds, 1 fails, 0 hold only if, 0 inconsistent, 1 cannot be checked",
         ));
     // The same verdicts are in summary.json and the report of a run.
     let out = tmpdir("claims-run");
@@ -109,6 +114,194 @@ fn bad_claims_name_the_key() {
             .stderr(predicate::str::contains(msg))
             .stderr(predicate::str::contains("claim"));
     }
+}
+
+/// An M/M/c-like service: 150 req/s of 10 ms CPU on one instance; one core
+/// is overloaded (ρ = 1.5), two are not (ρ = 0.75, mean ≈ 23 ms).
+const SATURATED: &str = r#"
+name = "cores-knob"
+[simulation]
+duration = "20s"
+warmup = "2s"
+replications = 3
+[[tier]]
+name = "t"
+[[workload]]
+tier = "t"
+tenants = 1
+arrival = { process = "poisson", rate_per_s = 150.0 }
+mix = { work = 1.0 }
+[endpoint.work]
+cpu = { dist = "exponential", mean = "10ms" }
+[instance]
+cores = 1
+workers = 8
+initial = 1
+"#;
+
+fn claims_json(p: &std::path::Path, extra: &[&str]) -> serde_json::Value {
+    let o = Command::cargo_bin("tenantsim")
+        .unwrap()
+        .args(["claims", p.to_str().unwrap(), "--json", "--quiet"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn a_failing_claim_with_a_knob_holds_only_if() {
+    let d = tmpdir("claims-holds-only-if");
+    let p = d.join("cores.toml");
+    std::fs::write(
+        &p,
+        format!(
+            "{SATURATED}[[claim]]\nid = \"fast\"\nsource = \"t L1\"\ntext = \"mean below 50 ms\"\nmetric = \"latency_mean_s\"\nat_most = \"50ms\"\nif_key = \"instance.cores\"\nif_range = [1, 6]\n"
+        ),
+    )
+    .unwrap();
+    let v = claims_json(&p, &[]);
+    let c = &v[0]["claims"][0];
+    assert_eq!(c["verdict"], "refuted", "{c}");
+    assert_eq!(c["outcome"], "holds-only-if", "{c}");
+    assert_eq!(c["condition"], "instance.cores ≥ 2", "{c}");
+    assert!(c["condition_value"].as_f64().unwrap() < 0.05, "{c}");
+    // --no-search leaves it failing; a range where it never holds says so.
+    let v = claims_json(&p, &["--no-search"]);
+    assert_eq!(v[0]["claims"][0]["outcome"], "fails");
+    let v = claims_json(
+        &p,
+        &["--set", "claim.0.at_most=5ms", "--set", "claim.0.if_range=[1, 2]"],
+    );
+    assert_eq!(v[0]["claims"][0]["outcome"], "fails");
+}
+
+#[test]
+fn arithmetic_claims_hold_fail_or_are_inconsistent() {
+    let d = tmpdir("claims-arithmetic");
+    let p = d.join("arith.toml");
+    let closed = SATURATED.replace(
+        "arrival = { process = \"poisson\", rate_per_s = 150.0 }",
+        "arrival = { process = \"closed\", users = 50, think_time = \"0s\" }",
+    );
+    std::fs::write(
+        &p,
+        format!(
+            "{closed}[[claim]]\nid = \"row\"\nsource = \"t L1\"\ntext = \"150 req/s at 65 ms\"\nlittles_law = {{ throughput = 150, latency = \"65ms\" }}\n\
+             [[claim]]\nid = \"hot\"\nsource = \"t L2\"\nmetric = \"cpu_utilization\"\nat_least = 0.8\n\
+             [[claim]]\nid = \"cool\"\nsource = \"t L3\"\nmetric = \"cpu_utilization\"\nat_most = 0.7\n\
+             [[claim]]\nid = \"fits\"\nsource = \"t L4\"\ntext = \"no instance overflows its memory\"\nlint = \"instance-memory\"\n"
+        ),
+    )
+    .unwrap();
+    let v = claims_json(&p, &[]);
+    let by = |id: &str| {
+        v[0]["claims"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let row = by("row");
+    assert_eq!(row["outcome"], "inconsistent", "{row}");
+    assert_eq!(row["verdict"], "refuted");
+    assert!(row["arithmetic"].as_str().unwrap().contains("769 req/s"), "{row}");
+    for id in ["hot", "cool"] {
+        let c = by(id);
+        assert_eq!(c["outcome"], "inconsistent", "{c}");
+        assert!(c["arithmetic"].as_str().unwrap().contains("no value is both"), "{c}");
+    }
+    // instance-memory has nothing to check without per-request memory.
+    assert_eq!(by("fits")["outcome"], "cannot-be-checked");
+    let v = claims_json(
+        &p,
+        &[
+            "--set",
+            "instance.memory_per_request_mb=1",
+            "--set",
+            "instance.memory_mb=100",
+        ],
+    );
+    let fits = v[0]["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "fits")
+        .unwrap()
+        .clone();
+    assert_eq!(fits["outcome"], "holds", "{fits}");
+    assert!(
+        fits["arithmetic"]
+            .as_str()
+            .unwrap()
+            .contains("≤ instance.memory_mb 100"),
+        "{fits}"
+    );
+}
+
+#[test]
+fn claim_keys_are_validated() {
+    for (claim, msg) in [
+        ("[[claim]]\nid = \"a\"\nlint = \"pool-conections\"\n", "did you mean `pool-connections`"),
+        ("[[claim]]\nid = \"a\"\nlint = \"utilization\"\nmetric = \"throughput_rps\"\nat_least = 1\n", "checked one way"),
+        ("[[claim]]\nid = \"a\"\nmetric = \"throughput_rps\"\nat_least = 1\nif_key = \"instance.nope\"\nif_range = [1, 2]\n", "not set in this scenario"),
+        ("[[claim]]\nid = \"a\"\nmetric = \"throughput_rps\"\nat_least = 1\nif_key = \"instance.initial\"\n", "if_range"),
+        ("[[claim]]\nid = \"a\"\nlittles_law = { throughput = 1 }\n", "latency"),
+        ("[[claim]]\nid = \"a\"\nlittles_law = { throughput = 1, latency = \"1s\" }\n", "no closed workload"),
+    ] {
+        let p = scenario_with("claims-bad-keys", claim);
+        Command::cargo_bin("tenantsim")
+            .unwrap()
+            .args(["claims", p.to_str().unwrap()])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(msg));
+    }
+}
+
+#[test]
+fn write_makes_one_report_per_system_with_its_whatif_page() {
+    let d = tmpdir("claims-write");
+    let claim = "[[claim]]\nid = \"fast\"\nsource = \"t L1\"\ntext = \"mean below 50 ms\"\nmetric = \"latency_mean_s\"\nat_most = \"50ms\"\n";
+    let base = SATURATED.replace("cores = 1", "cores = 2");
+    std::fs::write(
+        d.join("sys.toml"),
+        format!("{base}{claim}").replace("cores-knob", "sys"),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("sys-variant.toml"),
+        format!("{base}{claim}").replace("cores-knob", "sys-variant"),
+    )
+    .unwrap();
+    let out = d.join("out");
+    std::fs::create_dir_all(out.join("whatif")).unwrap();
+    std::fs::write(out.join("whatif/sys.md"), "# Pool sweep\n\n![plot](sys.svg)\n").unwrap();
+    let args = [
+        "claims",
+        "--quiet",
+        "--write",
+        out.to_str().unwrap(),
+        d.join("sys.toml").to_str().unwrap(),
+        d.join("sys-variant.toml").to_str().unwrap(),
+    ];
+    Command::cargo_bin("tenantsim").unwrap().args(args).assert().code(0);
+    let md = std::fs::read_to_string(out.join("sys.md")).unwrap();
+    assert!(!out.join("sys-variant.md").exists(), "variants go with their system");
+    assert!(md.starts_with("<!-- Generated by `tenantsim claims --write"), "{md}");
+    assert!(md.contains("## `sys`") && md.contains("## `sys-variant`"), "{md}");
+    assert!(md.contains("| t L1 | mean below 50 ms | `latency_mean_s`"), "{md}");
+    assert!(md.contains("**holds**"), "{md}");
+    assert!(
+        md.contains("## What-if") && md.contains("![plot](whatif/sys.svg)"),
+        "{md}"
+    );
+    // Regenerating gives the same bytes.
+    Command::cargo_bin("tenantsim").unwrap().args(args).assert().code(0);
+    assert_eq!(std::fs::read_to_string(out.join("sys.md")).unwrap(), md);
 }
 
 /// A claim on a request stage (`stage = "…"`) is judged on that stage's

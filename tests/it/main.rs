@@ -9,6 +9,7 @@ mod cli;
 mod compare;
 mod determinism;
 mod fit;
+mod lint;
 mod memory;
 mod plan;
 mod properties;
