@@ -205,7 +205,7 @@ fn read_replicas_take_the_reads_and_unload_the_primary() {
 }
 
 #[test]
-fn least_connections_favours_the_faster_replica_and_primary_routes_stay() {
+fn least_connections_splits_evenly_and_primary_routes_stay() {
     // Least-connections between identical replicas splits the calls
     // nearly evenly; reads routed to the primary by db_route stay there.
     let text = format!("{DB}\n[database.replicas]\ncount = 2\ncores = 2\nrouting = \"least-connections\"\n");
