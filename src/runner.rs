@@ -6,7 +6,7 @@ use crate::engine::{Scheduler, SimTime};
 use crate::metrics::names::{Needs, METRICS};
 use crate::metrics::{BreakerEvent, Recorder, ScalingEvent, TierCounters, TimeSeriesRow};
 use crate::model::{Conservation, Service};
-use crate::scenario::{Scenario, STAGE_METRICS};
+use crate::scenario::{Scenario, DB_SERVER_METRICS, LIMITER_METRICS, STAGE_METRICS};
 use rayon::prelude::*;
 use std::time::Instant;
 
@@ -39,6 +39,12 @@ pub struct ReplicationResult {
     /// Request stages, each with its [`STAGE_METRICS`] values (empty
     /// without stages).
     pub stages: Vec<StageResult>,
+    /// Each `[[rate_limit]]` with its [`LIMITER_METRICS`] values (empty
+    /// without limiters).
+    pub limiters: Vec<StageResult>,
+    /// With read replicas: the primary, then each replica, with their
+    /// [`DB_SERVER_METRICS`] values (empty without replicas).
+    pub databases: Vec<StageResult>,
     /// Simulated time the run ended: `simulation.duration`, or earlier when
     /// every finite test was done.
     pub end_s: f64,
@@ -164,9 +170,57 @@ pub fn run_replication_watched(
             StageResult { name, values }
         })
         .collect();
+    let limiters = sc
+        .rate_limits
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let (checked, rejected) = (svc.rec.limiter_checked[i], svc.rec.limiter_rejected[i]);
+            let values = LIMITER_METRICS
+                .iter()
+                .map(|(m, _)| match *m {
+                    "checked" => Some(checked as f64),
+                    "rejected" => Some(rejected as f64),
+                    "rejected_ratio" => (checked > 0).then(|| rejected as f64 / checked as f64),
+                    _ => None,
+                })
+                .collect();
+            StageResult {
+                name: l.name.clone(),
+                values,
+            }
+        })
+        .collect();
+    let databases = svc
+        .rec
+        .db_servers
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let values = DB_SERVER_METRICS
+                .iter()
+                .map(|(m, _)| match *m {
+                    "utilization" => (c.cores > 0.0).then(|| c.busy / c.cores),
+                    "calls" => Some(c.calls as f64),
+                    "pool_wait_mean_s" => c.pool_wait.mean_s(),
+                    "pool_wait_p95_s" => c.pool_wait.quantile_s(0.95),
+                    "pool_timeouts" => Some(c.pool_timeouts as f64),
+                    _ => None,
+                })
+                .collect();
+            let name = if i == 0 {
+                "primary".to_string()
+            } else {
+                format!("replica-{i}")
+            };
+            StageResult { name, values }
+        })
+        .collect();
     Some(ReplicationResult {
         replication: rep,
         stages,
+        limiters,
+        databases,
         overall,
         tiers,
         timeseries: std::mem::take(&mut svc.rec.rows),
@@ -276,6 +330,9 @@ fn values(rec: &Recorder, c: &TierCounters, window: f64, sc: &Scenario, all: boo
                 Needs::Background => !sc.background.is_empty(),
                 Needs::Pauses => sc.pauses.is_some(),
                 Needs::Stages => sc.endpoints.iter().any(|e| !e.stages.is_empty()),
+                Needs::Limiters => !sc.rate_limits.is_empty(),
+                Needs::LimitStore => sc.limit_store.is_some(),
+                Needs::Replicas => sc.database.as_ref().is_some_and(|d| d.replicas.is_some()),
             };
             if !has || (!all && !m.per_tier) {
                 return None;
@@ -314,7 +371,12 @@ fn values(rec: &Recorder, c: &TierCounters, window: f64, sc: &Scenario, all: boo
                 "breaker_opens" => Some(rec.breaker_opens as f64),
                 "db_breaker_open_fraction" => ratio(g.db_breaker_open, window),
                 "cache_breaker_open_fraction" => ratio(g.cache_breaker_open, window),
-                "cache_hit_ratio" => ratio((c.l1_hits + c.l2_hits) as f64, c.cacheable_reads as f64),
+                "cache_hit_ratio" => ratio((c.l1_hits + c.l2_hits + c.l3_hits) as f64, c.cacheable_reads as f64),
+                "l3_hit_ratio" if sc.cache.l3.is_some() => ratio(c.l3_hits as f64, c.l3_lookups as f64),
+                "rejected_rate_limits" => Some(c.limiter_rejected as f64),
+                "rate_limit_check_mean_s" => rec.limit_wait.mean_s(),
+                "rate_limit_check_p95_s" => rec.limit_wait.quantile_s(0.95),
+                "replica_utilization" => ratio(g.replica_busy, g.replica_cores),
                 "l1_hit_ratio" if sc.cache.l1.is_some() => ratio(c.l1_hits as f64, c.cacheable_reads as f64),
                 "l2_hit_ratio" if sc.cache.l2.is_some() => {
                     // Reads that reached L2: all of them without an L1,

@@ -45,6 +45,12 @@ pub enum Needs {
     Background,
     /// `[pauses]`.
     Pauses,
+    /// Any `[[rate_limit]]`.
+    Limiters,
+    /// A `[rate_limit_store]` (shared limiters).
+    LimitStore,
+    /// `[database.replicas]`.
+    Replicas,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -95,7 +101,10 @@ pub const METRICS: &[MetricDef] = &[
     m("pool_wait_mean_s", Seconds, L, Needs::Pool, true, "mean wait for a database connection"),
     m("pool_wait_p95_s", Seconds, L, Needs::Pool, true, "95th percentile wait for a database connection"),
     m("error_rate", Ratio, L, N, true, "failed / arrived: rejections, timeouts and failures"),
-    m("rejected_rate_limited", Count, L, N, true, "requests refused by the tier's token bucket (HTTP 429)"),
+    m("rejected_rate_limited", Count, L, N, true, "requests refused by the tier's token bucket or a [[rate_limit]] limiter (HTTP 429)"),
+    m("rejected_rate_limits", Count, L, Needs::Limiters, true, "requests refused by a [[rate_limit]] limiter (HTTP 429; also in rejected_rate_limited; per limiter in summary.json `limiters`)"),
+    m("rate_limit_check_mean_s", Seconds, L, Needs::LimitStore, false, "mean time a request waited for the shared rate-limit store's answer (latency + queueing)"),
+    m("rate_limit_check_p95_s", Seconds, L, Needs::LimitStore, false, "95th percentile of the wait for the shared rate-limit store"),
     m("rejected_queue_full", Count, L, N, true, "requests refused because the instance queue was full"),
     m("rejected_tenant_limit", Count, L, N, true, "requests refused by the per-tenant concurrency cap"),
     m("rejected_no_instance", Count, L, N, true, "requests refused because no instance of their group was ready (503)"),
@@ -124,6 +133,7 @@ pub const METRICS: &[MetricDef] = &[
     m("cache_hit_ratio", Ratio, H, Needs::Cache, true, "cacheable reads served by any cache level"),
     m("l1_hit_ratio", Ratio, H, Needs::Cache, true, "cacheable reads served by the instance L1 cache"),
     m("l2_hit_ratio", Ratio, H, Needs::Cache, true, "L1 misses served by the shared L2 cache"),
+    m("l3_hit_ratio", Ratio, H, Needs::Cache, true, "lookups reaching the persistent L3 cache that it served"),
     m("instances_mean", Instances, L, N, false, "time-average number of ready instances"),
     m("instances_max", Instances, L, N, false, "largest number of ready instances"),
     m("instance_hours", Hours, L, N, false, "instance-hours from start request to removal"),
@@ -131,7 +141,8 @@ pub const METRICS: &[MetricDef] = &[
     m("cpu_utilization", Ratio, L, N, false, "busy cores / cores of ready instances, time-averaged"),
     m("memory_utilization", Ratio, L, N, false, "used / available instance memory, time-averaged"),
     m("pool_utilization", Ratio, L, Needs::Pool, false, "connections in use / pool capacity (size + overflow, or max)"),
-    m("db_utilization", Ratio, L, Needs::Database, false, "busy database cores / cores"),
+    m("db_utilization", Ratio, L, Needs::Database, false, "busy database cores / cores (the primary)"),
+    m("replica_utilization", Ratio, L, Needs::Replicas, false, "busy read-replica cores / replica cores, all replicas (per server in summary.json `databases`)"),
     m("requests_arrived", Count, H, N, true, "requests that arrived after warm-up (retries included)"),
     m("requests_completed", Count, H, N, true, "requests completed (arrived after warm-up)"),
     m("in_system_mean", Count, L, N, false, "time-average number of requests in the service (Little's L)"),

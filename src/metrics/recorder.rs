@@ -90,6 +90,11 @@ pub struct TierCounters {
     pub l1_hits: u64,
     pub l1_misses: u64,
     pub l2_hits: u64,
+    /// Lookups that reached the L3, and its hits.
+    pub l3_lookups: u64,
+    pub l3_hits: u64,
+    /// Requests refused by a `[[rate_limit]]` limiter (also in `rate_limited`).
+    pub limiter_rejected: u64,
     pub latency: LatencyHistogram,
     pub queue_wait: LatencyHistogram,
     pub pool_wait: LatencyHistogram,
@@ -122,6 +127,9 @@ impl TierCounters {
         self.l1_hits += o.l1_hits;
         self.l1_misses += o.l1_misses;
         self.l2_hits += o.l2_hits;
+        self.l3_lookups += o.l3_lookups;
+        self.l3_hits += o.l3_hits;
+        self.limiter_rejected += o.limiter_rejected;
         self.latency.merge(&o.latency);
         self.queue_wait.merge(&o.queue_wait);
         self.pool_wait.merge(&o.pool_wait);
@@ -198,6 +206,9 @@ pub struct GaugeAreas {
     /// Time the database / cache breaker was not closed.
     pub db_breaker_open: f64,
     pub cache_breaker_open: f64,
+    /// Busy read-replica cores and replica cores × time, all replicas.
+    pub replica_busy: f64,
+    pub replica_cores: f64,
 }
 
 impl GaugeAreas {
@@ -216,6 +227,8 @@ impl GaugeAreas {
         self.db_cores += o.db_cores;
         self.db_breaker_open += o.db_breaker_open;
         self.cache_breaker_open += o.cache_breaker_open;
+        self.replica_busy += o.replica_busy;
+        self.replica_cores += o.replica_cores;
     }
 }
 
@@ -226,8 +239,24 @@ pub enum CacheEvent {
     /// An L1 miss (when there is an L1).
     L1Miss,
     L2Hit,
+    /// Served by the L3.
+    L3Hit,
+    /// An L3 miss (the read goes on to the database).
+    L3Miss,
     /// Missed every level.
     Miss,
+}
+
+/// One database server (the primary, or a replica) over the measured
+/// window: busy core-seconds and core-seconds, database calls routed to
+/// it, its connection waits and pool timeouts.
+#[derive(Clone, Default)]
+pub struct DbServerCounters {
+    pub busy: f64,
+    pub cores: f64,
+    pub calls: u64,
+    pub pool_wait: LatencyHistogram,
+    pub pool_timeouts: u64,
 }
 
 pub struct Recorder {
@@ -268,6 +297,15 @@ pub struct Recorder {
     /// Background task runs and paused instance-seconds, after warm-up.
     pub background_runs: u64,
     pub paused_s: f64,
+    /// Per `[[rate_limit]]`: requests it was asked about and refused
+    /// (after warm-up).
+    pub limiter_checked: Vec<u64>,
+    pub limiter_rejected: Vec<u64>,
+    /// Waits for the shared rate-limit store (after warm-up).
+    pub limit_wait: LatencyHistogram,
+    /// Per database server with read replicas: the primary, then each
+    /// replica (empty without replicas).
+    pub db_servers: Vec<DbServerCounters>,
 }
 
 impl Recorder {
@@ -300,6 +338,74 @@ impl Recorder {
             memory_max: 0.0,
             background_runs: 0,
             paused_s: 0.0,
+            limiter_checked: Vec::new(),
+            limiter_rejected: Vec::new(),
+            limit_wait: LatencyHistogram::new(),
+            db_servers: Vec::new(),
+        }
+    }
+
+    /// Make room for `limiters` rate limiters and `servers` database
+    /// servers (0 without replicas).
+    pub fn init_data_tier(&mut self, limiters: usize, servers: usize) {
+        self.limiter_checked = vec![0; limiters];
+        self.limiter_rejected = vec![0; limiters];
+        self.db_servers = vec![DbServerCounters::default(); servers];
+    }
+
+    /// Limiter `i` was asked about a request, and refused it or not.
+    #[inline]
+    pub fn limiter(&mut self, i: usize, measured: bool, rejected: bool) {
+        if measured {
+            self.limiter_checked[i] += 1;
+            self.limiter_rejected[i] += u64::from(rejected);
+        }
+    }
+
+    /// A request was refused by a `[[rate_limit]]` layer.
+    #[inline]
+    pub fn limiter_refusal(&mut self, tier: usize, measured: bool) {
+        self.both(tier, measured, |c| c.limiter_rejected += 1);
+    }
+
+    /// A request waited `wait` for the shared store's answer.
+    #[inline]
+    pub fn limit_store_wait(&mut self, measured: bool, wait: SimTime) {
+        if measured {
+            self.limit_wait.record(wait);
+        }
+    }
+
+    /// Database server `s` (with replicas) got a call.
+    #[inline]
+    pub fn db_server_call(&mut self, s: usize, measured: bool) {
+        if measured {
+            if let Some(c) = self.db_servers.get_mut(s) {
+                c.calls += 1;
+            }
+        }
+    }
+
+    /// A call to server `s` waited `wait` for a connection, and got one
+    /// or (`timed_out`) gave up at the pool timeout.
+    #[inline]
+    pub fn db_server_wait(&mut self, s: usize, measured: bool, wait: SimTime, timed_out: bool) {
+        if measured {
+            if let Some(c) = self.db_servers.get_mut(s) {
+                c.pool_wait.record(wait);
+                c.pool_timeouts += u64::from(timed_out);
+            }
+        }
+    }
+
+    /// Busy core-seconds and core-seconds of server `s` over the stretch
+    /// ending at `now` (cut like [`Recorder::gauges`]).
+    pub fn db_server_areas(&mut self, now: SimTime, s: usize, busy: f64, cores: f64) {
+        if now > self.warmup {
+            if let Some(c) = self.db_servers.get_mut(s) {
+                c.busy += busy;
+                c.cores += cores;
+            }
         }
     }
 
@@ -446,7 +552,7 @@ impl Recorder {
     /// each end a read; `L1Miss` only marks the first level's miss.
     #[inline]
     pub fn cache(&mut self, tier: usize, measured: bool, e: CacheEvent) {
-        if e != CacheEvent::L1Miss {
+        if !matches!(e, CacheEvent::L1Miss | CacheEvent::L3Miss) {
             self.iv_reads += 1;
             self.iv_hits += u64::from(e != CacheEvent::Miss);
         }
@@ -460,6 +566,12 @@ impl Recorder {
                 c.cacheable_reads += 1;
                 c.l2_hits += 1;
             }
+            CacheEvent::L3Hit => {
+                c.cacheable_reads += 1;
+                c.l3_lookups += 1;
+                c.l3_hits += 1;
+            }
+            CacheEvent::L3Miss => c.l3_lookups += 1,
             CacheEvent::Miss => c.cacheable_reads += 1,
         });
     }

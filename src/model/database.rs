@@ -5,7 +5,8 @@
 //! Invariant: open connections ≤ `max_connections`. A pool that would need
 //! one more is refused (with per-instance pools, scale-out can exhaust the
 //! database: a real production failure mode). `slowdown` multiplies query
-//! work (the hook for `db-slowdown` faults).
+//! work (the hook for `db-slowdown` faults). Read replicas are more
+//! values of this type, each with its own cores and connection limit.
 
 use super::cpu::CpuShare;
 use super::request::ReqRef;
@@ -25,10 +26,16 @@ pub struct Database {
 
 impl Database {
     pub fn new(cores: u32, max_connections: u32, now: SimTime) -> Self {
+        Self::at(Station::Database, cores, max_connections, now)
+    }
+
+    /// A database server whose CPU events name `station` (the primary is
+    /// [`Station::Database`], read replicas [`Station::Replica`]).
+    pub fn at(station: Station, cores: u32, max_connections: u32, now: SimTime) -> Self {
         Database {
             max_connections,
             open: 0,
-            cpu: CpuShare::new(Station::Database, cores, max_connections, now),
+            cpu: CpuShare::new(station, cores, max_connections, now),
             slowdown: 1.0,
             busy: TimeIntegral::new(now),
             cores,

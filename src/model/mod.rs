@@ -19,6 +19,7 @@ pub mod cpu;
 pub mod database;
 pub mod gateway;
 pub mod instance;
+pub mod limiter;
 pub mod pool;
 pub mod request;
 mod service;
@@ -34,6 +35,8 @@ use request::ReqRef;
 pub enum Station {
     Instance(u32),
     Database,
+    /// Read replica `i` (0-based) of the database.
+    Replica(u32),
 }
 
 /// Every message the service's actors exchange. Small and `Copy`, so the
@@ -54,14 +57,21 @@ pub enum Msg {
     Ramp {
         workload: u32,
     },
-    /// A client retries a failed request.
+    /// A client retries a failed request. `key` is the cache key's rank
+    /// (the tenant namespace is added back), `ip` the client address's
+    /// index in its population: 32 bits each keep the message small.
     Retry {
         workload: u16,
         endpoint: u16,
         attempt: u8,
         tenant: u32,
         user: u32,
-        key: u64,
+        key: u32,
+        ip: u32,
+    },
+    /// The shared rate-limit store answered a request's call.
+    LimiterReply {
+        req: ReqRef,
     },
     /// A job's CPU work finished (station without CPU sharing).
     CpuDone {

@@ -81,6 +81,16 @@ pub struct Request {
     pub backend_cpu: SimTime,
     /// The slot holds a request (false once removed).
     pub alive: bool,
+    /// Client address (population in the high 32 bits, index in the low),
+    /// 0 without `clients`.
+    pub ip: u64,
+    /// Database server of its call: 0 the primary, i replica i − 1.
+    pub db_target: u8,
+    /// The shared rate-limit store refused it (its answer is on the way).
+    pub limited: bool,
+    /// When it passed the gateway and the shared limiters (its arrival
+    /// unless a shared limiter's answer took time).
+    pub admitted: SimTime,
 }
 
 /// The steps of a request after it has a worker.
@@ -92,6 +102,11 @@ pub enum Phase {
     Wait,
     L1,
     L2,
+    /// Looking up the persistent L3 cache.
+    L3,
+    /// Waiting for the shared rate-limit store (before an instance:
+    /// `instance` is `u32::MAX`).
+    RateCheck,
     PoolWait,
     Connecting,
     Query,

@@ -36,6 +36,7 @@ use super::cache::{Cache, EvictionPolicy};
 use super::database::Database;
 use super::gateway::{Gateway, Refusal};
 use super::instance::{Instance, InstanceState, Offer};
+use super::limiter::{CounterStore, CounterTable};
 use super::pool::{Acquire, ConnectionPool, Grant};
 use super::request::{Phase, ReqRef, Request, Requests, NO_USER};
 use super::shedding::{ShedMeter, ShedSignal};
@@ -44,8 +45,8 @@ use super::{Conservation, Msg, Station};
 use crate::engine::{Model, RngStreams, Scheduler, SimRng, SimTime, StreamId};
 use crate::metrics::{CacheEvent, GaugeAreas, LatencyHistogram, Outcome, Recorder, ScalingEvent, TimeIntegral};
 use crate::scenario::{
-    Arrival, CacheLevel, CachePolicy, Fallback, FaultKind, Isolation, Jitter, MemoryActionKind, PauseEvery, PolicySpec,
-    PoolScope, ScaleIn, Scenario, WritePolicy,
+    Arrival, CacheLevel, CachePolicy, DbRoute, Fallback, FaultKind, Isolation, Jitter, MemoryActionKind, PauseEvery,
+    PolicySpec, PoolScope, ReplicaRouting, ScaleIn, Scenario, WritePolicy,
 };
 use rand::{Rng, RngExt, SeedableRng};
 use rand_distr::Distribution;
@@ -59,6 +60,10 @@ struct WorkloadState {
     keys: SimRng,
     zipf: Option<rand_distr::Zipf<f64>>,
     shared_keys: bool,
+    /// Client-address popularity (`clients`) and its stream.
+    clients: Option<rand_distr::Zipf<f64>>,
+    client_pick: SimRng,
+    shared_clients: bool,
     first_tenant: u32,
     tenants: u32,
     tier: u16,
@@ -138,6 +143,23 @@ pub struct Service<'s> {
     shed_meters: Vec<ShedMeter>,
     l1: Vec<Option<Cache>>,
     l2: Option<Cache>,
+    /// The persistent L3 (shared) and its latency stream.
+    l3: Option<Cache>,
+    l3_rng: SimRng,
+    /// Per `[[rate_limit]]`: its counter tables (one if shared, else one
+    /// per instance id), and which limiters are shared / local.
+    limit_tables: Vec<Vec<CounterTable>>,
+    shared_limits: Vec<usize>,
+    local_limits: Vec<usize>,
+    /// Scratch: (limiter, table, counter slot) of a layer's checks.
+    limit_slots: Vec<(usize, usize, usize)>,
+    limit_store: Option<CounterStore>,
+    limit_store_rng: SimRng,
+    /// Read replicas (the primary is `db`); database servers = 1 + replicas,
+    /// and the next replica in rotation.
+    replicas: Vec<Database>,
+    targets: usize,
+    replica_next: usize,
     /// Pool class of each tier: 0 for shared tiers, one per isolated tier.
     tier_class: Vec<u16>,
     classes: usize,
@@ -240,6 +262,12 @@ impl<'s> Service<'s> {
                 keys: streams.stream(StreamId::CacheKeys(i as u32)),
                 zipf,
                 shared_keys: w.keys.is_some_and(|k| k.shared),
+                // Validated: addresses >= 1, 0 <= zipf <= 5.
+                clients: w
+                    .clients
+                    .map(|c| rand_distr::Zipf::new(c.addresses as f64, c.zipf).expect("valid Zipf parameters")),
+                client_pick: streams.stream(StreamId::Other(3000 + i as u32)),
+                shared_clients: w.clients.is_some_and(|c| c.shared),
                 first_tenant,
                 tenants: w.tenants,
                 tier: w.tier as u16,
@@ -388,8 +416,15 @@ impl<'s> Service<'s> {
                 );
             }
         }
+        // Database servers: the primary and its read replicas; each has its
+        // own pools (shared pools: per class and server).
+        let targets = 1 + sc
+            .database
+            .as_ref()
+            .and_then(|d| d.replicas.as_ref())
+            .map_or(0, |r| r.count as usize);
         let pools = match &sc.pool {
-            Some(p) if p.scope == PoolScope::Shared => (0..classes)
+            Some(p) if p.scope == PoolScope::Shared => (0..classes * targets)
                 .map(|_| ConnectionPool::new(p.config.clone(), SimTime::ZERO))
                 .collect(),
             _ => Vec::new(),
@@ -408,6 +443,31 @@ impl<'s> Service<'s> {
             shed_meters: Vec::new(),
             l1: Vec::new(),
             l2: sc.cache.l2.as_ref().map(|l| new_cache(l, stale_grace(sc))),
+            l3: sc.cache.l3.as_ref().map(|l| new_cache(l, stale_grace(sc))),
+            l3_rng: streams.stream(StreamId::Latency(3)),
+            limit_tables: sc
+                .rate_limits
+                .iter()
+                .map(|l| {
+                    if l.shared {
+                        vec![CounterTable::default()]
+                    } else {
+                        Vec::new()
+                    }
+                })
+                .collect(),
+            shared_limits: (0..sc.rate_limits.len())
+                .filter(|&i| sc.rate_limits[i].shared)
+                .collect(),
+            local_limits: (0..sc.rate_limits.len())
+                .filter(|&i| !sc.rate_limits[i].shared)
+                .collect(),
+            limit_slots: Vec::with_capacity(sc.rate_limits.len()),
+            limit_store: sc.limit_store.as_ref().map(|s| CounterStore::new(s.ops_per_s)),
+            limit_store_rng: streams.stream(StreamId::Latency(4)),
+            replicas: replica_servers(sc),
+            targets,
+            replica_next: 0,
             tier_class,
             classes,
             pools,
@@ -471,6 +531,8 @@ impl<'s> Service<'s> {
             conservation: Conservation::default(),
         };
         svc.rec.init_stages(sc.endpoints.iter().map(|e| e.stages.len()).sum());
+        svc.rec
+            .init_data_tier(sc.rate_limits.len(), if targets > 1 { targets } else { 0 });
         // Initial instances are ready at time zero.
         for g in 0..svc.groups.len() {
             for _ in 0..svc.groups[g].desired {
@@ -540,12 +602,16 @@ impl<'s> Service<'s> {
         }
         if let Some(p) = &self.sc.pool {
             if p.scope == PoolScope::Instance {
-                self.pool_slots.extend(std::iter::repeat_n(u32::MAX, self.classes));
+                let t = self.targets;
+                self.pool_slots.extend(std::iter::repeat_n(u32::MAX, self.classes * t));
                 for &c in &self.groups[g].classes {
-                    self.pool_slots[id as usize * self.classes + c as usize] = self.pools.len() as u32;
-                    let mut pool = ConnectionPool::new(p.config.clone(), now);
-                    pool.owner = Some(id);
-                    self.pools.push(pool);
+                    for target in 0..t {
+                        self.pool_slots[(id as usize * self.classes + c as usize) * t + target] =
+                            self.pools.len() as u32;
+                        let mut pool = ConnectionPool::new(p.config.clone(), now);
+                        pool.owner = Some(id);
+                        self.pools.push(pool);
+                    }
                 }
             }
         }
@@ -793,15 +859,24 @@ impl<'s> Service<'s> {
         self.groups[g].members.retain(|&i| i != id);
         self.alive.add(now, -1.0);
         self.l1[id as usize] = None;
+        // Its local rate-limit counters go with it.
+        for &i in &self.local_limits {
+            if let Some(t) = self.limit_tables[i].get_mut(id as usize) {
+                *t = CounterTable::default();
+            }
+        }
         if self.sc.pool.as_ref().is_some_and(|p| p.scope == PoolScope::Instance) {
+            let t = self.targets;
             for c in 0..self.classes {
-                let slot = self.pool_slots[id as usize * self.classes + c];
-                if slot != u32::MAX {
-                    let open = self.pools[slot as usize].open();
-                    if let Some(db) = &mut self.db {
-                        db.closed(open);
+                for target in 0..t {
+                    let slot = self.pool_slots[(id as usize * self.classes + c) * t + target];
+                    if slot != u32::MAX {
+                        let open = self.pools[slot as usize].open();
+                        if let Some(db) = server(&mut self.db, &mut self.replicas, target) {
+                            db.closed(open);
+                        }
+                        self.pools[slot as usize].close_all(now);
                     }
-                    self.pools[slot as usize].close_all(now);
                 }
             }
         }
@@ -819,7 +894,7 @@ impl<'s> Service<'s> {
             }
             Phase::Connecting => self.release_connection(sched, &r),
             Phase::Query => {
-                self.db.as_mut().expect("database").cancel(sched, req);
+                self.server(r.db_target).cancel(sched, req);
                 self.release_connection(sched, &r);
             }
             _ => {}
@@ -1107,7 +1182,8 @@ impl<'s> Service<'s> {
                 }
             }
             FaultKind::DbSlowdown { factor, duration } => {
-                if let Some(db) = &mut self.db {
+                // Every database server: the primary and its replicas.
+                for db in self.db.iter_mut().chain(self.replicas.iter_mut()) {
                     db.slowdown = *factor;
                 }
                 sched.schedule_in(*duration, Msg::FaultEnd { index: index as u16 });
@@ -1116,7 +1192,12 @@ impl<'s> Service<'s> {
                 self.l2_factor = *factor;
                 sched.schedule_in(*duration, Msg::FaultEnd { index: index as u16 });
             }
-            FaultKind::CacheFlush { l1, l2 } => {
+            FaultKind::CacheFlush { l1, l2, l3 } => {
+                if *l3 {
+                    if let Some(c) = &mut self.l3 {
+                        c.clear();
+                    }
+                }
                 if *l2 {
                     if let Some(c) = &mut self.l2 {
                         c.clear();
@@ -1147,7 +1228,7 @@ impl<'s> Service<'s> {
         match &self.sc.faults[index].kind {
             FaultKind::CacheSlowdown { .. } => self.l2_factor = 1.0,
             FaultKind::DbSlowdown { .. } => {
-                if let Some(db) = &mut self.db {
+                for db in self.db.iter_mut().chain(self.replicas.iter_mut()) {
                     db.slowdown = 1.0;
                 }
             }
@@ -1190,7 +1271,7 @@ impl<'s> Service<'s> {
         let tenant = ws.first_tenant + local;
         let endpoint = pending.and_then(|e| e.endpoint);
         self.schedule_next_arrival(sched, w);
-        self.new_request(sched, w, tenant, endpoint, NO_USER, 0, None);
+        self.new_request(sched, w, tenant, endpoint, NO_USER, 0, None, None);
     }
 
     fn on_user_ready(&mut self, sched: &mut Scheduler<Msg>, w: usize, user: u32) {
@@ -1201,7 +1282,7 @@ impl<'s> Service<'s> {
             return;
         }
         let tenant = ws.first_tenant + user / ws.users_per_tenant.max(1);
-        self.new_request(sched, w, tenant, None, user, 0, None);
+        self.new_request(sched, w, tenant, None, user, 0, None, None);
     }
 
     /// Schedule the next change of workload `w`'s ramp, if any is due
@@ -1296,6 +1377,114 @@ impl<'s> Service<'s> {
         }
     }
 
+    /// The full cache key of rank `k` for `tenant` of workload `w` (a
+    /// retry carries the rank only).
+    fn key_of(&self, w: usize, tenant: u32, k: u32) -> u64 {
+        let ws = &self.workloads[w];
+        if ws.zipf.is_none() || ws.shared_keys {
+            k as u64
+        } else {
+            ((tenant as u64) << 32) | k as u64
+        }
+    }
+
+    /// The client address of a request of `tenant` (workload `w`): index
+    /// `addr` in the tenant's population, or the workload's if shared.
+    fn ip_of(&self, w: usize, tenant: u32, addr: u32) -> u64 {
+        if self.workloads[w].clients.is_none() {
+            return 0;
+        }
+        let pop = if self.workloads[w].shared_clients {
+            (1u64 << 31) | w as u64
+        } else {
+            tenant as u64
+        };
+        (pop << 32) | addr as u64
+    }
+
+    /// Draw a client address for a request of workload `w` (0 without
+    /// `clients`).
+    fn draw_ip(&mut self, w: usize, tenant: u32) -> u64 {
+        let ws = &mut self.workloads[w];
+        let Some(z) = &ws.clients else { return 0 };
+        let a = z.sample(&mut ws.client_pick) as u32;
+        self.ip_of(w, tenant, a)
+    }
+
+    /// One layer of `[[rate_limit]]`s (the shared ones, or the local ones
+    /// at instance `inst`, whose group has `ready` instances) for `r`: all
+    /// that apply must allow it, and only then does each count it.
+    fn limit_layer(&mut self, now: SimTime, r: &Request, shared: bool, inst: usize, ready: usize) -> bool {
+        let sc = self.sc;
+        let n = if shared {
+            self.shared_limits.len()
+        } else {
+            self.local_limits.len()
+        };
+        self.limit_slots.clear();
+        let mut ok = true;
+        for j in 0..n {
+            let i = if shared {
+                self.shared_limits[j]
+            } else {
+                self.local_limits[j]
+            };
+            let spec = &sc.rate_limits[i];
+            if !spec.applies(r.tier as usize, r.endpoint as usize) {
+                continue;
+            }
+            let scale = if spec.divided { 1.0 / ready.max(1) as f64 } else { 1.0 };
+            let tables = &mut self.limit_tables[i];
+            let t = if shared { 0 } else { inst };
+            if tables.len() <= t {
+                tables.resize_with(t + 1, CounterTable::default);
+            }
+            let key = spec.limiter.per.of(r.tenant, r.ip, r.endpoint);
+            let (allowed, slot) = spec.limiter.check(&mut tables[t], key, now, scale);
+            self.rec.limiter(i, r.measured, !allowed);
+            if allowed {
+                self.limit_slots.push((i, t, slot));
+            } else {
+                ok = false;
+            }
+        }
+        if ok {
+            for &(i, t, slot) in &self.limit_slots {
+                sc.rate_limits[i].limiter.take(&mut self.limit_tables[i][t], slot, now);
+            }
+        }
+        ok
+    }
+
+    /// Whether some limiter of the layer (shared or local) applies to a
+    /// request of `tier` to `endpoint`.
+    fn layer_applies(&self, shared: bool, tier: usize, endpoint: usize) -> bool {
+        let list = if shared {
+            &self.shared_limits
+        } else {
+            &self.local_limits
+        };
+        list.iter().any(|&i| self.sc.rate_limits[i].applies(tier, endpoint))
+    }
+
+    /// The shared store answered `req`'s call: refuse it (429) or go on.
+    fn on_limiter_reply(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef) {
+        let Some(r) = self.requests.get(req) else { return };
+        let mut r = *r;
+        self.requests.remove(req);
+        let now = sched.now();
+        self.rec.limit_store_wait(r.measured, now - r.arrival);
+        if r.limited {
+            self.gateway.release(r.tenant);
+            self.conservation.rejected += 1;
+            self.rec.limiter_refusal(r.tier as usize, r.measured);
+            return self.client_result(sched, &r, Outcome::RateLimited, now - r.arrival);
+        }
+        r.phase = Phase::Cpu;
+        r.instance = 0;
+        self.admit(sched, r);
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn new_request(
         &mut self,
@@ -1306,6 +1495,7 @@ impl<'s> Service<'s> {
         user: u32,
         attempt: u8,
         key: Option<u64>,
+        ip: Option<u64>,
     ) {
         let now = sched.now();
         let endpoint = endpoint.unwrap_or_else(|| self.pick_endpoint(w));
@@ -1332,6 +1522,10 @@ impl<'s> Service<'s> {
         let key = match key {
             Some(k) => k,
             None => self.draw_key(w, tenant),
+        };
+        let ip = match ip {
+            Some(a) => a,
+            None => self.draw_ip(w, tenant),
         };
         let tier = self.workloads[w].tier as usize;
         let measured = now >= self.rec.warmup();
@@ -1371,6 +1565,10 @@ impl<'s> Service<'s> {
             stage_seed,
             backend_cpu,
             alive: false,
+            ip,
+            db_target: 0,
+            limited: false,
+            admitted: now,
         };
         let refusal = match self.gateway.admit(now, tenant) {
             Ok(()) => None,
@@ -1381,6 +1579,36 @@ impl<'s> Service<'s> {
             self.conservation.rejected += 1;
             return self.client_result(sched, &req, o, SimTime::ZERO);
         }
+        // Shared limiters: one call to the store; the request waits for
+        // the answer before it goes to an instance.
+        if !self.shared_limits.is_empty() && self.layer_applies(true, tier, endpoint) {
+            req.limited = !self.limit_layer(now, &req, true, 0, 0);
+            let store = self.sc.limit_store.as_ref().expect("shared limiters have a store");
+            let latency = store.latency.sample(&mut self.limit_store_rng);
+            let delay = self.limit_store.as_mut().expect("store").call(now, latency);
+            req.phase = Phase::RateCheck;
+            req.instance = u32::MAX;
+            let r = self.requests.insert(req);
+            sched.schedule_in(delay, Msg::LimiterReply { req: r });
+            return;
+        }
+        self.admit(sched, req);
+    }
+
+    /// A request past the gateway (and the shared limiters): the balancer
+    /// picks an instance, whose local limiters and load shedding may refuse
+    /// it, then it queues for a worker.
+    fn admit(&mut self, sched: &mut Scheduler<Msg>, mut req: Request) {
+        let now = sched.now();
+        let (tier, tenant, endpoint, measured, cpu) = (
+            req.tier as usize,
+            req.tenant,
+            req.endpoint as usize,
+            req.measured,
+            req.cpu,
+        );
+        req.admitted = now;
+        let g = self.tier_group[tier] as usize;
         let Some(inst) = self.groups[g].balancer.pick() else {
             // No ready instance: the balancer has nowhere to send it.
             self.gateway.release(tenant);
@@ -1388,6 +1616,16 @@ impl<'s> Service<'s> {
             return self.client_result(sched, &req, Outcome::NoInstance, SimTime::ZERO);
         };
         req.instance = inst;
+        if !self.local_limits.is_empty() && self.layer_applies(false, tier, endpoint) {
+            let ready = self.groups[g].balancer.ready_count();
+            if !self.limit_layer(now, &req, false, inst as usize, ready) {
+                self.gateway.release(tenant);
+                self.groups[g].balancer.done(inst);
+                self.conservation.rejected += 1;
+                self.rec.limiter_refusal(tier, measured);
+                return self.client_result(sched, &req, Outcome::RateLimited, SimTime::ZERO);
+            }
+        }
         let memory_shed = self.instances[inst as usize].memory_shed;
         if memory_shed || (self.sc.shedding.is_some() && self.overloaded(now, inst, req.level)) {
             self.gateway.release(tenant);
@@ -1413,7 +1651,13 @@ impl<'s> Service<'s> {
         self.rec.admitted(measured);
         self.in_system.add(now, 1.0);
         if let Some(t) = self.sc.endpoints[endpoint].timeout {
-            sched.schedule_in_fixed(t, Msg::ClientTimeout { req: r });
+            // From arrival (a shared limiter's answer may have taken a
+            // while); a fixed-delay lane when it is from now.
+            if req.arrival >= now {
+                sched.schedule_in_fixed(t, Msg::ClientTimeout { req: r });
+            } else {
+                sched.schedule_at((req.arrival + t).max(now), Msg::ClientTimeout { req: r });
+            }
         }
         if self.sc.memory.is_some() {
             self.memory_admitted(sched, inst as usize);
@@ -1492,7 +1736,10 @@ impl<'s> Service<'s> {
                                 attempt: r.attempt + 1,
                                 tenant: r.tenant,
                                 user: r.user,
-                                key: r.key,
+                                // Ranks below 2^32 (items <= 10^9): the
+                                // tenant namespace is added back.
+                                key: r.key as u32,
+                                ip: r.ip as u32,
                             },
                         );
                     }
@@ -1580,7 +1827,9 @@ impl<'s> Service<'s> {
         }
         r.phase = Phase::L1; // no longer on the CPU
         let has_l1 = self.l1.get(r.instance as usize).is_some_and(|c| c.is_some());
-        if ep.cacheable && (self.l2.is_some() || has_l1) {
+        if ep.cacheable && self.l2.is_none() && !has_l1 && self.l3.is_some() {
+            self.l3_lookup(sched, req);
+        } else if ep.cacheable && (self.l2.is_some() || has_l1) {
             self.cache_lookup(sched, req, has_l1);
         } else if ep.write && self.sc.cache.write_policy == Some(WritePolicy::WriteBehind) && self.sc.cache.any() {
             // Write to the caches, answer, and flush to the database in the
@@ -1620,9 +1869,10 @@ impl<'s> Service<'s> {
                         r.wait_since = now;
                     }
                     None => {
-                        // Open: the read goes past the L2 to the database.
+                        // Open: the read goes past the L2 (to the L3 or
+                        // the database).
                         let q = self.sc.endpoints[r.endpoint as usize].db_queries;
-                        return self.read_miss(sched, req, q);
+                        return self.after_l2(sched, req, q);
                     }
                 }
             }
@@ -1681,7 +1931,7 @@ impl<'s> Service<'s> {
                 if self.l2.is_some() {
                     self.cache_lookup(sched, req, false);
                 } else {
-                    self.read_miss(sched, req, db_queries);
+                    self.after_l2(sched, req, db_queries);
                 }
             }
             Phase::L2 if hit => {
@@ -1692,9 +1942,50 @@ impl<'s> Service<'s> {
                 }
                 self.finish(sched, req, Outcome::Completed);
             }
-            Phase::L2 => self.read_miss(sched, req, db_queries),
+            Phase::L2 => self.after_l2(sched, req, db_queries),
+            Phase::L3 if hit => {
+                self.rec.cache(tier, measured, CacheEvent::L3Hit);
+                let now = sched.now();
+                if let Some(l2) = &mut self.l2 {
+                    l2.insert(key, now);
+                }
+                if let Some(Some(l1)) = self.l1.get_mut(inst) {
+                    l1.insert(key, now);
+                    self.l1_changed(inst, now);
+                }
+                self.finish(sched, req, Outcome::Completed);
+            }
+            Phase::L3 => {
+                self.rec.cache(tier, measured, CacheEvent::L3Miss);
+                self.read_miss(sched, req, db_queries);
+            }
             _ => {}
         }
+    }
+
+    /// A read missed (or skipped) the L2: the L3 if there is one, else
+    /// the database.
+    fn after_l2(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, db_queries: u32) {
+        if self.l3.is_some() {
+            self.l3_lookup(sched, req);
+        } else {
+            self.read_miss(sched, req, db_queries);
+        }
+    }
+
+    /// Look `req`'s key up in the persistent L3; the answer arrives after
+    /// its latency.
+    fn l3_lookup(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef) {
+        let now = sched.now();
+        let r = self.requests.get_mut(req).expect("live request");
+        let level = self.sc.cache.l3.as_ref().expect("L3 configured");
+        let cache = self.l3.as_mut().expect("L3 configured");
+        let stale = self.stale_fallback && cache.holds_stale(r.key, now);
+        r.stale |= stale;
+        r.hit = !stale && cache.get(r.key, now);
+        r.phase = Phase::L3;
+        let latency = level.latency.sample(&mut self.l3_rng);
+        sched.schedule_in(latency, Msg::CacheStep { req });
     }
 
     /// Every cache level missed: load from the database (then fill).
@@ -1711,6 +2002,9 @@ impl<'s> Service<'s> {
     }
 
     fn cache_fill(&mut self, r: &Request, now: SimTime) {
+        if let Some(l3) = &mut self.l3 {
+            l3.insert(r.key, now);
+        }
         if let Some(l2) = &mut self.l2 {
             l2.insert(r.key, now);
         }
@@ -1730,6 +2024,9 @@ impl<'s> Service<'s> {
             if let Some(l2) = &mut self.l2 {
                 l2.invalidate(r.key);
             }
+            if let Some(l3) = &mut self.l3 {
+                l3.invalidate(r.key);
+            }
             if let Some(Some(l1)) = self.l1.get_mut(r.instance as usize) {
                 l1.invalidate(r.key);
             }
@@ -1737,12 +2034,51 @@ impl<'s> Service<'s> {
     }
 
     fn pool_index(&self, r: &Request) -> usize {
+        self.pool_of(r, r.db_target as usize)
+    }
+
+    /// The pool `r` would use to reach database server `target`.
+    fn pool_of(&self, r: &Request, target: usize) -> usize {
         let class = self.tier_class[r.tier as usize] as usize;
         if self.sc.pool.as_ref().is_some_and(|p| p.scope == PoolScope::Shared) {
-            class
+            class * self.targets + target
         } else {
-            self.pool_slots[r.instance as usize * self.classes + class] as usize
+            self.pool_slots[(r.instance as usize * self.classes + class) * self.targets + target] as usize
         }
+    }
+
+    /// The database server of `r`'s call: the primary unless its endpoint
+    /// reads from replicas and there are some; then by the routing rule
+    /// (least-connections counts the calls in progress in the pools this
+    /// request would use, as a client-side router sees them).
+    fn route(&mut self, r: &Request) -> usize {
+        let n = self.targets - 1;
+        if n == 0 || r.background || self.sc.endpoints[r.endpoint as usize].db_route != DbRoute::Replica {
+            return 0;
+        }
+        let routing = self
+            .sc
+            .database
+            .as_ref()
+            .and_then(|d| d.replicas.as_ref())
+            .map(|x| x.routing);
+        let pick = match routing {
+            Some(ReplicaRouting::LeastConnections) => {
+                let mut best = (u32::MAX, 0);
+                for k in 0..n {
+                    let i = (self.replica_next + k) % n;
+                    let p = &self.pools[self.pool_of(r, i + 1)];
+                    let load = p.in_use() + p.waiting() as u32;
+                    if load < best.0 {
+                        best = (load, i);
+                    }
+                }
+                best.1
+            }
+            _ => self.replica_next % n,
+        };
+        self.replica_next = (pick + 1) % n;
+        pick + 1
     }
 
     /// Ask the database breaker, then the pool for a connection.
@@ -1762,14 +2098,23 @@ impl<'s> Service<'s> {
                 }
             }
         }
-        let r = *self.requests.get(req).expect("live request");
+        let mut r = *self.requests.get(req).expect("live request");
+        if self.targets > 1 {
+            r.db_target = self.route(&r) as u8;
+            self.requests.get_mut(req).expect("live request").db_target = r.db_target;
+            if !r.background {
+                self.rec.db_server_call(r.db_target as usize, r.measured);
+            }
+        }
         let p = self.pool_index(&r);
         let cap = self.sc.tiers[r.tier as usize].max_connections.unwrap_or(u32::MAX);
-        let db = self.db.as_mut().expect("database work has a database");
-        match self.pools[p].acquire(now, req, r.tenant, cap, r.level, db.can_open()) {
+        let can_open = self.server(r.db_target).can_open();
+        match self.pools[p].acquire(now, req, r.tenant, cap, r.level, can_open) {
             Acquire::Granted(g) => {
                 if !r.background {
                     self.rec.pool_wait(r.tier as usize, r.measured, SimTime::ZERO);
+                    self.rec
+                        .db_server_wait(r.db_target as usize, r.measured, SimTime::ZERO, false);
                 }
                 self.got_connection(sched, req, g);
             }
@@ -1832,8 +2177,9 @@ impl<'s> Service<'s> {
     }
 
     fn got_connection(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, g: Grant) {
+        let target = self.requests.get(req).expect("live request").db_target;
         if g.opened {
-            self.db.as_mut().expect("database").opened();
+            self.server(target).opened();
         }
         let r = self.requests.get_mut(req).expect("live request");
         r.conn = g.conn;
@@ -1849,7 +2195,7 @@ impl<'s> Service<'s> {
         let r = self.requests.get_mut(req).expect("live request");
         r.phase = Phase::Query;
         r.queries += 1;
-        let (e, tier, q) = (r.endpoint as usize, r.tier as usize, r.queries);
+        let (e, tier, q, target) = (r.endpoint as usize, r.tier as usize, r.queries, r.db_target);
         // A generator of this request's own (see Request::query_seed):
         // seeding xoshiro costs four SplitMix steps, no allocation.
         let mut rng = SimRng::seed_from_u64(r.query_seed ^ (q as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
@@ -1859,7 +2205,19 @@ impl<'s> Service<'s> {
             .as_ref()
             .expect("query distribution")
             .sample(&mut rng);
-        self.db.as_mut().expect("database").begin(sched, req, work);
+        let work = if target > 0 {
+            // A replica's query work relative to the primary's.
+            let f = self
+                .sc
+                .database
+                .as_ref()
+                .and_then(|d| d.replicas.as_ref())
+                .map_or(1.0, |x| x.query_factor);
+            SimTime::from_secs_f64(work.as_secs_f64() * f)
+        } else {
+            work
+        };
+        self.server(target).begin(sched, req, work);
         if let Some(t) = self.sc.tiers[tier].query_timeout {
             sched.schedule_in_fixed(t, Msg::QueryTimeout { req, query: q });
         }
@@ -1888,15 +2246,18 @@ impl<'s> Service<'s> {
     fn release_connection(&mut self, sched: &mut Scheduler<Msg>, r: &Request) {
         let now = sched.now();
         let p = self.pool_index(r);
-        let db = self.db.as_mut().expect("database");
-        let released = self.pools[p].release(now, r.conn, r.tenant, db.can_open());
+        let db = self.server(r.db_target);
+        let can_open = db.can_open();
+        let released = self.pools[p].release(now, r.conn, r.tenant, can_open);
         if released.closed {
-            db.closed(1);
+            self.server(r.db_target).closed(1);
         }
         if let Some((next, grant)) = released.next {
             if let Some(w) = self.requests.get(next).filter(|w| !w.background) {
                 let wait = now - w.wait_since;
-                self.rec.pool_wait(w.tier as usize, w.measured, wait);
+                let (tier, measured, target) = (w.tier as usize, w.measured, w.db_target as usize);
+                self.rec.pool_wait(tier, measured, wait);
+                self.rec.db_server_wait(target, measured, wait, false);
             }
             self.got_connection(sched, next, grant);
         }
@@ -1940,7 +2301,9 @@ impl<'s> Service<'s> {
         self.in_system.add(now, -1.0);
         self.conservation.server_done += 1;
         let latency = now - r.arrival;
-        self.rec.server_done(r.measured, latency);
+        // Little's law: time since admission (a shared limiter's wait
+        // comes before it).
+        self.rec.server_done(r.measured, now - r.admitted);
         if r.client_gone {
             self.rec.abandoned(r.tier as usize, r.measured);
         } else {
@@ -1990,8 +2353,11 @@ impl<'s> Service<'s> {
         let r = *r;
         let p = self.pool_index(&r);
         self.pools[p].cancel(sched.now(), req);
-        self.rec
-            .pool_wait(r.tier as usize, r.measured, sched.now() - r.wait_since);
+        let wait = sched.now() - r.wait_since;
+        self.rec.pool_wait(r.tier as usize, r.measured, wait);
+        if !r.background {
+            self.rec.db_server_wait(r.db_target as usize, r.measured, wait, true);
+        }
         self.db_result(sched.now(), &r, true);
         self.finish(sched, req, Outcome::PoolTimeout);
     }
@@ -2002,7 +2368,7 @@ impl<'s> Service<'s> {
             return;
         }
         let r = *r;
-        self.db.as_mut().expect("database").cancel(sched, req);
+        self.server(r.db_target).cancel(sched, req);
         self.release_connection(sched, &r);
         self.db_result(sched.now(), &r, true);
         self.finish(sched, req, Outcome::QueryTimeout);
@@ -2033,6 +2399,15 @@ impl<'s> Service<'s> {
         if let Some(db) = &mut self.db {
             a.db_busy = db.busy.take(now);
             a.db_cores = db.cores() as f64 * dt;
+            if self.targets > 1 {
+                self.rec.db_server_areas(now, 0, a.db_busy, a.db_cores);
+            }
+        }
+        for (i, db) in self.replicas.iter_mut().enumerate() {
+            let (busy, cores) = (db.busy.take(now), db.cores() as f64 * dt);
+            a.replica_busy += busy;
+            a.replica_cores += cores;
+            self.rec.db_server_areas(now, i + 1, busy, cores);
         }
         a.db_breaker_open = self.db_breaker_open.take(now);
         a.cache_breaker_open = self.cache_breaker_open.take(now);
@@ -2046,12 +2421,22 @@ impl<'s> Service<'s> {
 
     /// Periodic upkeep at each sample: dynamic pools close idle connections.
     fn upkeep(&mut self, now: SimTime) {
-        if let Some(db) = &mut self.db {
-            for p in &mut self.pools {
-                let closed = p.close_idle(now);
+        // Pools are laid out server by server (index mod servers).
+        let t = self.targets;
+        for (i, p) in self.pools.iter_mut().enumerate() {
+            let closed = p.close_idle(now);
+            if let Some(db) = server(&mut self.db, &mut self.replicas, i % t) {
                 db.closed(closed);
             }
         }
+    }
+
+    /// Database server `target` (0 the primary).
+    #[inline]
+    fn server(&mut self, target: u8) -> &mut Database {
+        // Database work exists only with a [database]; targets come from
+        // its replicas.
+        server(&mut self.db, &mut self.replicas, target as usize).expect("database server")
     }
 
     /// Qualified names (`endpoint.stage`) of all request stages, in the
@@ -2113,15 +2498,22 @@ impl Model for Service<'_> {
                 tenant,
                 user,
                 key,
-            } => self.new_request(
-                sched,
-                workload as usize,
-                tenant,
-                Some(endpoint as usize),
-                user,
-                attempt,
-                Some(key),
-            ),
+                ip,
+            } => {
+                let (w, key) = (workload as usize, self.key_of(workload as usize, tenant, key));
+                let ip = self.ip_of(w, tenant, ip);
+                self.new_request(
+                    sched,
+                    w,
+                    tenant,
+                    Some(endpoint as usize),
+                    user,
+                    attempt,
+                    Some(key),
+                    Some(ip),
+                )
+            }
+            Msg::LimiterReply { req } => self.on_limiter_reply(sched, req),
             Msg::CpuDone {
                 station: Station::Instance(i),
                 req,
@@ -2161,6 +2553,28 @@ impl Model for Service<'_> {
                     self.db.as_mut().expect("database").done_direct(sched.now());
                     self.query_done(sched, req);
                 }
+            }
+            Msg::CpuDone {
+                station: Station::Replica(i),
+                req,
+            } => {
+                let live = self.requests.get(req).is_some_and(|r| r.phase == Phase::Query);
+                if live {
+                    self.replicas[i as usize].done_direct(sched.now());
+                    self.query_done(sched, req);
+                }
+            }
+            Msg::CpuTick {
+                station: Station::Replica(i),
+                gen,
+            } => {
+                let mut done = std::mem::take(&mut self.done_buf);
+                done.clear();
+                self.replicas[i as usize].tick(sched, gen, &mut done);
+                for &r in &done {
+                    self.query_done(sched, r);
+                }
+                self.done_buf = done;
             }
             Msg::CpuTick {
                 station: Station::Database,
@@ -2232,5 +2646,25 @@ impl Model for Service<'_> {
                 }
             }
         }
+    }
+}
+
+/// Read replicas of the scenario's database, as database servers.
+fn replica_servers(sc: &Scenario) -> Vec<Database> {
+    let Some(r) = sc.database.as_ref().and_then(|d| d.replicas.as_ref()) else {
+        return Vec::new();
+    };
+    (0..r.count)
+        .map(|i| Database::at(Station::Replica(i), r.cores, r.max_connections, SimTime::ZERO))
+        .collect()
+}
+
+/// Database server `target`: 0 the primary, i the replica i − 1.
+#[inline]
+fn server<'a>(db: &'a mut Option<Database>, replicas: &'a mut [Database], target: usize) -> Option<&'a mut Database> {
+    if target == 0 {
+        db.as_mut()
+    } else {
+        replicas.get_mut(target - 1)
     }
 }

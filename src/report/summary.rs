@@ -155,6 +155,14 @@ pub struct Summary {
     /// (mean, p50, p95, p99) and failure rate.
     #[serde(skip_serializing_if = "Map::is_empty")]
     pub stages: Map<String, Value>,
+    /// Per `[[rate_limit]]`: estimates of the requests it checked, refused,
+    /// and the refused fraction.
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub limiters: Map<String, Value>,
+    /// With read replicas, per database server (`primary`, `replica-1`,
+    /// ...): utilization, calls, connection waits, pool timeouts.
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub databases: Map<String, Value>,
     pub warnings: Vec<String>,
     /// Server-side request accounting summed over replications (whole run,
     /// warm-up included): arrived = rejected + server_done + in_flight.
@@ -485,16 +493,26 @@ fn estimates(reps: &[&MetricValues]) -> Vec<(&'static str, Estimate)> {
 
 /// Estimates of each request stage's metrics over replications.
 fn stage_estimates(out: &RunOutput) -> Vec<(String, Vec<(&'static str, Estimate)>)> {
+    named_estimates(out, |r| &r.stages, crate::scenario::STAGE_METRICS)
+}
+
+/// Estimates over replications of named parts (stages, limiters, database
+/// servers), each with values aligned with `metrics`.
+fn named_estimates(
+    out: &RunOutput,
+    parts: impl Fn(&crate::runner::ReplicationResult) -> &Vec<crate::runner::StageResult>,
+    metrics: &'static [(&'static str, bool)],
+) -> Vec<(String, Vec<(&'static str, Estimate)>)> {
     let Some(first) = out.replications.first() else {
         return Vec::new();
     };
-    (0..first.stages.len())
+    (0..parts(first).len())
         .map(|i| {
-            let est = crate::scenario::STAGE_METRICS
+            let est = metrics
                 .iter()
                 .enumerate()
                 .filter_map(|(k, (m, _))| {
-                    let xs: Vec<f64> = out.replications.iter().filter_map(|r| r.stages[i].values[k]).collect();
+                    let xs: Vec<f64> = out.replications.iter().filter_map(|r| parts(r)[i].values[k]).collect();
                     Estimate::from_samples(&xs).map(|mut e| {
                         if let Some(ci) = &mut e.ci95 {
                             ci[0] = ci[0].max(0.0);
@@ -503,7 +521,7 @@ fn stage_estimates(out: &RunOutput) -> Vec<(String, Vec<(&'static str, Estimate)
                     })
                 })
                 .collect();
-            (first.stages[i].name.clone(), est)
+            (parts(first)[i].name.clone(), est)
         })
         .collect()
 }
@@ -597,6 +615,14 @@ pub fn build_summary(sc: &Scenario, out: &RunOutput) -> Summary {
         claims: judge_claims(sc, &overall, &tier_est, &stage_est),
         settings: settings(sc),
         stages: stage_est
+            .iter()
+            .map(|(n, e)| (n.clone(), Value::Object(to_map(e))))
+            .collect(),
+        limiters: named_estimates(out, |r| &r.limiters, crate::scenario::LIMITER_METRICS)
+            .iter()
+            .map(|(n, e)| (n.clone(), Value::Object(to_map(e))))
+            .collect(),
+        databases: named_estimates(out, |r| &r.databases, crate::scenario::DB_SERVER_METRICS)
             .iter()
             .map(|(n, e)| (n.clone(), Value::Object(to_map(e))))
             .collect(),

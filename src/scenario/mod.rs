@@ -49,6 +49,11 @@ pub struct Scenario {
     pub background: Vec<BackgroundTask>,
     /// Stop-the-world pauses on every instance (`[pauses]`).
     pub pauses: Option<PauseSpec>,
+    /// Rate limiters beside the tiers' token buckets (`[[rate_limit]]`).
+    pub rate_limits: Vec<RateLimiterSpec>,
+    /// The shared counter service of `state = "shared"` limiters
+    /// (`[rate_limit_store]`).
+    pub limit_store: Option<LimitStoreSpec>,
     pub autoscaler: Option<AutoscalerSpec>,
     pub faults: Vec<FaultSpec>,
     pub slo: Vec<SloCheck>,
@@ -110,6 +115,52 @@ pub struct Workload {
     pub mix: Vec<(usize, f64)>,
     /// Cache-key popularity of each tenant's requests.
     pub keys: Option<KeySpace>,
+    /// Client addresses the requests come from (for per-IP limits).
+    pub clients: Option<ClientSpace>,
+}
+
+/// A population of `addresses` client addresses with a Zipf(`zipf`)
+/// popularity; each request comes from one, drawn at arrival. Per tenant
+/// unless `shared` (then the workload's tenants share one population).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientSpace {
+    pub addresses: u32,
+    pub zipf: f64,
+    pub shared: bool,
+}
+
+/// One `[[rate_limit]]`: a limiter, the requests it applies to, and where
+/// its counters live.
+#[derive(Debug, Clone)]
+pub struct RateLimiterSpec {
+    pub name: String,
+    pub limiter: crate::model::limiter::Limiter,
+    /// Endpoints it applies to (None: all).
+    pub endpoints: Option<Vec<usize>>,
+    /// Tiers it applies to (None: all).
+    pub tiers: Option<Vec<usize>>,
+    /// Counters in the shared store (else one set per instance).
+    pub shared: bool,
+    /// Local state: each instance enforces limit / ready instances of its
+    /// group (else the full limit each).
+    pub divided: bool,
+}
+
+impl RateLimiterSpec {
+    /// Whether the limiter sees requests of `tier` to `endpoint`.
+    #[inline]
+    pub fn applies(&self, tier: usize, endpoint: usize) -> bool {
+        self.tiers.as_ref().is_none_or(|t| t.contains(&tier))
+            && self.endpoints.as_ref().is_none_or(|e| e.contains(&endpoint))
+    }
+}
+
+/// `[rate_limit_store]`: the latency of one call to the shared counters,
+/// and optionally the calls per second it can serve (one FCFS server).
+#[derive(Debug, Clone)]
+pub struct LimitStoreSpec {
+    pub latency: Dist,
+    pub ops_per_s: Option<f64>,
 }
 
 /// Keys drawn per request from a Zipf(`zipf`) popularity over `items`
@@ -195,6 +246,16 @@ pub struct Endpoint {
     /// Ordered stages a request goes through once it has a worker, before
     /// the endpoint's own `cpu` (zero when left out), caches and database.
     pub stages: Vec<Stage>,
+    /// Where its database call goes when there are read replicas.
+    pub db_route: DbRoute,
+}
+
+/// Which database server an endpoint's call (connection and queries) uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbRoute {
+    Primary,
+    /// A read replica (the primary when there are none).
+    Replica,
 }
 
 /// One stage of a request's path (JWT validation, RBAC, an external call):
@@ -314,6 +375,29 @@ pub struct PoolSpec {
 pub struct DatabaseSpec {
     pub cores: u32,
     pub max_connections: u32,
+    /// Read replicas (`[database.replicas]`, count ≥ 1).
+    pub replicas: Option<ReplicaSpec>,
+}
+
+/// `count` identical read replicas, each with its own cores, connection
+/// limit and (per instance or shared, as `pool.scope`) connection pools
+/// configured as `[pool]`; query work on a replica is × `query_factor`.
+#[derive(Debug, Clone)]
+pub struct ReplicaSpec {
+    pub count: u32,
+    pub routing: ReplicaRouting,
+    pub cores: u32,
+    pub max_connections: u32,
+    pub query_factor: f64,
+}
+
+/// How reads pick a replica.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplicaRouting {
+    RoundRobin,
+    /// Fewest database calls in progress (waiting for or holding one of
+    /// its connections); ties to the lowest index.
+    LeastConnections,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -349,12 +433,14 @@ pub enum WritePolicy {
 pub struct CacheSpec {
     pub l1: Option<CacheLevel>,
     pub l2: Option<CacheLevel>,
+    /// A slower, persistent shared level after L2 (survives L2 flushes).
+    pub l3: Option<CacheLevel>,
     pub write_policy: Option<WritePolicy>,
 }
 
 impl CacheSpec {
     pub fn any(&self) -> bool {
-        self.l1.is_some() || self.l2.is_some()
+        self.l1.is_some() || self.l2.is_some() || self.l3.is_some()
     }
 }
 
@@ -536,8 +622,9 @@ pub enum FaultKind {
     ZoneOutage { fraction: f64, duration: SimTime },
     /// Query work × `factor` for `duration`.
     DbSlowdown { factor: f64, duration: SimTime },
-    /// Empty a cache level at once (L2 by default).
-    CacheFlush { l1: bool, l2: bool },
+    /// Empty cache levels at once (L2 by default; the persistent L3 only
+    /// when named).
+    CacheFlush { l1: bool, l2: bool, l3: bool },
     /// L2 lookup latency × `factor` for `duration`.
     CacheSlowdown { factor: f64, duration: SimTime },
     /// CPU demand of one endpoint (or all) × `factor` for `duration`.
@@ -649,6 +736,20 @@ pub const STAGE_METRICS: &[(&str, bool)] = &[
     ("latency_p95_s", false),
     ("latency_p99_s", false),
     ("failure_rate", true),
+];
+
+/// Metrics reported per `[[rate_limit]]` (in `summary.json` `limiters`),
+/// and whether each is a ratio.
+pub const LIMITER_METRICS: &[(&str, bool)] = &[("checked", false), ("rejected", false), ("rejected_ratio", true)];
+
+/// Metrics reported per database server with read replicas (in
+/// `summary.json` `databases`: `primary`, `replica-1`, ...).
+pub const DB_SERVER_METRICS: &[(&str, bool)] = &[
+    ("utilization", true),
+    ("calls", false),
+    ("pool_wait_mean_s", false),
+    ("pool_wait_p95_s", false),
+    ("pool_timeouts", false),
 ];
 
 impl Arrival {

@@ -59,6 +59,10 @@ pub struct RawScenario {
     pub pauses: Option<RawPauses>,
     /// Parsed by `resolve` (its keys depend on `policy`).
     pub autoscaler: Option<toml::Table>,
+    /// Rate limiters (parsed by `resolve`: keys depend on `algorithm`).
+    pub rate_limit: Option<Vec<toml::Table>>,
+    /// The shared counter service of `state = "shared"` limiters.
+    pub rate_limit_store: Option<RawLimitStore>,
     pub fault: Option<Vec<toml::Table>>,
     pub slo: Option<toml::Table>,
     /// Claims of a performance report, checked by `tenantsim claims`
@@ -90,6 +94,40 @@ pub struct RawPool {
 pub struct RawDatabase {
     pub cores: Option<u32>,
     pub max_connections: Option<u32>,
+    /// Read replicas.
+    pub replicas: Option<RawReplicas>,
+}
+
+/// `[database.replicas]`.
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawReplicas {
+    pub count: Option<i64>,
+    /// round-robin | least-connections
+    pub routing: Option<String>,
+    pub cores: Option<u32>,
+    pub max_connections: Option<u32>,
+    /// Query work on a replica relative to the primary.
+    pub query_factor: Option<f64>,
+}
+
+/// `[rate_limit_store]`.
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimitStore {
+    /// A distribution: the round trip of one call.
+    pub latency: Option<toml::Value>,
+    /// Calls per second it serves (one FCFS server); none: unlimited.
+    pub ops_per_s: Option<f64>,
+}
+
+/// `clients = { addresses, zipf, shared }` of a workload.
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawClients {
+    pub addresses: Option<i64>,
+    pub zipf: Option<f64>,
+    pub shared: Option<bool>,
 }
 
 #[derive(Deserialize, Debug, Default, Clone)]
@@ -97,6 +135,7 @@ pub struct RawDatabase {
 pub struct RawCache {
     pub l1: Option<RawCacheLevel>,
     pub l2: Option<RawCacheLevel>,
+    pub l3: Option<RawCacheLevel>,
     pub write_policy: Option<String>,
 }
 
@@ -213,6 +252,8 @@ pub struct RawWorkload {
     pub arrival: Option<toml::Table>,
     pub mix: Option<BTreeMap<String, f64>>,
     pub keys: Option<RawKeys>,
+    /// Client addresses (for per-IP rate limits).
+    pub clients: Option<RawClients>,
 }
 
 #[derive(Deserialize, Debug, Default, Clone)]
@@ -231,6 +272,9 @@ pub struct RawEndpoint {
     pub operation: Option<String>,
     /// Ordered request stages run before the endpoint's own `cpu`.
     pub stage: Option<Vec<RawStage>>,
+    /// With read replicas: "replica" (default for reads) or "primary"
+    /// (default for writes).
+    pub db_route: Option<String>,
 }
 
 /// `[[background]]`: a periodic task taking CPU on every instance.

@@ -146,6 +146,17 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         if cacheable && write {
             return Err(cx.err(&format!("{key}.cacheable"), "a write is not a cacheable read: writes update or invalidate the caches according to [cache] write_policy"));
         }
+        let db_route = match e.db_route.as_deref() {
+            None if write => DbRoute::Primary,
+            None | Some("replica") => DbRoute::Replica,
+            Some("primary") => DbRoute::Primary,
+            Some(o) => {
+                return Err(cx.err(
+                    &format!("{key}.db_route"),
+                    format!("`{o}`: allowed routes are replica (default for reads), primary (default for writes)"),
+                ))
+            }
+        };
         endpoints.push(Endpoint {
             name: name.clone(),
             cpu,
@@ -155,6 +166,7 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
             cacheable,
             write,
             stages,
+            db_route,
         });
     }
     let endpoint_names: Vec<&str> = endpoints.iter().map(|e| e.name.as_str()).collect();
@@ -397,6 +409,10 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
                 })
             }
         };
+        let clients = match &w.clients {
+            None => None,
+            Some(c) => Some(parse_clients(&cx, &format!("{key}.clients"), c)?),
+        };
         let name = w.name.clone().unwrap_or_else(|| format!("{}-{i}", tier_names[tier]));
         workloads.push(Workload {
             name,
@@ -405,6 +421,7 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
             arrival,
             mix,
             keys,
+            clients,
         });
     }
 
@@ -521,7 +538,15 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
             if max_connections == 0 {
                 return Err(cx.err("database.max_connections", "must be at least 1"));
             }
-            Some(DatabaseSpec { cores, max_connections })
+            let replicas = match &d.replicas {
+                None => None,
+                Some(r) => parse_replicas(&cx, r, cores, max_connections)?,
+            };
+            Some(DatabaseSpec {
+                cores,
+                max_connections,
+                replicas,
+            })
         }
     };
     let pool = match &raw.pool {
@@ -604,6 +629,15 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         None => None,
         Some(m) => Some(parse_memory(&cx, m, &instance, &cache)?),
     };
+    let (rate_limits, limit_store) = parse_rate_limits(
+        &cx,
+        raw.rate_limit.as_deref().unwrap_or_default(),
+        raw.rate_limit_store.as_ref(),
+        &tier_names,
+        &endpoint_names,
+        &workloads,
+        &mut warnings,
+    )?;
     let background = parse_background(&cx, raw.background.as_deref().unwrap_or_default())?;
     let pauses = match &raw.pauses {
         None => None,
@@ -667,6 +701,9 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         background: !background.is_empty(),
         pauses: pauses.is_some(),
         stages: endpoints.iter().any(|e| !e.stages.is_empty()),
+        limiters: !rate_limits.is_empty(),
+        limit_store: limit_store.is_some(),
+        replicas: database.as_ref().is_some_and(|d| d.replicas.is_some()),
     };
     let claims = parse_claims(
         &cx,
@@ -701,6 +738,8 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         memory,
         background,
         pauses,
+        rate_limits,
+        limit_store,
         autoscaler,
         faults,
         slo,
@@ -1784,10 +1823,33 @@ fn parse_fault(cx: &Ctx, i: usize, t: &toml::Table, endpoints: &[Endpoint]) -> R
             duration: dur("duration")?,
         },
         "cache-flush" => match f.str("level")? {
-            None | Some("l2") => FaultKind::CacheFlush { l1: false, l2: true },
-            Some("l1") => FaultKind::CacheFlush { l1: true, l2: false },
-            Some("all") => FaultKind::CacheFlush { l1: true, l2: true },
-            Some(o) => return Err(cx.err(&f.path("level"), format!("`{o}`: allowed levels are l1, l2, all"))),
+            None | Some("l2") => FaultKind::CacheFlush {
+                l1: false,
+                l2: true,
+                l3: false,
+            },
+            Some("l1") => FaultKind::CacheFlush {
+                l1: true,
+                l2: false,
+                l3: false,
+            },
+            // The persistent L3 survives a flush of "all" (in-memory) levels.
+            Some("all") => FaultKind::CacheFlush {
+                l1: true,
+                l2: true,
+                l3: false,
+            },
+            Some("l3") => FaultKind::CacheFlush {
+                l1: false,
+                l2: false,
+                l3: true,
+            },
+            Some(o) => {
+                return Err(cx.err(
+                    &f.path("level"),
+                    format!("`{o}`: allowed levels are l1, l2, all (l1 and l2), l3"),
+                ))
+            }
         },
         "latency-spike" => {
             let endpoint = match f.str("endpoint")? {
@@ -1824,6 +1886,9 @@ struct Components {
     background: bool,
     pauses: bool,
     stages: bool,
+    limiters: bool,
+    limit_store: bool,
+    replicas: bool,
 }
 
 impl Components {
@@ -1842,6 +1907,9 @@ impl Components {
             Needs::Memory => self.memory,
             Needs::Background => self.background,
             Needs::Pauses => self.pauses,
+            Needs::Limiters => self.limiters,
+            Needs::LimitStore => self.limit_store,
+            Needs::Replicas => self.replicas,
         }
     }
 }
@@ -2188,6 +2256,7 @@ fn parse_cache(cx: &Ctx, c: Option<&super::raw::RawCache>) -> Result<CacheSpec, 
     Ok(CacheSpec {
         l1: level("l1", &c.l1)?,
         l2: level("l2", &c.l2)?,
+        l3: level("l3", &c.l3)?,
         write_policy: Some(write_policy),
     })
 }
@@ -3217,4 +3286,312 @@ fn parse_pauses(cx: &Ctx, p: &super::raw::RawPauses) -> Result<PauseSpec, Scenar
         }
     };
     Ok(PauseSpec { every, duration })
+}
+
+/// `clients = { addresses, zipf, shared }` of a workload.
+fn parse_clients(cx: &Ctx, key: &str, c: &super::raw::RawClients) -> Result<ClientSpace, ScenarioError> {
+    let addresses = c.addresses.ok_or_else(|| {
+        cx.err(
+            key,
+            "missing `addresses`, the number of client addresses (per tenant unless shared = true)",
+        )
+    })?;
+    if !(1..=1_000_000_000).contains(&addresses) {
+        return Err(cx.err(
+            &format!("{key}.addresses"),
+            format!("must be between 1 and 1,000,000,000, got {addresses}"),
+        ));
+    }
+    let zipf = c.zipf.unwrap_or(0.0);
+    if !(zipf.is_finite() && (0.0..=5.0).contains(&zipf)) {
+        return Err(cx.err(
+            &format!("{key}.zipf"),
+            format!("the Zipf exponent must be between 0 (uniform) and 5, got {zipf}"),
+        ));
+    }
+    Ok(ClientSpace {
+        addresses: addresses as u32,
+        zipf,
+        shared: c.shared.unwrap_or(false),
+    })
+}
+
+/// `[database.replicas]`; `count = 0` means none (handy in sweeps).
+fn parse_replicas(
+    cx: &Ctx,
+    r: &super::raw::RawReplicas,
+    cores: u32,
+    max_connections: u32,
+) -> Result<Option<ReplicaSpec>, ScenarioError> {
+    let count = r.count.ok_or_else(|| {
+        cx.err(
+            "database.replicas",
+            "missing `count`, the number of read replicas (0 for none)",
+        )
+    })?;
+    if !(0..=64).contains(&count) {
+        return Err(cx.err(
+            "database.replicas.count",
+            format!("must be between 0 and 64, got {count}"),
+        ));
+    }
+    let routing = match r.routing.as_deref() {
+        None | Some("round-robin") => ReplicaRouting::RoundRobin,
+        Some("least-connections") => ReplicaRouting::LeastConnections,
+        Some(o) => {
+            return Err(cx.err(
+                "database.replicas.routing",
+                format!("`{o}`: allowed routings are round-robin, least-connections"),
+            ))
+        }
+    };
+    let cores = r.cores.unwrap_or(cores);
+    if cores == 0 {
+        return Err(cx.err("database.replicas.cores", "must be at least 1"));
+    }
+    let max_connections = r.max_connections.unwrap_or(max_connections);
+    if max_connections == 0 {
+        return Err(cx.err("database.replicas.max_connections", "must be at least 1"));
+    }
+    let query_factor = r.query_factor.unwrap_or(1.0);
+    if !(query_factor.is_finite() && query_factor > 0.0) {
+        return Err(cx.err(
+            "database.replicas.query_factor",
+            format!("must be a positive multiple of the primary's query work, got {query_factor}"),
+        ));
+    }
+    Ok((count > 0).then_some(ReplicaSpec {
+        count: count as u32,
+        routing,
+        cores,
+        max_connections,
+        query_factor,
+    }))
+}
+
+const LIMIT_DIMENSIONS: &[&str] = &["tenant", "ip", "endpoint"];
+
+/// A list of names (a string is a list of one), each looked up in `names`.
+fn name_list(cx: &Ctx, key: &str, v: &toml::Value, names: &[&str], what: &str) -> Result<Vec<usize>, ScenarioError> {
+    let items: Vec<&toml::Value> = match v {
+        toml::Value::Array(a) => a.iter().collect(),
+        other => vec![other],
+    };
+    let mut out = Vec::new();
+    for (j, x) in items.into_iter().enumerate() {
+        let Some(s) = x.as_str() else {
+            return Err(cx.err(key, format!("must be a {what} name or a list of them, got {x}")));
+        };
+        let i = names.iter().position(|n| *n == s).ok_or_else(|| {
+            let hint = did_you_mean(s, names.iter().copied())
+                .map(|h| format!("; did you mean `{h}`?"))
+                .unwrap_or_default();
+            cx.err(
+                &format!("{key}.{j}"),
+                format!("no {what} named `{s}` ({what}s: {}){hint}", names.join(", ")),
+            )
+        })?;
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    Ok(out)
+}
+
+/// `[[rate_limit]]` tables and the `[rate_limit_store]`.
+fn parse_rate_limits(
+    cx: &Ctx,
+    tables: &[toml::Table],
+    store: Option<&super::raw::RawLimitStore>,
+    tier_names: &[String],
+    endpoint_names: &[&str],
+    workloads: &[Workload],
+    warnings: &mut Vec<String>,
+) -> Result<(Vec<RateLimiterSpec>, Option<LimitStoreSpec>), ScenarioError> {
+    use crate::model::limiter::{LimitAlgorithm, LimitKey, Limiter};
+    let tiers: Vec<&str> = tier_names.iter().map(|s| s.as_str()).collect();
+    let mut out: Vec<RateLimiterSpec> = Vec::new();
+    for (i, t) in tables.iter().enumerate() {
+        let key = format!("rate_limit.{i}");
+        let f = Fields { cx, key: &key, t };
+        let name = f.str("name")?.map_or_else(|| format!("limit-{i}"), String::from);
+        if out.iter().any(|l| l.name == name) {
+            return Err(cx.err(&f.path("name"), format!("rate limit `{name}` is defined twice")));
+        }
+        let algorithm = match f.str("algorithm")? {
+            None | Some("token-bucket") => {
+                f.check_keys(
+                    &[
+                        "name",
+                        "algorithm",
+                        "per",
+                        "endpoints",
+                        "tiers",
+                        "state",
+                        "local_limit",
+                        "rate_per_s",
+                        "burst",
+                    ],
+                    "a token-bucket limiter",
+                )?;
+                let rate_per_s = f.positive("rate_per_s")?;
+                let burst = f.opt_num("burst")?.unwrap_or(1.0);
+                if !(burst.is_finite() && burst >= 1.0) {
+                    return Err(cx.err(
+                        &f.path("burst"),
+                        format!("must be at least 1 (the bucket must hold one request), got {burst}"),
+                    ));
+                }
+                LimitAlgorithm::TokenBucket { rate_per_s, burst }
+            }
+            Some(a @ ("fixed-window" | "sliding-window")) => {
+                f.check_keys(
+                    &[
+                        "name",
+                        "algorithm",
+                        "per",
+                        "endpoints",
+                        "tiers",
+                        "state",
+                        "local_limit",
+                        "limit",
+                        "window",
+                    ],
+                    &format!("a {a} limiter"),
+                )?;
+                let limit = f.positive("limit")?;
+                if limit.fract() != 0.0 || limit > 1e9 {
+                    return Err(cx.err(
+                        &f.path("limit"),
+                        format!("a whole number of requests per window, got {limit}"),
+                    ));
+                }
+                let window = SimTime::from_secs_f64(f.dur("window")?);
+                if window == SimTime::ZERO {
+                    return Err(cx.err(&f.path("window"), "must be longer than zero"));
+                }
+                let limit = limit as u32;
+                if a == "fixed-window" {
+                    LimitAlgorithm::FixedWindow { limit, window }
+                } else {
+                    LimitAlgorithm::SlidingWindow { limit, window }
+                }
+            }
+            Some(o) => {
+                return Err(cx.err(
+                    &f.path("algorithm"),
+                    format!("`{o}`: allowed algorithms are {}", LimitAlgorithm::NAMES.join(", ")),
+                ))
+            }
+        };
+        let per = match t.get("per") {
+            None => LimitKey {
+                tenant: true,
+                ..Default::default()
+            },
+            Some(toml::Value::String(s)) if s == "global" => LimitKey::default(),
+            Some(v) => {
+                let mut k = LimitKey::default();
+                for d in name_list(cx, &f.path("per"), v, LIMIT_DIMENSIONS, "key dimension")? {
+                    match d {
+                        0 => k.tenant = true,
+                        1 => k.ip = true,
+                        _ => k.endpoint = true,
+                    }
+                }
+                k
+            }
+        };
+        let endpoints = match t.get("endpoints") {
+            None => None,
+            Some(v) => Some(name_list(cx, &f.path("endpoints"), v, endpoint_names, "endpoint")?),
+        };
+        let tier_filter = match t.get("tiers") {
+            None => None,
+            Some(v) => Some(name_list(cx, &f.path("tiers"), v, &tiers, "tier")?),
+        };
+        let shared = match f.str("state")? {
+            None | Some("local") => false,
+            Some("shared") => true,
+            Some(o) => {
+                return Err(cx.err(
+                    &f.path("state"),
+                    format!("`{o}`: allowed states are local (counters per instance), shared (in [rate_limit_store])"),
+                ))
+            }
+        };
+        let divided = match f.str("local_limit")? {
+            None | Some("full") => false,
+            Some("divided") if !shared => true,
+            Some("divided") => {
+                return Err(cx.err(
+                    &f.path("local_limit"),
+                    "`divided` splits a local limit among instances; a shared limiter has one counter for all",
+                ))
+            }
+            Some(o) => {
+                return Err(cx.err(
+                    &f.path("local_limit"),
+                    format!("`{o}`: allowed are full (each instance enforces the whole limit), divided (limit / ready instances)"),
+                ))
+            }
+        };
+        if per.ip {
+            for (w, wl) in workloads.iter().enumerate() {
+                let seen = tier_filter.as_ref().is_none_or(|t| t.contains(&wl.tier))
+                    && wl
+                        .mix
+                        .iter()
+                        .any(|(e, _)| endpoints.as_ref().is_none_or(|x| x.contains(e)));
+                if seen && wl.clients.is_none() {
+                    return Err(cx.err(
+                        &format!("workload.{w}"),
+                        format!(
+                            "rate limit `{name}` is per ip: give this workload its client addresses, e.g. clients = {{ addresses = 1000, zipf = 1.0 }}"
+                        ),
+                    ));
+                }
+            }
+        }
+        out.push(RateLimiterSpec {
+            name,
+            limiter: Limiter { algorithm, per },
+            endpoints,
+            tiers: tier_filter,
+            shared,
+            divided,
+        });
+    }
+    let any_shared = out.iter().any(|l| l.shared);
+    let store = match store {
+        None if any_shared => {
+            return Err(cx.err(
+                "rate_limit",
+                "a limiter with state = \"shared\" keeps its counters in a [rate_limit_store]: add one, e.g. [rate_limit_store] latency = { dist = \"lognormal\", mean = \"500us\", cv = 0.5 }",
+            ))
+        }
+        None => None,
+        Some(s) => {
+            if !any_shared {
+                warnings.push("a [rate_limit_store] is configured but no [[rate_limit]] has state = \"shared\": it is never called".into());
+            }
+            let latency = match &s.latency {
+                Some(v) => parse_dist(cx, "rate_limit_store.latency", v)?,
+                None => return Err(cx.err("rate_limit_store", "missing `latency`, the round trip of one call, e.g. latency = \"500us\"")),
+            };
+            if let Some(r) = s.ops_per_s {
+                if !(r.is_finite() && r > 0.0) {
+                    return Err(cx.err(
+                        "rate_limit_store.ops_per_s",
+                        format!("must be a positive rate of calls per second (leave it out for no limit), got {r}"),
+                    ));
+                }
+            }
+            Some(LimitStoreSpec {
+                latency,
+                ops_per_s: s.ops_per_s,
+            })
+        }
+    };
+    Ok((out, store))
 }

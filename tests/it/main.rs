@@ -7,6 +7,7 @@ mod breaker;
 mod claims;
 mod cli;
 mod compare;
+mod datatier;
 mod determinism;
 mod fit;
 mod lint;
