@@ -280,13 +280,14 @@ fn write_makes_one_report_per_system_with_its_whatif_page() {
     let out = d.join("out");
     std::fs::create_dir_all(out.join("whatif")).unwrap();
     std::fs::write(out.join("whatif/sys.md"), "# Pool sweep\n\n![plot](sys.svg)\n").unwrap();
+    let (main, variant) = (d.join("sys.toml"), d.join("sys-variant.toml"));
     let args = [
         "claims",
         "--quiet",
         "--write",
         out.to_str().unwrap(),
-        d.join("sys.toml").to_str().unwrap(),
-        d.join("sys-variant.toml").to_str().unwrap(),
+        main.to_str().unwrap(),
+        variant.to_str().unwrap(),
     ];
     Command::cargo_bin("tenantsim").unwrap().args(args).assert().code(0);
     let md = std::fs::read_to_string(out.join("sys.md")).unwrap();

@@ -83,7 +83,7 @@ macro_rules! wait_finished {
 async fn scenarios_are_listed_and_described_with_knobs() {
     let d = tiny_dir("serve-list");
     let app = app!(config(&d));
-    let (code, list) = send!(&app, test::TestRequest::get().uri("/api/scenarios")).await;
+    let (code, list) = send!(&app, test::TestRequest::get().uri("/api/scenarios"));
     assert_eq!(code, 200);
     let names: Vec<&str> = list
         .as_array()
@@ -92,7 +92,7 @@ async fn scenarios_are_listed_and_described_with_knobs() {
         .map(|s| s["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["sub/long", "tiny"]);
-    let (code, sc) = send!(&app, test::TestRequest::get().uri("/api/scenarios/tiny")).await;
+    let (code, sc) = send!(&app, test::TestRequest::get().uri("/api/scenarios/tiny"));
     assert_eq!(code, 200, "{sc}");
     assert_eq!(sc["scenario"], "tiny");
     assert_eq!(sc["simulation"]["duration_s"], 120.0);
@@ -135,13 +135,13 @@ async fn scenario_names_cannot_escape_the_served_folder() {
         "/api/scenarios/sub%2F..%2F..%2Fsecret",
         "/api/scenarios/%2Fetc%2Fpasswd",
     ] {
-        let (code, v) = send!(&app, test::TestRequest::get().uri(uri)).await;
+        let (code, v) = send!(&app, test::TestRequest::get().uri(uri));
         assert!(code == 400 || code == 404, "{uri}: {code} {v}");
         assert!(!v.to_string().contains("secret\""), "{uri} leaked: {v}");
     }
     for name in ["../secret", "sub/../../secret", "/etc/passwd", "..\\secret"] {
         let body = json!({"scenario": name});
-        let (code, v) = send!(&app, test::TestRequest::post().uri("/api/runs").set_json(&body)).await;
+        let (code, v) = send!(&app, test::TestRequest::post().uri("/api/runs").set_json(&body));
         assert_eq!(code, 400, "{name}: {v}");
         assert!(v["error"].as_str().unwrap().contains("inside the served folder"), "{v}");
     }
@@ -150,8 +150,7 @@ async fn scenario_names_cannot_escape_the_served_folder() {
         test::TestRequest::post()
             .uri("/api/runs")
             .set_json(json!({"scenario": "nope"}))
-    )
-    .await;
+    );
     assert_eq!(code, 404);
 }
 
@@ -166,30 +165,29 @@ async fn bad_requests_are_refused_before_anything_runs() {
         "workload.0.arrival.file=/etc/passwd",
         "instance.type=../../x",
     ] {
-        let (code, v) = send!(&app, post(json!({"scenario": "tiny", "overrides": [set]}))).await;
+        let (code, v) = send!(&app, post(json!({"scenario": "tiny", "overrides": [set]})));
         assert_eq!(code, 400, "{set}: {v}");
     }
     // A bad value is a scenario error naming the key.
     let (code, v) = send!(
         &app,
         post(json!({"scenario": "tiny", "overrides": ["instance.workers=-3"]}))
-    )
-    .await;
+    );
     assert_eq!(code, 400);
     assert!(v["error"].as_str().unwrap().contains("workers"), "{v}");
     // Unknown fields, too many replications, a silly load multiplier.
-    let (code, _) = send!(&app, post(json!({"scenario": "tiny", "replicatons": 3}))).await;
+    let (code, _) = send!(&app, post(json!({"scenario": "tiny", "replicatons": 3})));
     assert_eq!(code, 400);
-    let (code, _) = send!(&app, post(json!({"scenario": "tiny", "replications": 51}))).await;
+    let (code, _) = send!(&app, post(json!({"scenario": "tiny", "replications": 51})));
     assert_eq!(code, 400);
-    let (code, _) = send!(&app, post(json!({"scenario": "tiny", "load_multiplier": -1.0}))).await;
+    let (code, _) = send!(&app, post(json!({"scenario": "tiny", "load_multiplier": -1.0})));
     assert_eq!(code, 400);
     // Bodies above the limit.
     let huge = json!({"scenario": "tiny", "overrides": vec!["instance.workers=8"; 10_000]});
-    let (code, _) = send!(&app, post(huge)).await;
+    let (code, _) = send!(&app, post(huge));
     assert_eq!(code, 413);
     // Nothing was queued.
-    let (_, jobs) = send!(&app, test::TestRequest::get().uri("/api/jobs")).await;
+    let (_, jobs) = send!(&app, test::TestRequest::get().uri("/api/jobs"));
     assert_eq!(jobs.as_array().unwrap().len(), 0);
 }
 
@@ -201,8 +199,7 @@ async fn a_run_streams_rows_and_writes_what_its_cli_command_writes() {
     let (code, dry) = send!(
         &app,
         test::TestRequest::post().uri("/api/runs?dry_run=true").set_json(&body)
-    )
-    .await;
+    );
     assert_eq!(code, 200, "{dry}");
     assert!(
         dry["cli"]
@@ -211,7 +208,7 @@ async fn a_run_streams_rows_and_writes_what_its_cli_command_writes() {
             .contains("--set workload.1.arrival.rate_per_s=1.5"),
         "{dry}"
     );
-    let (code, sub) = send!(&app, test::TestRequest::post().uri("/api/runs").set_json(&body)).await;
+    let (code, sub) = send!(&app, test::TestRequest::post().uri("/api/runs").set_json(&body));
     assert_eq!(code, 202, "{sub}");
     let url = sub["url"].as_str().unwrap().to_string();
     // The event stream replays from the start and ends after `done`.
@@ -286,7 +283,7 @@ async fn compare_is_paired_and_sweeps_stream_points() {
     let app = app!(config(&d));
     let body = json!({"scenario": "tiny", "both": ["simulation.duration=60s"], "overrides": ["instance.initial=1"],
                       "replications": 3});
-    let (code, sub) = send!(&app, test::TestRequest::post().uri("/api/compare").set_json(&body)).await;
+    let (code, sub) = send!(&app, test::TestRequest::post().uri("/api/compare").set_json(&body));
     assert_eq!(code, 202, "{sub}");
     assert!(sub["cli"]
         .as_str()
@@ -324,13 +321,12 @@ async fn compare_is_paired_and_sweeps_stream_points() {
         test::TestRequest::post()
             .uri("/api/compare")
             .set_json(json!({"scenario": "tiny"}))
-    )
-    .await;
+    );
     assert_eq!(code, 400);
 
     let body = json!({"scenario": "tiny", "overrides": ["simulation.duration=30s"], "params": ["instance.initial=1,2,3"],
                       "replications": 1});
-    let (code, sub) = send!(&app, test::TestRequest::post().uri("/api/sweeps").set_json(&body)).await;
+    let (code, sub) = send!(&app, test::TestRequest::post().uri("/api/sweeps").set_json(&body));
     assert_eq!(code, 202, "{sub}");
     let job = wait_finished!(&app, sub["url"].as_str().unwrap());
     assert_eq!(job["status"], "done", "{job}");
@@ -340,7 +336,7 @@ async fn compare_is_paired_and_sweeps_stream_points() {
     assert!(Path::new(job["out_dir"].as_str().unwrap()).join("results.csv").exists());
     // Too many points for this server.
     let body = json!({"scenario": "tiny", "params": ["instance.initial=1..100:1"]});
-    let (code, v) = send!(&app, test::TestRequest::post().uri("/api/sweeps").set_json(&body)).await;
+    let (code, v) = send!(&app, test::TestRequest::post().uri("/api/sweeps").set_json(&body));
     assert_eq!(code, 400, "{v}");
 }
 
@@ -353,7 +349,7 @@ async fn the_queue_is_bounded_and_jobs_can_be_cancelled() {
     let mut accepted = Vec::new();
     let mut refused = 0;
     for _ in 0..4 {
-        let (code, v) = send!(&app, test::TestRequest::post().uri("/api/runs").set_json(&long)).await;
+        let (code, v) = send!(&app, test::TestRequest::post().uri("/api/runs").set_json(&long));
         match code {
             202 => accepted.push(v["url"].as_str().unwrap().to_string()),
             429 => refused += 1,
@@ -366,7 +362,7 @@ async fn the_queue_is_bounded_and_jobs_can_be_cancelled() {
         "accepted {accepted:?}, refused {refused}"
     );
     for url in &accepted {
-        let (code, _) = send!(&app, test::TestRequest::delete().uri(url)).await;
+        let (code, _) = send!(&app, test::TestRequest::delete().uri(url));
         assert_eq!(code, 202);
     }
     for url in &accepted {
@@ -379,10 +375,9 @@ async fn the_queue_is_bounded_and_jobs_can_be_cancelled() {
         test::TestRequest::post()
             .uri("/api/runs")
             .set_json(json!({"scenario": "tiny"}))
-    )
-    .await;
+    );
     assert_eq!(code, 202, "{v}");
-    let (code, _) = send!(&app, test::TestRequest::get().uri("/api/runs/999")).await;
+    let (code, _) = send!(&app, test::TestRequest::get().uri("/api/runs/999"));
     assert_eq!(code, 404);
 }
 
@@ -398,8 +393,7 @@ async fn a_job_stops_at_its_events_budget() {
         test::TestRequest::post()
             .uri("/api/runs")
             .set_json(json!({"scenario": "sub/long"}))
-    )
-    .await;
+    );
     assert_eq!(code, 202);
     let job = wait_finished!(&app, sub["url"].as_str().unwrap());
     assert_eq!(job["status"], "failed", "{job}");
