@@ -15,6 +15,7 @@ mod regression;
 mod report;
 mod scenario_errors;
 mod seeds;
+mod sessions;
 mod shedding;
 mod stages;
 mod sweep;
