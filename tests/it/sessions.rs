@@ -51,7 +51,7 @@ fn an_instance_never_holds_more_than_its_cap_and_the_rest_are_refused() {
         ),
     );
     assert_eq!(overall(&r, "sessions_max_per_instance"), 100.0);
-    assert_eq!(overall(&r, "sessions_open_mean"), 200.0);
+    assert!((overall(&r, "sessions_open_mean") - 200.0).abs() < 1e-9);
     // Rejects and losses after warm-up: the t = 0 attempts are before it,
     // the retries at 1 s and 1 + 2 s too. Count them over the whole run
     // with no warm-up instead.
