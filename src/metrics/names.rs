@@ -51,6 +51,10 @@ pub enum Needs {
     LimitStore,
     /// `[database.replicas]`.
     Replicas,
+    /// `[sessions]` (long-lived connections).
+    Sessions,
+    /// A memory `emergency-gc` action.
+    EmergencyGc,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -120,6 +124,19 @@ pub const METRICS: &[MetricDef] = &[
     m("memory_max_utilization", Ratio, L, Needs::Memory, false, "highest memory use / instance.memory_mb any instance reached (above 1: an OOM kill)"),
     m("background_runs", Count, L, Needs::Background, false, "background task runs started (their CPU counts in cpu_utilization)"),
     m("paused_fraction", Ratio, L, Needs::Pauses, false, "fraction of serving instance-time spent in stop-the-world pauses"),
+    m("sessions_open_mean", Count, L, Needs::Sessions, false, "time-average number of connected sessions (all instances)"),
+    m("sessions_max_per_instance", Count, L, Needs::Sessions, false, "most sessions any one instance held at once (whole run; never above sessions.max_per_instance)"),
+    m("session_rejects", Count, L, Needs::Sessions, false, "connection attempts refused: the chosen instance was at sessions.max_per_instance, or none was ready"),
+    m("session_drops", Count, L, Needs::Sessions, false, "sessions disconnected because their instance failed, was OOM-killed or restarted, was scaled in, or pruned them"),
+    m("session_reconnects", Count, L, Needs::Sessions, false, "reconnection attempts after a drop (retries after a reject included)"),
+    m("sessions_lost", Count, L, Needs::Sessions, false, "dropped sessions whose client gave up after sessions.attempts refused attempts"),
+    m("sessions_pruned", Count, L, Needs::Sessions, false, "sessions closed by a memory prune-connections action"),
+    m("messages_completed", Count, H, Needs::Sessions, false, "session messages processed"),
+    m("messages_failed", Count, L, Needs::Sessions, false, "session messages refused (instance queue full) or lost with their instance"),
+    m("message_latency_mean_s", Seconds, L, Needs::Sessions, false, "mean latency of session messages (queue wait for a worker + CPU on the session's instance)"),
+    m("message_latency_p95_s", Seconds, L, Needs::Sessions, false, "95th percentile latency of session messages"),
+    m("message_latency_p99_s", Seconds, L, Needs::Sessions, false, "99th percentile latency of session messages"),
+    m("emergency_gcs", Count, L, Needs::EmergencyGc, false, "memory emergency-gc pauses started"),
     m("breaker_rejections", Count, L, Needs::Breaker, true, "requests failed at once because the database circuit breaker was open"),
     m("stale_hits", Count, L, Needs::DbBreaker, true, "reads answered from an expired cached copy while the database breaker was open (fallback = stale)"),
     m("breaker_opens", Count, L, Needs::Breaker, false, "times a circuit breaker opened (from closed or half-open)"),

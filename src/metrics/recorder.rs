@@ -173,6 +173,10 @@ pub struct TimeSeriesRow {
     pub pool_in_use: f64,
     pub pool_waiting: f64,
     pub cache_hit_ratio: Option<f64>,
+    /// With sessions: time-average connected sessions over the interval,
+    /// and the most one instance held in it.
+    pub sessions_open: Option<f64>,
+    pub sessions_max_per_instance: Option<u32>,
 }
 
 /// Areas (value × seconds) of the gauges over one stretch of time.
@@ -209,6 +213,8 @@ pub struct GaugeAreas {
     /// Busy read-replica cores and replica cores × time, all replicas.
     pub replica_busy: f64,
     pub replica_cores: f64,
+    /// Connected sessions.
+    pub sessions: f64,
 }
 
 impl GaugeAreas {
@@ -229,6 +235,7 @@ impl GaugeAreas {
         self.cache_breaker_open += o.cache_breaker_open;
         self.replica_busy += o.replica_busy;
         self.replica_cores += o.replica_cores;
+        self.sessions += o.sessions;
     }
 }
 
@@ -306,6 +313,20 @@ pub struct Recorder {
     /// Per database server with read replicas: the primary, then each
     /// replica (empty without replicas).
     pub db_servers: Vec<DbServerCounters>,
+    /// Sessions after warm-up (see the metric catalogue), and the most any
+    /// instance held (whole run).
+    pub session_rejects: u64,
+    pub session_drops: u64,
+    pub session_reconnects: u64,
+    pub sessions_lost: u64,
+    pub sessions_pruned: u64,
+    pub sessions_max_per_instance: u32,
+    pub messages_completed: u64,
+    pub messages_failed: u64,
+    pub message_latency: LatencyHistogram,
+    pub emergency_gcs: u64,
+    /// Time series: the most sessions an instance held in the interval.
+    pub iv_session_max: u32,
 }
 
 impl Recorder {
@@ -338,6 +359,17 @@ impl Recorder {
             memory_max: 0.0,
             background_runs: 0,
             paused_s: 0.0,
+            session_rejects: 0,
+            session_drops: 0,
+            session_reconnects: 0,
+            sessions_lost: 0,
+            sessions_pruned: 0,
+            sessions_max_per_instance: 0,
+            messages_completed: 0,
+            messages_failed: 0,
+            message_latency: LatencyHistogram::new(),
+            emergency_gcs: 0,
+            iv_session_max: 0,
             limiter_checked: Vec::new(),
             limiter_rejected: Vec::new(),
             limit_wait: LatencyHistogram::new(),
@@ -596,6 +628,39 @@ impl Recorder {
         }
     }
 
+    /// A session message (not a handshake) finished with `completed` or
+    /// not, `latency` after it was sent.
+    #[inline]
+    pub fn message(&mut self, measured: bool, completed: bool, latency: SimTime) {
+        if measured {
+            if completed {
+                self.messages_completed += 1;
+                self.message_latency.record(latency);
+            } else {
+                self.messages_failed += 1;
+            }
+        }
+    }
+
+    /// Close the interval ending at `now` and append its row (`sessions`:
+    /// the scenario has them, and the most one instance holds now).
+    pub fn sample_with_sessions(&mut self, now: SimTime, ready: u32, desired: u32, sessions: Option<u32>) {
+        let open = sessions.map(|_| {
+            let dt = now.saturating_sub(self.iv_start).as_secs_f64();
+            if dt > 0.0 {
+                self.interval.sessions / dt
+            } else {
+                0.0
+            }
+        });
+        let max = sessions.map(|now_max| std::mem::replace(&mut self.iv_session_max, now_max).max(now_max));
+        self.sample(now, ready, desired);
+        if let Some(row) = self.rows.last_mut() {
+            row.sessions_open = open;
+            row.sessions_max_per_instance = max;
+        }
+    }
+
     /// Close the interval ending at `now` and append its row.
     pub fn sample(&mut self, now: SimTime, instances_ready: u32, instances_desired: u32) {
         let dt = now.saturating_sub(self.iv_start).as_secs_f64();
@@ -617,6 +682,8 @@ impl Recorder {
             pool_in_use: if dt > 0.0 { iv.pool_in_use / dt } else { 0.0 },
             pool_waiting: if dt > 0.0 { iv.pool_waiting / dt } else { 0.0 },
             cache_hit_ratio: ratio(self.iv_hits as f64, self.iv_reads as f64),
+            sessions_open: None,
+            sessions_max_per_instance: None,
         });
         self.iv_arrivals = 0;
         self.iv_completed = 0;

@@ -59,8 +59,15 @@ pub struct Instance {
     memory_mb: f64,
     /// Memory held by the L1 cache (with `[memory] per_cache_item_mb`).
     cache_mb: f64,
+    /// Memory held by its sessions (`[sessions] memory_per_session_mb`).
+    session_mb: f64,
+    /// Garbage left by finished requests until a GC (`[memory]
+    /// garbage_per_request_mb`).
+    garbage_mb: f64,
     /// A memory `shed` action refuses new requests here.
     pub memory_shed: bool,
+    /// An `emergency-gc` pause is under way.
+    pub gc_running: bool,
     /// Busy cores over time (for CPU utilisation).
     pub busy: TimeIntegral,
     /// Memory in use, as a fraction of `memory_mb`, over time.
@@ -92,7 +99,10 @@ impl Instance {
             memory_per_request_mb: spec.memory_per_request_mb,
             memory_mb: spec.memory_mb,
             cache_mb: 0.0,
+            session_mb: 0.0,
+            garbage_mb: 0.0,
             memory_shed: false,
+            gc_running: false,
             busy: TimeIntegral::new(now),
             memory: TimeIntegral::new(now),
             queue_len: TimeIntegral::new(now),
@@ -142,14 +152,43 @@ impl Instance {
     }
 
     /// Memory in use as a fraction of `memory_mb`: base, requests held
-    /// (running or queued) and L1 cache.
+    /// (running or queued), L1 cache, sessions and garbage.
     pub fn memory_fraction(&self) -> f64 {
-        (self.base_memory_mb + self.memory_per_request_mb * self.in_flight() as f64 + self.cache_mb) / self.memory_mb
+        (self.base_memory_mb
+            + self.memory_per_request_mb * self.in_flight() as f64
+            + self.cache_mb
+            + self.session_mb
+            + self.garbage_mb)
+            / self.memory_mb
     }
 
     /// The L1 cache now holds `mb` of memory.
     pub fn set_cache_mb(&mut self, now: SimTime, mb: f64) {
         self.cache_mb = mb;
+        self.memory_changed(now);
+    }
+
+    /// Its sessions now hold `mb` of memory.
+    pub fn set_session_mb(&mut self, now: SimTime, mb: f64) {
+        self.session_mb = mb;
+        self.memory_changed(now);
+    }
+
+    /// A finished request left `mb` of garbage.
+    #[inline]
+    pub fn add_garbage(&mut self, now: SimTime, mb: f64) {
+        self.garbage_mb += mb;
+        self.memory_changed(now);
+    }
+
+    /// A GC collected the garbage.
+    pub fn collect_garbage(&mut self, now: SimTime) {
+        self.garbage_mb = 0.0;
+        self.memory_changed(now);
+    }
+
+    #[inline]
+    fn memory_changed(&mut self, now: SimTime) {
         if self.serving {
             self.memory.set(now, self.memory_fraction());
         }

@@ -1,7 +1,8 @@
 //! The service model: the actors a request goes through (SPEC §3) and the
 //! wiring between them.
 //!
-//! Actors — [`workload`] (tenants and their arrivals), [`gateway`] (rate
+//! Actors — [`workload`] (tenants and their arrivals), [`session`]
+//! (long-lived connections and the cap per instance), [`gateway`] (rate
 //! limits and tenant caps), [`balancer`], [`instance`] (workers, queue,
 //! CPU, and its L1 [`cache`]), the shared L2 [`cache`], the connection
 //! [`pool`]s and the [`database`] — each own their state and are driven only
@@ -23,6 +24,7 @@ pub mod limiter;
 pub mod pool;
 pub mod request;
 mod service;
+pub mod session;
 pub mod shedding;
 pub mod workload;
 
@@ -149,6 +151,30 @@ pub enum Msg {
         instance: u32,
     },
     PauseEnd {
+        instance: u32,
+    },
+    /// A workload opens a session (`sessions = { rate_per_s, .. }`).
+    SessionArrival {
+        workload: u32,
+    },
+    /// A session tries to (re)connect (stale unless `gen` matches).
+    SessionConnect {
+        session: u32,
+        gen: u32,
+    },
+    /// A session's lifetime ends.
+    SessionClose {
+        session: u32,
+        gen: u32,
+    },
+    /// The next message of an instance's sessions (stale unless `gen` is
+    /// the instance's current message generation).
+    SessionMessage {
+        instance: u32,
+        gen: u32,
+    },
+    /// An `emergency-gc` pause of an instance ends.
+    GcEnd {
         instance: u32,
     },
     /// Close a time-series interval.

@@ -91,6 +91,21 @@ pub struct Request {
     /// When it passed the gateway and the shared limiters (its arrival
     /// unless a shared limiter's answer took time).
     pub admitted: SimTime,
+    /// A client request, or work of a session (a message, a handshake).
+    pub job: Job,
+}
+
+/// What a slot's work is: client requests go through the whole path;
+/// session work holds a worker and CPU on its session's instance only, and
+/// is counted apart from requests (no gateway, balancer or client).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Job {
+    #[default]
+    Request,
+    /// A message on an open session.
+    Message,
+    /// A session's connection handshake.
+    Handshake,
 }
 
 /// The steps of a request after it has a worker.

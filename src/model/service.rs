@@ -24,6 +24,14 @@
 //! at their thresholds. Background task runs (CPU holding no worker) and
 //! stop-the-world pauses are scheduled per instance from its own stream.
 //!
+//! Sessions (`[sessions]`) connect to a ready instance of their group under
+//! its cap, hold memory there, and send messages: jobs that queue for a
+//! worker and use CPU on that instance beside requests, outside the
+//! request path and its counts. An instance that stops serving drops its
+//! sessions; each client reconnects after the reconnect delay, backing off
+//! after refusals. Memory actions may prune sessions or run an emergency GC
+//! (a pause that frees the instance's garbage).
+//!
 //! Instances live in groups: the shared group, and one per `dedicated`
 //! tier. Each group has its own balancer, desired count and autoscaler.
 //! Instances start (`startup`, cold L1), serve, drain on scale-in, and may
@@ -38,7 +46,8 @@ use super::gateway::{Gateway, Refusal};
 use super::instance::{Instance, InstanceState, Offer};
 use super::limiter::{CounterStore, CounterTable};
 use super::pool::{Acquire, ConnectionPool, Grant};
-use super::request::{Phase, ReqRef, Request, Requests, NO_USER};
+use super::request::{Job, Phase, ReqRef, Request, Requests, NO_USER};
+use super::session::{SessionRef, SessionTable, NOT_CONNECTED};
 use super::shedding::{ShedMeter, ShedSignal};
 use super::workload::{ArrivalGen, UserRamp};
 use super::{Conservation, Msg, Station};
@@ -46,7 +55,7 @@ use crate::engine::{Model, RngStreams, Scheduler, SimRng, SimTime, StreamId};
 use crate::metrics::{CacheEvent, GaugeAreas, LatencyHistogram, Outcome, Recorder, ScalingEvent, TimeIntegral};
 use crate::scenario::{
     Arrival, CacheLevel, CachePolicy, DbRoute, Fallback, FaultKind, Isolation, Jitter, MemoryActionKind, PauseEvery,
-    PolicySpec, PoolScope, ReplicaRouting, ScaleIn, Scenario, WritePolicy,
+    PolicySpec, PoolScope, ReplicaRouting, ScaleIn, Scenario, SessionPopulation, WritePolicy,
 };
 use rand::{Rng, RngExt, SeedableRng};
 use rand_distr::Distribution;
@@ -210,6 +219,21 @@ pub struct Service<'s> {
     finite_users_left: u64,
     finite: bool,
     pub conservation: Conservation,
+    /// Long-lived sessions (with `[sessions]`).
+    sessions: Option<SessionTable>,
+    /// Per instance: the generation of its pending message event.
+    msg_gen: Vec<u32>,
+    /// Per group: the session balancer's round-robin position.
+    session_rr: Vec<u32>,
+    /// Connected sessions over time.
+    sessions_open: TimeIntegral,
+    /// Draws of session arrivals (per workload), of lifetimes, reconnect
+    /// delays and handshakes, and of messages.
+    session_arrivals: Vec<SimRng>,
+    session_rng: SimRng,
+    msg_rng: SimRng,
+    /// Session messages and handshakes in the slab (not client requests).
+    jobs_live: u64,
 }
 
 impl<'s> Service<'s> {
@@ -529,7 +553,18 @@ impl<'s> Service<'s> {
                 .sum(),
             finite: sc.has_finite_workload(),
             conservation: Conservation::default(),
+            sessions: sc.sessions.as_ref().map(|s| SessionTable::new(s.max_per_instance)),
+            msg_gen: Vec::new(),
+            session_rr: Vec::new(),
+            sessions_open: TimeIntegral::new(SimTime::ZERO),
+            session_arrivals: (0..sc.workloads.len())
+                .map(|w| streams.stream(StreamId::Other(3100 + w as u32)))
+                .collect(),
+            session_rng: streams.stream(StreamId::Other(3000)),
+            msg_rng: streams.stream(StreamId::Other(3001)),
+            jobs_live: 0,
         };
+        svc.session_rr = vec![0; svc.groups.len()];
         svc.rec.init_stages(sc.endpoints.iter().map(|e| e.stages.len()).sum());
         svc.rec
             .init_data_tier(sc.rate_limits.len(), if targets > 1 { targets } else { 0 });
@@ -583,8 +618,328 @@ impl<'s> Service<'s> {
         if let Some(m) = &sc.memory {
             sched.schedule_at(m.check_interval, Msg::MemoryCheck);
         }
+        if sc.sessions.is_some() {
+            svc.start_sessions(sched);
+        }
         sched.schedule_at(sim.sample_interval, Msg::Sample);
         svc
+    }
+
+    // ----- sessions ---------------------------------------------------------
+
+    /// Sessions held all run connect at t = 0 (already established: no
+    /// handshake); session arrivals start.
+    fn start_sessions(&mut self, sched: &mut Scheduler<Msg>) {
+        let sc = self.sc;
+        for (w, wl) in sc.workloads.iter().enumerate() {
+            match &wl.sessions {
+                None => {}
+                Some(SessionPopulation::PerTenant(n)) => {
+                    let first = self.workloads[w].first_tenant;
+                    for t in 0..wl.tenants {
+                        for _ in 0..*n {
+                            let s = self.session_table().open(first + t, wl.tier as u16, SimTime::ZERO);
+                            self.try_connect(sched, s, false);
+                        }
+                    }
+                }
+                Some(SessionPopulation::Arrivals { .. }) => self.schedule_session_arrival(sched, w),
+            }
+        }
+    }
+
+    fn session_table(&mut self) -> &mut SessionTable {
+        // Session events exist only with [sessions].
+        self.sessions.as_mut().expect("[sessions] configured")
+    }
+
+    fn schedule_session_arrival(&mut self, sched: &mut Scheduler<Msg>, w: usize) {
+        let Some(SessionPopulation::Arrivals { rate_per_s, .. }) = &self.sc.workloads[w].sessions else {
+            return;
+        };
+        let rate = rate_per_s * self.workloads[w].tenants as f64;
+        let u: f64 = self.session_arrivals[w].random();
+        let at = sched.now() + SimTime::from_secs_f64(-(1.0 - u).ln() / rate);
+        if at <= self.sc.simulation.duration {
+            sched.schedule_at(at, Msg::SessionArrival { workload: w as u32 });
+        }
+    }
+
+    /// A tenant of workload `w` opens a session: it lives a drawn
+    /// lifetime, and connects now.
+    fn on_session_arrival(&mut self, sched: &mut Scheduler<Msg>, w: usize) {
+        let now = sched.now();
+        let ws = &self.workloads[w];
+        let (first, tenants, tier) = (ws.first_tenant, ws.tenants, ws.tier);
+        let tenant = first + self.session_arrivals[w].random_range(0..tenants);
+        let s = self.session_table().open(tenant, tier, now);
+        if let Some(SessionPopulation::Arrivals { lifetime, .. }) = &self.sc.workloads[w].sessions {
+            let at = now + lifetime.sample(&mut self.session_arrivals[w]);
+            if at <= self.sc.simulation.duration {
+                sched.schedule_at(
+                    at,
+                    Msg::SessionClose {
+                        session: s.idx,
+                        gen: s.gen,
+                    },
+                );
+            }
+        }
+        self.try_connect(sched, s, true);
+        self.schedule_session_arrival(sched, w);
+    }
+
+    /// Session `s` tries to connect through its group's session balancer
+    /// (`handshake`: the instance does the handshake's CPU work). Refused,
+    /// the client backs off and tries again, up to `attempts` in all.
+    fn try_connect(&mut self, sched: &mut Scheduler<Msg>, s: SessionRef, handshake: bool) {
+        let sc = self.sc;
+        let spec = sc.sessions.as_ref().expect("[sessions] configured");
+        let now = sched.now();
+        let measured = now >= self.rec.warmup();
+        let Some(sess) = self.sessions.as_ref().and_then(|t| t.get(s)) else {
+            return;
+        };
+        if sess.instance != NOT_CONNECTED {
+            return;
+        }
+        let (tier, reconnecting) = (sess.tier as usize, sess.reconnecting);
+        if reconnecting && measured {
+            self.rec.session_reconnects += 1;
+        }
+        let g = self.tier_group[tier] as usize;
+        let instances = &self.instances;
+        let ready = self.groups[g]
+            .members
+            .iter()
+            .copied()
+            .filter(move |&i| instances[i as usize].state == InstanceState::Ready);
+        let table = self.sessions.as_mut().expect("[sessions] configured");
+        let choice = table.choose(spec.balancer, ready, &mut self.session_rr[g]);
+        match choice {
+            Ok(inst) => {
+                // `choose` checked the cap.
+                table.connect(s, inst, now).expect("instance below its cap");
+                if let Some(x) = table.get_mut(s) {
+                    x.reconnecting = false;
+                }
+                self.sessions_changed(sched, inst, 1.0);
+                if self.sc.memory.is_some() {
+                    self.memory_admitted(sched, inst as usize);
+                }
+                let alive = self.instances[inst as usize].state == InstanceState::Ready;
+                if let (true, true, Some(d)) = (alive, handshake, &spec.connect_cpu) {
+                    let cpu = d.sample(&mut self.session_rng);
+                    self.spawn_job(sched, inst, tier, cpu, Job::Handshake);
+                }
+            }
+            Err(_) => {
+                if measured {
+                    self.rec.session_rejects += 1;
+                }
+                let sess = table.get_mut(s).expect("live session");
+                sess.attempt += 1;
+                let k = sess.attempt;
+                if k >= spec.attempts {
+                    if measured {
+                        self.rec.sessions_lost += 1;
+                    }
+                    table.close(s);
+                    return;
+                }
+                // Exponential backoff: base × 2^(k-1), capped, jittered.
+                let exp = spec.backoff_base.as_secs_f64() * 2f64.powi(k as i32 - 1);
+                let d = exp.min(spec.backoff_max.as_secs_f64());
+                let d = match spec.jitter {
+                    Jitter::None => d,
+                    Jitter::Full => d * self.session_rng.random::<f64>(),
+                    Jitter::Equal => d / 2.0 + d / 2.0 * self.session_rng.random::<f64>(),
+                };
+                self.schedule_connect(sched, s, SimTime::from_secs_f64(d));
+            }
+        }
+    }
+
+    fn schedule_connect(&mut self, sched: &mut Scheduler<Msg>, s: SessionRef, after: SimTime) {
+        let at = sched.now() + after;
+        if at <= self.sc.simulation.duration {
+            sched.schedule_at(
+                at,
+                Msg::SessionConnect {
+                    session: s.idx,
+                    gen: s.gen,
+                },
+            );
+        }
+    }
+
+    /// Instance `inst` gained (`delta` > 0) or lost sessions: its memory,
+    /// its message rate, the gauges.
+    fn sessions_changed(&mut self, sched: &mut Scheduler<Msg>, inst: u32, delta: f64) {
+        let now = sched.now();
+        let spec = self.sc.sessions.as_ref().expect("[sessions] configured");
+        let n = self.sessions.as_ref().map_or(0, |t| t.count(inst));
+        self.instances[inst as usize].set_session_mb(now, n as f64 * spec.memory_per_session_mb);
+        self.sessions_open.add(now, delta);
+        self.rec.iv_session_max = self.rec.iv_session_max.max(n);
+        self.schedule_messages(sched, inst);
+    }
+
+    /// The sessions of `inst` send messages as one Poisson stream of rate
+    /// sessions × message_rate_per_s (a superposition of Poisson streams;
+    /// redrawn whenever the count changes, exact by memorylessness).
+    fn schedule_messages(&mut self, sched: &mut Scheduler<Msg>, inst: u32) {
+        let spec = self.sc.sessions.as_ref().expect("[sessions] configured");
+        if spec.message_rate_per_s <= 0.0 {
+            return;
+        }
+        let i = inst as usize;
+        self.msg_gen[i] = self.msg_gen[i].wrapping_add(1);
+        let n = self.sessions.as_ref().map_or(0, |t| t.count(inst));
+        if n == 0 || self.instances[i].state != InstanceState::Ready {
+            return;
+        }
+        let u: f64 = self.msg_rng.random();
+        let gap = -(1.0 - u).ln() / (n as f64 * spec.message_rate_per_s);
+        let at = sched.now() + SimTime::from_secs_f64(gap);
+        if at <= self.sc.simulation.duration {
+            sched.schedule_at(
+                at,
+                Msg::SessionMessage {
+                    instance: inst,
+                    gen: self.msg_gen[i],
+                },
+            );
+        }
+    }
+
+    /// One of `inst`'s sessions, at random, sends a message: CPU work on
+    /// `inst`, queued for a worker like a request.
+    fn on_session_message(&mut self, sched: &mut Scheduler<Msg>, inst: u32, gen: u32) {
+        let i = inst as usize;
+        if self.msg_gen[i] != gen || self.instances[i].state != InstanceState::Ready {
+            return;
+        }
+        let now = sched.now();
+        let table = self.sessions.as_mut().expect("[sessions] configured");
+        let n = table.count(inst);
+        if n == 0 {
+            return;
+        }
+        let idx = table.nth(inst, self.msg_rng.random_range(0..n));
+        table.touch(idx, now);
+        let tier = table.handle(idx);
+        let tier = table.get(tier).map_or(0, |x| x.tier as usize);
+        let spec = self.sc.sessions.as_ref().expect("[sessions] configured");
+        let cpu = spec
+            .message_cpu
+            .as_ref()
+            .expect("messages have a message_cpu")
+            .sample(&mut self.msg_rng);
+        self.spawn_job(sched, inst, tier, cpu, Job::Message);
+        // The next message, unless the job's memory killed the instance
+        // (which moved the generation on).
+        if self.msg_gen[i] == gen {
+            self.schedule_messages(sched, inst);
+        }
+    }
+
+    /// Session work of `cpu` for a session of `tier` on `inst`: it waits
+    /// for a worker like a request (refused when the queue is full).
+    fn spawn_job(&mut self, sched: &mut Scheduler<Msg>, inst: u32, tier: usize, cpu: SimTime, job: Job) {
+        let now = sched.now();
+        let measured = now >= self.rec.warmup();
+        let req = Request {
+            tier: tier as u16,
+            user: NO_USER,
+            instance: inst,
+            arrival: now,
+            enqueued: now,
+            stage_since: now,
+            wait_since: now,
+            cpu,
+            measured,
+            level: self.tier_level[tier],
+            job,
+            ..Request::default()
+        };
+        let r = self.requests.insert(req);
+        match self.instances[inst as usize].offer(sched, r, cpu, req.level) {
+            Offer::Started | Offer::Queued => {
+                self.jobs_live += 1;
+                if self.sc.memory.is_some() {
+                    self.memory_admitted(sched, inst as usize);
+                }
+            }
+            Offer::Full => {
+                self.requests.remove(r);
+                if job == Job::Message {
+                    self.rec.message(measured, false, SimTime::ZERO);
+                }
+            }
+        }
+    }
+
+    /// Instance `inst` stops serving (failed, killed, scaled in): its
+    /// sessions are dropped and their clients reconnect after the
+    /// reconnect delay.
+    fn drop_sessions(&mut self, sched: &mut Scheduler<Msg>, inst: u32) {
+        let Some(table) = self.sessions.as_mut() else { return };
+        let dropped = table.disconnect_all(inst);
+        if dropped.is_empty() {
+            return;
+        }
+        if sched.now() >= self.rec.warmup() {
+            self.rec.session_drops += dropped.len() as u64;
+        }
+        self.sessions_changed(sched, inst, -(dropped.len() as f64));
+        for s in dropped {
+            self.reconnect_later(sched, s);
+        }
+    }
+
+    /// A dropped session's client reconnects after the reconnect delay.
+    fn reconnect_later(&mut self, sched: &mut Scheduler<Msg>, s: SessionRef) {
+        let spec = self.sc.sessions.as_ref().expect("[sessions] configured");
+        if let Some(x) = self.session_table().get_mut(s) {
+            x.reconnecting = true;
+            x.attempt = 0;
+        }
+        let d = spec.reconnect_delay.sample(&mut self.session_rng);
+        self.schedule_connect(sched, s, d);
+    }
+
+    /// Memory `prune-connections`: close `fraction` of `id`'s sessions.
+    fn prune_sessions(&mut self, sched: &mut Scheduler<Msg>, id: u32, fraction: f64, oldest: bool, reconnect: bool) {
+        let Some(table) = self.sessions.as_mut() else { return };
+        let victims = table.prune_candidates(id, fraction, oldest);
+        if victims.is_empty() {
+            return;
+        }
+        for &v in &victims {
+            let s = table.handle(v);
+            if reconnect {
+                table.disconnect(v);
+            } else {
+                table.close(s);
+            }
+        }
+        if sched.now() >= self.rec.warmup() {
+            self.rec.sessions_pruned += victims.len() as u64;
+        }
+        self.sessions_changed(sched, id, -(victims.len() as f64));
+        if reconnect {
+            for v in victims {
+                let s = self.session_table().handle(v);
+                self.reconnect_later(sched, s);
+            }
+        }
+    }
+
+    /// The most sessions one instance holds now (time series).
+    fn session_max_now(&self) -> Option<u32> {
+        let t = self.sessions.as_ref()?;
+        Some((0..self.instances.len() as u32).map(|i| t.count(i)).max().unwrap_or(0))
     }
 
     // ----- instance lifecycle ---------------------------------------------
@@ -616,6 +971,7 @@ impl<'s> Service<'s> {
             }
         }
         self.groups[g].members.push(id);
+        self.msg_gen.push(0);
         self.alive.add(now, 1.0);
         // Initial instances are made ready at once by `new`; this event then
         // finds them ready and does nothing.
@@ -802,6 +1158,9 @@ impl<'s> Service<'s> {
                 inst.state = InstanceState::Draining;
                 self.groups[g].balancer.remove(id);
                 self.ready.add(now, -1.0);
+                // Its connections close now (a graceful shutdown); the
+                // clients reconnect elsewhere.
+                self.drop_sessions(sched, id);
                 if self.instances[id as usize].in_flight() == 0 && !self.holds_background(id) {
                     self.stop(sched, id);
                 } else {
@@ -841,6 +1200,7 @@ impl<'s> Service<'s> {
         if self.instances[id as usize].state == InstanceState::Stopped {
             return;
         }
+        self.drop_sessions(sched, id);
         // Queued requests never got a worker.
         for r in self.instances[id as usize].take_queue(now) {
             self.abort(sched, r, false);
@@ -982,6 +1342,26 @@ impl<'s> Service<'s> {
                     MemoryActionKind::Restart => {
                         self.memory_kill(sched, id, false);
                         break;
+                    }
+                    MemoryActionKind::PruneSessions {
+                        fraction,
+                        oldest,
+                        reconnect,
+                    } => {
+                        self.prune_sessions(sched, id as u32, fraction, oldest, reconnect);
+                        f = self.instances[id].memory_fraction();
+                    }
+                    MemoryActionKind::EmergencyGc { pause } => {
+                        // One at a time; the garbage is freed when it ends.
+                        if !self.instances[id].gc_running {
+                            self.instances[id].gc_running = true;
+                            let d = m.gc_pauses[pause as usize].sample(&mut self.chore_rng[id]);
+                            self.instances[id].pause(sched);
+                            sched.schedule_in(d, Msg::GcEnd { instance: id as u32 });
+                            if measured {
+                                self.rec.emergency_gcs += 1;
+                            }
+                        }
                     }
                 }
             }
@@ -1569,6 +1949,7 @@ impl<'s> Service<'s> {
             db_target: 0,
             limited: false,
             admitted: now,
+            job: Job::Request,
         };
         let refusal = match self.gateway.admit(now, tenant) {
             Ok(()) => None,
@@ -1760,7 +2141,9 @@ impl<'s> Service<'s> {
         r.stage_since = sched.now();
         let wait = sched.now() - r.enqueued;
         let (tier, measured, cpu, level) = (r.tier as usize, r.measured, r.cpu, r.level);
-        self.rec.queue_wait(tier, measured, wait);
+        if r.job == Job::Request {
+            self.rec.queue_wait(tier, measured, wait);
+        }
         self.shed_dequeued(sched.now(), inst, level, wait);
         self.instances[inst].start(sched, next, cpu);
     }
@@ -1815,6 +2198,10 @@ impl<'s> Service<'s> {
     /// database, or respond.
     fn after_cpu(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef) {
         let Some(r) = self.requests.get_mut(req) else { return };
+        if r.job != Job::Request {
+            // Session work is CPU only.
+            return self.finish(sched, req, Outcome::Completed);
+        }
         let ep = &self.sc.endpoints[r.endpoint as usize];
         if (r.stage as usize) < ep.stages.len() {
             if r.stage_wait > SimTime::ZERO {
@@ -2294,6 +2681,26 @@ impl<'s> Service<'s> {
             if let Some(n) = self.instances[inst].free_worker(now) {
                 self.start_queued(sched, inst, n);
             }
+            if let Some(m) = self.sc.memory.as_ref().filter(|m| m.garbage_per_request_mb > 0.0) {
+                self.instances[inst].add_garbage(now, m.garbage_per_request_mb);
+            }
+        }
+        if r.job != Job::Request {
+            // Session work: no client, gateway slot or balancer count.
+            self.jobs_live -= 1;
+            if r.job == Job::Message {
+                self.rec
+                    .message(r.measured, outcome == Outcome::Completed, now - r.arrival);
+            }
+            if free_worker
+                && self.instances[inst].state == InstanceState::Draining
+                && self.instances[inst].in_flight() == 0
+                && !self.holds_background(inst as u32)
+            {
+                self.stop(sched, inst as u32);
+            }
+            self.end_if_done(sched);
+            return;
         }
         let g = self.instances[inst].group as usize;
         self.gateway.release(r.tenant);
@@ -2411,6 +2818,7 @@ impl<'s> Service<'s> {
         }
         a.db_breaker_open = self.db_breaker_open.take(now);
         a.cache_breaker_open = self.cache_breaker_open.take(now);
+        a.sessions = self.sessions_open.take(now);
         let ready = self.ready.value() as u32;
         self.rec.gauges(now, a, ready);
     }
@@ -2475,10 +2883,14 @@ impl<'s> Service<'s> {
             .is_none_or(|r| SimTime::from_secs_f64(r.time_s) < end)
         {
             let n = self.ready.value() as u32;
-            self.rec.sample(end, n, self.desired_total());
+            let s = self.session_max_now();
+            self.rec.sample_with_sessions(end, n, self.desired_total(), s);
         }
-        // Background flushes are not requests anyone sent.
-        self.conservation.in_flight = self.requests.live() as u64 - self.background;
+        if let Some(t) = &self.sessions {
+            self.rec.sessions_max_per_instance = t.max_per_instance;
+        }
+        // Background flushes and session work are not requests anyone sent.
+        self.conservation.in_flight = self.requests.live() as u64 - self.background - self.jobs_live;
     }
 }
 
@@ -2630,7 +3042,8 @@ impl Model for Service<'_> {
                 self.upkeep(now);
                 let n = self.ready.value() as u32;
                 let d = self.desired_total();
-                self.rec.sample(now, n, d);
+                let s = self.session_max_now();
+                self.rec.sample_with_sessions(now, n, d, s);
                 let next = now + self.sc.simulation.sample_interval;
                 if next <= self.sc.simulation.duration {
                     sched.schedule_at(next, Msg::Sample);
@@ -2643,8 +3056,32 @@ impl Model for Service<'_> {
             Msg::PauseEnd { instance } => {
                 if self.instances[instance as usize].state != InstanceState::Stopped {
                     self.instances[instance as usize].resume(sched);
+                    // A GC cycle: with garbage counted, it is collected.
+                    if self.sc.memory.as_ref().is_some_and(|m| m.garbage_per_request_mb > 0.0) {
+                        self.instances[instance as usize].collect_garbage(sched.now());
+                    }
                 }
             }
+            Msg::GcEnd { instance } => {
+                let inst = &mut self.instances[instance as usize];
+                if inst.state != InstanceState::Stopped {
+                    inst.resume(sched);
+                    inst.collect_garbage(sched.now());
+                    inst.gc_running = false;
+                }
+            }
+            Msg::SessionArrival { workload } => self.on_session_arrival(sched, workload as usize),
+            Msg::SessionConnect { session, gen } => {
+                let s = SessionRef { idx: session, gen };
+                self.try_connect(sched, s, true);
+            }
+            Msg::SessionClose { session, gen } => {
+                let s = SessionRef { idx: session, gen };
+                if let Some(inst) = self.sessions.as_mut().and_then(|t| t.close(s)) {
+                    self.sessions_changed(sched, inst, -1.0);
+                }
+            }
+            Msg::SessionMessage { instance, gen } => self.on_session_message(sched, instance, gen),
         }
     }
 }

@@ -20,26 +20,29 @@ pub fn timeseries_frame(out: &RunOutput) -> PolarsResult<DataFrame> {
             Column::new($name.into(), rows.iter().map($f).collect::<Vec<_>>())
         };
     }
-    DataFrame::new(
-        n,
-        vec![
-            col!("replication", |(r, _)| *r),
-            col!("time_s", |(_, x)| x.time_s),
-            col!("rps", |(_, x)| x.rps),
-            col!("completed", |(_, x)| x.completed),
-            col!("errors", |(_, x)| x.errors),
-            col!("latency_p50_s", |(_, x)| x.latency_p50_s),
-            col!("latency_p95_s", |(_, x)| x.latency_p95_s),
-            col!("latency_p99_s", |(_, x)| x.latency_p99_s),
-            col!("instances_ready", |(_, x)| x.instances_ready),
-            col!("instances_desired", |(_, x)| x.instances_desired),
-            col!("cpu_utilization", |(_, x)| x.cpu_utilization),
-            col!("memory_utilization", |(_, x)| x.memory_utilization),
-            col!("pool_in_use", |(_, x)| x.pool_in_use),
-            col!("pool_waiting", |(_, x)| x.pool_waiting),
-            col!("cache_hit_ratio", |(_, x)| x.cache_hit_ratio),
-        ],
-    )
+    let mut columns = vec![
+        col!("replication", |(r, _)| *r),
+        col!("time_s", |(_, x)| x.time_s),
+        col!("rps", |(_, x)| x.rps),
+        col!("completed", |(_, x)| x.completed),
+        col!("errors", |(_, x)| x.errors),
+        col!("latency_p50_s", |(_, x)| x.latency_p50_s),
+        col!("latency_p95_s", |(_, x)| x.latency_p95_s),
+        col!("latency_p99_s", |(_, x)| x.latency_p99_s),
+        col!("instances_ready", |(_, x)| x.instances_ready),
+        col!("instances_desired", |(_, x)| x.instances_desired),
+        col!("cpu_utilization", |(_, x)| x.cpu_utilization),
+        col!("memory_utilization", |(_, x)| x.memory_utilization),
+        col!("pool_in_use", |(_, x)| x.pool_in_use),
+        col!("pool_waiting", |(_, x)| x.pool_waiting),
+        col!("cache_hit_ratio", |(_, x)| x.cache_hit_ratio),
+    ];
+    // Scenarios with sessions add their columns (others keep SPEC's list).
+    if rows.iter().any(|(_, x)| x.sessions_open.is_some()) {
+        columns.push(col!("sessions_open", |(_, x)| x.sessions_open));
+        columns.push(col!("sessions_max_per_instance", |(_, x)| x.sessions_max_per_instance));
+    }
+    DataFrame::new(n, columns)
 }
 
 /// Write `timeseries.csv` and `timeseries.parquet` into `dir`.

@@ -54,6 +54,9 @@ pub struct Scenario {
     /// The shared counter service of `state = "shared"` limiters
     /// (`[rate_limit_store]`).
     pub limit_store: Option<LimitStoreSpec>,
+    /// Long-lived sessions (`[sessions]`; each workload's population is
+    /// its `sessions`).
+    pub sessions: Option<SessionSpec>,
     pub autoscaler: Option<AutoscalerSpec>,
     pub faults: Vec<FaultSpec>,
     pub slo: Vec<SloCheck>,
@@ -115,6 +118,8 @@ pub struct Workload {
     pub mix: Vec<(usize, f64)>,
     /// Cache-key popularity of each tenant's requests.
     pub keys: Option<KeySpace>,
+    /// Long-lived sessions (WebSockets) each tenant holds (`sessions`).
+    pub sessions: Option<SessionPopulation>,
     /// Client addresses the requests come from (for per-IP limits).
     pub clients: Option<ClientSpace>,
 }
@@ -161,6 +166,16 @@ impl RateLimiterSpec {
 pub struct LimitStoreSpec {
     pub latency: Dist,
     pub ops_per_s: Option<f64>,
+}
+
+/// How many sessions a workload's tenants hold.
+#[derive(Debug, Clone)]
+pub enum SessionPopulation {
+    /// This many per tenant, open from t = 0 for the whole run.
+    PerTenant(u32),
+    /// Per tenant, opened at random (Poisson) at this rate; each lasts a
+    /// drawn lifetime (reconnections included), then closes.
+    Arrivals { rate_per_s: f64, lifetime: Dist },
 }
 
 /// Keys drawn per request from a Zipf(`zipf`) popularity over `items`
@@ -310,11 +325,46 @@ pub enum PauseEvery {
 }
 
 impl Scenario {
-    /// Some instance work runs besides requests (tasks or pauses): the
-    /// instances' CPU is then always processor-shared.
+    /// Some instance work runs besides requests (tasks, pauses, emergency
+    /// GCs): the instances' CPU is then always processor-shared.
     pub fn has_instance_chores(&self) -> bool {
-        !self.background.is_empty() || self.pauses.is_some()
+        !self.background.is_empty() || self.pauses.is_some() || self.memory.as_ref().is_some_and(|m| m.has_gc())
     }
+}
+
+/// `[sessions]`: long-lived connections (WebSockets) held on instances.
+/// Where a workload's sessions come from is its `sessions` key.
+#[derive(Debug, Clone)]
+pub struct SessionSpec {
+    /// Sessions one instance holds at most (`u32::MAX`: no cap).
+    pub max_per_instance: u32,
+    /// Memory each open session holds on its instance.
+    pub memory_per_session_mb: f64,
+    /// Messages per open session per second (Poisson).
+    pub message_rate_per_s: f64,
+    /// CPU of one message (a job holding a worker on the session's instance).
+    pub message_cpu: Option<Dist>,
+    /// CPU of a connection handshake, at every (re)connection.
+    pub connect_cpu: Option<Dist>,
+    pub balancer: SessionBalancing,
+    /// Wait before the first reconnection attempt after a drop.
+    pub reconnect_delay: Dist,
+    /// Connection attempts per drop, the first included, before the
+    /// client gives up (`sessions_lost`).
+    pub attempts: u32,
+    /// Backoff after a refused attempt: base × 2^k, capped, jittered.
+    pub backoff_base: SimTime,
+    pub backoff_max: SimTime,
+    pub jitter: Jitter,
+}
+
+/// Which instance a new connection goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionBalancing {
+    /// The ready instance holding the fewest sessions (HAProxy `leastconn`).
+    LeastSessions,
+    /// The next ready instance in turn, full or not.
+    RoundRobin,
 }
 
 /// `[memory]`: what an instance's memory holds beyond its base and its
@@ -327,12 +377,24 @@ pub struct MemorySpec {
     pub check_interval: SimTime,
     /// Sorted by threshold.
     pub actions: Vec<MemoryAction>,
+    /// Garbage each finished request or message leaves on its instance
+    /// until a GC (a `[pauses]` pause or an `emergency-gc`) collects it.
+    pub garbage_per_request_mb: f64,
+    /// Pause durations of the `emergency-gc` actions.
+    pub gc_pauses: Vec<Dist>,
 }
 
 impl MemorySpec {
     /// Some action refuses requests (its refusals count as `rejected_shed`).
     pub fn sheds(&self) -> bool {
         self.actions.iter().any(|a| a.kind == MemoryActionKind::Shed)
+    }
+
+    /// Some action is an emergency GC (a pause: needs shared CPU).
+    pub fn has_gc(&self) -> bool {
+        self.actions
+            .iter()
+            .any(|a| matches!(a.kind, MemoryActionKind::EmergencyGc { .. }))
     }
 }
 
@@ -353,6 +415,17 @@ pub enum MemoryActionKind {
     /// Restart the instance: its requests fail (`instance_failures`), a
     /// replacement starts (ready after `startup`, cold L1).
     Restart,
+    /// Close this fraction of the instance's sessions, the idlest (or
+    /// oldest) first; with `reconnect` their clients come back through the
+    /// balancer after the reconnect delay.
+    PruneSessions {
+        fraction: f64,
+        oldest: bool,
+        reconnect: bool,
+    },
+    /// Stop the instance's CPU for `pause` (index into
+    /// `MemorySpec::gc_pauses`), then free its garbage.
+    EmergencyGc { pause: u16 },
 }
 
 /// Whether a pool is per instance or shared by all instances.

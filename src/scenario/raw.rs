@@ -57,6 +57,8 @@ pub struct RawScenario {
     pub background: Option<Vec<RawBackground>>,
     /// Stop-the-world pauses (GC) on every instance.
     pub pauses: Option<RawPauses>,
+    /// Long-lived sessions (WebSockets): cap, memory, messages, reconnects.
+    pub sessions: Option<RawSessions>,
     /// Parsed by `resolve` (its keys depend on `policy`).
     pub autoscaler: Option<toml::Table>,
     /// Rate limiters (parsed by `resolve`: keys depend on `algorithm`).
@@ -254,6 +256,38 @@ pub struct RawWorkload {
     pub keys: Option<RawKeys>,
     /// Client addresses (for per-IP rate limits).
     pub clients: Option<RawClients>,
+    /// Sessions per tenant: `{ per_tenant = N }` or `{ rate_per_s, lifetime }`.
+    pub sessions: Option<RawSessionPopulation>,
+}
+
+/// A workload's `sessions`.
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawSessionPopulation {
+    /// Sessions each tenant holds for the whole run ...
+    pub per_tenant: Option<i64>,
+    /// ... or opens at random at this rate per tenant ...
+    pub rate_per_s: Option<f64>,
+    /// ... each lasting a drawn lifetime (a distribution).
+    pub lifetime: Option<toml::Value>,
+}
+
+/// `[sessions]`: long-lived connections on instances.
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawSessions {
+    pub max_per_instance: Option<i64>,
+    pub memory_per_session_mb: Option<f64>,
+    pub message_rate_per_s: Option<f64>,
+    /// Distributions.
+    pub message_cpu: Option<toml::Value>,
+    pub connect_cpu: Option<toml::Value>,
+    /// least-sessions | round-robin
+    pub balancer: Option<String>,
+    /// A distribution.
+    pub reconnect_delay: Option<toml::Value>,
+    pub attempts: Option<i64>,
+    pub backoff: Option<RawBackoff>,
 }
 
 #[derive(Deserialize, Debug, Default, Clone)]
@@ -311,6 +345,8 @@ pub struct RawMemory {
     pub check_interval: Option<Duration>,
     /// `{ above, action, fraction }` tables; parsed by `resolve`.
     pub actions: Option<Vec<toml::Table>>,
+    /// Garbage a finished request leaves until a GC collects it.
+    pub garbage_per_request_mb: Option<f64>,
 }
 
 /// `[[endpoint.NAME.stage]]`: one step of a request's path.

@@ -413,6 +413,10 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
             None => None,
             Some(c) => Some(parse_clients(&cx, &format!("{key}.clients"), c)?),
         };
+        let sessions = match &w.sessions {
+            None => None,
+            Some(p) => Some(parse_session_population(&cx, &format!("{key}.sessions"), p)?),
+        };
         let name = w.name.clone().unwrap_or_else(|| format!("{}-{i}", tier_names[tier]));
         workloads.push(Workload {
             name,
@@ -422,6 +426,7 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
             mix,
             keys,
             clients,
+            sessions,
         });
     }
 
@@ -643,6 +648,36 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         None => None,
         Some(p) => Some(parse_pauses(&cx, p)?),
     };
+    let sessions = match &raw.sessions {
+        None => None,
+        Some(r) => Some(parse_sessions(&cx, r)?),
+    };
+    match (&sessions, workloads.iter().position(|w| w.sessions.is_some())) {
+        (None, Some(i)) => {
+            return Err(cx.err(
+                &format!("workload.{i}.sessions"),
+                "sessions need a [sessions] table (cap per instance, memory, messages), e.g. [sessions] max_per_instance = 10000",
+            ))
+        }
+        (Some(_), None) => {
+            return Err(cx.err(
+                "sessions",
+                "no workload opens sessions: give one sessions = { per_tenant = 100 } or sessions = { rate_per_s = 0.1, lifetime = \"10m\" }",
+            ))
+        }
+        _ => {}
+    }
+    if memory.as_ref().is_some_and(|m| {
+        m.actions
+            .iter()
+            .any(|a| matches!(a.kind, MemoryActionKind::PruneSessions { .. }))
+    }) && sessions.is_none()
+    {
+        return Err(cx.err(
+            "memory.actions",
+            "prune-connections closes sessions: add a [sessions] table and a workload's sessions",
+        ));
+    }
     let rb = raw.breaker.clone().unwrap_or_default();
     let breakers = Breakers {
         database: match &rb.database {
@@ -704,6 +739,8 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         limiters: !rate_limits.is_empty(),
         limit_store: limit_store.is_some(),
         replicas: database.as_ref().is_some_and(|d| d.replicas.is_some()),
+        sessions: sessions.is_some(),
+        gc: memory.as_ref().is_some_and(|m| m.has_gc()),
     };
     let claims = parse_claims(
         &cx,
@@ -740,6 +777,7 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         pauses,
         rate_limits,
         limit_store,
+        sessions,
         autoscaler,
         faults,
         slo,
@@ -1889,6 +1927,8 @@ struct Components {
     limiters: bool,
     limit_store: bool,
     replicas: bool,
+    sessions: bool,
+    gc: bool,
 }
 
 impl Components {
@@ -1910,6 +1950,8 @@ impl Components {
             Needs::Limiters => self.limiters,
             Needs::LimitStore => self.limit_store,
             Needs::Replicas => self.replicas,
+            Needs::Sessions => self.sessions,
+            Needs::EmergencyGc => self.gc,
         }
     }
 }
@@ -3124,7 +3166,7 @@ fn parse_stage_slo(
     Ok(checks)
 }
 
-const MEMORY_ACTIONS: &[&str] = &["shrink-cache", "shed", "restart"];
+const MEMORY_ACTIONS: &[&str] = &["shrink-cache", "shed", "restart", "prune-connections", "emergency-gc"];
 
 /// `[memory]`: cache memory, OOM kills, and the monitor's actions.
 fn parse_memory(
@@ -3159,6 +3201,14 @@ fn parse_memory(
     if check_interval == SimTime::ZERO {
         return Err(cx.err("memory.check_interval", "must be longer than zero"));
     }
+    let garbage_per_request_mb = m.garbage_per_request_mb.unwrap_or(0.0);
+    if !(garbage_per_request_mb.is_finite() && garbage_per_request_mb >= 0.0) {
+        return Err(cx.err(
+            "memory.garbage_per_request_mb",
+            format!("must be zero or positive, got {garbage_per_request_mb}"),
+        ));
+    }
+    let mut gc_pauses = Vec::new();
     let mut actions = Vec::new();
     for (i, t) in m.actions.clone().unwrap_or_default().iter().enumerate() {
         let key = format!("memory.actions.{i}");
@@ -3195,6 +3245,61 @@ fn parse_memory(
                 f.check_keys(&["above", "action"], "a restart action (above)")?;
                 MemoryActionKind::Restart
             }
+            "prune-connections" => {
+                f.check_keys(
+                    &["above", "action", "fraction", "select", "reconnect"],
+                    "a prune-connections action (above, fraction, select, reconnect)",
+                )?;
+                let fraction = f.positive("fraction")?;
+                if fraction > 1.0 {
+                    return Err(cx.err(
+                        &f.path("fraction"),
+                        format!("the fraction of the instance's sessions to close, between 0 and 1, got {fraction}"),
+                    ));
+                }
+                let oldest = match f.str("select")? {
+                    None | Some("idle") => false,
+                    Some("oldest") => true,
+                    Some(o) => {
+                        return Err(cx.err(
+                            &f.path("select"),
+                            format!("`{o}`: allowed are idle (longest without a message first) and oldest (longest connected first)"),
+                        ))
+                    }
+                };
+                let reconnect = match f.t.get("reconnect") {
+                    None => true,
+                    Some(toml::Value::Boolean(b)) => *b,
+                    Some(v) => return Err(cx.err(&f.path("reconnect"), format!("must be true or false, got {v}"))),
+                };
+                MemoryActionKind::PruneSessions {
+                    fraction,
+                    oldest,
+                    reconnect,
+                }
+            }
+            "emergency-gc" => {
+                f.check_keys(&["above", "action", "pause"], "an emergency-gc action (above, pause)")?;
+                let pause = match f.t.get("pause") {
+                    Some(v) => parse_dist(cx, &f.path("pause"), v)?,
+                    None => {
+                        return Err(cx.err(
+                            &key,
+                            "missing `pause`, how long the GC stops the instance, e.g. pause = \"200ms\"",
+                        ))
+                    }
+                };
+                if m.garbage_per_request_mb.is_none_or(|g| g <= 0.0) {
+                    return Err(cx.err(
+                        &f.path("action"),
+                        "emergency-gc frees garbage: set memory.garbage_per_request_mb (what each finished request leaves until a GC), e.g. garbage_per_request_mb = 0.5",
+                    ));
+                }
+                gc_pauses.push(pause);
+                MemoryActionKind::EmergencyGc {
+                    pause: (gc_pauses.len() - 1) as u16,
+                }
+            }
             o => {
                 let hint = did_you_mean(o, MEMORY_ACTIONS.iter().copied())
                     .map(|s| format!("; did you mean `{s}`?"))
@@ -3223,6 +3328,143 @@ fn parse_memory(
         oom_kill: m.oom_kill.unwrap_or(true),
         check_interval,
         actions,
+        garbage_per_request_mb,
+        gc_pauses,
+    })
+}
+
+/// A workload's `sessions`: `{ per_tenant = N }` or `{ rate_per_s, lifetime }`.
+fn parse_session_population(
+    cx: &Ctx,
+    key: &str,
+    p: &super::raw::RawSessionPopulation,
+) -> Result<SessionPopulation, ScenarioError> {
+    match (p.per_tenant, p.rate_per_s, &p.lifetime) {
+        (Some(n), None, None) => {
+            if !(1..=1_000_000).contains(&n) {
+                return Err(cx.err(
+                    &format!("{key}.per_tenant"),
+                    format!("sessions each tenant holds, between 1 and 1,000,000, got {n}"),
+                ));
+            }
+            Ok(SessionPopulation::PerTenant(n as u32))
+        }
+        (None, Some(r), Some(l)) => {
+            if !(r.is_finite() && r > 0.0) {
+                return Err(cx.err(
+                    &format!("{key}.rate_per_s"),
+                    format!("must be a positive number (sessions opened per second per tenant), got {r}"),
+                ));
+            }
+            let lifetime = parse_dist(cx, &format!("{key}.lifetime"), l)?;
+            Ok(SessionPopulation::Arrivals { rate_per_s: r, lifetime })
+        }
+        _ => Err(cx.err(
+            key,
+            "give either per_tenant (sessions held all run, e.g. sessions = { per_tenant = 100 }) or rate_per_s and lifetime (e.g. sessions = { rate_per_s = 0.1, lifetime = \"10m\" })",
+        )),
+    }
+}
+
+/// `[sessions]`: the cap per instance, memory, messages, reconnects.
+fn parse_sessions(cx: &Ctx, r: &super::raw::RawSessions) -> Result<SessionSpec, ScenarioError> {
+    let max_per_instance = match r.max_per_instance {
+        None => u32::MAX,
+        Some(n) if (1..u32::MAX as i64).contains(&n) => n as u32,
+        Some(n) => {
+            return Err(cx.err(
+                "sessions.max_per_instance",
+                format!("sessions one instance accepts, a positive whole number, got {n}"),
+            ))
+        }
+    };
+    let memory_per_session_mb = r.memory_per_session_mb.unwrap_or(0.0);
+    if !(memory_per_session_mb.is_finite() && memory_per_session_mb >= 0.0) {
+        return Err(cx.err(
+            "sessions.memory_per_session_mb",
+            format!("must be zero or positive, got {memory_per_session_mb}"),
+        ));
+    }
+    let message_rate_per_s = r.message_rate_per_s.unwrap_or(0.0);
+    if !(message_rate_per_s.is_finite() && message_rate_per_s >= 0.0) {
+        return Err(cx.err(
+            "sessions.message_rate_per_s",
+            format!("messages per open session per second, zero or positive, got {message_rate_per_s}"),
+        ));
+    }
+    let message_cpu = match &r.message_cpu {
+        Some(v) => Some(parse_dist(cx, "sessions.message_cpu", v)?),
+        None => None,
+    };
+    if message_rate_per_s > 0.0 && message_cpu.is_none() {
+        return Err(cx.err(
+            "sessions",
+            "messages need `message_cpu`, the CPU work of one message on the session's instance, e.g. message_cpu = { dist = \"exponential\", mean = \"1ms\" }",
+        ));
+    }
+    let connect_cpu = match &r.connect_cpu {
+        Some(v) => Some(parse_dist(cx, "sessions.connect_cpu", v)?),
+        None => None,
+    };
+    let balancer = match r.balancer.as_deref() {
+        None | Some("least-sessions") => SessionBalancing::LeastSessions,
+        Some("round-robin") => SessionBalancing::RoundRobin,
+        Some(o) => {
+            let hint = did_you_mean(o, ["least-sessions", "round-robin"].into_iter())
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            return Err(cx.err(
+                "sessions.balancer",
+                format!("`{o}`: allowed are least-sessions and round-robin{hint}"),
+            ));
+        }
+    };
+    let reconnect_delay = match &r.reconnect_delay {
+        Some(v) => parse_dist(cx, "sessions.reconnect_delay", v)?,
+        None => Dist::deterministic(0.0).map_err(|m| cx.err("sessions.reconnect_delay", m))?,
+    };
+    let attempts = match r.attempts {
+        None => 10,
+        Some(n) if (1..=1000).contains(&n) => n as u32,
+        Some(n) => {
+            return Err(cx.err(
+                "sessions.attempts",
+                format!("connection attempts per drop (the first included), between 1 and 1000, got {n}"),
+            ))
+        }
+    };
+    let b = r.backoff.clone().unwrap_or_default();
+    let backoff_base = b.base.map(secs).unwrap_or(SimTime::from_secs(1));
+    let backoff_max = b.max.map(secs).unwrap_or(SimTime::from_secs(30));
+    if backoff_max < backoff_base {
+        return Err(cx.err(
+            "sessions.backoff.max",
+            format!("the longest backoff ({backoff_max}) is shorter than the base ({backoff_base})"),
+        ));
+    }
+    let jitter = match b.jitter.as_deref() {
+        None | Some("full") => Jitter::Full,
+        Some("none") => Jitter::None,
+        Some("equal") => Jitter::Equal,
+        Some(o) => {
+            return Err(cx.err(
+                "sessions.backoff.jitter",
+                format!("`{o}`: allowed jitters are none, full, equal"),
+            ))
+        }
+    };
+    Ok(SessionSpec {
+        max_per_instance,
+        memory_per_session_mb,
+        message_rate_per_s,
+        message_cpu,
+        connect_cpu,
+        balancer,
+        reconnect_delay,
+        attempts,
+        backoff_base,
+        backoff_max,
+        jitter,
     })
 }
 

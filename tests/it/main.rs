@@ -20,6 +20,7 @@ mod scenario_errors;
 mod seeds;
 mod serve;
 mod serve_e2e;
+mod sessions;
 mod shedding;
 mod stages;
 mod sweep;
