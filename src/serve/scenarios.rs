@@ -444,6 +444,10 @@ arrival = { process = "closed", users = 4, think_time = "1s" }
 mix = { r = 1.0 }
 [endpoint.r]
 cpu = { dist = "exponential", mean = "10ms" }
+[instance]
+cores = 2
+workers = 2
+initial = 1
 "#;
         let path = Path::new("/nonexistent/lm.toml");
         let sources = source::load_str(path, text).unwrap();
@@ -482,7 +486,20 @@ cpu = { dist = "exponential", mean = "10ms" }
                 fmt_float(k["max"].as_f64().unwrap())
             };
             let set = format!("{}={v}", k["key"].as_str().unwrap());
-            load(&path, std::slice::from_ref(&set)).unwrap_or_else(|e| panic!("{set}: {e}"));
+            // A knob tied to another (a scale-in threshold must stay below
+            // the scale-out one) may be refused at its maximum, with the
+            // reason; anything else must load.
+            if let Err(e) = load(&path, std::slice::from_ref(&set)) {
+                assert!(e.to_string().contains("must be below"), "{set}: {e}");
+            }
+            let value = k["value"].as_f64().unwrap();
+            let value = if k["integer"].as_bool().unwrap() {
+                format!("{}", value as i64)
+            } else {
+                fmt_float(value)
+            };
+            let own = format!("{}={value}", k["key"].as_str().unwrap());
+            load(&path, std::slice::from_ref(&own)).unwrap_or_else(|e| panic!("{own}: {e}"));
         }
     }
 }

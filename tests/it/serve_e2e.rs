@@ -38,19 +38,53 @@ fn find_program(names: &[&str]) -> Option<PathBuf> {
     None
 }
 
-/// One HTTP/1.0 request (so the answer is never chunked): status, JSON body.
+/// One HTTP/1.1 request: status and JSON body. chromedriver drops HTTP/1.0
+/// requests and keeps connections open, so the body is read by its
+/// Content-Length.
 fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to chromedriver");
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return (0, Value::Null);
+    };
     s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
     let payload = body.map(|b| b.to_string()).unwrap_or_default();
-    write!(
+    // A driver still starting may accept and then drop the connection:
+    // status 0, so callers retry or report it.
+    if write!(
         s,
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{payload}",
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{payload}",
         payload.len()
     )
-    .unwrap();
+    .is_err()
+    {
+        return (0, Value::Null);
+    }
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
+    let mut buf = [0u8; 8192];
+    let mut need: Option<usize> = None;
+    loop {
+        if let Some(n) = need {
+            if raw.len() >= n {
+                break;
+            }
+        }
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => raw.extend_from_slice(&buf[..k]),
+        }
+        if need.is_none() {
+            if let Some(h) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&raw[..h]).to_ascii_lowercase();
+                let len = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse::<usize>().ok());
+                match len {
+                    Some(l) => need = Some(h + 4 + l),
+                    None => need = None,
+                }
+            }
+        }
+    }
     let text = String::from_utf8_lossy(&raw);
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
