@@ -197,9 +197,11 @@ fn dashboard_runs_a_changed_scenario_in_headless_chromium() {
             .expect("start tenantsim serve"),
     );
     let mut line = String::new();
-    BufReader::new(server.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let mut out = BufReader::new(server.0.stdout.take().unwrap());
+    out.read_line(&mut line).unwrap();
+    // Keep draining the server's stdout: a closed pipe would make its next
+    // line fail and stop it.
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
     let url = line
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
