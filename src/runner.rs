@@ -5,7 +5,7 @@
 use crate::engine::{Scheduler, SimTime};
 use crate::metrics::names::{Needs, METRICS};
 use crate::metrics::{BreakerEvent, Recorder, ScalingEvent, TierCounters, TimeSeriesRow};
-use crate::model::{Conservation, Service};
+use crate::model::{Conservation, Peaks, Service};
 use crate::scenario::{Scenario, STAGE_METRICS};
 use rayon::prelude::*;
 use std::time::Instant;
@@ -33,6 +33,10 @@ pub struct ReplicationResult {
     pub breaker_events: Vec<BreakerEvent>,
     pub events: u64,
     pub conservation: Conservation,
+    /// The same accounting per tier (in scenario order).
+    pub tier_conservation: Vec<Conservation>,
+    /// High-water marks (whole run) for cap checks.
+    pub peaks: Peaks,
     /// Latency quantiles at [`CDF_PROBABILITIES`]: overall first, then per
     /// tier (None where a tier completed nothing).
     pub latency_quantiles: Vec<Vec<Option<f64>>>,
@@ -42,6 +46,9 @@ pub struct ReplicationResult {
     /// Simulated time the run ended: `simulation.duration`, or earlier when
     /// every finite test was done.
     pub end_s: f64,
+    /// The run stopped at `simulation.max_events` (`--max-events`) at
+    /// `end_s`, before its horizon.
+    pub event_limit_reached: bool,
 }
 
 /// One request stage in one replication: its name (`endpoint.stage`) and
@@ -66,6 +73,9 @@ impl RunOutput {
 /// simulated time just covered (the calls sum to 1).
 pub fn run_replication(sc: &Scenario, rep: u32, progress: &(dyn Fn(f64) + Sync)) -> ReplicationResult {
     let mut sched = Scheduler::new();
+    if let Some(n) = sc.simulation.max_events {
+        sched.set_event_limit(n);
+    }
     let mut svc = Service::new(sc, rep, &mut sched);
     let end = sc.simulation.duration;
     let chunks = 100u64;
@@ -82,6 +92,7 @@ pub fn run_replication(sc: &Scenario, rep: u32, progress: &(dyn Fn(f64) + Sync))
     if sched.stopped() && t < end {
         progress((end - t).as_secs_f64() / end.as_secs_f64());
     }
+    let event_limit_reached = sched.event_limit_reached();
     let end = if sched.stopped() { sched.now() } else { end };
     svc.finish_run(end);
     let window = end.saturating_sub(sc.simulation.warmup).as_secs_f64();
@@ -130,8 +141,11 @@ pub fn run_replication(sc: &Scenario, rep: u32, progress: &(dyn Fn(f64) + Sync))
         breaker_events: std::mem::take(&mut svc.rec.breaker_events),
         events: sched.delivered(),
         conservation: svc.conservation,
+        tier_conservation: std::mem::take(&mut svc.tier_conservation),
+        peaks: std::mem::take(&mut svc.peaks),
         latency_quantiles,
         end_s: end.as_secs_f64(),
+        event_limit_reached,
     }
 }
 

@@ -6,6 +6,7 @@ mod bench;
 mod check;
 mod claims;
 mod compare;
+mod gen_scenario;
 mod import_hpa;
 mod plan;
 mod report;
@@ -59,6 +60,9 @@ pub enum Command {
     ImportHpa(import_hpa::ImportHpaArgs),
     /// Performance suite: engine speed, sweeps, memory, peers.
     Bench(bench::BenchArgs),
+    /// Print a random valid scenario (the property suite's generator).
+    #[command(hide = true)]
+    GenScenario(gen_scenario::GenScenarioArgs),
 }
 
 /// Options every command that takes a scenario shares.
@@ -95,6 +99,14 @@ pub fn overrides(set: &[String], seed: Option<u64>, replications: Option<u32>) -
     sets
 }
 
+/// `sets` with `--max-events N` added as the override it stands for.
+pub fn with_max_events(mut sets: Vec<String>, max_events: Option<u64>) -> Vec<String> {
+    if let Some(n) = max_events {
+        sets.push(format!("simulation.max_events={n}"));
+    }
+    sets
+}
+
 /// Parse arguments, run the command, and return the process exit code.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
@@ -116,6 +128,7 @@ pub fn main() -> i32 {
         Command::Validate(a) => validate::run(a),
         Command::ImportHpa(a) => import_hpa::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::GenScenario(a) => gen_scenario::run(a),
     };
     match result {
         Ok(code) => code,
