@@ -465,8 +465,9 @@ fn workloads(d: &mut Draft) {
             }
         };
         w!(d, "arrival = {arrival}");
-        // A trace names endpoint `api`; the mix is for the others.
-        if d.endpoints.len() > 1 && process != "trace" {
+        // A workload needs a `mix` whenever there are several endpoints,
+        // even a trace one (whose rows name their endpoint themselves).
+        if d.endpoints.len() > 1 {
             let weights: Vec<String> = d
                 .endpoints
                 .clone()
@@ -728,7 +729,8 @@ fn autoscaler(d: &mut Draft) {
             w!(d, "metrics = [{}]", ms.join(", "));
             w!(d, "tolerance = {}", d.real(0.0, 0.2));
             let select = d.pick(&["Max", "Min", "Disabled"]);
-            let p = d.ms(500, 5000);
+            // Kubernetes (and the scenario) allow a period of 1s..1800s.
+            let p = d.ms(1000, 5000);
             w!(d,
                 "scale_up = {{ stabilization = \"0s\", select = \"{select}\", policies = [{{ type = \"Percent\", value = {}, period = {p} }}, {{ type = \"Pods\", value = {}, period = {p} }}] }}",
                 d.int(10, 200),
