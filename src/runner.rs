@@ -303,7 +303,9 @@ fn values(rec: &Recorder, c: &TierCounters, window: f64, sc: &Scenario, all: boo
                 "rejected_tenant_limit" => Some(c.tenant_limit as f64),
                 "timeouts" => Some((c.timeouts + c.query_timeouts) as f64),
                 "retries" => Some(c.retries as f64),
-                "instances_mean" => Some(g.instances / window),
+                // A finite test that ends within the warm-up has an empty
+                // window: these averages are undefined (None), not NaN.
+                "instances_mean" => ratio(g.instances, window),
                 "instances_max" => Some(rec.instances_max as f64),
                 "instance_hours" => Some(g.alive / 3600.0),
                 "cost" => Some(g.alive / 3600.0 * sc.instance.cost_per_hour),
@@ -311,10 +313,10 @@ fn values(rec: &Recorder, c: &TierCounters, window: f64, sc: &Scenario, all: boo
                 "memory_utilization" => ratio(g.memory, g.serving),
                 "requests_arrived" => Some(c.arrived as f64),
                 "requests_completed" => Some(c.completed as f64),
-                "in_system_mean" => Some(g.in_system / window),
+                "in_system_mean" => ratio(g.in_system, window),
                 "littles_law_error" => {
-                    let l = g.in_system / window;
-                    let lambda = rec.admitted as f64 / window;
+                    let l = ratio(g.in_system, window)?;
+                    let lambda = ratio(rec.admitted as f64, window)?;
                     let w = ratio(rec.sojourn_sum_s, rec.sojourn_n as f64)?;
                     ratio((l - lambda * w).abs(), l)
                 }
