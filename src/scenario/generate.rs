@@ -495,8 +495,10 @@ fn closed(d: &mut Draft) -> String {
             d.int(1, 5)
         ),
         1 => {
+            // At least one stage must have users (the first one here), or
+            // the workload would send nothing and is refused.
             let stages: Vec<String> = (0..d.int(1, 3))
-                .map(|_| format!("[\"{}s\", {}]", d.int(0, 6), d.int(0, 6)))
+                .map(|k| format!("[\"{}s\", {}]", d.int(0, 6), d.int(u32::from(k == 0), 6)))
                 .collect();
             format!(
                 "{{ process = \"closed\", users = {}, think_time = {think}, stages = [{}] }}",
