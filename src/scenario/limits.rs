@@ -206,9 +206,24 @@ mod tests {
 
     #[test]
     fn absurd_sizes_are_refused_with_the_estimate_and_the_key() {
+        // A billion tenants is refused earlier, by the resolver's cap.
         let e = load(&["workload.0.tenants=1000000000"]).unwrap_err().to_string();
+        assert!(e.contains("workload[0].tenants") && e.contains("10,000,000 supported"), "{e}");
+        // 10⁷ tenants (the cap) each with 100 keys of their own in a
+        // TTL-only L1: 10⁹ entries, about 60 GB.
+        let e = load(&[
+            "workload.0.tenants=10000000",
+            "cache.l1={ policy = \"none\", ttl = \"1m\" }",
+            "workload.0.keys={ items = 100, zipf = 1.0 }",
+        ])
+        .unwrap_err()
+        .to_string();
         assert!(
-            e.contains("workload.0.tenants") && e.contains("GB") && e.contains("TENANTSIM_MAX_MEMORY_MB"),
+            e.contains("would need about")
+                && e.contains("cache.l1.capacity")
+                && e.contains("workload.0.tenants")
+                && e.contains("GB")
+                && e.contains("TENANTSIM_MAX_MEMORY_MB"),
             "{e}"
         );
         // 10⁶ rows (the per-replication cap) × 10⁴ replications.

@@ -10,16 +10,38 @@ fn tenantsim() -> Command {
 }
 
 #[test]
-fn a_billion_tenants_are_refused_with_an_estimate() {
+fn ten_million_tenants_with_keys_of_their_own_are_refused_with_an_estimate() {
+    // 10⁷ tenants (the resolver's cap; more is refused there) with 100
+    // keys each in a TTL-only L1 on 2 instances: 2·10⁹ entries, ~120 GB.
+    tenantsim()
+        .args(["run", "--quiet"])
+        .arg(repo("scenarios/examples/quickstart.toml"))
+        .args([
+            "--set",
+            "workload.0.tenants=10000000",
+            "--set",
+            "cache.l1={ policy = \"none\", ttl = \"1m\" }",
+            "--set",
+            "workload.0.keys={ items = 100, zipf = 1.0 }",
+        ])
+        .assert()
+        .code(2)
+        .stderr(contains("would need about"))
+        .stderr(contains("GB of memory"))
+        .stderr(contains("cache.l1.capacity"))
+        .stderr(contains("workload.0.tenants"));
+}
+
+#[test]
+fn a_billion_tenants_are_refused() {
     tenantsim()
         .args(["run", "--quiet"])
         .arg(repo("scenarios/examples/quickstart.toml"))
         .args(["--set", "workload.0.tenants=1000000000"])
         .assert()
         .code(2)
-        .stderr(contains("would need about"))
-        .stderr(contains("GB of memory"))
-        .stderr(contains("workload.0.tenants"));
+        .stderr(contains("workload[0].tenants"))
+        .stderr(contains("more than the 10,000,000 supported"));
 }
 
 #[test]
