@@ -45,6 +45,9 @@ fn run_args(out: &Path) -> Vec<String> {
         repo("scenarios/examples/quickstart.toml").to_str().unwrap(),
         "--set",
         "simulation.duration=2m",
+        // quickstart warms up for 2m: keep the warm-up shorter than the run.
+        "--set",
+        "simulation.warmup=10s",
         "--replications",
         "2",
         "--quiet",
