@@ -41,7 +41,8 @@ pub struct RunArgs {
     /// Worker threads for replications [default: all cores]. The results
     /// do not depend on it.
     #[arg(long)]
-    pub threads: Option<usize>,    /// Stop each replication after N events (a runaway-run guard; the
+    pub threads: Option<usize>,
+    /// Stop each replication after N events (a runaway-run guard; the
     /// summary says which stopped early). Same as --set simulation.max_events=N.
     #[arg(long, value_name = "N")]
     pub max_events: Option<u64>,
@@ -50,7 +51,10 @@ pub struct RunArgs {
 pub fn run(a: RunArgs) -> anyhow::Result<i32> {
     let sc = crate::scenario::Scenario::load(
         &a.scenario.scenario,
-        &super::with_max_events(super::overrides(&a.scenario.set, a.scenario.seed, a.replications), a.max_events),
+        &super::with_max_events(
+            super::overrides(&a.scenario.set, a.scenario.seed, a.replications),
+            a.max_events,
+        ),
     )?;
     // The table shows the warnings; without it, say them on stderr.
     if a.json || a.quiet {

@@ -208,7 +208,10 @@ mod tests {
     fn absurd_sizes_are_refused_with_the_estimate_and_the_key() {
         // A billion tenants is refused earlier, by the resolver's cap.
         let e = load(&["workload.0.tenants=1000000000"]).unwrap_err().to_string();
-        assert!(e.contains("workload[0].tenants") && e.contains("10,000,000 supported"), "{e}");
+        assert!(
+            e.contains("workload[0].tenants") && e.contains("10,000,000 supported"),
+            "{e}"
+        );
         // 10⁷ tenants (the cap) each with 100 keys of their own in a
         // TTL-only L1: 10⁹ entries, about 60 GB.
         let e = load(&[
