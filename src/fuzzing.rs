@@ -17,8 +17,11 @@
 
 use std::path::{Path, PathBuf};
 
+/// A fuzz target's entry point: takes the raw input, must not panic.
+pub type Target = fn(&[u8]);
+
 /// Every fuzz target: its name (= folder under `fuzz/corpus/`) and entry.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[("scenario", scenario), ("trace", trace), ("hpa", hpa)];
+pub const TARGETS: &[(&str, Target)] = &[("scenario", scenario), ("trace", trace), ("hpa", hpa)];
 
 /// Separator between the parts of a `scenario` input.
 pub const PART: &str = "\n%%%%\n";

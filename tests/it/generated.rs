@@ -139,10 +139,8 @@ fn caps(sc: &Scenario, r: &tenantsim::runner::ReplicationResult) -> Result<(), S
     }
     for (level, peak) in [(&sc.cache.l1, p.l1_items), (&sc.cache.l2, p.l2_items)] {
         match level {
-            Some(l) if l.capacity > 0 && l.policy != tenantsim::scenario::CachePolicy::None => {
-                if peak > l.capacity {
-                    return Err(format!("a cache held {peak} entries > capacity {}", l.capacity));
-                }
+            Some(l) if l.capacity > 0 && l.policy != tenantsim::scenario::CachePolicy::None && peak > l.capacity => {
+                return Err(format!("a cache held {peak} entries > capacity {}", l.capacity));
             }
             Some(_) => {}
             None if peak > 0 => return Err("entries in a cache that does not exist".into()),
