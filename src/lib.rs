@@ -17,6 +17,8 @@ pub mod cli;
 pub mod engine;
 pub mod fit;
 pub mod lint;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod metrics;
 pub mod model;
 pub mod plan;

@@ -5,7 +5,7 @@
 use crate::engine::{Scheduler, SimTime};
 use crate::metrics::names::{Needs, METRICS};
 use crate::metrics::{BreakerEvent, Recorder, ScalingEvent, TierCounters, TimeSeriesRow};
-use crate::model::{Conservation, Service};
+use crate::model::{Conservation, Peaks, Service};
 use crate::scenario::{Scenario, DB_SERVER_METRICS, LIMITER_METRICS, STAGE_METRICS};
 use rayon::prelude::*;
 use std::time::Instant;
@@ -33,6 +33,10 @@ pub struct ReplicationResult {
     pub breaker_events: Vec<BreakerEvent>,
     pub events: u64,
     pub conservation: Conservation,
+    /// The same accounting per tier (in scenario order).
+    pub tier_conservation: Vec<Conservation>,
+    /// High-water marks (whole run) for cap checks.
+    pub peaks: Peaks,
     /// Latency quantiles at [`CDF_PROBABILITIES`]: overall first, then per
     /// tier (None where a tier completed nothing).
     pub latency_quantiles: Vec<Vec<Option<f64>>>,
@@ -48,6 +52,9 @@ pub struct ReplicationResult {
     /// Simulated time the run ended: `simulation.duration`, or earlier when
     /// every finite test was done.
     pub end_s: f64,
+    /// The run stopped at `simulation.max_events` (`--max-events`) at
+    /// `end_s`, before its horizon.
+    pub event_limit_reached: bool,
 }
 
 /// One request stage in one replication: its name (`endpoint.stage`) and
@@ -102,6 +109,9 @@ pub fn run_replication_watched(
     watch: &(dyn Fn(Chunk) -> bool + Sync),
 ) -> Option<ReplicationResult> {
     let mut sched = Scheduler::new();
+    if let Some(n) = sc.simulation.max_events {
+        sched.set_event_limit(n);
+    }
     let mut svc = Service::new(sc, rep, &mut sched);
     let end = sc.simulation.duration;
     let chunks = 100u64;
@@ -133,6 +143,7 @@ pub fn run_replication_watched(
     if sched.stopped() && t < end && !tell(&sched, &svc, (end - t).as_secs_f64() / end.as_secs_f64()) {
         return None;
     }
+    let event_limit_reached = sched.event_limit_reached();
     let end = if sched.stopped() { sched.now() } else { end };
     svc.finish_run(end);
     let window = end.saturating_sub(sc.simulation.warmup).as_secs_f64();
@@ -229,8 +240,11 @@ pub fn run_replication_watched(
         breaker_events: std::mem::take(&mut svc.rec.breaker_events),
         events: sched.delivered(),
         conservation: svc.conservation,
+        tier_conservation: std::mem::take(&mut svc.tier_conservation),
+        peaks: std::mem::take(&mut svc.peaks),
         latency_quantiles,
         end_s: end.as_secs_f64(),
+        event_limit_reached,
     })
 }
 
@@ -411,7 +425,9 @@ fn values(rec: &Recorder, c: &TierCounters, window: f64, sc: &Scenario, all: boo
                 "rejected_tenant_limit" => Some(c.tenant_limit as f64),
                 "timeouts" => Some((c.timeouts + c.query_timeouts) as f64),
                 "retries" => Some(c.retries as f64),
-                "instances_mean" => Some(g.instances / window),
+                // A finite test that ends within the warm-up has an empty
+                // window: these averages are undefined (None), not NaN.
+                "instances_mean" => ratio(g.instances, window),
                 "instances_max" => Some(rec.instances_max as f64),
                 "instance_hours" => Some(g.alive / 3600.0),
                 "cost" => Some(g.alive / 3600.0 * sc.instance.cost_per_hour),
@@ -419,10 +435,10 @@ fn values(rec: &Recorder, c: &TierCounters, window: f64, sc: &Scenario, all: boo
                 "memory_utilization" => ratio(g.memory, g.serving),
                 "requests_arrived" => Some(c.arrived as f64),
                 "requests_completed" => Some(c.completed as f64),
-                "in_system_mean" => Some(g.in_system / window),
+                "in_system_mean" => ratio(g.in_system, window),
                 "littles_law_error" => {
-                    let l = g.in_system / window;
-                    let lambda = rec.admitted as f64 / window;
+                    let l = ratio(g.in_system, window)?;
+                    let lambda = ratio(rec.admitted as f64, window)?;
                     let w = ratio(rec.sojourn_sum_s, rec.sojourn_n as f64)?;
                     ratio((l - lambda * w).abs(), l)
                 }

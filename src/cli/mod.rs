@@ -7,6 +7,7 @@ mod check;
 mod claims;
 mod compare;
 mod fit;
+mod gen_scenario;
 mod import_hpa;
 mod lint;
 mod plan;
@@ -68,6 +69,9 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Static checks of a scenario's configuration and claims (no simulation).
     Lint(lint::LintArgs),
+    /// Print a random valid scenario (the property suite's generator).
+    #[command(hide = true)]
+    GenScenario(gen_scenario::GenScenarioArgs),
 }
 
 /// Options every command that takes a scenario shares.
@@ -104,6 +108,14 @@ pub fn overrides(set: &[String], seed: Option<u64>, replications: Option<u32>) -
     sets
 }
 
+/// `sets` with `--max-events N` added as the override it stands for.
+pub fn with_max_events(mut sets: Vec<String>, max_events: Option<u64>) -> Vec<String> {
+    if let Some(n) = max_events {
+        sets.push(format!("simulation.max_events={n}"));
+    }
+    sets
+}
+
 /// Parse arguments, run the command, and return the process exit code.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
@@ -128,6 +140,7 @@ pub fn main() -> i32 {
         Command::Fit(a) => fit::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Lint(a) => lint::run(a),
+        Command::GenScenario(a) => gen_scenario::run(a),
     };
     match result {
         Ok(code) => code,

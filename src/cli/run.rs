@@ -42,12 +42,19 @@ pub struct RunArgs {
     /// do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Stop each replication after N events (a runaway-run guard; the
+    /// summary says which stopped early). Same as --set simulation.max_events=N.
+    #[arg(long, value_name = "N")]
+    pub max_events: Option<u64>,
 }
 
 pub fn run(a: RunArgs) -> anyhow::Result<i32> {
     let sc = crate::scenario::Scenario::load(
         &a.scenario.scenario,
-        &super::overrides(&a.scenario.set, a.scenario.seed, a.replications),
+        &super::with_max_events(
+            super::overrides(&a.scenario.set, a.scenario.seed, a.replications),
+            a.max_events,
+        ),
     )?;
     // Lint first: one line per warning or error, before anything runs.
     for f in crate::lint::lint(&sc)
@@ -80,6 +87,12 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
         pb.finish_and_clear();
     }
     let mut summary = report::build_summary(&sc, &out);
+    if out.replications.iter().any(|r| r.event_limit_reached) && !a.json {
+        // Said even with --quiet: the numbers are not for the full horizon.
+        if let Some(w) = summary.warnings.iter().find(|w| w.contains("--max-events")) {
+            eprintln!("warning: {w}");
+        }
+    }
     if let (Some(p), Some(met)) = (&precision, met) {
         summary.precision = Some(crate::sweep::precision_note(p, met));
         if !met {

@@ -74,6 +74,10 @@ pub struct SweepArgs {
     /// Do not write report.html, report.md and plots/.
     #[arg(long)]
     pub no_report: bool,
+    /// Stop each replication after N events (a runaway-run guard; each
+    /// point's summary says which stopped early). Same as --set simulation.max_events=N.
+    #[arg(long, value_name = "N")]
+    pub max_events: Option<u64>,
 }
 
 /// The shard from --shard, or from the job array's environment with --shards.
@@ -145,7 +149,10 @@ pub fn precision_of(
 }
 
 pub fn run(a: SweepArgs) -> anyhow::Result<i32> {
-    let sets = super::overrides(&a.scenario.set, a.scenario.seed, a.replications);
+    let sets = super::with_max_events(
+        super::overrides(&a.scenario.set, a.scenario.seed, a.replications),
+        a.max_events,
+    );
     let params: Vec<ParamSpec> = a
         .params
         .iter()

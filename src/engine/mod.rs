@@ -44,6 +44,8 @@ pub struct Scheduler<M> {
     queue: EventQueue<M>,
     delivered: u64,
     stopped: bool,
+    /// Stop once this many events were delivered (a runaway-run guard).
+    event_limit: u64,
 }
 
 impl<M: Copy> Default for Scheduler<M> {
@@ -59,6 +61,7 @@ impl<M: Copy> Scheduler<M> {
             queue: EventQueue::with_capacity(1024),
             delivered: 0,
             stopped: false,
+            event_limit: u64::MAX,
         }
     }
 
@@ -107,6 +110,16 @@ impl<M: Copy> Scheduler<M> {
         self.stopped = true;
     }
 
+    /// Stop the run once `n` events have been delivered.
+    pub fn set_event_limit(&mut self, n: u64) {
+        self.event_limit = n;
+    }
+
+    /// Whether the run stopped at its event limit.
+    pub fn event_limit_reached(&self) -> bool {
+        self.stopped && self.delivered >= self.event_limit
+    }
+
     /// Whether the model ended the run ([`Scheduler::stop`]).
     pub fn stopped(&self) -> bool {
         self.stopped
@@ -124,6 +137,10 @@ impl<M: Copy> Scheduler<M> {
                 break;
             }
             // The queue is non-empty: peek_time returned Some.
+            if self.delivered >= self.event_limit {
+                self.stopped = true;
+                return;
+            }
             let (t, msg) = self.queue.pop().expect("peeked event vanished");
             self.now = t;
             self.delivered += 1;

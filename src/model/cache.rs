@@ -327,6 +327,8 @@ pub struct Cache {
     free_bucket: u32,
     /// LFU: the lowest-count bucket (head of the chain).
     min_bucket: u32,
+    /// Most entries ever held at once (checked against the capacity).
+    peak_len: usize,
 }
 
 impl fmt::Debug for Cache {
@@ -379,6 +381,7 @@ impl Cache {
             },
             free_bucket: NIL,
             min_bucket: NIL,
+            peak_len: 0,
         }
     }
 
@@ -441,6 +444,7 @@ impl Cache {
         let i = self.alloc(key, expires);
         self.table.insert_new(key, i);
         self.attach(i);
+        self.peak_len = self.peak_len.max(self.len);
         evicted
     }
 
@@ -514,6 +518,12 @@ impl Cache {
 
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// Most entries ever held at once (expired ones not yet reclaimed
+    /// included).
+    pub fn peak_len(&self) -> usize {
+        self.peak_len
     }
 
     /// The item limit: the `capacity` given to [`Cache::new`] for bounded

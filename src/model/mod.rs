@@ -192,3 +192,29 @@ pub struct Conservation {
     pub server_done: u64,
     pub in_flight: u64,
 }
+
+/// High-water marks of one run (warm-up included), so the caps a scenario
+/// sets can be checked from outside: kept by the service at the few places
+/// a count can grow (admission, instance offer, connection grant, cache
+/// insert, desired-count change), a compare each, no allocation per event.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Peaks {
+    /// Most requests running on one instance at once (≤ `instance.workers`).
+    pub running: u32,
+    /// Longest instance queue (≤ `instance.queue_capacity`).
+    pub queued: u32,
+    /// Most connections open in one pool (≤ `size + overflow`, or `max`).
+    pub pool_open: u32,
+    /// Most entries held by one L1 cache, and by the L2.
+    pub l1_items: u64,
+    pub l2_items: u64,
+    /// Per tier: most requests one tenant had in flight (≤ its
+    /// `max_concurrency` and memory quota), and most pool connections one
+    /// tenant held (≤ its `max_connections`).
+    pub tenant_in_flight: Vec<u32>,
+    pub tenant_connections: Vec<u32>,
+    /// Per instance group: the lowest and highest desired instance count
+    /// (within the autoscaler's `[min, max]`).
+    pub desired_min: Vec<u32>,
+    pub desired_max: Vec<u32>,
+}

@@ -50,7 +50,7 @@ use super::request::{Job, Phase, ReqRef, Request, Requests, NO_USER};
 use super::session::{SessionRef, SessionTable, NOT_CONNECTED};
 use super::shedding::{ShedMeter, ShedSignal};
 use super::workload::{ArrivalGen, UserRamp};
-use super::{Conservation, Msg, Station};
+use super::{Conservation, Msg, Peaks, Station};
 use crate::engine::{Model, RngStreams, Scheduler, SimRng, SimTime, StreamId};
 use crate::metrics::{CacheEvent, GaugeAreas, LatencyHistogram, Outcome, Recorder, ScalingEvent, TimeIntegral};
 use crate::scenario::{
@@ -234,6 +234,10 @@ pub struct Service<'s> {
     msg_rng: SimRng,
     /// Session messages and handshakes in the slab (not client requests).
     jobs_live: u64,
+    /// The same accounting per tier.
+    pub tier_conservation: Vec<Conservation>,
+    /// High-water marks for cap checks.
+    pub peaks: Peaks,
 }
 
 impl<'s> Service<'s> {
@@ -563,12 +567,20 @@ impl<'s> Service<'s> {
             session_rng: streams.stream(StreamId::Other(3000)),
             msg_rng: streams.stream(StreamId::Other(3001)),
             jobs_live: 0,
+            tier_conservation: vec![Conservation::default(); sc.tiers.len()],
+            peaks: Peaks {
+                tenant_in_flight: vec![0; sc.tiers.len()],
+                tenant_connections: vec![0; sc.tiers.len()],
+                ..Peaks::default()
+            },
         };
         svc.session_rr = vec![0; svc.groups.len()];
         svc.rec.init_stages(sc.endpoints.iter().map(|e| e.stages.len()).sum());
         svc.rec
             .init_data_tier(sc.rate_limits.len(), if targets > 1 { targets } else { 0 });
         // Initial instances are ready at time zero.
+        svc.peaks.desired_min = svc.groups.iter().map(|g| g.desired).collect();
+        svc.peaks.desired_max = svc.peaks.desired_min.clone();
         for g in 0..svc.groups.len() {
             for _ in 0..svc.groups[g].desired {
                 let id = svc.launch(sched, g);
@@ -1218,7 +1230,9 @@ impl<'s> Service<'s> {
         let g = inst.group as usize;
         self.groups[g].members.retain(|&i| i != id);
         self.alive.add(now, -1.0);
-        self.l1[id as usize] = None;
+        if let Some(c) = self.l1[id as usize].take() {
+            self.peaks.l1_items = self.peaks.l1_items.max(c.peak_len() as u64);
+        }
         // Its local rate-limit counters go with it.
         for &i in &self.local_limits {
             if let Some(t) = self.limit_tables[i].get_mut(id as usize) {
@@ -1401,9 +1415,17 @@ impl<'s> Service<'s> {
         sched.schedule_in(SimTime::from_secs_f64(t), Msg::Crash { instance: id });
     }
 
+    /// Keep group `g`'s lowest and highest desired count.
+    fn note_desired(&mut self, g: usize, to: u32) {
+        let p = &mut self.peaks;
+        p.desired_min[g] = p.desired_min[g].min(to);
+        p.desired_max[g] = p.desired_max[g].max(to);
+    }
+
     /// Record a change of a group's desired count.
     fn set_desired(&mut self, now: SimTime, g: usize, to: u32, reason: &'static str) {
         let from = self.groups[g].desired;
+        self.note_desired(g, to);
         if from != to {
             self.groups[g].desired = to;
             self.rec.scaling_events.push(ScalingEvent {
@@ -1911,6 +1933,7 @@ impl<'s> Service<'s> {
         let measured = now >= self.rec.warmup();
         self.rec.arrival(tier, measured);
         self.conservation.arrived += 1;
+        self.tier_conservation[tier].arrived += 1;
         let g = self.tier_group[tier] as usize;
         self.groups[g].arrivals += 1;
         let mut req = Request {
@@ -1957,7 +1980,7 @@ impl<'s> Service<'s> {
             Err(Refusal::TenantLimit) => Some(Outcome::TenantLimit),
         };
         if let Some(o) = refusal {
-            self.conservation.rejected += 1;
+            self.reject_counted(tier);
             return self.client_result(sched, &req, o, SimTime::ZERO);
         }
         // Shared limiters: one call to the store; the request waits for
@@ -1993,7 +2016,7 @@ impl<'s> Service<'s> {
         let Some(inst) = self.groups[g].balancer.pick() else {
             // No ready instance: the balancer has nowhere to send it.
             self.gateway.release(tenant);
-            self.conservation.rejected += 1;
+            self.reject_counted(tier);
             return self.client_result(sched, &req, Outcome::NoInstance, SimTime::ZERO);
         };
         req.instance = inst;
@@ -2011,7 +2034,7 @@ impl<'s> Service<'s> {
         if memory_shed || (self.sc.shedding.is_some() && self.overloaded(now, inst, req.level)) {
             self.gateway.release(tenant);
             self.groups[g].balancer.done(inst);
-            self.conservation.rejected += 1;
+            self.reject_counted(tier);
             return self.client_result(sched, &req, Outcome::Shed, SimTime::ZERO);
         }
         let r = self.requests.insert(req);
@@ -2025,10 +2048,16 @@ impl<'s> Service<'s> {
                 self.requests.remove(r);
                 self.gateway.release(tenant);
                 self.groups[g].balancer.done(inst);
-                self.conservation.rejected += 1;
+                self.reject_counted(tier);
                 return self.client_result(sched, &req, Outcome::QueueFull, SimTime::ZERO);
             }
         }
+        let held = self.gateway.in_flight(tenant);
+        let peak = &mut self.peaks.tenant_in_flight[tier];
+        *peak = (*peak).max(held);
+        let i = &self.instances[inst as usize];
+        self.peaks.running = self.peaks.running.max(i.running());
+        self.peaks.queued = self.peaks.queued.max(i.queued() as u32);
         self.rec.admitted(measured);
         self.in_system.add(now, 1.0);
         if let Some(t) = self.sc.endpoints[endpoint].timeout {
@@ -2568,6 +2597,12 @@ impl<'s> Service<'s> {
         if g.opened {
             self.server(target).opened();
         }
+        let r = *self.requests.get(req).expect("live request");
+        let p = self.pool_index(&r);
+        self.peaks.pool_open = self.peaks.pool_open.max(self.pools[p].open());
+        let held = self.pools[p].held_by(r.tenant);
+        let peak = &mut self.peaks.tenant_connections[r.tier as usize];
+        *peak = (*peak).max(held);
         let r = self.requests.get_mut(req).expect("live request");
         r.conn = g.conn;
         if g.delay > SimTime::ZERO {
@@ -2707,6 +2742,7 @@ impl<'s> Service<'s> {
         self.groups[g].balancer.done(r.instance);
         self.in_system.add(now, -1.0);
         self.conservation.server_done += 1;
+        self.tier_conservation[r.tier as usize].server_done += 1;
         let latency = now - r.arrival;
         // Little's law: time since admission (a shared limiter's wait
         // comes before it).
@@ -2891,6 +2927,25 @@ impl<'s> Service<'s> {
         }
         // Background flushes and session work are not requests anyone sent.
         self.conservation.in_flight = self.requests.live() as u64 - self.background - self.jobs_live;
+        for c in &mut self.tier_conservation {
+            c.in_flight = 0;
+        }
+        for r in self.requests.find(|r| !r.background && r.job == Job::Request) {
+            let tier = self.requests.get(r).expect("live request").tier as usize;
+            self.tier_conservation[tier].in_flight += 1;
+        }
+        for c in self.l1.iter().flatten() {
+            self.peaks.l1_items = self.peaks.l1_items.max(c.peak_len() as u64);
+        }
+        if let Some(c) = &self.l2 {
+            self.peaks.l2_items = c.peak_len() as u64;
+        }
+    }
+
+    /// A request refused before it reached a worker, in the accounting.
+    fn reject_counted(&mut self, tier: usize) {
+        self.conservation.rejected += 1;
+        self.tier_conservation[tier].rejected += 1;
     }
 }
 

@@ -133,6 +133,12 @@ pub struct EngineFigures {
     pub events: u64,
     pub wall_s: f64,
     pub events_per_s: f64,
+    /// `--max-events` (events per replication), when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_events: Option<u64>,
+    /// Replications that stopped at `max_events` before their horizon.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_at_max_events: Option<u32>,
 }
 
 #[derive(Serialize, Debug, Clone)]
@@ -167,6 +173,12 @@ pub struct Summary {
     /// Server-side request accounting summed over replications (whole run,
     /// warm-up included): arrived = rejected + server_done + in_flight.
     pub conservation: Value,
+    /// High-water marks, the highest over replications (whole run): most
+    /// requests running on / queued at one instance, connections open in
+    /// one pool, entries in one L1 and in the L2; per tier the most
+    /// requests in flight and connections held by one tenant; per instance
+    /// group the lowest and highest desired count.
+    pub peaks: Value,
     /// Changes of desired instance counts: {replication, time_s, group,
     /// from, to, reason}, at most 1000 (the first), and their total.
     pub scaling_events: Vec<Value>,
@@ -579,6 +591,18 @@ pub fn build_summary(sc: &Scenario, out: &RunOutput) -> Summary {
             .filter(|f| f.severity >= crate::lint::Severity::Warning)
             .map(|f| format!("lint {}", f.one_line())),
     );
+    let capped: Vec<&crate::runner::ReplicationResult> =
+        out.replications.iter().filter(|r| r.event_limit_reached).collect();
+    if let (Some(n), Some(first)) = (sc.simulation.max_events, capped.first()) {
+        warnings.push(format!(
+            "{} of {} replications stopped at --max-events {n} before the end (replication {} at {:.3} s of {:.3} s): their metrics cover only the time simulated",
+            capped.len(),
+            out.replications.len(),
+            first.replication,
+            first.end_s,
+            sc.simulation.duration.as_secs_f64()
+        ));
+    }
     let warmup_check = warmup_check(sc, out, &mut warnings);
     let cons = out.replications.iter().fold([0u64; 4], |mut a, r| {
         let c = r.conservation;
@@ -630,6 +654,7 @@ pub fn build_summary(sc: &Scenario, out: &RunOutput) -> Summary {
         conservation: serde_json::json!({
             "arrived": cons[0], "rejected": cons[1], "server_done": cons[2], "in_flight": cons[3]
         }),
+        peaks: peaks_json(sc, out),
         scaling_events: out
             .replications
             .iter()
@@ -679,8 +704,50 @@ pub fn build_summary(sc: &Scenario, out: &RunOutput) -> Summary {
             } else {
                 0.0
             },
+            max_events: sc.simulation.max_events,
+            stopped_at_max_events: sc.simulation.max_events.map(|_| capped.len() as u32),
         },
     }
+}
+
+/// The `peaks` section: each high-water mark at its highest over the
+/// replications (a desired-count minimum at its lowest).
+fn peaks_json(sc: &Scenario, out: &RunOutput) -> Value {
+    let reps = &out.replications;
+    let max = |f: &dyn Fn(&crate::model::Peaks) -> u64| reps.iter().map(|r| f(&r.peaks)).max().unwrap_or(0);
+    let tiers: Map<String, Value> = sc
+        .tiers
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let v = serde_json::json!({
+                "tenant_in_flight": max(&|p| p.tenant_in_flight.get(i).copied().unwrap_or(0) as u64),
+                "tenant_connections": max(&|p| p.tenant_connections.get(i).copied().unwrap_or(0) as u64),
+            });
+            (t.name.clone(), v)
+        })
+        .collect();
+    let groups: Map<String, Value> = reps
+        .first()
+        .map(|r| r.groups.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .map(|(g, name)| {
+            let lo = reps.iter().filter_map(|r| r.peaks.desired_min.get(g).copied()).min();
+            let hi = reps.iter().filter_map(|r| r.peaks.desired_max.get(g).copied()).max();
+            (name, serde_json::json!({ "desired_min": lo, "desired_max": hi }))
+        })
+        .collect();
+    serde_json::json!({
+        "instance_running": max(&|p| p.running as u64),
+        "instance_queued": max(&|p| p.queued as u64),
+        "pool_open": max(&|p| p.pool_open as u64),
+        "l1_items": max(&|p| p.l1_items),
+        "l2_items": max(&|p| p.l2_items),
+        "tiers": tiers,
+        "groups": groups,
+    })
 }
 
 impl Summary {

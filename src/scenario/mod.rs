@@ -10,10 +10,12 @@
 //! allowed ([`ScenarioError`]).
 
 mod error;
+pub mod generate;
 pub mod hpa_import;
+pub mod limits;
 pub mod raw;
 mod resolve;
-pub use resolve::{read_trace, TraceOptions};
+pub use resolve::{parse_trace, read_trace, TraceOptions};
 pub mod source;
 pub mod units;
 
@@ -72,6 +74,9 @@ pub struct Simulation {
     pub seed: u64,
     pub replications: u32,
     pub sample_interval: SimTime,
+    /// Stop each replication after this many events (a runaway-run guard,
+    /// `--max-events`); the result says so.
+    pub max_events: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -851,20 +856,27 @@ impl Scenario {
     /// Load a scenario file, apply `--set` overrides, and validate it.
     pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioError> {
         let sources = source::load(path)?;
-        resolve::resolve(sources, overrides)
+        Self::checked(resolve::resolve(sources, overrides)?)
+    }
+
+    /// A resolved scenario, refused if its run would need absurd memory
+    /// ([`limits`]).
+    fn checked(sc: Scenario) -> Result<Scenario, ScenarioError> {
+        limits::check(&sc)?;
+        Ok(sc)
     }
 
     /// Resolve already-read files with `overrides` applied: a sweep reads
     /// the files once and resolves them for every point.
     pub fn from_sources(sources: source::Sources, overrides: &[String]) -> Result<Scenario, ScenarioError> {
-        resolve::resolve(sources, overrides)
+        Self::checked(resolve::resolve(sources, overrides)?)
     }
 
     /// Parse a scenario from text (tests, generated scenarios). Includes and
     /// trace files are resolved relative to `path`'s folder.
     pub fn from_str(path: &Path, text: &str, overrides: &[String]) -> Result<Scenario, ScenarioError> {
         let sources = source::load_str(path, text)?;
-        resolve::resolve(sources, overrides)
+        Self::checked(resolve::resolve(sources, overrides)?)
     }
 
     /// Some workload is a finite test: the run ends when all such tests are

@@ -213,6 +213,8 @@ pub struct RawSimulation {
     pub seed: Option<u64>,
     pub replications: Option<u32>,
     pub sample_interval: Option<Duration>,
+    /// Stop each replication after this many events (`--max-events`).
+    pub max_events: Option<u64>,
 }
 
 #[derive(Deserialize, Debug, Default, Clone)]

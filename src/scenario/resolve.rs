@@ -82,6 +82,10 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         seed: sim.seed.unwrap_or(1),
         replications,
         sample_interval,
+        max_events: match sim.max_events {
+            Some(0) => return Err(cx.err("simulation.max_events", "must be at least 1 event")),
+            m => m,
+        },
     };
 
     // [endpoint.*]
@@ -1345,10 +1349,14 @@ pub struct TraceOptions<'a> {
 /// there is no `tenant` column), `tier` (rows of other tiers are skipped)
 /// and `endpoint` (an endpoint name). Rows must be in time order.
 pub fn read_trace(path: &Path, o: &TraceOptions) -> Result<Vec<TraceEvent>, String> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(|e| format!("cannot read trace {}: {e}", path.display()))?;
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read trace {}: {e}", path.display()))?;
+    parse_trace(file, path, o)
+}
+
+/// [`read_trace`] on any reader (`path` names it in messages): the fuzzed
+/// entry point.
+pub fn parse_trace(input: impl std::io::Read, path: &Path, o: &TraceOptions) -> Result<Vec<TraceEvent>, String> {
+    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(input);
     let headers = rdr.headers().map_err(|e| format!("{}: {e}", path.display()))?.clone();
     let col = |n: &str| headers.iter().position(|h| h == n);
     let t_col = col("time_s").ok_or_else(|| {

@@ -118,3 +118,37 @@ fn bundled_examples_still_run() {
     let c = r.conservation;
     assert_eq!(c.arrived, c.rejected + c.server_done + c.in_flight);
 }
+
+#[test]
+fn a_finite_test_done_within_the_warm_up_has_no_nan_metrics() {
+    // Was (found by the generated scenarios, seeds 11, 23, 42): a finite
+    // closed test that finished before the warm-up ended had an empty
+    // measurement window, and instances_mean, in_system_mean and
+    // littles_law_error came out as 0/0 = NaN in summary.json.
+    let r = one(
+        "r-finite-warmup.toml",
+        r#"
+[simulation]
+duration = "20s"
+warmup = "3s"
+replications = 1
+sample_interval = "1s"
+[[workload]]
+tenants = 1
+arrival = { process = "closed", users = 1, think_time = "10ms", requests_per_user = 2 }
+[endpoint.api]
+cpu = "5ms"
+[instance]
+cores = 1
+workers = 1
+"#,
+    );
+    assert!(r.end_s < 3.0, "the test should end within the warm-up: {}", r.end_s);
+    for (m, v) in tenantsim::metrics::names::METRICS.iter().zip(&r.overall) {
+        if let Some(v) = v {
+            assert!(v.is_finite(), "{} = {v}", m.name);
+        }
+    }
+    let i = tenantsim::metrics::names::index("instances_mean").unwrap();
+    assert_eq!(r.overall[i], None);
+}

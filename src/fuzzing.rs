@@ -1,0 +1,79 @@
+//! Entry points for fuzzing the readers of user input: scenario files
+//! (with an include, a trace file and `--set` overrides), trace CSVs and
+//! Kubernetes HPA manifests. The libFuzzer targets in `fuzz/` call these,
+//! and so does a normal test that replays the committed corpus
+//! (`fuzz/corpus/<target>/`), so every bug a fuzz run found stays fixed
+//! without building the fuzzer.
+//!
+//! Contract checked here: on any bytes, the reader returns (Ok or a
+//! message) — no panic, no hang, no allocation out of proportion to the
+//! input. A resolved scenario must also pass [`crate::scenario::limits`]
+//! before anything is allocated for a run.
+//!
+//! Adding a reader (e.g. an access-log reader): write `pub fn NAME(data:
+//! &[u8])` here, add `fuzz/fuzz_targets/NAME.rs` (three lines, as the others)
+//! and a `[[bin]]` in `fuzz/Cargo.toml`, seed `fuzz/corpus/NAME/`, and add
+//! NAME to [`TARGETS`].
+
+use std::path::{Path, PathBuf};
+
+/// A fuzz target's entry point: takes the raw input, must not panic.
+pub type Target = fn(&[u8]);
+
+/// Every fuzz target: its name (= folder under `fuzz/corpus/`) and entry.
+pub const TARGETS: &[(&str, Target)] = &[("scenario", scenario), ("trace", trace), ("hpa", hpa)];
+
+/// Separator between the parts of a `scenario` input.
+pub const PART: &str = "\n%%%%\n";
+
+/// A scenario input is up to four parts separated by [`PART`]: the main
+/// file, `inc.toml` (which the main file may include), `trace.csv` (which a
+/// trace arrival may name), and `--set` assignments, one per line. The
+/// files are written to a folder of this process's own.
+pub fn scenario(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let mut parts = text.splitn(4, PART);
+    let main = parts.next().unwrap_or("");
+    let inc = parts.next().unwrap_or("");
+    let trace = parts.next().unwrap_or("");
+    let sets: Vec<String> = parts.next().unwrap_or("").lines().map(str::to_string).collect();
+    let dir = scratch_dir();
+    if std::fs::write(dir.join("inc.toml"), inc).is_err() || std::fs::write(dir.join("trace.csv"), trace).is_err() {
+        return;
+    }
+    if let Ok(sc) = crate::scenario::Scenario::from_str(&dir.join("main.toml"), main, &sets) {
+        // Whatever resolved must be within the limits a run checks first.
+        let _ = crate::scenario::limits::check(&sc);
+    }
+}
+
+/// A trace CSV for a workload of 3 tenants of tier `t` and endpoints `api`,
+/// `write`, replayed 1.5× faster at 2.5× the rate, tenants `a` and `b` only.
+pub fn trace(data: &[u8]) {
+    let select = ["a".to_string(), "b".to_string()];
+    for select_tenants in [None, Some(&select[..])] {
+        let o = crate::scenario::TraceOptions {
+            tenants: 3,
+            endpoint_names: &["api", "write"],
+            tier: "t",
+            speedup: 1.5,
+            rate_multiplier: 2.5,
+            select_tenants,
+        };
+        let _ = crate::scenario::parse_trace(data, Path::new("trace.csv"), &o);
+    }
+}
+
+/// A Kubernetes HPA manifest (YAML).
+pub fn hpa(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = crate::scenario::hpa_import::import_hpa(text);
+    }
+}
+
+/// A folder for the files of a `scenario` input, one per process.
+fn scratch_dir() -> PathBuf {
+    let d = std::env::temp_dir().join(format!("tenantsim-fuzz-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&d);
+    d
+}
