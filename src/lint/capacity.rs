@@ -2,28 +2,8 @@
 //! an autoscaler, database cores, and stated throughputs against both.
 
 use super::load::Context;
-use super::{d, n, pct, Check, Finding, Severity};
+use super::{check, d, n, pct, Check, Severity};
 use crate::scenario::Bound;
-
-fn check(
-    rule: &'static str,
-    severity: Severity,
-    keys: Vec<String>,
-    message: String,
-    arithmetic: String,
-    passed: bool,
-) -> Check {
-    Check {
-        finding: Finding {
-            rule,
-            severity,
-            keys,
-            message,
-            arithmetic,
-        },
-        passed,
-    }
-}
 
 fn open_keys(cx: &Context, g: usize) -> Vec<String> {
     let mut keys: Vec<String> = cx

@@ -2,27 +2,7 @@
 //! and quotas, instance memory, and the order of timeouts.
 
 use super::load::{per_instance_pools, pool_limit_keys, pool_limit_text, Context};
-use super::{d, n, Check, Finding, Severity};
-
-fn check(
-    rule: &'static str,
-    severity: Severity,
-    keys: Vec<String>,
-    message: String,
-    arithmetic: String,
-    passed: bool,
-) -> Check {
-    Check {
-        finding: Finding {
-            rule,
-            severity,
-            keys,
-            message,
-            arithmetic,
-        },
-        passed,
-    }
-}
+use super::{check, d, n, Check, Severity};
 
 /// `pool-connections`: what all pools can open at the most instances
 /// against the database's `max_connections`.

@@ -5,28 +5,8 @@
 //! that cannot all be true.
 
 use super::load::Context;
-use super::{d, n, Check, Finding, Severity};
+use super::{check, d, n, Check, Severity};
 use crate::scenario::{Bound, Claim, LittlesLaw, Population, Scenario};
-
-fn check(
-    rule: &'static str,
-    severity: Severity,
-    keys: Vec<String>,
-    message: String,
-    arithmetic: String,
-    passed: bool,
-) -> Check {
-    Check {
-        finding: Finding {
-            rule,
-            severity,
-            keys,
-            message,
-            arithmetic,
-        },
-        passed,
-    }
-}
 
 /// Throughput of the closed workloads `(N, Z, _)` at mean latency `r`.
 fn closed_throughput(closed: &[(f64, f64, f64)], r: impl Fn(f64) -> f64) -> f64 {

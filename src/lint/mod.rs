@@ -83,6 +83,27 @@ pub struct Check {
     pub passed: bool,
 }
 
+/// A rule's outcome: its finding, and whether the configuration passed.
+pub(crate) fn check(
+    rule: &'static str,
+    severity: Severity,
+    keys: Vec<String>,
+    message: String,
+    arithmetic: String,
+    passed: bool,
+) -> Check {
+    Check {
+        finding: Finding {
+            rule,
+            severity,
+            keys,
+            message,
+            arithmetic,
+        },
+        passed,
+    }
+}
+
 /// A lint rule: its stable id and what it checks.
 #[derive(Clone, Copy, Debug)]
 pub struct Rule {
