@@ -8,8 +8,10 @@
 //! one event per job, exactly an M/M/c service for exponential demand.
 //! Otherwise virtual time is used: `v` is the work every running job has
 //! received; a job with demand d started at virtual time v0 finishes when v
-//! reaches v0 + d. The pending completion event carries a generation and is
-//! superseded whenever the number of running jobs changes.
+//! reaches v0 + d. At most one completion tick is current: it carries a
+//! generation, and it is superseded only when a completion becomes due
+//! before it; when completions move later (a job joins) it is kept, fires
+//! early, and reschedules itself.
 //!
 //! A stop-the-world pause (shared mode only) sets the rate to zero: no job
 //! progresses and no completion is pending until the last pause ends; jobs
@@ -25,6 +27,9 @@ struct Shared {
     /// Running jobs as (virtual finish, job), a binary min-heap.
     heap: Vec<(f64, ReqRef)>,
     gen: u32,
+    /// The one current tick: its time and generation. Ticks of other
+    /// generations are stale and ignored.
+    pending: Option<SimTime>,
 }
 
 pub struct CpuShare {
@@ -44,6 +49,7 @@ impl CpuShare {
             last: now,
             heap: Vec::with_capacity(max_concurrent.min(1 << 16) as usize),
             gen: 0,
+            pending: None,
         });
         CpuShare {
             station,
@@ -101,14 +107,25 @@ impl CpuShare {
         }
     }
 
+    /// Make sure a tick is due no later than the next completion. A tick
+    /// already pending at or before that time is kept: it fires, finds
+    /// nothing finished and reschedules, which costs one event, where
+    /// superseding it on every change of the running set left one stale
+    /// event in the queue per change. Only an earlier completion (a short
+    /// job starting, a pause ending) supersedes the pending tick.
     fn reschedule(&mut self, sched: &mut Scheduler<Msg>) {
         let r = self.rate();
         let station = self.station;
         if let Some(s) = &mut self.shared {
-            s.gen = s.gen.wrapping_add(1);
             if let Some(&(fv, _)) = s.heap.first().filter(|_| r > 0.0) {
                 let dt = ((fv - s.v).max(0.0) / r).ceil();
-                sched.schedule_in(SimTime::from_nanos(dt as u64), Msg::CpuTick { station, gen: s.gen });
+                let at = sched.now() + SimTime::from_nanos(dt as u64);
+                if s.pending.is_some_and(|p| p <= at) {
+                    return;
+                }
+                s.gen = s.gen.wrapping_add(1);
+                s.pending = Some(at);
+                sched.schedule_at(at, Msg::CpuTick { station, gen: s.gen });
             }
         }
     }
@@ -144,8 +161,8 @@ impl CpuShare {
     /// A shared-mode tick: if current, remove every finished job, append it
     /// to `done`, and schedule the next completion.
     pub fn tick(&mut self, sched: &mut Scheduler<Msg>, gen: u32, done: &mut Vec<ReqRef>) {
-        match &self.shared {
-            Some(s) if s.gen == gen => {}
+        match &mut self.shared {
+            Some(s) if s.gen == gen && s.pending.is_some() => s.pending = None,
             _ => return,
         }
         self.advance(sched.now());

@@ -2037,6 +2037,14 @@ impl<'s> Service<'s> {
             self.reject_counted(tier);
             return self.client_result(sched, &req, Outcome::Shed, SimTime::ZERO);
         }
+        // The caches will be asked for this key after the CPU phase: start
+        // loading their table slots now (a hint; changes no result).
+        if let Some(Some(c)) = self.l1.get(inst as usize) {
+            c.prefetch(req.key);
+        }
+        if let Some(c) = &self.l2 {
+            c.prefetch(req.key);
+        }
         let r = self.requests.insert(req);
         match self.instances[inst as usize].offer(sched, r, cpu, req.level) {
             Offer::Started => {
@@ -2243,6 +2251,10 @@ impl<'s> Service<'s> {
         }
         r.phase = Phase::L1; // no longer on the CPU
         let has_l1 = self.l1.get(r.instance as usize).is_some_and(|c| c.is_some());
+        if let (true, Some(l2)) = (ep.cacheable, &self.l2) {
+            // An L1 miss asks the L2 next (a hint; changes no result).
+            l2.prefetch_entry(r.key);
+        }
         if ep.cacheable && self.l2.is_none() && !has_l1 && self.l3.is_some() {
             self.l3_lookup(sched, req);
         } else if ep.cacheable && (self.l2.is_some() || has_l1) {
