@@ -25,7 +25,7 @@ mod rng;
 mod time;
 
 pub use dist::Dist;
-pub use queue::EventQueue;
+pub use queue::{EventQueue, Timer};
 pub use rng::{RngStreams, SimRng, StreamId};
 pub use time::SimTime;
 
@@ -89,9 +89,21 @@ impl<M: Copy> Scheduler<M> {
     /// many events share, such as timeouts: events with one delay wait in a
     /// FIFO lane of their own instead of deepening the heap. Meant for a
     /// few distinct delays (a lane each); others simply cost a heap push.
+    /// The [`Timer`] lets [`Scheduler::cancel`] drop the event if it is no
+    /// longer wanted (a timeout of a request that finished).
     #[inline]
-    pub fn schedule_in_fixed(&mut self, delay: SimTime, msg: M) {
-        self.queue.push_after(self.now, delay, msg);
+    pub fn schedule_in_fixed(&mut self, delay: SimTime, msg: M) -> Timer {
+        self.queue.push_after(self.now, delay, msg)
+    }
+
+    /// Drop the event of `timer`, if the queue still can: it is then never
+    /// delivered. An event already delivered, or one the queue can no
+    /// longer drop (see [`EventQueue::cancel`]), is left alone, so the
+    /// model must still tolerate it arriving. Cancelling changes nothing
+    /// else: the other events keep their order.
+    #[inline]
+    pub fn cancel(&mut self, timer: Timer) {
+        self.queue.cancel(timer);
     }
 
     /// Number of events delivered so far.

@@ -16,6 +16,15 @@
 //! the lane's next event takes its place. Every event keeps its global
 //! sequence number, so the delivery order is exactly the one a single heap
 //! would give.
+//!
+//! Cancelling: most timeouts are stale by the time they are due (the
+//! request finished long before). [`EventQueue::push_after`] returns a
+//! [`Timer`]; [`EventQueue::cancel`] marks that event, while it still
+//! waits behind its lane's head, so it is dropped when it reaches the head
+//! instead of being delivered. Cancelling never changes the order of the
+//! events that are delivered; a lane's head (already in the heap) and an
+//! event that went to the heap are delivered anyway (the model must still
+//! recognise a stale timeout).
 
 use super::SimTime;
 use std::collections::VecDeque;
@@ -43,10 +52,30 @@ impl<M> Entry<M> {
     }
 }
 
+/// A handle on an event pushed with [`EventQueue::push_after`], for
+/// [`EventQueue::cancel`]: its lane (high byte, + 1) and its position in
+/// the lane's history (low 56 bits). [`Timer::NONE`] cancels nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timer(u64);
+
+impl Timer {
+    pub const NONE: Timer = Timer(0);
+    const POS_BITS: u32 = 56;
+    const POS_MASK: u64 = (1 << Self::POS_BITS) - 1;
+}
+
 /// Events scheduled `delay` ahead, behind the one of them in the heap.
 struct Lane<M> {
     delay: u64,
+    /// Events behind the head. A cancelled one has tag 0 in its key (a
+    /// lane event never does otherwise) and is dropped when it comes to
+    /// the front.
     rest: VecDeque<Entry<M>>,
+    /// Position in the lane's history of `rest[0]` (every event pushed to
+    /// the lane takes the next position).
+    front: u64,
+    /// Cancelled events in `rest`.
+    cancelled: usize,
     /// Whether the lane's head is in the heap.
     head_in_heap: bool,
     /// Time of the lane's newest event.
@@ -76,7 +105,7 @@ impl<M: Copy> EventQueue<M> {
     /// Events waiting, lanes included.
     #[inline]
     pub fn len(&self) -> usize {
-        self.heap.len() + self.lanes.iter().map(|l| l.rest.len()).sum::<usize>()
+        self.heap.len() + self.lanes.iter().map(|l| l.rest.len() - l.cancelled).sum::<usize>()
     }
 
     #[inline]
@@ -106,8 +135,10 @@ impl<M: Copy> EventQueue<M> {
     /// The same as [`EventQueue::push`] for the delivery order; cheaper
     /// when many events share a delay. `now` must not decrease from call to
     /// call (the scheduler's clock); if it did, the event goes to the heap.
+    /// The returned [`Timer`] may cancel it ([`Timer::NONE`] if it went to
+    /// the heap).
     #[inline]
-    pub fn push_after(&mut self, now: SimTime, delay: SimTime, msg: M) {
+    pub fn push_after(&mut self, now: SimTime, delay: SimTime, msg: M) -> Timer {
         let (at, delay) = (now.as_nanos() + delay.as_nanos(), delay.as_nanos());
         let lane = match self.lanes.iter().position(|l| l.delay == delay) {
             Some(i) => i,
@@ -115,26 +146,60 @@ impl<M: Copy> EventQueue<M> {
                 self.lanes.push(Lane {
                     delay,
                     rest: VecDeque::new(),
+                    front: 0,
+                    cancelled: 0,
                     head_in_heap: false,
                     last: 0,
                 });
                 self.lanes.len() - 1
             }
-            None => return self.push(SimTime::from_nanos(at), msg),
+            None => {
+                self.push(SimTime::from_nanos(at), msg);
+                return Timer::NONE;
+            }
         };
         let l = &self.lanes[lane];
         if l.head_in_heap && at < l.last {
-            return self.push(SimTime::from_nanos(at), msg);
+            self.push(SimTime::from_nanos(at), msg);
+            return Timer::NONE;
         }
         let key = self.next_key(lane as u64 + 1);
         let e = Entry { time: at, key, msg };
         let l = &mut self.lanes[lane];
         l.last = at;
-        if l.head_in_heap {
+        let pos = if l.head_in_heap {
             l.rest.push_back(e);
+            l.front + l.rest.len() as u64 - 1
         } else {
+            // The head goes to the heap; `rest` is empty and the head
+            // takes the position just before its front.
             l.head_in_heap = true;
+            l.front += 1;
             self.heap_push(e);
+            self.lanes[lane].front - 1
+        };
+        Timer(((lane as u64 + 1) << Timer::POS_BITS) | (pos & Timer::POS_MASK))
+    }
+
+    /// Drop the event of `timer` if it still waits behind its lane's head;
+    /// otherwise (delivered, already cancelled, at the head, or
+    /// [`Timer::NONE`]) do nothing. Returns whether it was dropped.
+    #[inline]
+    pub fn cancel(&mut self, timer: Timer) -> bool {
+        let lane = (timer.0 >> Timer::POS_BITS) as usize;
+        if lane == 0 {
+            return false;
+        }
+        let pos = timer.0 & Timer::POS_MASK;
+        let Some(l) = self.lanes.get_mut(lane - 1) else { return false };
+        let Some(i) = pos.checked_sub(l.front) else { return false };
+        match l.rest.get_mut(i as usize) {
+            Some(e) if e.key & TAG_MASK != 0 => {
+                e.key &= !TAG_MASK;
+                l.cancelled += 1;
+                true
+            }
+            _ => false,
         }
     }
 
@@ -171,7 +236,14 @@ impl<M: Copy> EventQueue<M> {
             0 => None,
             t => {
                 let l = &mut self.lanes[t - 1];
-                let next = l.rest.pop_front();
+                // The next event not cancelled becomes the lane's head.
+                let mut next = l.rest.pop_front();
+                l.front += next.is_some() as u64;
+                while next.is_some_and(|e| e.key & TAG_MASK == 0) {
+                    l.cancelled -= 1;
+                    next = l.rest.pop_front();
+                    l.front += next.is_some() as u64;
+                }
                 l.head_in_heap = next.is_some();
                 next
             }
@@ -288,6 +360,96 @@ mod tests {
             prop_assert!(plain.pop().is_none());
             prop_assert_eq!(got, want);
         }
+    }
+
+    proptest! {
+        /// Cancelling drops exactly the events `cancel` said it dropped and
+        /// changes nothing in the order of the others; an event already
+        /// delivered or at its lane's head is not dropped.
+        #[test]
+        fn cancelled_events_vanish_and_the_rest_keep_heap_order(
+            ops in proptest::collection::vec((0u8..5, 0u64..40, any::<bool>(), any::<prop::sample::Index>()), 0..300)
+        ) {
+            let delays = [7u64, 30];
+            let mut q = EventQueue::with_capacity(4);
+            let mut plain = EventQueue::with_capacity(4);
+            let mut timers: Vec<(Timer, usize)> = vec![];
+            let mut dropped = std::collections::HashSet::new();
+            let mut delivered = std::collections::HashSet::new();
+            let mut now = 0u64;
+            for (i, (kind, t, pop, pick)) in ops.iter().enumerate() {
+                match kind {
+                    0 | 1 => {
+                        let d = delays[*kind as usize];
+                        timers.push((q.push_after(SimTime::from_nanos(now), SimTime::from_nanos(d), i), i));
+                        plain.push(SimTime::from_nanos(now + d), i);
+                    }
+                    2 | 3 if !timers.is_empty() => {
+                        let (timer, id) = timers[pick.index(timers.len())];
+                        if q.cancel(timer) {
+                            prop_assert!(!delivered.contains(&id), "dropped a delivered event");
+                            prop_assert!(dropped.insert(id), "dropped twice");
+                        }
+                    }
+                    _ => {
+                        q.push(SimTime::from_nanos(now + t), i);
+                        plain.push(SimTime::from_nanos(now + t), i);
+                    }
+                }
+                if *pop {
+                    let a = q.pop();
+                    let b = loop {
+                        match plain.pop() {
+                            Some((_, m)) if dropped.contains(&m) => continue,
+                            other => break other,
+                        }
+                    };
+                    prop_assert_eq!(a.map(|(t, m)| (t.as_nanos(), m)), b.map(|(t, m)| (t.as_nanos(), m)));
+                    if let Some((t, m)) = a {
+                        now = t.as_nanos();
+                        delivered.insert(m);
+                    }
+                }
+            }
+            while let Some((t, m)) = q.pop() {
+                prop_assert!(!dropped.contains(&m));
+                let (t2, m2) = loop {
+                    match plain.pop() {
+                        Some((_, m)) if dropped.contains(&m) => continue,
+                        Some(x) => break x,
+                        None => panic!("the plain queue ran out first"),
+                    }
+                };
+                prop_assert_eq!((t.as_nanos(), m), (t2.as_nanos(), m2));
+            }
+            prop_assert!(plain.len() == 0 || std::iter::from_fn(|| plain.pop()).all(|(_, m)| dropped.contains(&m)));
+        }
+    }
+
+    #[test]
+    fn a_cancelled_timer_is_not_delivered_but_the_lane_head_is() {
+        let mut q = EventQueue::with_capacity(4);
+        let d = SimTime::from_nanos(10);
+        let a = q.push_after(SimTime::ZERO, d, 'a');
+        let b = q.push_after(SimTime::from_nanos(1), d, 'b');
+        let c = q.push_after(SimTime::from_nanos(2), d, 'c');
+        assert!(!q.cancel(a), "the head is in the heap: delivered anyway");
+        assert!(q.cancel(b));
+        assert!(!q.cancel(b), "already cancelled");
+        assert_eq!(q.len(), 2);
+        assert_eq!(q.pop().map(|(t, m)| (t.as_nanos(), m)), Some((10, 'a')));
+        assert_eq!(q.pop().map(|(t, m)| (t.as_nanos(), m)), Some((12, 'c')));
+        assert!(!q.cancel(c), "delivered");
+        assert!(q.pop().is_none());
+        assert!(q.is_empty());
+        assert!(!q.cancel(Timer::NONE));
+        // The lane keeps working after emptying through a cancelled event.
+        let e = q.push_after(SimTime::from_nanos(20), d, 'e');
+        let f = q.push_after(SimTime::from_nanos(21), d, 'f');
+        assert!(q.cancel(f));
+        assert!(!q.cancel(e));
+        assert_eq!(q.pop().map(|(t, m)| (t.as_nanos(), m)), Some((30, 'e')));
+        assert!(q.pop().is_none());
     }
 
     #[test]

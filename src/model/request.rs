@@ -7,7 +7,7 @@
 //! after the response, say) recognisably stale. Slots are never freed back
 //! to the allocator, so a steady-state run does not allocate.
 
-use crate::engine::SimTime;
+use crate::engine::{SimTime, Timer};
 
 /// A handle to a request slot, valid while `gen` matches the slot's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,6 +93,11 @@ pub struct Request {
     pub admitted: SimTime,
     /// A client request, or work of a session (a message, a handshake).
     pub job: Job,
+    /// The pending client timeout, cancelled when the request finishes.
+    pub client_timer: Timer,
+    /// The pending pool-wait or query timeout, cancelled when the wait or
+    /// the query ends.
+    pub phase_timer: Timer,
 }
 
 /// What a slot's work is: client requests go through the whole path;
@@ -148,6 +153,10 @@ impl Requests {
     pub fn insert(&mut self, mut r: Request) -> ReqRef {
         self.live += 1;
         r.alive = true;
+        // A copy (a retry, a background flush) must not cancel the
+        // original's timers.
+        r.client_timer = Timer::NONE;
+        r.phase_timer = Timer::NONE;
         match self.free.pop() {
             Some(idx) => {
                 let slot = &mut self.slots[idx as usize];

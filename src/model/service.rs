@@ -51,7 +51,7 @@ use super::session::{SessionRef, SessionTable, NOT_CONNECTED};
 use super::shedding::{ShedMeter, ShedSignal};
 use super::workload::{ArrivalGen, UserRamp};
 use super::{Conservation, Msg, Peaks, Station};
-use crate::engine::{Model, RngStreams, Scheduler, SimRng, SimTime, StreamId};
+use crate::engine::{Model, RngStreams, Scheduler, SimRng, SimTime, StreamId, Timer};
 use crate::metrics::{CacheEvent, GaugeAreas, LatencyHistogram, Outcome, Recorder, ScalingEvent, TimeIntegral};
 use crate::scenario::{
     Arrival, CacheLevel, CachePolicy, DbRoute, Fallback, FaultKind, Isolation, Jitter, MemoryActionKind, PauseEvery,
@@ -1973,6 +1973,8 @@ impl<'s> Service<'s> {
             limited: false,
             admitted: now,
             job: Job::Request,
+            client_timer: Timer::NONE,
+            phase_timer: Timer::NONE,
         };
         let refusal = match self.gateway.admit(now, tenant) {
             Ok(()) => None,
@@ -2072,7 +2074,8 @@ impl<'s> Service<'s> {
             // From arrival (a shared limiter's answer may have taken a
             // while); a fixed-delay lane when it is from now.
             if req.arrival >= now {
-                sched.schedule_in_fixed(t, Msg::ClientTimeout { req: r });
+                let timer = sched.schedule_in_fixed(t, Msg::ClientTimeout { req: r });
+                self.requests.get_mut(r).expect("live request").client_timer = timer;
             } else {
                 sched.schedule_at((req.arrival + t).max(now), Msg::ClientTimeout { req: r });
             }
@@ -2553,7 +2556,8 @@ impl<'s> Service<'s> {
                 let rm = self.requests.get_mut(req).expect("live request");
                 rm.phase = Phase::PoolWait;
                 rm.wait_since = now;
-                sched.schedule_in_fixed(self.pools[p].config().timeout, Msg::PoolTimeout { req });
+                let timer = sched.schedule_in_fixed(self.pools[p].config().timeout, Msg::PoolTimeout { req });
+                self.requests.get_mut(req).expect("live request").phase_timer = timer;
             }
             Acquire::Refused => {
                 self.db_result(now, &r, true);
@@ -2605,7 +2609,10 @@ impl<'s> Service<'s> {
     }
 
     fn got_connection(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, g: Grant) {
-        let target = self.requests.get(req).expect("live request").db_target;
+        let r = self.requests.get(req).expect("live request");
+        // The pool wait (if any) is over.
+        sched.cancel(r.phase_timer);
+        let target = r.db_target;
         if g.opened {
             self.server(target).opened();
         }
@@ -2653,12 +2660,14 @@ impl<'s> Service<'s> {
         };
         self.server(target).begin(sched, req, work);
         if let Some(t) = self.sc.tiers[tier].query_timeout {
-            sched.schedule_in_fixed(t, Msg::QueryTimeout { req, query: q });
+            let timer = sched.schedule_in_fixed(t, Msg::QueryTimeout { req, query: q });
+            self.requests.get_mut(req).expect("live request").phase_timer = timer;
         }
     }
 
     fn query_done(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef) {
         let r = self.requests.get(req).expect("live request");
+        sched.cancel(r.phase_timer);
         let more = (r.queries as u32) < self.sc.endpoints[r.endpoint as usize].db_queries;
         if more {
             return self.start_query(sched, req);
@@ -2709,6 +2718,8 @@ impl<'s> Service<'s> {
         let Some(r) = self.requests.get(req) else { return };
         let r = *r;
         self.requests.remove(req);
+        sched.cancel(r.client_timer);
+        sched.cancel(r.phase_timer);
         if r.background {
             self.background -= 1;
             // The flush may have been all a draining instance still held.
