@@ -23,6 +23,7 @@ pub mod hash;
 mod queue;
 mod rng;
 mod time;
+pub mod zipf;
 
 pub use dist::Dist;
 pub use queue::{EventQueue, Timer};

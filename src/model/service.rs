@@ -51,6 +51,7 @@ use super::session::{SessionRef, SessionTable, NOT_CONNECTED};
 use super::shedding::{ShedMeter, ShedSignal};
 use super::workload::{ArrivalGen, UserRamp};
 use super::{Conservation, Msg, Peaks, Station};
+use crate::engine::zipf::{ZipfCache, ZipfRanks};
 use crate::engine::{Model, RngStreams, Scheduler, SimRng, SimTime, StreamId, Timer};
 use crate::metrics::{CacheEvent, GaugeAreas, LatencyHistogram, Outcome, Recorder, ScalingEvent, TimeIntegral};
 use crate::scenario::{
@@ -58,7 +59,6 @@ use crate::scenario::{
     PolicySpec, PoolScope, ReplicaRouting, ScaleIn, Scenario, SessionPopulation, WritePolicy,
 };
 use rand::{Rng, RngExt, SeedableRng};
-use rand_distr::Distribution;
 
 struct WorkloadState {
     gen: ArrivalGen,
@@ -67,10 +67,10 @@ struct WorkloadState {
     mix_pick: SimRng,
     think: SimRng,
     keys: SimRng,
-    zipf: Option<rand_distr::Zipf<f64>>,
+    zipf: Option<ZipfRanks>,
     shared_keys: bool,
     /// Client-address popularity (`clients`) and its stream.
-    clients: Option<rand_distr::Zipf<f64>>,
+    clients: Option<ZipfRanks>,
     client_pick: SimRng,
     shared_clients: bool,
     first_tenant: u32,
@@ -246,6 +246,7 @@ impl<'s> Service<'s> {
         let streams = RngStreams::new(sc.simulation.seed, replication as u64);
         let mut tenant_limits = Vec::with_capacity(sc.tenant_count() as usize);
         let mut workloads = Vec::with_capacity(sc.workloads.len());
+        let mut zipf_tables = ZipfCache::default();
         let per_req_mb = sc.instance.memory_per_request_mb;
         for (i, w) in sc.workloads.iter().enumerate() {
             let tier = &sc.tiers[w.tier];
@@ -278,9 +279,7 @@ impl<'s> Service<'s> {
             };
             let user_busy = if ramp.is_some() { vec![false; slots] } else { Vec::new() };
             // Parameters were validated (items >= 1, 0 <= zipf <= 5).
-            let zipf = w
-                .keys
-                .map(|k| rand_distr::Zipf::new(k.items as f64, k.zipf).expect("valid Zipf parameters"));
+            let zipf = w.keys.map(|k| zipf_tables.get(k.items, k.zipf));
             workloads.push(WorkloadState {
                 gen,
                 arrivals,
@@ -291,9 +290,7 @@ impl<'s> Service<'s> {
                 zipf,
                 shared_keys: w.keys.is_some_and(|k| k.shared),
                 // Validated: addresses >= 1, 0 <= zipf <= 5.
-                clients: w
-                    .clients
-                    .map(|c| rand_distr::Zipf::new(c.addresses as f64, c.zipf).expect("valid Zipf parameters")),
+                clients: w.clients.map(|c| zipf_tables.get(c.addresses as u64, c.zipf)),
                 client_pick: streams.stream(StreamId::Other(3000 + i as u32)),
                 shared_clients: w.clients.is_some_and(|c| c.shared),
                 first_tenant,
