@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Instant;
 
@@ -84,6 +84,9 @@ pub struct Job {
     state: Mutex<JobState>,
     /// Bumped on every change; event streams wait on it.
     changed: tokio::sync::watch::Sender<u64>,
+    /// The pool's count of jobs queued or running, which this job holds
+    /// one of from `submit` until it is finished (set by `submit`).
+    slot: std::sync::OnceLock<Arc<AtomicUsize>>,
 }
 
 struct JobState {
@@ -135,6 +138,16 @@ impl Job {
                 wall_s: None,
             }),
             changed,
+            slot: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Give the job's place in the pool back. Called once, under the
+    /// state lock, just before the job's status turns finished, so a
+    /// client that sees it finished finds the room it left.
+    fn release_slot(&self) {
+        if let Some(a) = self.slot.get() {
+            a.fetch_sub(1, Ordering::AcqRel);
         }
     }
 
@@ -158,6 +171,7 @@ impl Job {
         self.cancel.store(true, Ordering::Relaxed);
         let mut st = self.lock();
         if st.status == Status::Queued {
+            self.release_slot();
             st.status = Status::Cancelled;
             self.push(&mut st, json!({"type": "done", "status": "cancelled"}));
         }
@@ -266,6 +280,7 @@ impl Job {
                 (Status::Failed, json!({"type": "done", "status": "failed", "error": e}))
             }
         };
+        self.release_slot();
         st.status = status;
         self.push(&mut st, ev);
     }
@@ -287,7 +302,11 @@ fn row_json(r: &TimeSeriesRow) -> Value {
 pub struct Jobs {
     next_id: AtomicU64,
     table: Mutex<BTreeMap<u64, Arc<Job>>>,
-    queue: mpsc::SyncSender<(Arc<Job>, Work)>,
+    queue: mpsc::Sender<(Arc<Job>, Work)>,
+    /// Jobs queued or running (cancelled queued jobs left at once, even
+    /// while still in the channel), and how many may be.
+    active: Arc<AtomicUsize>,
+    capacity: usize,
 }
 
 /// Why a job was not accepted.
@@ -301,7 +320,8 @@ impl Jobs {
     /// pool of `threads` threads (0 = all cores), with room for `queue`
     /// waiting jobs.
     pub fn start(workers: usize, threads: usize, queue: usize) -> Arc<Jobs> {
-        let (tx, rx) = mpsc::sync_channel::<(Arc<Job>, Work)>(queue);
+        let (tx, rx) = mpsc::channel::<(Arc<Job>, Work)>();
+        let capacity = workers.max(1) + queue;
         let rx = Arc::new(Mutex::new(rx));
         for w in 0..workers.max(1) {
             let rx = rx.clone();
@@ -332,6 +352,8 @@ impl Jobs {
             next_id: AtomicU64::new(1),
             table: Mutex::new(BTreeMap::new()),
             queue: tx,
+            active: Arc::new(AtomicUsize::new(0)),
+            capacity,
         })
     }
 
@@ -341,10 +363,16 @@ impl Jobs {
 
     /// Queue `work` as `job`, or refuse at once when the queue is full.
     pub fn submit(&self, job: Job, work: Work) -> Result<Arc<Job>, SubmitError> {
-        let job = Arc::new(job);
-        self.queue
-            .try_send((job.clone(), work))
+        self.active
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < self.capacity).then_some(n + 1))
             .map_err(|_| SubmitError::Full)?;
+        let _ = job.slot.set(self.active.clone());
+        let job = Arc::new(job);
+        if self.queue.send((job.clone(), work)).is_err() {
+            // Every worker thread is gone.
+            job.release_slot();
+            return Err(SubmitError::Full);
+        }
         let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
         t.insert(job.id, job.clone());
         let finished: Vec<u64> = t
