@@ -2940,6 +2940,16 @@ impl<'s> Service<'s> {
         if let Some(c) = &self.l2 {
             self.peaks.l2_items = c.peak_len() as u64;
         }
+        if let Some(c) = &self.l3 {
+            self.peaks.l3_items = c.peak_len() as u64;
+        }
+        if let Some(db) = &self.db {
+            self.peaks.db_open = db.peak_connections();
+        }
+        self.peaks.replica_open = self.replicas.iter().map(|r| r.peak_connections()).max().unwrap_or(0);
+        if let Some(t) = &self.sessions {
+            self.peaks.sessions_per_instance = t.max_per_instance;
+        }
     }
 
     /// A request refused before it reached a worker, in the accounting.
