@@ -191,6 +191,9 @@ pub struct Conservation {
     pub rejected: u64,
     pub server_done: u64,
     pub in_flight: u64,
+    /// Of `rejected`: refused by the tier bucket or a `[[rate_limit]]`
+    /// limiter (HTTP 429).
+    pub rate_limited: u64,
 }
 
 /// High-water marks of one run (warm-up included), so the caps a scenario

@@ -1878,7 +1878,7 @@ impl<'s> Service<'s> {
         self.rec.limit_store_wait(r.measured, now - r.arrival);
         if r.limited {
             self.gateway.release(r.tenant);
-            self.conservation.rejected += 1;
+            self.reject_counted(r.tier as usize, Outcome::RateLimited);
             self.rec.limiter_refusal(r.tier as usize, r.measured);
             return self.client_result(sched, &r, Outcome::RateLimited, now - r.arrival);
         }
@@ -1980,7 +1980,7 @@ impl<'s> Service<'s> {
             Err(Refusal::TenantLimit) => Some(Outcome::TenantLimit),
         };
         if let Some(o) = refusal {
-            self.reject_counted(tier);
+            self.reject_counted(tier, o);
             return self.client_result(sched, &req, o, SimTime::ZERO);
         }
         // Shared limiters: one call to the store; the request waits for
@@ -2016,7 +2016,7 @@ impl<'s> Service<'s> {
         let Some(inst) = self.groups[g].balancer.pick() else {
             // No ready instance: the balancer has nowhere to send it.
             self.gateway.release(tenant);
-            self.reject_counted(tier);
+            self.reject_counted(tier, Outcome::NoInstance);
             return self.client_result(sched, &req, Outcome::NoInstance, SimTime::ZERO);
         };
         req.instance = inst;
@@ -2025,7 +2025,7 @@ impl<'s> Service<'s> {
             if !self.limit_layer(now, &req, false, inst as usize, ready) {
                 self.gateway.release(tenant);
                 self.groups[g].balancer.done(inst);
-                self.conservation.rejected += 1;
+                self.reject_counted(tier, Outcome::RateLimited);
                 self.rec.limiter_refusal(tier, measured);
                 return self.client_result(sched, &req, Outcome::RateLimited, SimTime::ZERO);
             }
@@ -2034,7 +2034,7 @@ impl<'s> Service<'s> {
         if memory_shed || (self.sc.shedding.is_some() && self.overloaded(now, inst, req.level)) {
             self.gateway.release(tenant);
             self.groups[g].balancer.done(inst);
-            self.reject_counted(tier);
+            self.reject_counted(tier, Outcome::Shed);
             return self.client_result(sched, &req, Outcome::Shed, SimTime::ZERO);
         }
         let r = self.requests.insert(req);
@@ -2048,7 +2048,7 @@ impl<'s> Service<'s> {
                 self.requests.remove(r);
                 self.gateway.release(tenant);
                 self.groups[g].balancer.done(inst);
-                self.reject_counted(tier);
+                self.reject_counted(tier, Outcome::QueueFull);
                 return self.client_result(sched, &req, Outcome::QueueFull, SimTime::ZERO);
             }
         }
@@ -2953,9 +2953,12 @@ impl<'s> Service<'s> {
     }
 
     /// A request refused before it reached a worker, in the accounting.
-    fn reject_counted(&mut self, tier: usize) {
-        self.conservation.rejected += 1;
-        self.tier_conservation[tier].rejected += 1;
+    fn reject_counted(&mut self, tier: usize, outcome: Outcome) {
+        let limited = u64::from(outcome == Outcome::RateLimited);
+        for c in [&mut self.conservation, &mut self.tier_conservation[tier]] {
+            c.rejected += 1;
+            c.rate_limited += limited;
+        }
     }
 }
 

@@ -152,3 +152,61 @@ workers = 1
     let i = tenantsim::metrics::names::index("instances_mean").unwrap();
     assert_eq!(r.overall[i], None);
 }
+
+#[test]
+fn requests_refused_by_a_rate_limit_are_rejected_in_their_tier() {
+    // Was (found by the generated scenarios once they had [[rate_limit]],
+    // seeds 7, 17, 30 and 518 more of 3000): a refusal by a `[[rate_limit]]`
+    // limiter, local or shared, counted in the overall conservation but not
+    // in its tier's, so per tier arrived > rejected + done + in flight.
+    let text = |state: &str| {
+        format!(
+            r#"
+[simulation]
+duration = "20s"
+warmup = "0s"
+replications = 1
+sample_interval = "5s"
+[[tier]]
+name = "free"
+[[tier]]
+name = "paid"
+[[workload]]
+tier = "free"
+tenants = 2
+arrival = {{ process = "poisson", rate_per_s = 20.0 }}
+[[workload]]
+tier = "paid"
+tenants = 2
+arrival = {{ process = "poisson", rate_per_s = 20.0 }}
+[endpoint.api]
+cpu = "1ms"
+[instance]
+cores = 2
+workers = 8
+initial = 2
+[[rate_limit]]
+name = "free-tier"
+tiers = ["free"]
+algorithm = "fixed-window"
+limit = 5
+window = "1s"
+state = "{state}"
+[rate_limit_store]
+latency = "1ms"
+"#
+        )
+    };
+    for state in ["local", "shared"] {
+        let r = one("r-limit-tier.toml", &text(state));
+        let (free, paid) = (r.tier_conservation[0], r.tier_conservation[1]);
+        assert!(free.rate_limited > 100, "{state}: {free:?}");
+        assert_eq!(free.rejected, free.rate_limited, "{state}: {free:?}");
+        assert_eq!(paid.rate_limited, 0, "{state}: {paid:?}");
+        for c in [free, paid] {
+            assert_eq!(c.arrived, c.rejected + c.server_done + c.in_flight, "{state}: {c:?}");
+        }
+        assert_eq!(free.rejected + paid.rejected, r.conservation.rejected, "{state}");
+        assert_eq!(metric(&r, "rejected_rate_limits"), free.rate_limited as f64, "{state}");
+    }
+}
