@@ -210,3 +210,36 @@ latency = "1ms"
         assert_eq!(metric(&r, "rejected_rate_limits"), free.rate_limited as f64, "{state}");
     }
 }
+
+#[test]
+fn sessions_open_mean_is_not_nan_when_a_finite_test_ends_in_the_warm_up() {
+    // Was (found by the generated scenarios once they had sessions, seeds
+    // 147, 151, 271 and 26 more of 3000): sessions_open_mean divided by the
+    // measurement window without the guard the other time averages have,
+    // so a finite test done within the warm-up reported 0/0 = NaN.
+    let r = one(
+        "r-sessions-warmup.toml",
+        r#"
+[simulation]
+duration = "20s"
+warmup = "3s"
+replications = 1
+sample_interval = "1s"
+[[workload]]
+tenants = 2
+arrival = { process = "closed", users = 1, think_time = "10ms", requests_per_user = 2 }
+sessions = { per_tenant = 3 }
+[endpoint.api]
+cpu = "5ms"
+[instance]
+cores = 1
+workers = 1
+[sessions]
+max_per_instance = 10
+"#,
+    );
+    assert!(r.end_s < 3.0, "the test should end within the warm-up: {}", r.end_s);
+    let i = tenantsim::metrics::names::index("sessions_open_mean").unwrap();
+    assert_eq!(r.overall[i], None);
+    assert_eq!(r.peaks.sessions_per_instance, 6);
+}
