@@ -382,7 +382,7 @@ fn values(rec: &Recorder, c: &TierCounters, window: f64, sc: &Scenario, all: boo
                 "memory_max_utilization" => Some(rec.memory_max),
                 "background_runs" => Some(rec.background_runs as f64),
                 "paused_fraction" => ratio(rec.paused_s, g.serving),
-                "sessions_open_mean" => Some(g.sessions / window),
+                "sessions_open_mean" => ratio(g.sessions, window),
                 "sessions_max_per_instance" => Some(rec.sessions_max_per_instance as f64),
                 "session_rejects" => Some(rec.session_rejects as f64),
                 "session_drops" => Some(rec.session_drops as f64),

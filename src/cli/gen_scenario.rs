@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Example:\n  tenantsim gen-scenario --seed 42 > /tmp/g.toml && tenantsim run /tmp/g.toml\n\nThe suite tests/it/generated.rs checks seeds 0..N with the same generator."
+    after_help = "Example:\n  tenantsim gen-scenario --seed 42 > /tmp/g.toml && tenantsim run /tmp/g.toml\n\nThe suite tests/it/generated.rs checks seeds 0..N with the same generator and --trace $PWD/scenarios/examples/trace-example.csv (a seed's scenario depends on whether a trace is offered)."
 )]
 pub struct GenScenarioArgs {
     /// The generator seed (each seed is one scenario, the same every time).

@@ -17,6 +17,8 @@ use crate::metrics::TimeIntegral;
 pub struct Database {
     max_connections: u32,
     open: u32,
+    /// The most connections open at once (≤ `max_connections`).
+    peak_open: u32,
     cpu: CpuShare,
     pub slowdown: f64,
     /// Busy cores over time.
@@ -35,6 +37,7 @@ impl Database {
         Database {
             max_connections,
             open: 0,
+            peak_open: 0,
             cpu: CpuShare::new(station, cores, max_connections, now),
             slowdown: 1.0,
             busy: TimeIntegral::new(now),
@@ -54,6 +57,7 @@ impl Database {
     pub fn opened(&mut self) {
         debug_assert!(self.open < self.max_connections);
         self.open += 1;
+        self.peak_open = self.peak_open.max(self.open);
     }
 
     pub fn closed(&mut self, n: u32) {
@@ -62,6 +66,11 @@ impl Database {
 
     pub fn open_connections(&self) -> u32 {
         self.open
+    }
+
+    /// The most connections it has had open at once.
+    pub fn peak_connections(&self) -> u32 {
+        self.peak_open
     }
 
     /// Start a query of `work` (before slowdown).

@@ -191,6 +191,9 @@ pub struct Conservation {
     pub rejected: u64,
     pub server_done: u64,
     pub in_flight: u64,
+    /// Of `rejected`: refused by the tier bucket or a `[[rate_limit]]`
+    /// limiter (HTTP 429).
+    pub rate_limited: u64,
 }
 
 /// High-water marks of one run (warm-up included), so the caps a scenario
@@ -205,9 +208,16 @@ pub struct Peaks {
     pub queued: u32,
     /// Most connections open in one pool (≤ `size + overflow`, or `max`).
     pub pool_open: u32,
-    /// Most entries held by one L1 cache, and by the L2.
+    /// Most entries held by one L1 cache, by the L2 and by the L3.
     pub l1_items: u64,
     pub l2_items: u64,
+    pub l3_items: u64,
+    /// Most connections open at the primary database (≤ its
+    /// `max_connections`), and at one read replica (≤ the replicas').
+    pub db_open: u32,
+    pub replica_open: u32,
+    /// Most sessions connected to one instance (≤ `sessions.max_per_instance`).
+    pub sessions_per_instance: u32,
     /// Per tier: most requests one tenant had in flight (≤ its
     /// `max_concurrency` and memory quota), and most pool connections one
     /// tenant held (≤ its `max_connections`).

@@ -1875,7 +1875,7 @@ impl<'s> Service<'s> {
         self.rec.limit_store_wait(r.measured, now - r.arrival);
         if r.limited {
             self.gateway.release(r.tenant);
-            self.conservation.rejected += 1;
+            self.reject_counted(r.tier as usize, Outcome::RateLimited);
             self.rec.limiter_refusal(r.tier as usize, r.measured);
             return self.client_result(sched, &r, Outcome::RateLimited, now - r.arrival);
         }
@@ -1979,7 +1979,7 @@ impl<'s> Service<'s> {
             Err(Refusal::TenantLimit) => Some(Outcome::TenantLimit),
         };
         if let Some(o) = refusal {
-            self.reject_counted(tier);
+            self.reject_counted(tier, o);
             return self.client_result(sched, &req, o, SimTime::ZERO);
         }
         // Shared limiters: one call to the store; the request waits for
@@ -2015,7 +2015,7 @@ impl<'s> Service<'s> {
         let Some(inst) = self.groups[g].balancer.pick() else {
             // No ready instance: the balancer has nowhere to send it.
             self.gateway.release(tenant);
-            self.reject_counted(tier);
+            self.reject_counted(tier, Outcome::NoInstance);
             return self.client_result(sched, &req, Outcome::NoInstance, SimTime::ZERO);
         };
         req.instance = inst;
@@ -2024,7 +2024,7 @@ impl<'s> Service<'s> {
             if !self.limit_layer(now, &req, false, inst as usize, ready) {
                 self.gateway.release(tenant);
                 self.groups[g].balancer.done(inst);
-                self.conservation.rejected += 1;
+                self.reject_counted(tier, Outcome::RateLimited);
                 self.rec.limiter_refusal(tier, measured);
                 return self.client_result(sched, &req, Outcome::RateLimited, SimTime::ZERO);
             }
@@ -2033,7 +2033,7 @@ impl<'s> Service<'s> {
         if memory_shed || (self.sc.shedding.is_some() && self.overloaded(now, inst, req.level)) {
             self.gateway.release(tenant);
             self.groups[g].balancer.done(inst);
-            self.reject_counted(tier);
+            self.reject_counted(tier, Outcome::Shed);
             return self.client_result(sched, &req, Outcome::Shed, SimTime::ZERO);
         }
         // The caches will be asked for this key after the CPU phase: start
@@ -2055,7 +2055,7 @@ impl<'s> Service<'s> {
                 self.requests.remove(r);
                 self.gateway.release(tenant);
                 self.groups[g].balancer.done(inst);
-                self.reject_counted(tier);
+                self.reject_counted(tier, Outcome::QueueFull);
                 return self.client_result(sched, &req, Outcome::QueueFull, SimTime::ZERO);
             }
         }
@@ -2960,12 +2960,25 @@ impl<'s> Service<'s> {
         if let Some(c) = &self.l2 {
             self.peaks.l2_items = c.peak_len() as u64;
         }
+        if let Some(c) = &self.l3 {
+            self.peaks.l3_items = c.peak_len() as u64;
+        }
+        if let Some(db) = &self.db {
+            self.peaks.db_open = db.peak_connections();
+        }
+        self.peaks.replica_open = self.replicas.iter().map(|r| r.peak_connections()).max().unwrap_or(0);
+        if let Some(t) = &self.sessions {
+            self.peaks.sessions_per_instance = t.max_per_instance;
+        }
     }
 
     /// A request refused before it reached a worker, in the accounting.
-    fn reject_counted(&mut self, tier: usize) {
-        self.conservation.rejected += 1;
-        self.tier_conservation[tier].rejected += 1;
+    fn reject_counted(&mut self, tier: usize, outcome: Outcome) {
+        let limited = u64::from(outcome == Outcome::RateLimited);
+        for c in [&mut self.conservation, &mut self.tier_conservation[tier]] {
+            c.rejected += 1;
+            c.rate_limited += limited;
+        }
     }
 }
 

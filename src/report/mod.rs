@@ -39,6 +39,17 @@ pub fn write_atomic_with(
     write_atomic_inner(path, true, fill)
 }
 
+/// A temporary name in `dir` for a file `name` being written: hidden,
+/// unique per process and call (pid + a process-wide counter), so writers
+/// in parallel threads (sweep points, plots), even of the same target,
+/// never share one; `ext` ends it (`.png`: the PNG encoder picks the
+/// format by extension).
+pub(crate) fn temp_path(dir: &Path, name: &str, ext: &str) -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    dir.join(format!(".{name}.tmp-{}-{n}{ext}", std::process::id()))
+}
+
 fn write_atomic_inner(
     path: &Path,
     sync: bool,
@@ -53,10 +64,7 @@ fn write_atomic_inner(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    // Unique per process and call: sweep points are written in parallel.
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tmp = dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
+    let tmp = temp_path(dir, &name, "");
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         fill(&mut f)?;

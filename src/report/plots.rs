@@ -135,19 +135,22 @@ pub fn png(chart: &Chart, path: &Path) -> anyhow::Result<()> {
     register_fonts();
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}.png",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("chart"),
-        std::process::id()
-    ));
-    {
-        let root = BitMapBackend::new(&tmp, (WIDTH, HEIGHT)).into_drawing_area();
-        draw(&root, chart).map_err(|e| anyhow::anyhow!("drawing {}: {e}", chart.title()))?;
-        root.present()
-            .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("chart");
+    let tmp = super::temp_path(dir, name, ".png");
+    let result = (|| {
+        {
+            let root = BitMapBackend::new(&tmp, (WIDTH, HEIGHT)).into_drawing_area();
+            draw(&root, chart).map_err(|e| anyhow::anyhow!("drawing {}: {e}", chart.title()))?;
+            root.present()
+                .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+        }
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
-    std::fs::rename(&tmp, path)?;
-    Ok(())
+    result
 }
 
 type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
@@ -588,6 +591,48 @@ mod tests {
             (0.5, 0.5, false), // fails: not on the front
         ];
         assert_eq!(pareto_front(&pts), [(1.0, 5.0), (2.0, 3.0), (3.0, 1.0)]);
+    }
+
+    #[test]
+    fn pngs_written_to_the_same_target_at_once_do_not_collide() {
+        // Was: the temporary name was `.NAME.tmp-PID.png`, the same for
+        // every write of one target in a process, so two threads drew into
+        // one file and the second rename failed (or renamed a mix).
+        let dir = std::env::temp_dir().join(format!("tenantsim-png-race-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("latency.png");
+        let chart = Chart::Lines {
+            title: "Latency".into(),
+            x_label: "time (s)".into(),
+            y_label: "seconds".into(),
+            lines: vec![Line {
+                name: "p99".into(),
+                points: vec![(0.0, 0.1), (10.0, 0.2)],
+                ..Default::default()
+            }],
+            rules: vec![],
+            events: vec![],
+            log_x: false,
+        };
+        std::thread::scope(|s| {
+            let writers: Vec<_> = (0..4).map(|_| s.spawn(|| png(&chart, &path))).collect();
+            for w in writers {
+                w.join().unwrap().unwrap();
+            }
+        });
+        // And one after the other.
+        png(&chart, &path).unwrap();
+        png(&chart, &path).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, ["latency.png"], "temporary files left behind");
+        let a = crate::report::temp_path(&dir, "x.png", ".png");
+        assert_ne!(a, crate::report::temp_path(&dir, "x.png", ".png"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

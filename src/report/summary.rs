@@ -745,6 +745,10 @@ fn peaks_json(sc: &Scenario, out: &RunOutput) -> Value {
         "pool_open": max(&|p| p.pool_open as u64),
         "l1_items": max(&|p| p.l1_items),
         "l2_items": max(&|p| p.l2_items),
+        "l3_items": max(&|p| p.l3_items),
+        "db_open": max(&|p| p.db_open as u64),
+        "replica_open": max(&|p| p.replica_open as u64),
+        "sessions_per_instance": max(&|p| p.sessions_per_instance as u64),
         "tiers": tiers,
         "groups": groups,
     })

@@ -1,9 +1,15 @@
 //! Random valid scenarios for property tests and `tenantsim gen-scenario`
 //! (hidden): a seed picks tiers, workloads of every arrival process,
-//! endpoints (stages included), instances, a pool and database, caches,
-//! retries, breakers, shedding, memory pressure, background work and
-//! pauses, an autoscaler and faults, all with small horizons (tens of
-//! simulated seconds), so hundreds run in a debug build in seconds.
+//! endpoints (stages included), instances, a pool and database with read
+//! replicas (and per-endpoint `db_route`), L1/L2/L3 caches, rate limiters
+//! (`[[rate_limit]]`: every algorithm, keyed by tenant / ip / endpoint,
+//! local full or divided, or shared through a `[rate_limit_store]`, with
+//! workload `clients`), long-lived sessions (`[sessions]`: caps, memory,
+//! messages, handshakes, placement, reconnect backoff; per-workload
+//! `sessions`), retries, breakers, shedding, memory pressure (with
+//! `prune-connections` and `emergency-gc`), background work and pauses,
+//! an autoscaler and faults, all with small horizons (tens of simulated
+//! seconds), so hundreds run in a debug build in seconds.
 //!
 //! What it owns: producing TOML text that [`super::Scenario::from_str`]
 //! accepts, and the facts a checker needs that the text does not make easy
@@ -17,7 +23,13 @@
 //! section (sessions, rate limiters, read replicas, an L3 cache, ...) is one
 //! function and one line in [`SECTIONS`], placed after the sections it
 //! depends on; it draws from the same [`Draft::rng`], so adding it changes
-//! the scenarios later seeds produce but never makes one invalid.
+//! the scenarios later seeds produce but never makes one invalid. Keys a
+//! later family puts in an earlier table (a workload's `sessions` and
+//! `clients`, an endpoint's `db_route`) are decided by that family's
+//! section, placed before the table's, and written by the table's
+//! section from the [`Draft`] flags (`has_sessions`, `needs_clients`,
+//! `has_replicas`) through the family's helper ([`workload_sessions`],
+//! [`workload_clients`]).
 
 use crate::engine::SimRng;
 use rand::{RngExt, SeedableRng};
@@ -60,7 +72,18 @@ pub struct Draft {
     pub has_db: bool,
     pub has_l1: bool,
     pub has_l2: bool,
+    /// An `[cache.l3]` (with or without the levels above it).
+    pub has_l3: bool,
     pub has_keys: bool,
+    /// A `[database.replicas]` table was written (its `count` may be 0).
+    pub has_replicas: bool,
+    /// Some `[[rate_limit]]` keys by client address: every workload
+    /// needs `clients`.
+    pub needs_clients: bool,
+    /// Some `[[rate_limit]]` exists (`retry_on` may name `rate_limited`).
+    pub has_limiters: bool,
+    /// A `[sessions]` table was written: the first workload opens sessions.
+    pub has_sessions: bool,
     /// A finite closed workload (the run may end early).
     pub finite: bool,
     pub initial_instances: u32,
@@ -162,8 +185,12 @@ pub const SECTIONS: &[(&str, Section)] = &[
     ("simulation", simulation),
     ("tiers", tiers),
     ("data", data),
+    ("replicas", replicas),
     ("cache", cache),
+    ("l3", l3),
     ("endpoints", endpoints),
+    ("rate_limits", rate_limits),
+    ("sessions", sessions),
     ("workloads", workloads),
     ("instance", instance),
     ("retry", retry),
@@ -187,7 +214,12 @@ pub fn generate(seed: u64, opts: &Options) -> Generated {
         has_db: false,
         has_l1: false,
         has_l2: false,
+        has_l3: false,
         has_keys: false,
+        has_replicas: false,
+        needs_clients: false,
+        has_limiters: false,
+        has_sessions: false,
         finite: false,
         initial_instances: 1,
         duration_s: 10,
@@ -312,6 +344,30 @@ fn data(d: &mut Draft) {
     w!(d, "max_connections = {conns}");
 }
 
+/// `[database.replicas]` (reads move to them; `db_route` per endpoint is
+/// drawn in [`endpoints`]). `count = 0` is valid and means none.
+fn replicas(d: &mut Draft) {
+    if !(d.has_db && d.chance(0.35)) {
+        return;
+    }
+    d.has_replicas = true;
+    d.line("[database.replicas]");
+    w!(d, "count = {}", d.int(0, 3));
+    if d.chance(0.7) {
+        let r = d.pick(&["round-robin", "least-connections"]);
+        w!(d, "routing = \"{r}\"");
+    }
+    if d.chance(0.5) {
+        w!(d, "cores = {}", d.int(1, 4));
+    }
+    if d.chance(0.6) {
+        w!(d, "max_connections = {}", d.int(1, 30));
+    }
+    if d.chance(0.5) {
+        w!(d, "query_factor = {}", d.real(0.3, 2.0));
+    }
+}
+
 fn cache(d: &mut Draft) {
     d.has_l1 = d.chance(0.45);
     d.has_l2 = d.chance(0.4);
@@ -351,6 +407,42 @@ fn cache(d: &mut Draft) {
     }
 }
 
+/// `[cache.l3]`: a slower shared level after the L2, alone or under the
+/// others (levels left out are skipped). Without L1/L2 the `[cache]`
+/// table (its write policy) is written here.
+fn l3(d: &mut Draft) {
+    if !d.chance(0.3) {
+        return;
+    }
+    d.has_l3 = true;
+    if !(d.has_l1 || d.has_l2) && d.chance(0.5) {
+        d.line("[cache]");
+        let wp = d.pick(&["cache-aside", "write-through", "write-behind"]);
+        let wp = if wp == "write-behind" && !d.has_db {
+            "cache-aside"
+        } else {
+            wp
+        };
+        w!(d, "write_policy = \"{wp}\"");
+    }
+    d.line("[cache.l3]");
+    let policy = d.pick(&["lru", "fifo", "lfu", "none"]);
+    if policy != "none" {
+        let c = d.int(1, 500);
+        w!(d, "capacity = {c}");
+    }
+    // Left out, the policy is LRU with a capacity and TTL-only without.
+    if d.chance(0.8) || policy == "fifo" || policy == "lfu" {
+        w!(d, "policy = \"{policy}\"");
+    }
+    if d.chance(0.7) || policy == "none" {
+        let t = d.int(1, 30);
+        w!(d, "ttl = \"{t}s\"");
+    }
+    let (lat, _) = d.dist(3.0);
+    w!(d, "latency = {lat}");
+}
+
 fn endpoints(d: &mut Draft) {
     let n = d.int(1, 3);
     for i in 0..n {
@@ -365,7 +457,7 @@ fn endpoints(d: &mut Draft) {
         }
         if i > 0 && d.chance(0.3) {
             d.line("operation = \"write\"");
-        } else if d.has_l1 || d.has_l2 {
+        } else if d.has_l1 || d.has_l2 || d.has_l3 {
             d.line("cacheable = true");
         }
         if d.has_db && d.chance(0.7) {
@@ -373,6 +465,10 @@ fn endpoints(d: &mut Draft) {
             let (query, _) = d.dist(4.0);
             w!(d, "db_queries = {q}");
             w!(d, "query = {query}");
+            if d.has_replicas && d.chance(0.4) {
+                let route = d.pick(&["replica", "primary"]);
+                w!(d, "db_route = \"{route}\"");
+            }
         }
         if d.chance(0.4) {
             let t = d.ms(30, 1000);
@@ -409,13 +505,170 @@ fn d_cpu_ms(i: u32) -> f64 {
     [5.0, 2.0, 10.0][i as usize % 3]
 }
 
+/// `[[rate_limit]]` tables beside the tier buckets: each algorithm, keyed
+/// by any combination of tenant / ip / endpoint (or global), optionally
+/// filtered by endpoints and tiers, with local (full or divided) or shared
+/// state; a `[rate_limit_store]` when some state is shared. A limiter per
+/// ip makes every workload give `clients` (see [`workload_clients`]).
+fn rate_limits(d: &mut Draft) {
+    if !d.chance(0.3) {
+        return;
+    }
+    d.has_limiters = true;
+    let mut any_shared = false;
+    for i in 0..d.int(1, 3) {
+        d.line("[[rate_limit]]");
+        w!(d, "name = \"rl{i}\"");
+        let algorithm = d.pick(&["token-bucket", "fixed-window", "sliding-window"]);
+        // Left out, the algorithm is a token bucket.
+        if algorithm != "token-bucket" || d.chance(0.7) {
+            w!(d, "algorithm = \"{algorithm}\"");
+        }
+        if algorithm == "token-bucket" {
+            w!(d, "rate_per_s = {}", d.real(1.0, 40.0));
+            if d.chance(0.8) {
+                w!(d, "burst = {}", d.int(1, 20));
+            }
+        } else {
+            w!(d, "limit = {}", d.int(1, 50));
+            let window = d.ms(100, 5000);
+            w!(d, "window = {window}");
+        }
+        let dims: Vec<&str> = ["tenant", "ip", "endpoint"]
+            .into_iter()
+            .filter(|_| d.chance(0.4))
+            .collect();
+        match (dims.is_empty(), d.chance(0.5)) {
+            // Left out, a limiter is per tenant.
+            (true, true) => {}
+            (true, false) => d.line("per = \"global\""),
+            (false, _) => {
+                let quoted: Vec<String> = dims.iter().map(|x| format!("\"{x}\"")).collect();
+                w!(d, "per = [{}]", quoted.join(", "));
+            }
+        }
+        if dims.contains(&"ip") {
+            d.needs_clients = true;
+        }
+        if d.chance(0.3) {
+            let endpoints = d.endpoints.clone();
+            let names = subset(d, &endpoints);
+            w!(d, "endpoints = [{names}]");
+        }
+        if d.chance(0.3) {
+            let tiers: Vec<String> = d.tiers.iter().map(|t| t.0.clone()).collect();
+            let names = subset(d, &tiers);
+            w!(d, "tiers = [{names}]");
+        }
+        if d.chance(0.4) {
+            any_shared = true;
+            d.line("state = \"shared\"");
+        } else {
+            match d.int(0, 2) {
+                0 => {}
+                1 => d.line("state = \"local\"\nlocal_limit = \"full\""),
+                _ => d.line("local_limit = \"divided\""),
+            }
+        }
+    }
+    if any_shared {
+        d.line("[rate_limit_store]");
+        let (latency, _) = d.dist(0.5);
+        w!(d, "latency = {latency}");
+        if d.chance(0.5) {
+            w!(d, "ops_per_s = {}", d.real(20.0, 2000.0));
+        }
+    }
+}
+
+/// A non-empty subset of `names`, in order, as quoted TOML list items.
+fn subset(d: &mut Draft, names: &[String]) -> String {
+    let first = d.rng.random_range(0..names.len());
+    let picked: Vec<String> = names
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| *k == first || d.chance(0.4))
+        .map(|(_, n)| format!("\"{n}\""))
+        .collect();
+    picked.join(", ")
+}
+
+/// A workload's client addresses (for limiters per ip).
+fn workload_clients(d: &mut Draft) -> String {
+    let addresses = d.int(1, 200);
+    let zipf = d.real(0.0, 1.5);
+    let shared = d.chance(0.3);
+    format!("{{ addresses = {addresses}, zipf = {zipf}, shared = {shared} }}")
+}
+
+/// `[sessions]`: long-lived connections with a cap per instance (or none),
+/// memory, messages, handshakes, placement and reconnects. The workloads
+/// that open them are drawn in [`workloads`] ([`workload_sessions`]); the
+/// memory actions for sessions in [`memory`].
+fn sessions(d: &mut Draft) {
+    if !d.chance(0.3) {
+        return;
+    }
+    d.has_sessions = true;
+    d.line("[sessions]");
+    if d.chance(0.8) {
+        w!(d, "max_per_instance = {}", d.int(1, 100));
+    }
+    if d.chance(0.6) {
+        w!(d, "memory_per_session_mb = {}", d.real(0.0, 2.0));
+    }
+    if d.chance(0.7) {
+        w!(d, "message_rate_per_s = {}", d.real(0.05, 1.0));
+        let (cpu, _) = d.dist(1.0);
+        w!(d, "message_cpu = {cpu}");
+    }
+    if d.chance(0.5) {
+        let (cpu, _) = d.dist(5.0);
+        w!(d, "connect_cpu = {cpu}");
+    }
+    if d.chance(0.6) {
+        let b = d.pick(&["least-sessions", "round-robin"]);
+        w!(d, "balancer = \"{b}\"");
+    }
+    if d.chance(0.5) {
+        let mean = d.int(10, 2000) as f64;
+        let (delay, _) = d.dist(mean);
+        w!(d, "reconnect_delay = {delay}");
+    }
+    if d.chance(0.6) {
+        w!(d, "attempts = {}", d.int(1, 10));
+    }
+    if d.chance(0.6) {
+        let jitter = d.pick(&["none", "full", "equal"]);
+        let base = d.int(10, 500);
+        w!(
+            d,
+            "backoff = {{ base = \"{base}ms\", max = \"{}ms\", jitter = \"{jitter}\" }}",
+            base * d.int(1, 20)
+        );
+    }
+}
+
+/// A workload's session population: held all run, or opened at random
+/// with a drawn lifetime.
+fn workload_sessions(d: &mut Draft) -> String {
+    if d.chance(0.5) {
+        format!("{{ per_tenant = {} }}", d.int(1, 5))
+    } else {
+        let rate = d.real(0.05, 1.0);
+        let mean = d.int(500, 10_000) as f64;
+        let (lifetime, _) = d.dist(mean);
+        format!("{{ rate_per_s = {rate}, lifetime = {lifetime} }}")
+    }
+}
+
 fn workloads(d: &mut Draft) {
     let n = d.int(1, 3);
     let mut processes = vec!["poisson", "deterministic", "diurnal", "steps", "mmpp", "closed"];
     if d.opts.trace_file.is_some() {
         processes.push("trace");
     }
-    d.has_keys = d.has_l1 || d.has_l2 || d.chance(0.3);
+    d.has_keys = d.has_l1 || d.has_l2 || d.has_l3 || d.chance(0.3);
     for i in 0..n {
         let tier = d.rng.random_range(0..d.tiers.len());
         let tier = d.tiers[tier].0.clone();
@@ -481,6 +734,15 @@ fn workloads(d: &mut Draft) {
             let zipf = d.real(0.0, 1.5);
             let shared = d.chance(0.3);
             w!(d, "keys = {{ items = {items}, zipf = {zipf}, shared = {shared} }}");
+        }
+        if d.needs_clients || d.chance(0.15) {
+            let clients = workload_clients(d);
+            w!(d, "clients = {clients}");
+        }
+        // Some workload must open the sessions of a [sessions] table.
+        if d.has_sessions && (i == 0 || d.chance(0.5)) {
+            let sessions = workload_sessions(d);
+            w!(d, "sessions = {sessions}");
         }
     }
 }
@@ -559,7 +821,9 @@ fn retry(d: &mut Draft) {
         "backoff = {{ base = \"{base}ms\", max = \"{}ms\", jitter = \"{jitter}\" }}",
         base * d.int(1, 20)
     );
-    if d.chance(0.3) {
+    if d.has_limiters && d.chance(0.5) {
+        d.line("retry_on = [\"timeout\", \"rate_limited\"]");
+    } else if d.chance(0.3) {
         d.line("retry_on = [\"timeout\", \"queue_full\", \"pool_timeout\", \"shed\"]");
     }
 }
@@ -636,6 +900,11 @@ fn memory(d: &mut Draft) {
     w!(d, "oom_kill = {}", d.chance(0.7));
     let c = d.ms(20, 1000);
     w!(d, "check_interval = {c}");
+    // Garbage finished requests leave until a GC (`emergency-gc`) frees it.
+    let garbage = d.chance(0.3);
+    if garbage {
+        w!(d, "garbage_per_request_mb = {}", d.real(0.01, 2.0));
+    }
     let mut actions = Vec::new();
     let mut above = d.real(0.3, 0.6);
     if d.has_l1 && d.chance(0.5) {
@@ -647,6 +916,23 @@ fn memory(d: &mut Draft) {
     }
     if d.chance(0.5) {
         actions.push(format!("{{ above = {:.3}, action = \"shed\" }}", above));
+        above += 0.1;
+    }
+    if d.has_sessions && d.chance(0.5) {
+        let fraction = d.real(0.05, 1.0);
+        let select = d.pick(&["idle", "oldest"]);
+        let reconnect = d.chance(0.7);
+        actions.push(format!(
+            "{{ above = {above:.3}, action = \"prune-connections\", fraction = {fraction}, select = \"{select}\", reconnect = {reconnect} }}"
+        ));
+        above += 0.1;
+    }
+    if garbage && d.chance(0.6) {
+        let mean = d.int(5, 300) as f64;
+        let (pause, _) = d.dist(mean);
+        actions.push(format!(
+            "{{ above = {above:.3}, action = \"emergency-gc\", pause = {pause} }}"
+        ));
         above += 0.1;
     }
     if d.chance(0.4) {
@@ -780,7 +1066,7 @@ fn autoscaler(d: &mut Draft) {
 fn faults(d: &mut Draft) {
     for _ in 0..d.int(0, 2) {
         let mut kinds = vec!["instance-crash", "random-crashes", "zone-outage", "latency-spike"];
-        if d.has_l1 || d.has_l2 {
+        if d.has_l1 || d.has_l2 || d.has_l3 {
             kinds.push("cache-flush");
         }
         if d.has_db {
@@ -812,11 +1098,20 @@ fn faults(d: &mut Draft) {
                 w!(d, "duration = {du}");
             }
             "cache-flush" => {
-                let l = match (d.has_l1, d.has_l2) {
-                    (true, true) => d.pick(&["l1", "l2", "all"]),
-                    (true, false) => "l1",
-                    _ => "l2",
-                };
+                let mut levels = Vec::new();
+                if d.has_l1 {
+                    levels.push("l1");
+                }
+                if d.has_l2 {
+                    levels.push("l2");
+                }
+                if d.has_l1 && d.has_l2 {
+                    levels.push("all");
+                }
+                if d.has_l3 {
+                    levels.push("l3");
+                }
+                let l = d.pick(&levels);
                 w!(d, "level = \"{l}\"");
             }
             "latency-spike" => {

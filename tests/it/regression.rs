@@ -152,3 +152,94 @@ workers = 1
     let i = tenantsim::metrics::names::index("instances_mean").unwrap();
     assert_eq!(r.overall[i], None);
 }
+
+#[test]
+fn requests_refused_by_a_rate_limit_are_rejected_in_their_tier() {
+    // Was (found by the generated scenarios once they had [[rate_limit]],
+    // seeds 7, 17, 30 and 518 more of 3000): a refusal by a `[[rate_limit]]`
+    // limiter, local or shared, counted in the overall conservation but not
+    // in its tier's, so per tier arrived > rejected + done + in flight.
+    let text = |state: &str| {
+        format!(
+            r#"
+[simulation]
+duration = "20s"
+warmup = "0s"
+replications = 1
+sample_interval = "5s"
+[[tier]]
+name = "free"
+[[tier]]
+name = "paid"
+[[workload]]
+tier = "free"
+tenants = 2
+arrival = {{ process = "poisson", rate_per_s = 20.0 }}
+[[workload]]
+tier = "paid"
+tenants = 2
+arrival = {{ process = "poisson", rate_per_s = 20.0 }}
+[endpoint.api]
+cpu = "1ms"
+[instance]
+cores = 2
+workers = 8
+initial = 2
+[[rate_limit]]
+name = "free-tier"
+tiers = ["free"]
+algorithm = "fixed-window"
+limit = 5
+window = "1s"
+state = "{state}"
+[rate_limit_store]
+latency = "1ms"
+"#
+        )
+    };
+    for state in ["local", "shared"] {
+        let r = one("r-limit-tier.toml", &text(state));
+        let (free, paid) = (r.tier_conservation[0], r.tier_conservation[1]);
+        assert!(free.rate_limited > 100, "{state}: {free:?}");
+        assert_eq!(free.rejected, free.rate_limited, "{state}: {free:?}");
+        assert_eq!(paid.rate_limited, 0, "{state}: {paid:?}");
+        for c in [free, paid] {
+            assert_eq!(c.arrived, c.rejected + c.server_done + c.in_flight, "{state}: {c:?}");
+        }
+        assert_eq!(free.rejected + paid.rejected, r.conservation.rejected, "{state}");
+        assert_eq!(metric(&r, "rejected_rate_limits"), free.rate_limited as f64, "{state}");
+    }
+}
+
+#[test]
+fn sessions_open_mean_is_not_nan_when_a_finite_test_ends_in_the_warm_up() {
+    // Was (found by the generated scenarios once they had sessions, seeds
+    // 147, 151, 271 and 26 more of 3000): sessions_open_mean divided by the
+    // measurement window without the guard the other time averages have,
+    // so a finite test done within the warm-up reported 0/0 = NaN.
+    let r = one(
+        "r-sessions-warmup.toml",
+        r#"
+[simulation]
+duration = "20s"
+warmup = "3s"
+replications = 1
+sample_interval = "1s"
+[[workload]]
+tenants = 2
+arrival = { process = "closed", users = 1, think_time = "10ms", requests_per_user = 2 }
+sessions = { per_tenant = 3 }
+[endpoint.api]
+cpu = "5ms"
+[instance]
+cores = 1
+workers = 1
+[sessions]
+max_per_instance = 10
+"#,
+    );
+    assert!(r.end_s < 3.0, "the test should end within the warm-up: {}", r.end_s);
+    let i = tenantsim::metrics::names::index("sessions_open_mean").unwrap();
+    assert_eq!(r.overall[i], None);
+    assert_eq!(r.peaks.sessions_per_instance, 6);
+}
