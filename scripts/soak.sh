@@ -35,7 +35,12 @@ wait "$runner" || { echo "the run failed; see $log" >&2; exit 1; }
 echo "soak: $days simulated days of benchmarks/hermes-size.toml, $(( $(date +%s) - start )) s wall"
 for d in $(seq 1 "$days"); do
   need=$(( d * 100 / days ))
-  awk -v need="$need" -v d="$d" '$2 >= need && !done { printf "day %d: peak RSS %.1f MB (RSS %.1f MB) at %d s wall\n", d, $3/1024, $4/1024, $1; done=1 }' "$samples"
+  # The progress bar may stop short of 100 % before the process exits:
+  # the last day is the last sample.
+  awk -v need="$need" -v d="$d" -v last="$([ "$d" = "$days" ] && echo 1 || echo 0)" '
+    $2 >= need && !done { printf "day %d: peak RSS %.1f MB (RSS %.1f MB) at %d s wall\n", d, $3/1024, $4/1024, $1; done=1 }
+    { t=$1; h=$3; r=$4 }
+    END { if (!done && last) printf "day %d: peak RSS %.1f MB (RSS %.1f MB) at %d s wall (last sample)\n", d, h/1024, r/1024, t }' "$samples"
 done
 awk 'END { printf "end: peak RSS %.1f MB\n", $3/1024 }' "$samples"
 echo "summary: $work/result/summary.json (engine.events), samples: $samples"
