@@ -152,3 +152,25 @@ workers = 1
     let i = tenantsim::metrics::names::index("instances_mean").unwrap();
     assert_eq!(r.overall[i], None);
 }
+
+#[test]
+fn trace_copies_after_a_saturated_time_do_not_overflow() {
+    // Was (fuzz target `trace`): a row whose time_s saturated SimTime left
+    // a gap near u64::MAX to the previous row, and spreading that row's
+    // rate_multiplier copies over the gap computed gap × k in u64:
+    // "attempt to multiply with overflow" (wrapped, out-of-order times in
+    // a release build).
+    let data = b"time_s\n1\n2\n1e31";
+    let o = tenantsim::scenario::TraceOptions {
+        tenants: 1,
+        endpoint_names: &["api"],
+        tier: "t",
+        speedup: 1.0,
+        rate_multiplier: 2.5,
+        select_tenants: None,
+    };
+    let ev = tenantsim::scenario::parse_trace(&data[..], std::path::Path::new("trace.csv"), &o).unwrap();
+    assert_eq!(ev.len(), 7, "⌊3 × 2.5⌋ copies");
+    assert!(ev.windows(2).all(|w| w[0].at <= w[1].at), "times out of order");
+    assert_eq!(ev.last().unwrap().at, tenantsim::engine::SimTime::MAX);
+}
