@@ -90,9 +90,17 @@ pub fn access_log(data: &[u8]) {
     let (log, map) = text.split_once(PART).unwrap_or((text, ""));
     let tier_map = crate::fit::read_tier_map(map).ok();
     for format in [Format::Csv, Format::Jsonl, Format::Nginx, Format::Envoy] {
-        let _ = parse_log(log, &LogOptions { format, ..LogOptions::default() });
+        let _ = parse_log(
+            log,
+            &LogOptions {
+                format,
+                ..LogOptions::default()
+            },
+        );
     }
-    let Ok(mut parsed) = parse_log(log, &LogOptions::default()) else { return };
+    let Ok(mut parsed) = parse_log(log, &LogOptions::default()) else {
+        return;
+    };
     parsed.requests.sort_by(|a, b| a.t.total_cmp(&b.t));
     let fit = crate::fit::fit_log(&parsed.requests, tier_map.as_ref(), 12);
     let _ = crate::fit::trace_csv(&parsed.requests, &fit, tier_map.as_ref());
