@@ -93,7 +93,8 @@ impl ArrivalFit {
 }
 
 /// Fit the arrivals at `times` (seconds from the log's start, sorted) over
-/// a log of `span_s` seconds.
+/// a log of `span_s` seconds: memory and time in proportion to `span_s` /
+/// [`WINDOW_S`] (the readers keep it within [`super::MAX_SPAN_S`]).
 pub fn fit_arrivals(times: &[f64], span_s: f64) -> ArrivalFit {
     let span_s = span_s.max(WINDOW_S);
     let w = WINDOW_S;

@@ -8,7 +8,9 @@
 //! (`rt=$request_time tenant=$http_x_tenant`) or a bare `$request_time`;
 //! and envoy's default access-log format. Lines that cannot be read are
 //! counted and the first few kept as examples, never fatal unless nothing
-//! can be read. Records come back sorted by time.
+//! can be read, or the requests span more than [`super::MAX_SPAN_S`] (the
+//! error names the earliest and the latest line). Records come back sorted
+//! by time.
 
 use std::path::Path;
 
@@ -220,6 +222,8 @@ pub fn parse_log(text: &str, o: &LogOptions) -> Result<ParsedLog, String> {
     // Latencies of tabular logs as read (unit applied afterwards, so the
     // median guess sees them all).
     let mut raw_latency: Vec<Option<(f64, bool)>> = Vec::new();
+    // Line number of each request (for the span check's message).
+    let mut lines: Vec<usize> = Vec::new();
     let mut unit: Option<f64> = o.latency_unit;
     let skip = |out: &mut ParsedLog, line: usize, why: String| {
         out.skipped += 1;
@@ -359,6 +363,7 @@ pub fn parse_log(text: &str, o: &LogOptions) -> Result<ParsedLog, String> {
                     _ => ep,
                 };
                 raw_latency.push(lat);
+                lines.push(line);
                 out.requests.push(Request {
                     t,
                     tenant: get(&row, tenant_col).unwrap_or_else(|| "-".into()),
@@ -399,6 +404,7 @@ pub fn parse_log(text: &str, o: &LogOptions) -> Result<ParsedLog, String> {
                 match parse_text_line(line, format) {
                     Ok(r) => {
                         raw_latency.push(None);
+                        lines.push(i + 1);
                         out.requests.push(r)
                     }
                     Err(why) => skip(&mut out, i + 1, why),
@@ -444,7 +450,34 @@ pub fn parse_log(text: &str, o: &LogOptions) -> Result<ParsedLog, String> {
             .unwrap_or_default();
         return Err(format!("no request could be read from the log{ex}"));
     }
+    check_span(&out.requests, &lines)?;
     Ok(out)
+}
+
+/// Refuse requests spanning more than [`super::MAX_SPAN_S`], naming the
+/// lines of the earliest and the latest (`lines[i]` is request i's line).
+fn check_span(reqs: &[Request], lines: &[usize]) -> Result<(), String> {
+    let by_t = |a: &(usize, &Request), b: &(usize, &Request)| a.1.t.total_cmp(&b.1.t);
+    let (Some(first), Some(last)) = (
+        reqs.iter().enumerate().min_by(by_t),
+        reqs.iter().enumerate().max_by(by_t),
+    ) else {
+        return Ok(());
+    };
+    let span = last.1.t - first.1.t;
+    if span <= super::MAX_SPAN_S {
+        return Ok(());
+    }
+    // parse_log pushes a line number with every request: i is in range.
+    let at = |(i, r): (usize, &Request)| format!("line {} ({})", lines[i], super::synth::rfc3339(r.t));
+    Err(format!(
+        "the log's requests span {}, from {} to {}: more than the {} `fit` reads. \
+         Is a timestamp garbled or in another unit? Remove such lines, or fit a shorter part of the log",
+        super::span_days(span),
+        at(first),
+        at(last),
+        super::span_days(super::MAX_SPAN_S)
+    ))
 }
 
 /// A latency value: a number (unit decided later: returns (v, false)) or a

@@ -32,6 +32,25 @@ use log::Request;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
+/// The longest time an access log or a Prometheus export may cover (a
+/// leap year). The fits work per 10 s window and per trend bin over the
+/// whole span, so their memory and time grow with the span, not with the
+/// input: two requests years apart (one garbled timestamp, or one in
+/// another unit) would ask for gigabytes. [`log::parse_log`] and
+/// [`prometheus::fit_export`] refuse longer inputs; a year costs the
+/// arrival fit about 50 MB per tier.
+pub const MAX_SPAN_S: f64 = 366.0 * 86_400.0;
+
+/// A span in days, for the messages that refuse one above [`MAX_SPAN_S`].
+fn span_days(s: f64) -> String {
+    let d = s / 86_400.0;
+    if d < 1e5 {
+        format!("{d:.0} days")
+    } else {
+        format!("{d:.2e} days")
+    }
+}
+
 /// One tenant group (a tier) of the log.
 #[derive(Clone, Debug)]
 pub struct GroupFit {
@@ -117,8 +136,10 @@ pub fn read_tier_map(text: &str) -> Result<HashMap<String, String>, String> {
     Ok(m)
 }
 
-/// Fit a parsed log. `max_endpoints`: the busiest endpoints keep their
-/// names, the rest become `other`.
+/// Fit a parsed log (sorted by time, and no longer than [`MAX_SPAN_S`], as
+/// [`log::read_log`] returns it: the fit allocates per 10 s of the span).
+/// `max_endpoints`: the busiest endpoints keep their names, the rest become
+/// `other`.
 pub fn fit_log(reqs: &[Request], tier_map: Option<&HashMap<String, String>>, max_endpoints: usize) -> LogFit {
     let start = reqs.first().map_or(0.0, |r| r.t);
     let end = reqs.last().map_or(0.0, |r| r.t);

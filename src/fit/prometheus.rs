@@ -10,7 +10,8 @@
 //! (cumulative histogram, `le`), `container_cpu_usage_seconds_total`
 //! (counter, CPU seconds) and `kube_deployment_status_replicas` (gauge).
 //! Counter increases handle resets (a drop restarts from zero). Other
-//! series are ignored and listed.
+//! series are ignored and listed. Samples spanning more than
+//! [`super::MAX_SPAN_S`] are refused.
 
 use super::dist::{fit_histogram_all, FitResult};
 use serde_json::Value;
@@ -197,6 +198,17 @@ pub fn fit_export(series: &[Series]) -> Result<PromFit, String> {
     }
     if !f.start.is_finite() {
         return Err("the export has no samples".into());
+    }
+    // The scenario's rate steps are binned over the span (see MAX_SPAN_S).
+    if f.end - f.start > super::MAX_SPAN_S {
+        return Err(format!(
+            "the samples span {}, from {} to {}: more than the {} `fit` reads. \
+             Is a timestamp garbled? Export a shorter range",
+            super::span_days(f.end - f.start),
+            super::synth::rfc3339(f.start),
+            super::synth::rfc3339(f.end),
+            super::span_days(super::MAX_SPAN_S)
+        ));
     }
     f.rate = rate_at.into_iter().map(|(t, r)| (t as f64, r)).collect();
     f.replicas = replicas.into_iter().map(|(t, r)| (t as f64, r)).collect();

@@ -1475,7 +1475,9 @@ pub fn parse_trace(input: impl std::io::Read, path: &Path, o: &TraceOptions) -> 
         let copies = ((i + 1) as f64 * m).floor() as u64 - (i as f64 * m).floor() as u64;
         let gap = rows.get(i + 1).map_or(0, |n| n.0.as_nanos() - at.as_nanos());
         for k in 0..copies {
-            let dt = gap * k / copies.max(1);
+            // In u128: a time that saturated SimTime leaves a gap near
+            // u64::MAX, and gap × k would overflow; the quotient is below gap.
+            let dt = (u128::from(gap) * u128::from(k) / u128::from(copies.max(1))) as u64;
             out.push(TraceEvent {
                 at: SimTime::from_nanos(at.as_nanos() + dt),
                 tenant,

@@ -243,3 +243,77 @@ max_per_instance = 10
     assert_eq!(r.overall[i], None);
     assert_eq!(r.peaks.sessions_per_instance, 6);
 }
+
+#[test]
+fn trace_copies_after_a_saturated_time_do_not_overflow() {
+    // Was (fuzz target `trace`): a row whose time_s saturated SimTime left
+    // a gap near u64::MAX to the previous row, and spreading that row's
+    // rate_multiplier copies over the gap computed gap × k in u64:
+    // "attempt to multiply with overflow" (wrapped, out-of-order times in
+    // a release build).
+    let data = b"time_s\n1\n2\n1e31";
+    let o = tenantsim::scenario::TraceOptions {
+        tenants: 1,
+        endpoint_names: &["api"],
+        tier: "t",
+        speedup: 1.0,
+        rate_multiplier: 2.5,
+        select_tenants: None,
+    };
+    let ev = tenantsim::scenario::parse_trace(&data[..], std::path::Path::new("trace.csv"), &o).unwrap();
+    assert_eq!(ev.len(), 7, "⌊3 × 2.5⌋ copies");
+    assert!(ev.windows(2).all(|w| w[0].at <= w[1].at), "times out of order");
+    assert_eq!(ev.last().unwrap().at, tenantsim::engine::SimTime::MAX);
+}
+
+#[test]
+fn fit_refuses_a_log_whose_requests_are_years_apart() {
+    // Was: `tenantsim fit` counts requests per 10 s window over the log's
+    // whole span, so memory followed the timestamps, not the log. The
+    // access_log fuzz target's first run kept nginx logs with one year
+    // typed 2052 among 2026 (7 s and about 1 GB each); two lines 3000
+    // years apart aborted on a 40 GB allocation, 1e300 on a capacity
+    // overflow. Now the reader refuses spans above fit::MAX_SPAN_S.
+    use tenantsim::fit::log::{parse_log, LogOptions};
+    // (input, the lines of its earliest and latest request)
+    let cases: [(&[u8], &str, &str); 3] = [
+        (b"time,tenant\n1,a\n1e11,b\n", "line 2", "line 3"),
+        (b"time,tenant\n1,a\n1e300,b\n", "line 2", "line 3"),
+        (
+            b"10.0.0.0 - free-057 [04/May/2052:02:00:03 +0200] \"GET /api/items/42?q=1 HTTP/2.0\" 200 1020 \"-\" \"curl\" 0.008\n\
+              10.0.0.1 - enterprise-000 [04/May/2026:02:00:04 +0200] \"GET /api/items/42?q=1 HTTP/2.0\" 200 824 \"-\" \"curl\" 0.006\n",
+            "line 2 (2026-05-04T00:00:04.000Z)",
+            "line 1 (2052-05-04T00:00:03.000Z)",
+        ),
+    ];
+    for (data, earliest, latest) in cases {
+        let text = std::str::from_utf8(data).unwrap();
+        let e = parse_log(text, &LogOptions::default()).unwrap_err();
+        assert!(
+            e.contains(&format!("from {earliest}")) && e.contains(&format!("to {latest}")),
+            "{e}"
+        );
+        let t = std::time::Instant::now();
+        tenantsim::fuzzing::access_log(data);
+        assert!(t.elapsed().as_secs_f64() < 1.0, "{:?}", t.elapsed());
+    }
+    // A log of 300 days is still read and fitted.
+    let long = "time,tenant\n1714568400,a\n1714568460,b\n1740488400,a\n";
+    let p = parse_log(long, &LogOptions::default()).unwrap();
+    let fit = tenantsim::fit::fit_log(&p.requests, None, 12);
+    assert!((fit.span_s / 86_400.0 - 300.0).abs() < 1.0, "{}", fit.span_s);
+}
+
+#[test]
+fn fit_refuses_a_prometheus_export_whose_samples_are_years_apart() {
+    // Was (prometheus fuzz target, minimized): samples at t = 0 and
+    // t = 1.8e13 made the rendered scenario's rate steps ask for 395 TB
+    // (memory allocation failed: abort). fit_export now refuses spans
+    // above fit::MAX_SPAN_S.
+    let data = br#"[{"data":{"":"mtri","result":[{"ri":{"__":"r_"},"values":[[0,"0"]]},{"c":{"_":""},"values":[[17775807785340,"2"]]}]}}]"#;
+    let text = std::str::from_utf8(data).unwrap();
+    let series = tenantsim::fit::prometheus::parse_export(text).unwrap();
+    let e = tenantsim::fit::prometheus::fit_export(&series).unwrap_err();
+    assert!(e.contains("span") && e.contains("1970-01-01"), "{e}");
+    tenantsim::fuzzing::prometheus(data);
+}
