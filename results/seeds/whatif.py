@@ -168,6 +168,12 @@ def saas_idp(rs, sweep):
             )
         parts.append(f"an L1 of {int(c):,} entries ({int(c) * 0.05:.0f} MB) — " + "; ".join(cells))
     best = min(rs, key=lambda r: ((m(r, "error_rate") or 0), (m(r, "latency_p95_s") or 9e9)))
+    # Tied when every point's CI reaches down into the best point's CI.
+    best_hi = num(best, "error_rate_ci_high")
+    tied = best_hi is not None and all(
+        (num(r, "error_rate_ci_low") if num(r, "error_rate_ci_low") is not None else m(r, "error_rate")) <= best_hi
+        for r in rs
+    )
     text = (
         "The memory triggers (cache cleanup > 85 %, pruning > 90 %, emergency GC > 95 %, 002 L311–313) "
         "decide how big the in-process cache may grow inside MEMORY_LIMIT = 2048 MB (L183), across the "
@@ -175,7 +181,14 @@ def saas_idp(rs, sweep):
         + ". With ".join(parts)
         + f". The lowest error rate and then p95 of the grid is L1 {int(best['cache.l1.capacity']):,} with cleanup at "
         f"{float(best['memory.actions.0.above']) * 100:.0f} % (errors {pct(m(best, 'error_rate'))}, p95 "
-        f"{ms(m(best, 'latency_p95_s'))}). The hit ratio is bounded by the assumed key popularity far more than "
+        f"{ms(m(best, 'latency_p95_s'))})"
+        + (
+            ", but no setting is clearly better: every point's 95 % CI of the error rate overlaps the best one's "
+            f"(up to {pct(best_hi)}), so the ranking is noise at this many replications"
+            if tied
+            else ""
+        )
+        + ". The hit ratio is bounded by the assumed key popularity far more than "
         "by the cache size: the shared Redis already holds what the processes evict."
     )
     cols = [
