@@ -387,27 +387,15 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         let keys = match &w.keys {
             None => None,
             Some(k) => {
-                let items = k.items.ok_or_else(|| {
-                    cx.err(
-                        &format!("{key}.keys"),
-                        "missing `items`, the number of distinct keys per tenant",
-                    )
-                })?;
-                if !(1..=1_000_000_000).contains(&items) {
-                    return Err(cx.err(
-                        &format!("{key}.keys.items"),
-                        format!("must be between 1 and 1,000,000,000, got {items}"),
-                    ));
-                }
-                let zipf = k.zipf.unwrap_or(0.0);
-                if !(zipf.is_finite() && (0.0..=5.0).contains(&zipf)) {
-                    return Err(cx.err(
-                        &format!("{key}.keys.zipf"),
-                        format!("the Zipf exponent must be between 0 (uniform) and 5, got {zipf}"),
-                    ));
-                }
+                let (items, zipf) = zipf_population(
+                    &cx,
+                    &format!("{key}.keys"),
+                    ("items", "the number of distinct keys per tenant"),
+                    k.items,
+                    k.zipf,
+                )?;
                 Some(KeySpace {
-                    items: items as u64,
+                    items,
                     zipf,
                     shared: k.shared.unwrap_or(false),
                 })
@@ -3542,30 +3530,46 @@ fn parse_pauses(cx: &Ctx, p: &super::raw::RawPauses) -> Result<PauseSpec, Scenar
 
 /// `clients = { addresses, zipf, shared }` of a workload.
 fn parse_clients(cx: &Ctx, key: &str, c: &super::raw::RawClients) -> Result<ClientSpace, ScenarioError> {
-    let addresses = c.addresses.ok_or_else(|| {
-        cx.err(
-            key,
-            "missing `addresses`, the number of client addresses (per tenant unless shared = true)",
-        )
-    })?;
-    if !(1..=1_000_000_000).contains(&addresses) {
+    let (addresses, zipf) = zipf_population(
+        cx,
+        key,
+        ("addresses", "the number of client addresses (per tenant unless shared = true)"),
+        c.addresses,
+        c.zipf,
+    )?;
+    Ok(ClientSpace {
+        addresses: addresses as u32,
+        zipf,
+        shared: c.shared.unwrap_or(false),
+    })
+}
+
+/// A Zipf population of table `key` (`keys`, `clients`): its size, under
+/// `count = (name, what it is)`, required and within 1..=10^9, and its
+/// exponent `zipf` within [0, 5] (default 0, uniform).
+fn zipf_population(
+    cx: &Ctx,
+    key: &str,
+    count: (&str, &str),
+    n: Option<i64>,
+    zipf: Option<f64>,
+) -> Result<(u64, f64), ScenarioError> {
+    let (name, what) = count;
+    let n = n.ok_or_else(|| cx.err(key, format!("missing `{name}`, {what}")))?;
+    if !(1..=1_000_000_000).contains(&n) {
         return Err(cx.err(
-            &format!("{key}.addresses"),
-            format!("must be between 1 and 1,000,000,000, got {addresses}"),
+            &format!("{key}.{name}"),
+            format!("must be between 1 and 1,000,000,000, got {n}"),
         ));
     }
-    let zipf = c.zipf.unwrap_or(0.0);
+    let zipf = zipf.unwrap_or(0.0);
     if !(zipf.is_finite() && (0.0..=5.0).contains(&zipf)) {
         return Err(cx.err(
             &format!("{key}.zipf"),
             format!("the Zipf exponent must be between 0 (uniform) and 5, got {zipf}"),
         ));
     }
-    Ok(ClientSpace {
-        addresses: addresses as u32,
-        zipf,
-        shared: c.shared.unwrap_or(false),
-    })
+    Ok((n as u64, zipf))
 }
 
 /// `[database.replicas]`; `count = 0` means none (handy in sweeps).
