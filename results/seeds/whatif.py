@@ -170,9 +170,9 @@ def saas_idp(rs, sweep):
     best = min(rs, key=lambda r: ((m(r, "error_rate") or 0), (m(r, "latency_p95_s") or 9e9)))
     # Tied when every point's CI reaches down into the best point's CI.
     best_hi = num(best, "error_rate_ci_high")
+    lows = [num(r, "error_rate_ci_low") for r in rs]
     tied = best_hi is not None and all(
-        (num(r, "error_rate_ci_low") if num(r, "error_rate_ci_low") is not None else m(r, "error_rate")) <= best_hi
-        for r in rs
+        (lo if lo is not None else m(r, "error_rate")) <= best_hi for lo, r in zip(lows, rs)
     )
     text = (
         "The memory triggers (cache cleanup > 85 %, pruning > 90 %, emergency GC > 95 %, 002 L311–313) "

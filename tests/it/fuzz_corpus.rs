@@ -4,22 +4,34 @@
 //! seen handled without a panic — without building the fuzzer.
 
 use super::repo;
+use std::path::PathBuf;
 use tenantsim::fuzzing::TARGETS;
+
+/// The committed corpus of target `name`: (path, bytes), sorted by path.
+fn corpus(name: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    let dir = repo(&format!("fuzz/corpus/{name}"));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|f| {
+            let data = std::fs::read(&f).unwrap();
+            (f, data)
+        })
+        .collect()
+}
 
 #[test]
 fn the_committed_corpus_is_handled_without_panics() {
     let mut total = 0;
     for (name, entry) in TARGETS {
-        let dir = repo(&format!("fuzz/corpus/{name}"));
-        let mut files: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-            .map(|e| e.unwrap().path())
-            .collect();
-        files.sort();
+        let files = corpus(name);
         assert!(!files.is_empty(), "no corpus for {name}");
-        for f in &files {
-            let data = std::fs::read(f).unwrap();
-            if std::panic::catch_unwind(|| entry(&data)).is_err() {
+        for (f, data) in &files {
+            if std::panic::catch_unwind(|| entry(data)).is_err() {
                 panic!("fuzz target {name} panicked on {}", f.display());
             }
         }
@@ -53,10 +65,7 @@ fn mutated_corpus_inputs_are_handled_without_panics() {
     let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(0xf022_5e3d);
     let mut report = Vec::new();
     for (name, entry) in TARGETS {
-        let dir = repo(&format!("fuzz/corpus/{name}"));
-        let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
-        files.sort();
-        let corpus: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
+        let corpus: Vec<Vec<u8>> = corpus(name).into_iter().map(|(_, data)| data).collect();
         let started = std::time::Instant::now();
         for n in 0..per_target {
             let mut data = corpus[rng.random_range(0..corpus.len())].clone();
