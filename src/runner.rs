@@ -274,48 +274,90 @@ pub struct Precision {
     pub max_replications: u32,
 }
 
+/// Ratios (error rates, probabilities, utilizations) whose mean is below
+/// this are held to an absolute half-width of `relative_half_width ×
+/// RATE_FLOOR` instead of a relative one: an error rate of 2e-6 would
+/// otherwise need millions of replications for a 1 % relative CI, and run
+/// every `--precision` to the cap.
+pub const RATE_FLOOR: f64 = 0.01;
+
+/// How a `--precision` run ended.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PrecisionOutcome {
+    /// Every metric met its target.
+    pub met: bool,
+    /// The metrics that did not (empty when `met`), in `Precision::metrics`
+    /// order.
+    pub missed: Vec<&'static str>,
+    /// Ratios whose mean was below [`RATE_FLOOR`], judged on the absolute
+    /// half-width `relative_half_width × RATE_FLOOR`.
+    pub absolute: Vec<&'static str>,
+}
+
 /// Run `sc` until every metric in `p` has a CI half-width within the target
 /// (or the cap is reached): start with `simulation.replications` (at least
 /// 3), estimate how many are needed from the CI so far, run the missing
-/// ones, repeat. Replication r is the same whatever the batch it ran in, so
-/// the result is deterministic. Returns the output and whether the target
-/// was met; `progress` gets fractions of the replications run so far.
-pub fn run_to_precision(sc: &Scenario, p: &Precision, progress: &(dyn Fn(f64) + Sync)) -> (RunOutput, bool) {
+/// ones, repeat. Ratios near zero get an absolute target (see
+/// [`RATE_FLOOR`]). Replication r is the same whatever the batch it ran in,
+/// so the result is deterministic. Returns the output and which metrics met
+/// their target; `progress` gets increments that sum to 1, measured against
+/// the cap (the rest is added when the target is met early).
+pub fn run_to_precision(
+    sc: &Scenario,
+    p: &Precision,
+    progress: &(dyn Fn(f64) + Sync),
+) -> (RunOutput, PrecisionOutcome) {
     let start = Instant::now();
     let mut n = sc.simulation.replications.max(3).min(p.max_replications.max(2));
     let mut reps: Vec<ReplicationResult> = Vec::new();
-    let idx: Vec<usize> = p
+    let defs: Vec<(usize, &crate::metrics::names::MetricDef)> = p
         .metrics
         .iter()
-        .filter_map(|m| crate::metrics::names::index(m))
+        .filter_map(|m| Some((crate::metrics::names::index(m)?, crate::metrics::names::metric(m)?)))
         .collect();
     loop {
         let have = reps.len() as u32;
-        let batch = n - have;
-        let per = |f: f64| progress(f * batch as f64 / n as f64);
+        // The bar's whole length is the cap: the target may be met sooner.
+        let per = |f: f64| progress(f / p.max_replications as f64);
         reps.extend(run_range(sc, have..n, &per));
         let mut needed = n as usize;
-        let mut met = true;
-        for &i in &idx {
+        let mut outcome = PrecisionOutcome {
+            met: true,
+            ..Default::default()
+        };
+        for &(i, def) in &defs {
             let xs: Vec<f64> = reps.iter().filter_map(|r| r.overall[i]).collect();
             let Some(e) = crate::stats::Estimate::from_samples(&xs) else {
                 continue;
             };
-            match crate::stats::replications_needed(&e, p.relative_half_width) {
+            let floor = if def.unit == crate::metrics::names::Unit::Ratio {
+                RATE_FLOOR
+            } else {
+                0.0
+            };
+            if e.mean.abs() < floor {
+                outcome.absolute.push(def.name);
+            }
+            match crate::stats::replications_needed_with_floor(&e, p.relative_half_width, floor) {
                 Some(k) if k <= xs.len() => {}
                 Some(k) => {
-                    met = false;
+                    outcome.met = false;
+                    outcome.missed.push(def.name);
                     needed = needed.max(k);
                 }
-                None => met = false,
+                None => {
+                    outcome.met = false;
+                    outcome.missed.push(def.name);
+                }
             }
         }
-        if met || n >= p.max_replications {
+        if outcome.met || n >= p.max_replications {
+            progress(p.max_replications.saturating_sub(n) as f64 / p.max_replications as f64);
             let out = RunOutput {
                 replications: reps,
                 wall_s: start.elapsed().as_secs_f64(),
             };
-            return (out, met);
+            return (out, outcome);
         }
         // Grow by at least one and at most doubling per round: the first
         // estimate of the spread is itself noisy.

@@ -26,7 +26,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub quiet: bool,
     /// Add replications until each precision metric's 95 % CI half-width
-    /// is at most this fraction of its mean (e.g. 0.05).
+    /// is at most this fraction of its mean (e.g. 0.05). Ratios whose mean is under 0.01
+    /// (a near-zero error rate) are held to ± FRACTION × 0.01 instead.
     #[arg(long, value_name = "FRACTION")]
     pub precision: Option<f64>,
     /// Metrics --precision applies to [default: the metrics in [slo], else latency_mean_s].
@@ -79,8 +80,8 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
     let (out, met) = match &precision {
         None => (pool.install(|| runner::run(&sc, &progress)), None),
         Some(p) => {
-            let (out, met) = pool.install(|| runner::run_to_precision(&sc, p, &|_| {}));
-            (out, Some(met))
+            let (out, outcome) = pool.install(|| runner::run_to_precision(&sc, p, &progress));
+            (out, Some(outcome))
         }
     };
     if let Some(pb) = &pb {
@@ -93,16 +94,9 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
             eprintln!("warning: {w}");
         }
     }
-    if let (Some(p), Some(met)) = (&precision, met) {
-        summary.precision = Some(crate::sweep::precision_note(p, met));
-        if !met {
-            summary.warnings.push(format!(
-                "--precision {} not reached for {} within {} replications",
-                p.relative_half_width,
-                p.metrics.join(", "),
-                p.max_replications
-            ));
-        }
+    if let (Some(p), Some(outcome)) = (&precision, met) {
+        summary.precision = Some(crate::sweep::precision_note(p, &outcome));
+        summary.warnings.extend(crate::sweep::precision_warnings(p, &outcome));
     }
     let dir = a.out.clone().unwrap_or_else(|| PathBuf::from("results").join(&sc.name));
     report::write_atomic(&dir.join("summary.json"), summary.to_json().as_bytes())?;

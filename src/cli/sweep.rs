@@ -43,7 +43,8 @@ pub struct SweepArgs {
     #[arg(long)]
     pub replications: Option<u32>,
     /// Replications per point until each precision metric's 95 % CI
-    /// half-width is at most this fraction of its mean (e.g. 0.05).
+    /// half-width is at most this fraction of its mean (e.g. 0.05). Ratios whose mean is under 0.01
+    /// (a near-zero error rate) are held to ± FRACTION × 0.01 instead.
     #[arg(long, value_name = "FRACTION")]
     pub precision: Option<f64>,
     /// Metrics --precision applies to [default: the metrics in [slo], else latency_mean_s].

@@ -64,9 +64,18 @@ impl Estimate {
 /// is ignored, which errs on the side of more). Returns `e.n` when the
 /// precision is already met; None without a CI (one replication).
 pub fn replications_needed(e: &Estimate, target: f64) -> Option<usize> {
+    replications_needed_with_floor(e, target, 0.0)
+}
+
+/// [`replications_needed`] where the half-width is measured against
+/// max(|mean|, `floor`) instead of |mean|: below the floor the target is the
+/// absolute half-width `target × floor`. `--precision` uses this for ratios
+/// (error rates, probabilities) whose mean can sit near zero, where a
+/// relative target would ask for unbounded replications.
+pub fn replications_needed_with_floor(e: &Estimate, target: f64, floor: f64) -> Option<usize> {
     let [lo, hi] = e.ci95?;
     let half = (hi - lo) / 2.0;
-    let scale = e.mean.abs();
+    let scale = e.mean.abs().max(floor);
     if half <= target * scale || half == 0.0 {
         return Some(e.n);
     }
@@ -208,6 +217,32 @@ mod tests {
             n: 1,
         };
         assert_eq!(replications_needed(&one, 0.1), None);
+    }
+
+    #[test]
+    fn a_floor_turns_a_near_zero_mean_into_an_absolute_target() {
+        // An error rate of 2e-6 ± 3e-6: 150 % relative, so 1 % relative
+        // precision would need 22,500× the replications; against a floor
+        // of 0.01 the target is ±1e-4 absolute, already met.
+        let e = Estimate {
+            mean: 2e-6,
+            ci95: Some([-1e-6, 5e-6]),
+            std: 0.0,
+            n: 10,
+        };
+        assert_eq!(replications_needed(&e, 0.01), Some(225_000));
+        assert_eq!(replications_needed_with_floor(&e, 0.01, 0.01), Some(10));
+        // Above the floor nothing changes.
+        let big = Estimate {
+            mean: 0.5,
+            ci95: Some([0.4, 0.6]),
+            std: 0.0,
+            n: 10,
+        };
+        assert_eq!(
+            replications_needed_with_floor(&big, 0.1, 0.01),
+            replications_needed(&big, 0.1)
+        );
     }
 
     #[test]

@@ -221,10 +221,11 @@ impl Sweep {
         Ok(match &self.precision {
             None => (report::build_summary(&sc, &runner::run(&sc, &quiet)), None),
             Some(prec) => {
-                let (out, met) = runner::run_to_precision(&sc, prec, &quiet);
+                let (out, outcome) = runner::run_to_precision(&sc, prec, &quiet);
                 let mut s = report::build_summary(&sc, &out);
-                s.precision = Some(precision_note(prec, met));
-                (s, Some(met))
+                s.precision = Some(precision_note(prec, &outcome));
+                s.warnings.extend(precision_warnings(prec, &outcome));
+                (s, Some(outcome.met))
             }
         })
     }
@@ -276,13 +277,45 @@ pub fn instance_type(scenario_path: &str, name: &str) -> Result<Vec<String>, Sce
 }
 
 /// What `summary.json` says about a `--precision` run.
-pub fn precision_note(p: &Precision, met: bool) -> Value {
+/// `missed` names the metrics whose target was not met; `absolute` the
+/// ratios held to an absolute half-width because their mean was under
+/// `rate_floor` (see [`runner::RATE_FLOOR`]).
+pub fn precision_note(p: &Precision, o: &runner::PrecisionOutcome) -> Value {
     serde_json::json!({
         "relative_half_width": p.relative_half_width,
         "metrics": p.metrics,
         "max_replications": p.max_replications,
-        "met": met,
+        "met": o.met,
+        "missed": o.missed,
+        "absolute": o.absolute,
+        "rate_floor": runner::RATE_FLOOR,
     })
+}
+
+/// The warnings a `--precision` run owes its reader: which metrics missed
+/// the target, and which near-zero ratios were judged on an absolute
+/// half-width instead.
+pub fn precision_warnings(p: &Precision, o: &runner::PrecisionOutcome) -> Vec<String> {
+    let mut w = Vec::new();
+    if !o.missed.is_empty() {
+        w.push(format!(
+            "--precision {} not reached for {} within {} replications (raise --max-replications, or lengthen the run)",
+            p.relative_half_width,
+            o.missed.join(", "),
+            p.max_replications
+        ));
+    }
+    if !o.absolute.is_empty() {
+        w.push(format!(
+            "--precision: {} below {}, so held to an absolute 95 % CI half-width of ±{} ({} × {}) instead of a relative one",
+            o.absolute.join(", "),
+            runner::RATE_FLOOR,
+            p.relative_half_width * runner::RATE_FLOOR,
+            p.relative_half_width,
+            runner::RATE_FLOOR
+        ));
+    }
+    w
 }
 
 /// A finished point as stored in `points/p<index>.json`.
