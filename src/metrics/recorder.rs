@@ -156,9 +156,17 @@ impl TierCounters {
 /// One row of `timeseries.csv` (SPEC §6). `time_s` is the end of the interval.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TimeSeriesRow {
+    /// End of the interval, seconds since the start.
     pub time_s: f64,
+    /// Arrivals per second over the interval: the offered load, including
+    /// requests later rejected or still in flight (Σ rps × interval =
+    /// `requests_arrived`).
     pub rps: f64,
+    /// Requests completed in the interval (a count).
     pub completed: u64,
+    /// Completions per second over the interval: the served load
+    /// (`completed` / interval).
+    pub throughput_rps: f64,
     pub errors: u64,
     /// Mean latency of the interval's completions (not a CSV column: used
     /// for warm-up detection and batch means).
@@ -670,6 +678,7 @@ impl Recorder {
             time_s: now.as_secs_f64(),
             rps: if dt > 0.0 { self.iv_arrivals as f64 / dt } else { 0.0 },
             completed: self.iv_completed,
+            throughput_rps: if dt > 0.0 { self.iv_completed as f64 / dt } else { 0.0 },
             errors: self.iv_errors,
             latency_mean_s: self.iv_latency.mean_s(),
             latency_p50_s: self.iv_latency.quantile_s(0.50),

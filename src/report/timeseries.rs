@@ -7,7 +7,10 @@ use polars::prelude::*;
 use polars_io::prelude::*;
 use std::path::Path;
 
-/// One row per replication and sample interval, columns in SPEC order.
+/// One row per replication and sample interval. `rps` is the offered load
+/// (arrivals per second, rejected requests included), `completed` the
+/// completions in the interval and `throughput_rps` the served load
+/// (completions per second); the scenario reference documents every column.
 pub fn timeseries_frame(out: &RunOutput) -> PolarsResult<DataFrame> {
     let rows: Vec<(u32, &crate::metrics::TimeSeriesRow)> = out
         .replications
@@ -25,6 +28,7 @@ pub fn timeseries_frame(out: &RunOutput) -> PolarsResult<DataFrame> {
         col!("time_s", |(_, x)| x.time_s),
         col!("rps", |(_, x)| x.rps),
         col!("completed", |(_, x)| x.completed),
+        col!("throughput_rps", |(_, x)| x.throughput_rps),
         col!("errors", |(_, x)| x.errors),
         col!("latency_p50_s", |(_, x)| x.latency_p50_s),
         col!("latency_p95_s", |(_, x)| x.latency_p95_s),

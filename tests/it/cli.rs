@@ -43,11 +43,36 @@ fn run_writes_summary_and_timeseries_and_prints_a_table() {
     let header = csv.lines().next().unwrap();
     assert_eq!(
         header,
-        "replication,time_s,rps,completed,errors,latency_p50_s,latency_p95_s,latency_p99_s,instances_ready,\
+        "replication,time_s,rps,completed,throughput_rps,errors,latency_p50_s,latency_p95_s,latency_p99_s,instances_ready,\
          instances_desired,cpu_utilization,memory_utilization,pool_in_use,pool_waiting,cache_hit_ratio"
     );
     // 30 min at 30 s per row, 5 replications.
     assert_eq!(csv.lines().count(), 1 + 5 * 60);
+    // `rps` is the offered load and `throughput_rps` the served load: over
+    // the measurement window (after the 2 min warm-up) Σ rps × 30 s is the
+    // summary's arrivals exactly. The rows count completions when they
+    // happen and the summary those of requests that arrived in the window,
+    // so the completions differ by the few requests in flight at its edges.
+    let (mut arrived, mut completed) = (0.0, 0.0);
+    for row in csv.lines().skip(1) {
+        let f: Vec<f64> = row.split(',').take(5).map(|x| x.parse().unwrap()).collect();
+        assert!(
+            (f[4] * 30.0 - f[3]).abs() < 1e-6,
+            "throughput_rps × 30 s ≠ completed: {row}"
+        );
+        if f[1] > 120.0 {
+            arrived += f[2] * 30.0;
+            completed += f[3];
+        }
+    }
+    let mean = |k: &str| summary["metrics"][k]["mean"].as_f64().unwrap() * 5.0;
+    assert!(
+        (arrived - mean("requests_arrived")).abs() < 1e-6 * arrived,
+        "{arrived} vs {}",
+        mean("requests_arrived")
+    );
+    assert!((completed - mean("requests_completed")).abs() < 1e-4 * completed);
+    assert!(arrived != completed, "offered and served load should differ somewhere");
     let parquet = std::fs::read(out.join("timeseries.parquet")).unwrap();
     assert_eq!(&parquet[..4], b"PAR1");
     // No temporary files left behind.
