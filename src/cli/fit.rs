@@ -297,8 +297,8 @@ fn synthesize(a: &FitArgs, truth: &Path) -> anyhow::Result<i32> {
         .clone()
         .ok_or_else(|| bad("--synthesize needs --out LOG.csv".into()))?;
     let sc = crate::scenario::Scenario::load(truth, &[])?;
-    let start =
-        log::parse_timestamp(&a.start).ok_or_else(|| bad(format!("--start {}: not an RFC 3339 time", a.start)))?;
+    let start = fit::timestamp::parse_timestamp(&a.start)
+        .ok_or_else(|| bad(format!("--start {}: not an RFC 3339 time", a.start)))?;
     let reqs = fit::synth::synthesize(&sc, a.seed.unwrap_or(sc.simulation.seed), start).map_err(bad)?;
     write_atomic(&out, &fit::synth::to_csv(&reqs))?;
     let map = sibling(&out, "-tenants.csv");

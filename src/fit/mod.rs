@@ -25,6 +25,7 @@ pub mod dist;
 pub mod log;
 pub mod prometheus;
 pub mod synth;
+pub mod timestamp;
 
 use arrival::{ArrivalFit, Shape};
 use dist::{duration, FitResult};
@@ -328,7 +329,7 @@ pub fn render(fit: Option<&LogFit>, prom: Option<&prometheus::PromFit>, o: &Rend
             "# {} requests over {} from {} (UTC); every number below is an estimate",
             f.requests,
             hms(f.span_s),
-            synth::rfc3339(f.start_unix)
+            timestamp::rfc3339(f.start_unix)
         );
         let _ = writeln!(
             w,
@@ -696,8 +697,8 @@ pub fn render(fit: Option<&LogFit>, prom: Option<&prometheus::PromFit>, o: &Rend
             "# Prometheus export: {:.0} requests ({:.2} % 5xx) from {} to {}.",
             p.requests,
             100.0 * p.errors_5xx / p.requests.max(1.0),
-            synth::rfc3339(p.start),
-            synth::rfc3339(p.end)
+            timestamp::rfc3339(p.start),
+            timestamp::rfc3339(p.end)
         );
         if let Some(c) = p.cpu_per_request {
             let _ = writeln!(

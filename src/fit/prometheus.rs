@@ -205,8 +205,8 @@ pub fn fit_export(series: &[Series]) -> Result<PromFit, String> {
             "the samples span {}, from {} to {}: more than the {} `fit` reads. \
              Is a timestamp garbled? Export a shorter range",
             super::span_days(f.end - f.start),
-            super::synth::rfc3339(f.start),
-            super::synth::rfc3339(f.end),
+            super::timestamp::rfc3339(f.start),
+            super::timestamp::rfc3339(f.end),
             super::span_days(super::MAX_SPAN_S)
         ));
     }

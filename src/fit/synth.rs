@@ -90,7 +90,7 @@ pub fn to_csv(reqs: &[Request]) -> String {
     for r in reqs {
         s.push_str(&format!(
             "{},{},{},{},{:.3},{}\n",
-            rfc3339(r.t),
+            super::timestamp::rfc3339(r.t),
             r.tenant,
             r.endpoint,
             r.status,
@@ -99,29 +99,6 @@ pub fn to_csv(reqs: &[Request]) -> String {
         ));
     }
     s
-}
-
-/// Unix seconds as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
-pub fn rfc3339(t: f64) -> String {
-    let ms = (t * 1000.0).round() as i64;
-    let (secs, milli) = (ms.div_euclid(1000), ms.rem_euclid(1000));
-    let (days, sod) = (secs.div_euclid(86400), secs.rem_euclid(86400));
-    // Civil date from days (H. Hinnant).
-    let z = days + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{milli:03}Z",
-        sod / 3600,
-        sod % 3600 / 60,
-        sod % 60
-    )
 }
 
 /// Histogram bucket bounds of the synthetic export (Prometheus client defaults).
@@ -197,18 +174,4 @@ pub fn prometheus_series(
         values: times.iter().map(|t| (*t, replicas as f64)).collect(),
     });
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    #[test]
-    fn rfc3339_round_trips_through_the_log_parser() {
-        for t in [0.0, 1_714_568_400.25, 1_790_000_000.999, 951_782_400.0] {
-            let s = rfc3339(t);
-            let back = super::super::log::parse_timestamp(&s).unwrap();
-            assert!((back - t).abs() < 1e-3, "{s}");
-        }
-        assert_eq!(rfc3339(951_782_400.0), "2000-02-29T00:00:00.000Z");
-    }
 }
