@@ -15,10 +15,11 @@ pub mod bench;
 pub mod claims;
 pub mod cli;
 pub mod engine;
+pub mod files;
 pub mod fit;
-pub mod lint;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod lint;
 pub mod metrics;
 pub mod model;
 pub mod plan;
@@ -27,6 +28,7 @@ pub mod runner;
 pub mod scenario;
 pub mod serve;
 pub mod stats;
+pub mod summary;
 pub mod sweep;
 pub mod validate;
 

@@ -152,7 +152,7 @@ pub fn run_case(case: &str, customers: u64) -> anyhow::Result<CaseResult> {
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir)?;
             let file = dir.join("mm8.toml");
-            crate::report::write_atomic(&file, MM8.as_bytes())?;
+            crate::files::write_atomic(&file, MM8.as_bytes())?;
             let sets = vec![
                 "simulation.duration=\"20s\"".to_string(),
                 "simulation.warmup=\"2s\"".into(),

@@ -221,7 +221,7 @@ pub fn write_system_reports(dir: &Path, judged: &[Judged], command: &str) -> any
             );
         }
         let path = dir.join(format!("{sys}.md"));
-        crate::report::write_atomic(&path, format!("{}\n", o.trim_end()).as_bytes())?;
+        crate::files::write_atomic(&path, format!("{}\n", o.trim_end()).as_bytes())?;
         written.push(path);
     }
     Ok(written)

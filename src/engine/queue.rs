@@ -191,8 +191,12 @@ impl<M: Copy> EventQueue<M> {
             return false;
         }
         let pos = timer.0 & Timer::POS_MASK;
-        let Some(l) = self.lanes.get_mut(lane - 1) else { return false };
-        let Some(i) = pos.checked_sub(l.front) else { return false };
+        let Some(l) = self.lanes.get_mut(lane - 1) else {
+            return false;
+        };
+        let Some(i) = pos.checked_sub(l.front) else {
+            return false;
+        };
         match l.rest.get_mut(i as usize) {
             Some(e) if e.key & TAG_MASK != 0 => {
                 e.key &= !TAG_MASK;

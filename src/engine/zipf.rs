@@ -154,7 +154,11 @@ mod tests {
                 let p = (k as f64).powf(-s) / h;
                 if p > 0.01 {
                     let se = (p * (1.0 - p) / 400_000.0).sqrt();
-                    assert!((f[k] - p).abs() <= 4.0 * se + 1e-12, "n {n} s {s} rank {k}: {} vs {p}", f[k]);
+                    assert!(
+                        (f[k] - p).abs() <= 4.0 * se + 1e-12,
+                        "n {n} s {s} rank {k}: {} vs {p}",
+                        f[k]
+                    );
                 }
             }
         }
@@ -164,7 +168,10 @@ mod tests {
     fn table_and_rejection_agree_on_the_head_of_the_distribution() {
         let table = ZipfCache::default().get(5000, 0.9);
         let rejection = ZipfRanks::Rejection(rand_distr::Zipf::new(5000.0, 0.9).unwrap());
-        let (a, b) = (frequencies(&table, 5000, 300_000), frequencies(&rejection, 5000, 300_000));
+        let (a, b) = (
+            frequencies(&table, 5000, 300_000),
+            frequencies(&rejection, 5000, 300_000),
+        );
         for k in 1..=5 {
             assert!((a[k] - b[k]).abs() < 0.004, "rank {k}: {} vs {}", a[k], b[k]);
         }

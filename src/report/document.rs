@@ -148,10 +148,10 @@ impl Document {
         for (file, c) in &charts {
             plots::png(c, &dir.join(file))?;
             let svg_file = dir.join(file).with_extension("svg");
-            super::write_atomic(&svg_file, plots::svg(c).as_bytes())?;
+            crate::files::write_atomic(&svg_file, plots::svg(c).as_bytes())?;
         }
-        super::write_atomic(&dir.join("report.md"), md.as_bytes())?;
-        super::write_atomic(&dir.join("report.html"), self.html().as_bytes())?;
+        crate::files::write_atomic(&dir.join("report.md"), md.as_bytes())?;
+        crate::files::write_atomic(&dir.join("report.html"), self.html().as_bytes())?;
         Ok(())
     }
 }

@@ -136,7 +136,7 @@ pub fn png(chart: &Chart, path: &Path) -> anyhow::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("chart");
-    let tmp = super::temp_path(dir, name, ".png");
+    let tmp = crate::files::temp_path(dir, name, ".png");
     let result = (|| {
         {
             let root = BitMapBackend::new(&tmp, (WIDTH, HEIGHT)).into_drawing_area();
@@ -630,8 +630,8 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         assert_eq!(names, ["latency.png"], "temporary files left behind");
-        let a = crate::report::temp_path(&dir, "x.png", ".png");
-        assert_ne!(a, crate::report::temp_path(&dir, "x.png", ".png"));
+        let a = crate::files::temp_path(&dir, "x.png", ".png");
+        assert_ne!(a, crate::files::temp_path(&dir, "x.png", ".png"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

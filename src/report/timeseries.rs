@@ -1,7 +1,7 @@
 //! The time series (SPEC §6) as a polars frame, written as CSV and Parquet,
 //! and the latency distribution (`latency_cdf.csv`) the report draws.
 
-use super::write_atomic_with;
+use crate::files::write_atomic_with;
 use crate::runner::RunOutput;
 use polars::prelude::*;
 use polars_io::prelude::*;
@@ -81,6 +81,6 @@ pub fn write_latency_cdf(out: &RunOutput, tiers: &[String], dir: &Path) -> anyho
             }
         }
     }
-    super::write_atomic(&dir.join("latency_cdf.csv"), s.as_bytes())?;
+    crate::files::write_atomic(&dir.join("latency_cdf.csv"), s.as_bytes())?;
     Ok(())
 }

@@ -3533,7 +3533,10 @@ fn parse_clients(cx: &Ctx, key: &str, c: &super::raw::RawClients) -> Result<Clie
     let (addresses, zipf) = zipf_population(
         cx,
         key,
-        ("addresses", "the number of client addresses (per tenant unless shared = true)"),
+        (
+            "addresses",
+            "the number of client addresses (per tenant unless shared = true)",
+        ),
         c.addresses,
         c.zipf,
     )?;

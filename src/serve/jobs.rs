@@ -364,7 +364,9 @@ impl Jobs {
     /// Queue `work` as `job`, or refuse at once when the queue is full.
     pub fn submit(&self, job: Job, work: Work) -> Result<Arc<Job>, SubmitError> {
         self.active
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < self.capacity).then_some(n + 1))
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.capacity).then_some(n + 1)
+            })
             .map_err(|_| SubmitError::Full)?;
         let _ = job.slot.set(self.active.clone());
         let job = Arc::new(job);
@@ -445,7 +447,7 @@ fn run_job(job: &Job, sc: &Scenario, start: Instant) -> Result<Value, String> {
     // The same files as `tenantsim run` (cli::run), in the same order.
     let dir = &job.out_dir;
     let write = || -> anyhow::Result<()> {
-        report::write_atomic(&dir.join("summary.json"), summary.to_json().as_bytes())?;
+        crate::files::write_atomic(&dir.join("summary.json"), summary.to_json().as_bytes())?;
         report::write_timeseries(&out, dir)?;
         let tiers: Vec<String> = sc.tiers.iter().map(|t| t.name.clone()).collect();
         report::write_latency_cdf(&out, &tiers, dir)?;
@@ -480,8 +482,8 @@ fn compare_job(job: &Job, a: &Scenario, b: &Scenario, b_label: &str, start: Inst
     // The same files as `tenantsim compare` (cli::compare).
     let dir = &job.out_dir;
     let write = || -> anyhow::Result<()> {
-        report::write_atomic(&dir.join("comparison.json"), c.to_json().as_bytes())?;
-        report::write_atomic(&dir.join("comparison.csv"), c.to_csv().as_bytes())?;
+        crate::files::write_atomic(&dir.join("comparison.json"), c.to_json().as_bytes())?;
+        crate::files::write_atomic(&dir.join("comparison.csv"), c.to_csv().as_bytes())?;
         report::write_report(dir)?;
         Ok(())
     };

@@ -23,9 +23,9 @@ mod results;
 pub use params::{grid, lhs, ParamSpec, ParamValue, Point, Values};
 pub use results::{results_frame, write_results};
 
-use crate::report::{self, Summary};
 use crate::runner::{self, Precision};
 use crate::scenario::{source::Sources, Scenario, ScenarioError};
+use crate::summary::{self, Summary};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -219,10 +219,10 @@ impl Sweep {
         let sc = self.scenario(p)?;
         let quiet = |_: f64| {};
         Ok(match &self.precision {
-            None => (report::build_summary(&sc, &runner::run(&sc, &quiet)), None),
+            None => (summary::build_summary(&sc, &runner::run(&sc, &quiet)), None),
             Some(prec) => {
                 let (out, outcome) = runner::run_to_precision(&sc, prec, &quiet);
-                let mut s = report::build_summary(&sc, &out);
+                let mut s = summary::build_summary(&sc, &out);
                 s.precision = Some(precision_note(prec, &outcome));
                 s.warnings.extend(precision_warnings(prec, &outcome));
                 (s, Some(outcome.met))
@@ -443,7 +443,7 @@ pub fn run_watched(
             }
         }
     } else {
-        report::write_atomic(&manifest_path, to_json(&sweep.manifest).as_bytes())?;
+        crate::files::write_atomic(&manifest_path, to_json(&sweep.manifest).as_bytes())?;
     }
     let resumed = done.len();
     let finished: std::collections::HashSet<usize> = done.iter().map(|r| r.index).collect();
@@ -468,7 +468,7 @@ pub fn run_watched(
                 precision_met: met,
                 summary: serde_json::to_value(&summary)?,
             };
-            report::write_atomic_nosync(&PointRecord::path(dir, p.index), to_json(&rec).as_bytes())?;
+            crate::files::write_atomic_nosync(&PointRecord::path(dir, p.index), to_json(&rec).as_bytes())?;
             if !on_point(Some(&rec)) {
                 stopped.store(true, std::sync::atomic::Ordering::Relaxed);
             }
@@ -558,9 +558,9 @@ pub fn merge(dirs: &[PathBuf], out: &Path, allow_partial: bool) -> anyhow::Resul
     }
     manifest.shard = None;
     let records: Vec<PointRecord> = by_index.into_values().collect();
-    report::write_atomic(&out.join("sweep.json"), to_json(&manifest).as_bytes())?;
+    crate::files::write_atomic(&out.join("sweep.json"), to_json(&manifest).as_bytes())?;
     for r in &records {
-        report::write_atomic_nosync(&PointRecord::path(out, r.index), to_json(r).as_bytes())?;
+        crate::files::write_atomic_nosync(&PointRecord::path(out, r.index), to_json(r).as_bytes())?;
     }
     write_results(&manifest, &records, out)?;
     Ok(records)

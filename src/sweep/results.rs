@@ -8,8 +8,8 @@
 //! unsharded one give identical files.
 
 use super::{Manifest, PointRecord};
+use crate::files::write_atomic_with;
 use crate::metrics::names::METRICS;
-use crate::report::write_atomic_with;
 use polars::prelude::*;
 use polars_io::prelude::*;
 use serde_json::Value;

@@ -1,5 +1,7 @@
-//! `summary.json` (SPEC §6): estimates of every metric over replications,
-//! per tier, the SLO verdicts and engine figures.
+//! `summary.json`: what a run concluded — estimates of every metric over
+//! replications, per tier, the SLO and claim verdicts and engine figures.
+//! Built from a [`RunOutput`]; sweeps, reports, `check` and `serve` all read
+//! it, so it sits below them and imports none of them.
 
 use crate::metrics::names::METRICS;
 use crate::runner::{MetricValues, RunOutput};
