@@ -1,5 +1,6 @@
 //! Rules on limits that must fit each other: connection budgets, tier caps
-//! and quotas, instance memory, and the order of timeouts.
+//! and quotas, instance memory, and the order of timeouts; and tiers that
+//! no workload uses.
 
 use super::load::{per_instance_pools, pool_limit_keys, pool_limit_text, Context};
 use super::{check, d, n, Check, Severity};
@@ -343,5 +344,42 @@ pub fn timeout_order(cx: &Context, out: &mut Vec<Check>) {
                 ));
             }
         }
+    }
+}
+
+/// `unused-tier`: a `[[tier]]` no workload names sends no request, yet
+/// appears in every per-tier output with zeros (and a dedicated one still
+/// runs, and costs, its instances) — usually a typo in a workload's `tier`
+/// or a tier left over from an edit.
+pub fn unused_tier(cx: &Context, out: &mut Vec<Check>) {
+    let sc = cx.sc;
+    for (i, t) in sc.tiers.iter().enumerate() {
+        let users: Vec<&str> = sc
+            .workloads
+            .iter()
+            .filter(|w| w.tier == i)
+            .map(|w| w.name.as_str())
+            .collect();
+        let used = !users.is_empty();
+        out.push(check(
+            "unused-tier",
+            Severity::Warning,
+            vec![format!("tier.{i}")],
+            if used {
+                format!("tier `{}` is used by {}", t.name, users.join(", "))
+            } else {
+                format!(
+                    "tier `{}` has no workload: it sends nothing and appears in the output with zeros; give a workload tier = \"{}\" or remove the tier",
+                    t.name, t.name
+                )
+            },
+            format!(
+                "workloads with tier = \"{}\": {} of {}",
+                t.name,
+                users.len(),
+                sc.workloads.len()
+            ),
+            used,
+        ));
     }
 }

@@ -1,9 +1,9 @@
 //! `tenantsim lint`: static checks of a validated [`Scenario`] that need no
 //! simulation and catch real misconfigurations before a run — connection
-//! budgets, tier caps and quotas that never bind, timeouts in the wrong
-//! order, offered load against capacity, Little's law between a stated
-//! population, throughput and latency, and claims that contradict each
-//! other.
+//! budgets, tier caps and quotas that never bind, tiers no workload uses,
+//! timeouts in the wrong order, offered load against capacity, Little's law
+//! between a stated population, throughput and latency, and claims that
+//! contradict each other.
 //!
 //! Each rule makes [`Check`]s: a stable rule id, the severity it has when
 //! it fails, the scenario keys involved, a one-line message and the
@@ -130,6 +130,10 @@ pub const RULES: &[Rule] = &[
         summary: "base memory + per-request memory × (workers + queue) vs instance.memory_mb",
     },
     Rule {
+        id: "unused-tier",
+        summary: "a [[tier]] that no workload uses (it appears in the output with zeros)",
+    },
+    Rule {
         id: "timeout-order",
         summary: "a tier's query_timeout or the pool's timeout longer than the endpoint's request timeout",
     },
@@ -167,6 +171,7 @@ pub fn checks(sc: &Scenario) -> Vec<Check> {
     config::tier_connections(&cx, &mut out);
     config::tier_memory(&cx, &mut out);
     config::instance_memory(&cx, &mut out);
+    config::unused_tier(&cx, &mut out);
     config::timeout_order(&cx, &mut out);
     capacity::utilization(&cx, &mut out);
     capacity::db_utilization(&cx, &mut out);

@@ -1040,11 +1040,16 @@ fn autoscaler(d: &mut Draft) {
         "step" => {
             let m = metric(d);
             let t = target(d, m);
+            // A utilization's bounds stay ratios (the resolver refuses
+            // above 1, where a percentage is the likely mistake).
+            let hi = if matches!(m, "cpu" | "memory") {
+                (t * 2.0).min(1.0)
+            } else {
+                t * 2.0
+            };
             w!(d, "metric = \"{m}\"");
             w!(d,
-                "adjustments = [{{ upper = {t}, change = -1 }}, {{ lower = {t}, upper = {}, change = 1 }}, {{ lower = {}, change = 2 }}]",
-                t * 2.0,
-                t * 2.0
+                "adjustments = [{{ upper = {t}, change = -1 }}, {{ lower = {t}, upper = {hi}, change = 1 }}, {{ lower = {hi}, change = 2 }}]"
             );
             let c = d.ms(0, 5000);
             w!(d, "cooldown = {c}");

@@ -38,6 +38,18 @@ pub struct Part {
     pub key: String,
     pub what: String,
     pub bytes: f64,
+    /// How to make it smaller, in the user's words: most parts shrink as
+    /// their key goes down, but the time series grows as
+    /// `sample_interval` goes down.
+    pub fix: String,
+}
+
+impl Part {
+    fn new(key: impl Into<String>, what: String, bytes: f64) -> Self {
+        let key = key.into();
+        let fix = format!("reduce `{key}`");
+        Part { key, what, bytes, fix }
+    }
 }
 
 /// The memory estimate of one run of `sc` (all its replications), largest
@@ -46,27 +58,31 @@ pub fn estimate(sc: &Scenario) -> Vec<Part> {
     let mut parts = Vec::new();
     for (i, w) in sc.workloads.iter().enumerate() {
         let t = w.tenants as f64;
-        parts.push(Part {
-            key: format!("workload.{i}.tenants"),
-            what: format!("{} tenants", w.tenants),
-            bytes: t * PER_TENANT,
-        });
+        parts.push(Part::new(
+            format!("workload.{i}.tenants"),
+            format!("{} tenants", w.tenants),
+            t * PER_TENANT,
+        ));
         if let Arrival::Closed { .. } = w.arrival {
             let users = t * w.arrival.max_users() as f64;
-            parts.push(Part {
-                key: format!("workload.{i}.arrival.users"),
-                what: format!("{users} closed-workload users"),
-                bytes: users * PER_USER,
-            });
+            parts.push(Part::new(
+                format!("workload.{i}.arrival.users"),
+                format!("{users} closed-workload users"),
+                users * PER_USER,
+            ));
         }
     }
     let sim = &sc.simulation;
     let rows = (sim.duration.as_nanos() / sim.sample_interval.as_nanos().max(1)) as f64 + 1.0;
     let reps = sim.replications.max(1) as f64;
     parts.push(Part {
-        key: "simulation.sample_interval".into(),
-        what: format!("{rows} time-series rows × {reps} replications"),
-        bytes: rows * reps * ROW_COPIES * std::mem::size_of::<crate::metrics::TimeSeriesRow>() as f64,
+        // A shorter interval means more rows: the fix is the other way.
+        fix: "raise `simulation.sample_interval` (fewer rows), or shorten `simulation.duration` or lower `simulation.replications`".into(),
+        ..Part::new(
+            "simulation.sample_interval",
+            format!("{rows} time-series rows × {reps} replications"),
+            rows * reps * ROW_COPIES * std::mem::size_of::<crate::metrics::TimeSeriesRow>() as f64,
+        )
     });
     // Instances: the shared group and each dedicated tier's group can grow
     // to the autoscaler's max.
@@ -78,11 +94,11 @@ pub fn estimate(sc: &Scenario) -> Vec<Part> {
         .collect();
     let group_max = |initial: u32| sc.autoscaler.as_ref().map_or(initial, |a| a.max.max(initial)) as f64;
     let instances = group_max(sc.instance.initial) + dedicated.iter().map(|d| group_max(*d)).sum::<f64>();
-    parts.push(Part {
-        key: "autoscaler.max".into(),
-        what: format!("{instances} instances"),
-        bytes: instances * PER_INSTANCE,
-    });
+    parts.push(Part::new(
+        "autoscaler.max",
+        format!("{instances} instances"),
+        instances * PER_INSTANCE,
+    ));
     // Distinct keys that can reach a cache: per-tenant namespaces unless shared.
     let keys: f64 = sc
         .workloads
@@ -99,11 +115,11 @@ pub fn estimate(sc: &Scenario) -> Vec<Part> {
         } else {
             keys.min(l1.capacity as f64)
         };
-        parts.push(Part {
-            key: "cache.l1.capacity".into(),
-            what: format!("{items} L1 entries × {instances} instances"),
-            bytes: items * instances * PER_CACHE_ITEM,
-        });
+        parts.push(Part::new(
+            "cache.l1.capacity",
+            format!("{items} L1 entries × {instances} instances"),
+            items * instances * PER_CACHE_ITEM,
+        ));
     }
     if let Some(l2) = &sc.cache.l2 {
         let items = if l2.capacity == 0 {
@@ -111,11 +127,11 @@ pub fn estimate(sc: &Scenario) -> Vec<Part> {
         } else {
             keys.min(l2.capacity as f64)
         };
-        parts.push(Part {
-            key: "cache.l2.capacity".into(),
-            what: format!("{items} L2 entries"),
-            bytes: items * PER_CACHE_ITEM,
-        });
+        parts.push(Part::new(
+            "cache.l2.capacity",
+            format!("{items} L2 entries"),
+            items * PER_CACHE_ITEM,
+        ));
     }
     if let Some(p) = &sc.pool {
         let classes = 1.0 + sc.tiers.iter().filter(|t| t.isolation != Isolation::Shared).count() as f64;
@@ -124,11 +140,11 @@ pub fn estimate(sc: &Scenario) -> Vec<Part> {
         } else {
             classes * instances
         };
-        parts.push(Part {
-            key: "pool.size".into(),
-            what: format!("{} connection slots × {pools} pools", p.config.limit),
-            bytes: p.config.limit as f64 * pools * PER_CONNECTION,
-        });
+        parts.push(Part::new(
+            "pool.size",
+            format!("{} connection slots × {pools} pools", p.config.limit),
+            p.config.limit as f64 * pools * PER_CONNECTION,
+        ));
     }
     parts.sort_by(|a, b| b.bytes.total_cmp(&a.bytes));
     parts
@@ -160,11 +176,11 @@ pub fn check(sc: &Scenario) -> Result<(), ScenarioError> {
     let mut err = ScenarioError::at_key(
         parts[0].key.clone(),
         format!(
-            "this scenario would need about {} of memory, above the limit of {}: {}. Reduce `{}`, or raise the limit with TENANTSIM_MAX_MEMORY_MB (in MiB)",
+            "this scenario would need about {} of memory, above the limit of {}: {}. To fit, {}, or raise the limit with TENANTSIM_MAX_MEMORY_MB (in MiB)",
             human(total),
             human(limit),
             top.join("; "),
-            parts[0].key
+            parts[0].fix
         ),
     );
     if !sc.path.as_os_str().is_empty() {
@@ -216,6 +232,8 @@ mod tests {
         // TTL-only L1: 10⁹ entries, about 60 GB.
         let e = load(&[
             "workload.0.tenants=10000000",
+            // 10⁵ arrivals/s in all, below the clock's bound on a stream.
+            "workload.0.arrival.rate_per_s=0.01",
             "cache.l1={ policy = \"none\", ttl = \"1m\" }",
             "workload.0.keys={ items = 100, zipf = 1.0 }",
         ])
@@ -238,5 +256,31 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("simulation.sample_interval") && e.contains("TB"), "{e}");
+    }
+
+    #[test]
+    fn too_many_rows_are_fixed_by_a_longer_interval_not_a_shorter_one() {
+        // A shorter interval means more rows: the advice must point the
+        // other way than for the other parts.
+        let e = load(&[
+            "simulation.duration=\"1000s\"",
+            "simulation.sample_interval=\"1ms\"",
+            "simulation.replications=10000",
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("raise `simulation.sample_interval`"), "{e}");
+        assert!(e.contains("shorten `simulation.duration`"), "{e}");
+        assert!(!e.contains("educe `simulation.sample_interval`"), "{e}");
+        // Other parts still say to reduce their key.
+        let e = load(&[
+            "workload.0.tenants=10000000",
+            "workload.0.arrival.rate_per_s=0.01",
+            "cache.l1={ policy = \"none\", ttl = \"1m\" }",
+            "workload.0.keys={ items = 100, zipf = 1.0 }",
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("reduce `cache.l1.capacity`"), "{e}");
     }
 }

@@ -407,9 +407,24 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         };
         let sessions = match &w.sessions {
             None => None,
-            Some(p) => Some(parse_session_population(&cx, &format!("{key}.sessions"), p)?),
+            Some(p) => Some(parse_session_population(&cx, &format!("{key}.sessions"), p, tenants)?),
         };
         let name = w.name.clone().unwrap_or_else(|| format!("{}-{i}", tier_names[tier]));
+        // Output rows, plots and `--set` paths name workloads: two of one
+        // name would be merged or confused silently.
+        if let Some(j) = workloads.iter().position(|x: &Workload| x.name == name) {
+            let at = if w.name.is_some() {
+                format!("{key}.name")
+            } else {
+                key.clone()
+            };
+            return Err(cx.err(
+                &at,
+                format!(
+                    "workload `{name}` is defined twice (workload.{j} and workload.{i} are both named `{name}`): give each [[workload]] a `name` of its own"
+                ),
+            ));
+        }
         workloads.push(Workload {
             name,
             tier,
@@ -428,6 +443,23 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         simulation.warmup = SimTime::ZERO;
     }
     for (i, w) in workloads.iter().enumerate() {
+        // A trace that starts after the run ends sends nothing: every
+        // metric of the workload would be zero without saying why.
+        if let Arrival::Trace { events, file } = &w.arrival {
+            let (Some(first), Some(last)) = (events.first().map(|e| e.at), events.last().map(|e| e.at)) else {
+                continue; // parse_trace refuses a trace without requests
+            };
+            if first >= simulation.duration {
+                return Err(cx.err(
+                    &format!("workload.{i}.arrival.file"),
+                    format!(
+                        "every request of the trace {} falls after the end of the run: its rows span {first} to {last} (after `speedup`), the run lasts {}; no request would arrive. Lengthen simulation.duration, raise the trace's `speedup`, or shift its time_s to start near 0",
+                        file.display(),
+                        simulation.duration
+                    ),
+                ));
+            }
+        }
         if let Arrival::Closed { stages, .. } = &w.arrival {
             if let Some(last) = stages.last() {
                 if last.0 > simulation.duration {
@@ -787,6 +819,33 @@ fn num(v: &toml::Value) -> Option<f64> {
     }
 }
 
+/// Check a ratio, utilization, fraction or probability: it lies in
+/// [0, 1] (or (0, 1] when `above_zero`). The commonest mistake is a
+/// percentage (70 for 0.7), which is accepted by the arithmetic and gives
+/// wrong numbers silently (a CPU target of 70 is never reached), so every
+/// such key is refused with the same message, naming the fix.
+fn ratio(cx: &Ctx, key: &str, what: &str, v: f64, above_zero: bool) -> Result<f64, ScenarioError> {
+    let low_ok = if above_zero { v > 0.0 } else { v >= 0.0 };
+    if v.is_finite() && low_ok && v <= 1.0 {
+        return Ok(v);
+    }
+    Err(cx.err(key, ratio_message(what, v, above_zero)))
+}
+
+/// The message of [`ratio`]: what the key is, its range, and the
+/// percentage rewritten as a ratio when the value looks like one.
+fn ratio_message(what: &str, v: f64, above_zero: bool) -> String {
+    if above_zero && v <= 0.0 {
+        return format!("{what} is a ratio above 0 and at most 1, got {v}");
+    }
+    let example = if v > 1.0 && v <= 100.0 {
+        format!("write {} for {v} %", v / 100.0)
+    } else {
+        "write 0.7 for 70 %".to_string()
+    };
+    format!("{what} is a ratio between 0 and 1 (not a percentage): {example}, got {v}")
+}
+
 /// Read the keys of an inline table, refusing any not in `allowed`.
 struct Fields<'a, 'c> {
     cx: &'a Ctx<'c>,
@@ -986,6 +1045,39 @@ fn parse_dist(cx: &Ctx, key: &str, v: &toml::Value) -> Result<Dist, ScenarioErro
     d.map_err(|m| cx.err(key, m))
 }
 
+/// The most arrivals per second one generated stream (a workload's open
+/// arrivals, its session openings, an instance's pauses or messages) may
+/// have. The clock ticks in nanoseconds ([`SimTime`]) and each stream is
+/// drawn as gaps rounded to the tick, so a gap moves by up to half a tick.
+/// At 1,000,000/s the mean gap is 1 µs = 1000 ticks: a gap moves by at most
+/// 0.05 % and the mean gap (so the rate) by about 1/(24·1000²) of itself.
+/// Far above it the gaps round to zero: 10¹⁰/s gave 15× the arrivals
+/// asked for, and a run that seemed to hang.
+const MAX_STREAM_RATE_PER_S: f64 = 1e6;
+
+/// Refuse a stream of `rate` per second per unit × `units` whose mean gap
+/// is below [`MAX_STREAM_RATE_PER_S`]'s 1000 ticks. `per` names the unit
+/// ("tenant"), `stream` what arrives ("arrivals").
+fn check_stream_rate(cx: &Ctx, key: &str, rate: f64, units: u32, per: &str, stream: &str) -> Result<(), ScenarioError> {
+    let total = rate * units as f64;
+    if total <= MAX_STREAM_RATE_PER_S {
+        return Ok(());
+    }
+    let of = if units == 1 {
+        format!("{rate} {stream}/s")
+    } else {
+        format!("{rate}/s per {per} × {units} {per}s = {total} {stream}/s")
+    };
+    Err(cx.err(
+        key,
+        format!(
+            "{of}, {:.3} ns apart on average: the clock ticks in nanoseconds and rounding each gap to the tick would change the rate; at most 1,000,000 {stream}/s (1000 ticks apart on average, rounding moves a gap by at most 0.05 %) is simulated faithfully: lower the rate{}",
+            1e9 / total,
+            if units == 1 { String::new() } else { format!(" or the number of {per}s") }
+        ),
+    ))
+}
+
 const PROCESSES: &[&str] = &[
     "poisson",
     "deterministic",
@@ -1008,18 +1100,22 @@ fn parse_arrival(
     let process = f
         .str("process")?
         .ok_or_else(|| cx.err(key, format!("missing `process`; allowed: {}", PROCESSES.join(", "))))?;
+    // Open processes draw the whole workload's arrivals as one stream of
+    // rate × tenants (crate::model::workload), so that is what the clock
+    // must resolve.
+    let fine = |k: &str, rate: f64| check_stream_rate(cx, k, rate, tenants, "tenant", "arrivals");
     Ok(match process {
         "poisson" => {
             f.check_keys(&["process", "rate_per_s"], "a poisson arrival process")?;
-            Arrival::Poisson {
-                rate_per_s: f.positive("rate_per_s")?,
-            }
+            let rate_per_s = f.positive("rate_per_s")?;
+            fine(&f.path("rate_per_s"), rate_per_s)?;
+            Arrival::Poisson { rate_per_s }
         }
         "deterministic" => {
             f.check_keys(&["process", "rate_per_s"], "a deterministic arrival process")?;
-            Arrival::Deterministic {
-                rate_per_s: f.positive("rate_per_s")?,
-            }
+            let rate_per_s = f.positive("rate_per_s")?;
+            fine(&f.path("rate_per_s"), rate_per_s)?;
+            Arrival::Deterministic { rate_per_s }
         }
         "diurnal" => {
             f.check_keys(
@@ -1027,6 +1123,7 @@ fn parse_arrival(
                 "a diurnal arrival process",
             )?;
             let peak = f.positive("peak_rate_per_s")?;
+            fine(&f.path("peak_rate_per_s"), peak)?;
             let trough = f.nonneg("trough_rate_per_s")?;
             if trough > peak {
                 return Err(cx.err(
@@ -1065,6 +1162,7 @@ fn parse_arrival(
                 let rate = num(&pair[1])
                     .filter(|r| r.is_finite() && *r >= 0.0)
                     .ok_or_else(|| cx.err(&k, "a step's rate must be a number ≥ 0"))?;
+                fine(&k, rate)?;
                 let at = SimTime::from_secs_f64(at);
                 if let Some(prev) = steps.last() {
                     if at <= prev.0 {
@@ -1107,9 +1205,12 @@ fn parse_arrival(
             if nd <= 0.0 || bd <= 0.0 {
                 return Err(cx.err(key, "normal_duration and burst_duration must be longer than zero"));
             }
+            let (rate_per_s, burst_rate_per_s) = (f.nonneg("rate_per_s")?, f.positive("burst_rate_per_s")?);
+            fine(&f.path("rate_per_s"), rate_per_s)?;
+            fine(&f.path("burst_rate_per_s"), burst_rate_per_s)?;
             Arrival::Mmpp {
-                rate_per_s: f.nonneg("rate_per_s")?,
-                burst_rate_per_s: f.positive("burst_rate_per_s")?,
+                rate_per_s,
+                burst_rate_per_s,
                 normal_duration: SimTime::from_secs_f64(nd),
                 burst_duration: SimTime::from_secs_f64(bd),
             }
@@ -1654,6 +1755,14 @@ fn parse_autoscaler(cx: &Ctx, t: &toml::Table, initial: u32) -> Result<Autoscale
                 mf.check_keys(&["metric", "above", "below"], "a threshold metric")?;
                 let metric = parse_metric(cx, &k, m.get("metric"))?;
                 let (above, below) = (mf.opt_num("above")?, mf.opt_num("below")?);
+                if metric.is_ratio() {
+                    for (b, v) in [("above", above), ("below", below)] {
+                        if let Some(v) = v {
+                            let what = format!("`{b}` (a `{}` utilization)", metric.name());
+                            ratio(cx, &mf.path(b), &what, v, false)?;
+                        }
+                    }
+                }
                 if above.is_none() && below.is_none() {
                     return Err(cx.err(&k, "give `above` (scale out), `below` (scale in), or both"));
                 }
@@ -1685,9 +1794,16 @@ fn parse_autoscaler(cx: &Ctx, t: &toml::Table, initial: u32) -> Result<Autoscale
             for (k, m) in metrics_list("target = 0.7")? {
                 let mf = Fields { cx, key: &k, t: m };
                 mf.check_keys(&["metric", "target"], "an HPA metric")?;
-                metrics.push((parse_metric(cx, &k, m.get("metric"))?, mf.positive("target")?));
+                let metric = parse_metric(cx, &k, m.get("metric"))?;
+                let target = mf.positive("target")?;
+                if metric.is_ratio() {
+                    let what = format!("the `{}` target (a utilization)", metric.name());
+                    ratio(cx, &mf.path("target"), &what, target, true)?;
+                }
+                metrics.push((metric, target));
             }
             let tolerance = f.opt_num("tolerance")?.unwrap_or(0.1);
+            ratio(cx, "autoscaler.tolerance", "a tolerance", tolerance, false)?;
             if !(0.0..1.0).contains(&tolerance) {
                 return Err(cx.err(
                     "autoscaler.tolerance",
@@ -1711,14 +1827,23 @@ fn parse_autoscaler(cx: &Ctx, t: &toml::Table, initial: u32) -> Result<Autoscale
                 )?,
             }
         }
-        "target-tracking" => PolicySpec::TargetTracking {
-            metric: parse_metric(cx, key, t.get("metric"))?,
-            target: f.positive("target")?,
-            disable_scale_in: t.get("disable_scale_in").and_then(|v| v.as_bool()).unwrap_or(false),
-            scale_in_cooldown: dur_or("scale_in_cooldown", 300.0)?,
-            warmup: dur_or("warmup", 0.0)?,
-        },
+        "target-tracking" => {
+            let metric = parse_metric(cx, key, t.get("metric"))?;
+            let target = f.positive("target")?;
+            if metric.is_ratio() {
+                let what = format!("the `{}` target (a utilization)", metric.name());
+                ratio(cx, "autoscaler.target", &what, target, true)?;
+            }
+            PolicySpec::TargetTracking {
+                metric,
+                target,
+                disable_scale_in: t.get("disable_scale_in").and_then(|v| v.as_bool()).unwrap_or(false),
+                scale_in_cooldown: dur_or("scale_in_cooldown", 300.0)?,
+                warmup: dur_or("warmup", 0.0)?,
+            }
+        }
         "step" => {
+            let metric = parse_metric(cx, key, t.get("metric"))?;
             let a = t.get("adjustments").and_then(|v| v.as_array()).ok_or_else(|| {
                 cx.err(key, "missing `adjustments`, e.g. adjustments = [ { lower = 0.7, change = 1 }, { upper = 0.3, change = -1 } ]")
             })?;
@@ -1734,14 +1859,23 @@ fn parse_autoscaler(cx: &Ctx, t: &toml::Table, initial: u32) -> Result<Autoscale
                     .get("change")
                     .and_then(|v| v.as_integer())
                     .ok_or_else(|| cx.err(&k, "missing `change` (whole instances, negative to scale in)"))?;
+                let (lower, upper) = (xf.opt_num("lower")?, xf.opt_num("upper")?);
+                if metric.is_ratio() {
+                    for (b, v) in [("lower", lower), ("upper", upper)] {
+                        if let Some(v) = v {
+                            let what = format!("`{b}` (a `{}` utilization)", metric.name());
+                            ratio(cx, &xf.path(b), &what, v, false)?;
+                        }
+                    }
+                }
                 adjustments.push(StepAdjustment {
-                    lower: xf.opt_num("lower")?,
-                    upper: xf.opt_num("upper")?,
+                    lower,
+                    upper,
                     change: change as i32,
                 });
             }
             PolicySpec::Step {
-                metric: parse_metric(cx, key, t.get("metric"))?,
+                metric,
                 adjustments,
                 cooldown: dur_or("cooldown", 60.0)?,
             }
@@ -1841,10 +1975,13 @@ fn parse_fault(cx: &Ctx, i: usize, t: &toml::Table, endpoints: &[Endpoint]) -> R
             mttr: SimTime::from_secs_f64(f.opt_dur("mttr")?.unwrap_or(0.0)),
         },
         "zone-outage" => {
-            let fraction = f.positive("fraction")?;
-            if fraction > 1.0 {
-                return Err(cx.err(&f.path("fraction"), "is a fraction of the instances, between 0 and 1"));
-            }
+            let fraction = ratio(
+                cx,
+                &f.path("fraction"),
+                "a fraction of the instances",
+                f.positive("fraction")?,
+                true,
+            )?;
             FaultKind::ZoneOutage {
                 fraction,
                 duration: dur("duration")?,
@@ -2004,13 +2141,7 @@ fn parse_shedding(cx: &Ctx, t: &toml::Table) -> Result<crate::model::shedding::S
                 &["signal", "limit", "window", "priority_step"],
                 "cpu shedding: limit (utilization) and window",
             )?;
-            let limit = f.positive("limit")?;
-            if limit > 1.0 {
-                return Err(cx.err(
-                    "shedding.limit",
-                    format!("a CPU utilization between 0 and 1 (not a percentage), got {limit}"),
-                ));
-            }
+            let limit = ratio(cx, "shedding.limit", "a CPU utilization", f.positive("limit")?, true)?;
             let window = f.opt_dur("window")?.unwrap_or(1.0);
             if window <= 0.0 {
                 return Err(cx.err("shedding.window", "must be longer than zero"));
@@ -2067,12 +2198,7 @@ fn parse_breaker(cx: &Ctx, key: &str, b: &super::raw::RawBreaker) -> Result<Brea
                 "missing a trigger: failure_rate = 0.5 (with window = 20 calls, min_calls) or consecutive_failures = 5",
             )),
             (Some(rate), None) => {
-                if !(rate.is_finite() && rate > 0.0 && rate <= 1.0) {
-                    return Err(cx.err(
-                        &format!("{key}.failure_rate"),
-                        format!("a ratio above 0 and at most 1 (not a percentage), got {rate}"),
-                    ));
-                }
+                ratio(cx, &format!("{key}.failure_rate"), "a failure rate", rate, true)?;
                 let window = whole("window", b.window.unwrap_or(100), 1, 100_000)?;
                 let min_calls = whole("min_calls", b.min_calls.unwrap_or(window as i64), 1, window as i64)?;
                 Trip::FailureRate {
@@ -2561,6 +2687,9 @@ fn parse_claims(
         if !limit.is_finite() {
             return Err(cx.err(&key(k), "must be a finite number"));
         }
+        if def.unit == Unit::Ratio {
+            ratio(cx, &key(k), &format!("a claim on `{m}`"), limit, false)?;
+        }
         let tier =
             match text_of("tier")? {
                 None => None,
@@ -2647,7 +2776,7 @@ fn parse_stage_claim(
         Some(v) => return Err(cx.err(&key("metric"), format!("must be a string, got {v}"))),
         None => return Err(cx.err(&format!("claim.{i}"), "a stage claim needs a `metric`")),
     };
-    let Some(&(metric, ratio)) = STAGE_METRICS.iter().find(|(n, _)| *n == m) else {
+    let Some(&(metric, is_ratio)) = STAGE_METRICS.iter().find(|(n, _)| *n == m) else {
         return Err(cx.err(
             &key("metric"),
             format!("`{m}` is not a stage metric; allowed: {}", allowed.join(", ")),
@@ -2659,11 +2788,14 @@ fn parse_stage_claim(
         _ => return Err(cx.err(&format!("claim.{i}"), "give exactly one of `at_least` and `at_most`")),
     };
     let limit = match &t[k] {
-        toml::Value::String(s) if !ratio => parse_duration_secs(s).map_err(|e| cx.err(&key(k), e))?,
+        toml::Value::String(s) if !is_ratio => parse_duration_secs(s).map_err(|e| cx.err(&key(k), e))?,
         v => num(v).ok_or_else(|| cx.err(&key(k), format!("must be a number, got {v}")))?,
     };
     if !limit.is_finite() {
         return Err(cx.err(&key(k), "must be a finite number"));
+    }
+    if is_ratio {
+        ratio(cx, &key(k), &format!("a claim on `{m}`"), limit, false)?;
     }
     Ok(Claim {
         id,
@@ -2974,11 +3106,8 @@ fn parse_slo(
                 }
                 (_, v) => num(v).ok_or_else(|| cx.err(&key, format!("must be a number, got {v}")))?,
             };
-            if def.unit == Unit::Ratio && !(0.0..=1.0).contains(&limit) {
-                return Err(cx.err(
-                    &key,
-                    format!("`{k}` is a ratio between 0 and 1 (not a percentage), got {limit}"),
-                ));
+            if def.unit == Unit::Ratio {
+                ratio(cx, &key, &format!("`{k}`"), limit, false)?;
             }
             if !(limit.is_finite() && limit >= 0.0) {
                 return Err(cx.err(&key, "must be zero or positive"));
@@ -3055,13 +3184,7 @@ fn parse_stages(cx: &Ctx, key: &str, raw: &[super::raw::RawStage]) -> Result<Vec
                 "a stage needs `cpu` (work on the instance's cores), `wait` (an external call holding the worker without CPU), or both, e.g. wait = { dist = \"lognormal\", mean = \"25ms\", cv = 0.5 }",
             ));
         }
-        let fail = st.fail.unwrap_or(0.0);
-        if !(0.0..=1.0).contains(&fail) {
-            return Err(cx.err(
-                &format!("{k}.fail"),
-                format!("a probability between 0 and 1 (not a percentage), got {fail}"),
-            ));
-        }
+        let fail = ratio(cx, &format!("{k}.fail"), "a probability", st.fail.unwrap_or(0.0), false)?;
         stages.push(Stage { name, cpu, wait, fail });
     }
     Ok(stages)
@@ -3123,7 +3246,7 @@ fn parse_stage_slo(
         let t = t.as_table().ok_or_else(|| cx.err(&key, "must be a table"))?;
         for (k, v) in t {
             let kk = format!("{key}.{k}");
-            let Some(&(metric, ratio)) = STAGE_METRICS
+            let Some(&(metric, is_ratio)) = STAGE_METRICS
                 .iter()
                 .find(|(m, _)| *m == k || m.trim_end_matches("_s") == k)
             else {
@@ -3136,17 +3259,14 @@ fn parse_stage_slo(
                 ));
             };
             let limit = match v {
-                toml::Value::String(s) if !ratio => parse_duration_secs(s).map_err(|m| cx.err(&kk, m))?,
-                _ if !ratio && !k.ends_with("_s") => {
+                toml::Value::String(s) if !is_ratio => parse_duration_secs(s).map_err(|m| cx.err(&kk, m))?,
+                _ if !is_ratio && !k.ends_with("_s") => {
                     return Err(cx.err(&kk, format!("a latency limit is a duration, e.g. {k} = \"50ms\"")));
                 }
                 v => num(v).ok_or_else(|| cx.err(&kk, format!("must be a number, got {v}")))?,
             };
-            if ratio && !(0.0..=1.0).contains(&limit) {
-                return Err(cx.err(
-                    &kk,
-                    format!("`{k}` is a ratio between 0 and 1 (not a percentage), got {limit}"),
-                ));
+            if is_ratio {
+                ratio(cx, &kk, &format!("`{k}`"), limit, false)?;
             }
             if !(limit.is_finite() && limit >= 0.0) {
                 return Err(cx.err(&kk, "must be zero or positive"));
@@ -3226,13 +3346,13 @@ fn parse_memory(
                 if cache.l1.is_none() {
                     return Err(cx.err(&f.path("action"), "shrink-cache drops L1 entries: add a [cache.l1]"));
                 }
-                let fraction = f.positive("fraction")?;
-                if fraction > 1.0 {
-                    return Err(cx.err(
-                        &f.path("fraction"),
-                        format!("the fraction of L1 entries to drop, between 0 and 1, got {fraction}"),
-                    ));
-                }
+                let fraction = ratio(
+                    cx,
+                    &f.path("fraction"),
+                    "the fraction of L1 entries to drop",
+                    f.positive("fraction")?,
+                    true,
+                )?;
                 MemoryActionKind::ShrinkCache { fraction }
             }
             "shed" => {
@@ -3248,13 +3368,13 @@ fn parse_memory(
                     &["above", "action", "fraction", "select", "reconnect"],
                     "a prune-connections action (above, fraction, select, reconnect)",
                 )?;
-                let fraction = f.positive("fraction")?;
-                if fraction > 1.0 {
-                    return Err(cx.err(
-                        &f.path("fraction"),
-                        format!("the fraction of the instance's sessions to close, between 0 and 1, got {fraction}"),
-                    ));
-                }
+                let fraction = ratio(
+                    cx,
+                    &f.path("fraction"),
+                    "the fraction of the instance's sessions to close",
+                    f.positive("fraction")?,
+                    true,
+                )?;
                 let oldest = match f.str("select")? {
                     None | Some("idle") => false,
                     Some("oldest") => true,
@@ -3311,13 +3431,13 @@ fn parse_memory(
                 ));
             }
         };
-        let above = f.positive("above")?;
-        if above > 1.0 {
-            return Err(cx.err(
-                &f.path("above"),
-                format!("a fraction of instance.memory_mb between 0 and 1 (not a percentage), got {above}"),
-            ));
-        }
+        let above = ratio(
+            cx,
+            &f.path("above"),
+            "a fraction of instance.memory_mb",
+            f.positive("above")?,
+            true,
+        )?;
         actions.push(MemoryAction { above, kind });
     }
     actions.sort_by(|a, b| a.above.total_cmp(&b.above));
@@ -3336,6 +3456,7 @@ fn parse_session_population(
     cx: &Ctx,
     key: &str,
     p: &super::raw::RawSessionPopulation,
+    tenants: u32,
 ) -> Result<SessionPopulation, ScenarioError> {
     match (p.per_tenant, p.rate_per_s, &p.lifetime) {
         (Some(n), None, None) => {
@@ -3354,6 +3475,8 @@ fn parse_session_population(
                     format!("must be a positive number (sessions opened per second per tenant), got {r}"),
                 ));
             }
+            // Drawn as one stream of rate × tenants per workload.
+            check_stream_rate(cx, &format!("{key}.rate_per_s"), r, tenants, "tenant", "session openings")?;
             let lifetime = parse_dist(cx, &format!("{key}.lifetime"), l)?;
             Ok(SessionPopulation::Arrivals { rate_per_s: r, lifetime })
         }
@@ -3390,6 +3513,21 @@ fn parse_sessions(cx: &Ctx, r: &super::raw::RawSessions) -> Result<SessionSpec, 
             format!("messages per open session per second, zero or positive, got {message_rate_per_s}"),
         ));
     }
+    // An instance's sessions send one stream of count × rate; its count is
+    // bounded only when max_per_instance is given.
+    let most = if max_per_instance == u32::MAX {
+        1
+    } else {
+        max_per_instance
+    };
+    check_stream_rate(
+        cx,
+        "sessions.message_rate_per_s",
+        message_rate_per_s,
+        most,
+        "session",
+        "messages",
+    )?;
     let message_cpu = match &r.message_cpu {
         Some(v) => Some(parse_dist(cx, "sessions.message_cpu", v)?),
         None => None,
@@ -3507,7 +3645,10 @@ fn parse_pauses(cx: &Ctx, p: &super::raw::RawPauses) -> Result<PauseSpec, Scenar
     let every = match (p.interval.map(secs), p.rate_per_s) {
         (Some(i), None) if i > SimTime::ZERO => PauseEvery::Interval(i),
         (Some(_), None) => return Err(cx.err("pauses.interval", "must be longer than zero")),
-        (None, Some(r)) if r.is_finite() && r > 0.0 => PauseEvery::Poisson(r),
+        (None, Some(r)) if r.is_finite() && r > 0.0 => {
+            check_stream_rate(cx, "pauses.rate_per_s", r, 1, "instance", "pauses")?;
+            PauseEvery::Poisson(r)
+        }
         (None, Some(r)) => return Err(cx.err("pauses.rate_per_s", format!("must be a positive number, got {r}"))),
         _ => {
             return Err(cx.err(

@@ -330,7 +330,8 @@ max_connections = 100
 fn crashed_instances_are_replaced_even_with_policy_none_or_threshold() {
     for policy in [
         "policy = \"none\"",
-        "policy = \"threshold\"\nmetrics = [{ metric = \"cpu\", above = 1.5, below = 0.01 }]",
+        // No `above`: never scales out (a utilization above 1 is refused).
+        "policy = \"threshold\"\nmetrics = [{ metric = \"cpu\", below = 0.01 }]",
     ] {
         let text = format!(
             "{BASE}[autoscaler]\nmin = 1\nmax = 8\ninterval = \"15s\"\n{policy}\n[[fault]]\nkind = \"instance-crash\"\nat = \"2m\"\ncount = 1\nmttr = \"1m\"\n"

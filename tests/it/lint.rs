@@ -344,3 +344,53 @@ fn run_prints_lint_warnings_first() {
         "summary.json warnings carry lint"
     );
 }
+
+// Issue 26 item 10: a tier no workload uses appeared in the output with
+// zeros and nothing said why.
+#[test]
+fn unused_tier_fires_for_a_tier_no_workload_names() {
+    let text = format!("{GOOD}[[tier]]\nname = \"spare\"\n");
+    let f = fired(&text, &[], "unused-tier");
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0].severity, Severity::Warning);
+    assert_eq!(f[0].keys, vec!["tier.1".to_string()]);
+    assert!(
+        f[0].message.contains("tier `spare` has no workload"),
+        "{}",
+        f[0].message
+    );
+    assert!(f[0].arithmetic.contains("0 of 1"), "{}", f[0].arithmetic);
+    // A tier a workload uses is quiet: move the workload and the other
+    // tier is the unused one.
+    let f = fired(&text, &["workload.0.tier=\"spare\""], "unused-tier");
+    assert!(
+        f.len() == 1 && f[0].message.contains("tier `t` has no workload"),
+        "{f:#?}"
+    );
+    assert!(fired(GOOD, &[], "unused-tier").is_empty());
+    // `lint` shows it and fails with --deny-warnings; `run` prints it first.
+    let file = write("lint-unused-tier", &text);
+    Command::cargo_bin("tenantsim")
+        .unwrap()
+        .args(["lint", file.to_str().unwrap(), "--deny-warnings"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "warning[unused-tier]: tier `spare` has no workload",
+        ));
+    let out = tmpdir("lint-unused-tier-out");
+    Command::cargo_bin("tenantsim")
+        .unwrap()
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--quiet",
+            "--no-report",
+            "--replications",
+            "1",
+        ])
+        .args(["--out", out.to_str().unwrap()])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("lint warning[unused-tier]: tier `spare`"));
+}

@@ -54,6 +54,14 @@ impl ScaleMetric {
     pub fn index(self) -> usize {
         self as usize
     }
+    /// A utilization between 0 and 1 (cpu, memory): targets and thresholds
+    /// on it are ratios too. The others are counts, rates or seconds.
+    pub fn is_ratio(self) -> bool {
+        matches!(self, ScaleMetric::Cpu | ScaleMetric::Memory)
+    }
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self.index()]
+    }
 }
 
 /// What the autoscaler sees at one evaluation.
