@@ -738,8 +738,7 @@ pub fn trace_csv(reqs: &[Request], fit: &LogFit, tier_map: Option<&HashMap<Strin
         .iter()
         .flat_map(|(tier, ts)| ts.iter().enumerate().map(move |(i, t)| ((tier.clone(), t.clone()), i)))
         .collect();
-    let mut s = String::from("time_s,tier,tenant,tenant_id,endpoint\n");
-    for r in reqs {
+    let rows = reqs.iter().map(|r| {
         let tier = tier_of(&r.tenant);
         let i = index[&(tier.clone(), r.tenant.clone())];
         let ep = if known.contains(r.endpoint.as_str()) {
@@ -747,9 +746,15 @@ pub fn trace_csv(reqs: &[Request], fit: &LogFit, tier_map: Option<&HashMap<Strin
         } else {
             "other"
         };
-        let _ = writeln!(s, "{:.3},{tier},{i},{},{ep}", r.t - fit.start_unix, r.tenant);
-    }
-    s
+        vec![
+            format!("{:.3}", r.t - fit.start_unix),
+            tier,
+            i.to_string(),
+            r.tenant.clone(),
+            ep.to_string(),
+        ]
+    });
+    crate::files::csv_string(&["time_s", "tier", "tenant", "tenant_id", "endpoint"], rows)
 }
 
 /// The Q-Q chart of an endpoint's chosen fit.

@@ -66,7 +66,7 @@ pub fn tenant_name(tier: &str, i: u32) -> String {
 /// `tenant,tier` lines for every tenant of `sc` (the most tenants of any
 /// workload of each tier).
 pub fn tier_map(sc: &Scenario) -> String {
-    let mut s = String::from("tenant,tier\n");
+    let mut rows = Vec::new();
     for (ti, t) in sc.tiers.iter().enumerate() {
         let n = sc
             .workloads
@@ -76,29 +76,29 @@ pub fn tier_map(sc: &Scenario) -> String {
             .max()
             .unwrap_or(0);
         for i in 0..n {
-            s.push_str(&format!("{},{}\n", tenant_name(&t.name, i), t.name));
+            rows.push(vec![tenant_name(&t.name, i), t.name.clone()]);
         }
     }
-    s
+    crate::files::csv_string(&["tenant", "tier"], rows)
 }
 
 /// The log as CSV: `timestamp` (RFC 3339, UTC, milliseconds), `tenant`,
 /// `endpoint`, `status`, `latency_ms`, `bytes`.
 pub fn to_csv(reqs: &[Request]) -> String {
-    let mut s = String::with_capacity(reqs.len() * 60);
-    s.push_str("timestamp,tenant,endpoint,status,latency_ms,bytes\n");
-    for r in reqs {
-        s.push_str(&format!(
-            "{},{},{},{},{:.3},{}\n",
+    let rows = reqs.iter().map(|r| {
+        vec![
             super::timestamp::rfc3339(r.t),
-            r.tenant,
-            r.endpoint,
-            r.status,
-            r.latency_s.unwrap_or(0.0) * 1e3,
-            r.bytes.unwrap_or(0)
-        ));
-    }
-    s
+            r.tenant.clone(),
+            r.endpoint.clone(),
+            r.status.to_string(),
+            format!("{:.3}", r.latency_s.unwrap_or(0.0) * 1e3),
+            r.bytes.unwrap_or(0).to_string(),
+        ]
+    });
+    crate::files::csv_string(
+        &["timestamp", "tenant", "endpoint", "status", "latency_ms", "bytes"],
+        rows,
+    )
 }
 
 /// Histogram bucket bounds of the synthetic export (Prometheus client defaults).

@@ -86,27 +86,36 @@ impl Comparison {
 
     /// The comparison as CSV: one row per metric.
     pub fn to_csv(&self) -> String {
-        let mut o = String::from(
-            "metric,a,b,difference,ci_low,ci_high,relative,significant,ci_low_unpaired,ci_high_unpaired\n",
-        );
         let f = |x: Option<f64>| x.map(|v| v.to_string()).unwrap_or_default();
-        for m in &self.metrics {
-            let _ = writeln!(
-                o,
-                "{},{},{},{},{},{},{},{},{},{}",
-                m.metric,
-                m.a,
-                m.b,
-                m.difference,
+        let rows = self.metrics.iter().map(|m| {
+            vec![
+                m.metric.to_string(),
+                m.a.to_string(),
+                m.b.to_string(),
+                m.difference.to_string(),
                 f(m.ci95.map(|c| c[0])),
                 f(m.ci95.map(|c| c[1])),
                 f(m.relative),
-                m.significant,
+                m.significant.to_string(),
                 f(m.ci95_unpaired.map(|c| c[0])),
-                f(m.ci95_unpaired.map(|c| c[1]))
-            );
-        }
-        o
+                f(m.ci95_unpaired.map(|c| c[1])),
+            ]
+        });
+        crate::files::csv_string(
+            &[
+                "metric",
+                "a",
+                "b",
+                "difference",
+                "ci_low",
+                "ci_high",
+                "relative",
+                "significant",
+                "ci_low_unpaired",
+                "ci_high_unpaired",
+            ],
+            rows,
+        )
     }
 
     /// The table printed on the terminal.

@@ -66,8 +66,7 @@ pub fn write_timeseries(out: &RunOutput, dir: &Path) -> anyhow::Result<()> {
 /// each probability of [`crate::runner::CDF_PROBABILITIES`], averaged over
 /// the replications where it is defined (quantile averaging).
 pub fn write_latency_cdf(out: &RunOutput, tiers: &[String], dir: &Path) -> anyhow::Result<()> {
-    use std::fmt::Write;
-    let mut s = String::from("scope,probability,latency_s\n");
+    let mut rows = Vec::new();
     let scopes = std::iter::once("all".to_string()).chain(tiers.iter().cloned());
     for (k, scope) in scopes.enumerate() {
         for (j, p) in crate::runner::CDF_PROBABILITIES.iter().enumerate() {
@@ -77,10 +76,12 @@ pub fn write_latency_cdf(out: &RunOutput, tiers: &[String], dir: &Path) -> anyho
                 .filter_map(|r| r.latency_quantiles.get(k)?.get(j).copied().flatten())
                 .collect();
             if !xs.is_empty() {
-                let _ = writeln!(s, "{scope},{p},{}", xs.iter().sum::<f64>() / xs.len() as f64);
+                let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+                rows.push(vec![scope.clone(), p.to_string(), mean.to_string()]);
             }
         }
     }
-    crate::files::write_atomic(&dir.join("latency_cdf.csv"), s.as_bytes())?;
+    let text = crate::files::csv_string(&["scope", "probability", "latency_s"], rows);
+    crate::files::write_atomic(&dir.join("latency_cdf.csv"), text.as_bytes())?;
     Ok(())
 }
