@@ -720,3 +720,61 @@ fn readme_quickstart_table_is_real() {
         "Σ rps × interval = {mean}, requests_arrived = {arrived}"
     );
 }
+
+/// GitHub's anchor for a heading: lower case, punctuation dropped, spaces
+/// as hyphens.
+fn slug(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-' || *c == '_')
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+#[test]
+fn links_between_the_docs_resolve() {
+    let mut pages = vec![repo("README.md"), repo("results/seeds/README.md")];
+    for e in std::fs::read_dir(repo("docs")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "md") {
+            pages.push(p);
+        }
+    }
+    let anchors = |p: &Path| -> BTreeSet<String> {
+        let text = std::fs::read_to_string(p).unwrap_or_default();
+        text.lines()
+            .filter(|l| l.starts_with('#'))
+            .map(|l| slug(l.trim_start_matches('#')))
+            .collect()
+    };
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for page in &pages {
+        let text = std::fs::read_to_string(page).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            for part in line.split("](").skip(1) {
+                let target = part.split(')').next().unwrap();
+                if target.contains("://") || target.starts_with("mailto:") {
+                    continue;
+                }
+                let (file, anchor) = target.split_once('#').unwrap_or((target, ""));
+                let path = if file.is_empty() {
+                    page.clone()
+                } else {
+                    page.parent().unwrap().join(file)
+                };
+                checked += 1;
+                let at = format!("{}:{}", page.strip_prefix(repo("")).unwrap().display(), i + 1);
+                if !path.exists() {
+                    failures.push(format!("{at}: `{target}`: no such file"));
+                } else if !anchor.is_empty() && !anchors(&path).contains(anchor) {
+                    failures.push(format!("{at}: `{target}`: no heading with that anchor"));
+                }
+            }
+        }
+    }
+    assert!(checked >= 30, "only {checked} links found");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
