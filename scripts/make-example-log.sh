@@ -1,5 +1,5 @@
 #!/bin/sh
-# Regenerate the example access log of `tenantsim fit` (README: "Calibrate
+# Regenerate the example access log of `tenantsim fit` (docs/GUIDE.md: "Calibrate
 # from production") from its known scenario, scenarios/examples/access-log-truth.toml:
 # a day of requests from 78 tenants in three tiers (free, pro, enterprise),
 # diurnal load peaking at 15:00 UTC, hourly 2-minute bursts on the free tier,

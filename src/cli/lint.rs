@@ -16,7 +16,7 @@ Each finding has a severity (error, warning, info), a stable rule id, the
 scenario keys involved and the arithmetic. Rules: pool-connections,
 tier-connections, tier-memory, instance-memory, timeout-order, utilization,
 db-utilization, autoscaler-capacity, throughput-capacity, littles-law,
-claim-consistency (README: \"Static checks\").
+claim-consistency (docs/GUIDE.md: \"Static checks\").
 Exit codes: 0 no errors (and no warnings with --deny-warnings), 1 otherwise, 2 bad input.")]
 pub struct LintArgs {
     /// Scenario files.

@@ -48,7 +48,7 @@ fn the_committed_corpus_is_handled_without_panics() {
 /// failure repeats; the failing input is written to
 /// `target/fuzz-smoke/<target>-<n>` and named in the message. It finds
 /// less than libFuzzer (no coverage feedback) but needs no nightly
-/// toolchain and no 15-minute fuzzer build; see README "Hardening".
+/// toolchain and no 15-minute fuzzer build; see docs/testing.md "Hardening".
 #[test]
 fn mutated_corpus_inputs_are_handled_without_panics() {
     use rand::{RngExt, SeedableRng};

@@ -10,6 +10,7 @@ mod compare;
 mod crash_safety;
 mod datatier;
 mod determinism;
+mod docs;
 mod fit;
 mod fuzz_corpus;
 mod generated;

@@ -6,7 +6,7 @@
 //! The runs are shortened (`--set simulation.duration=60s`, warm-up 0, two
 //! replications) so the test stays within seconds in the debug profile; the
 //! verdicts of these short runs are not checked, only that each claim gets
-//! one (the README records the verdicts of the full runs).
+//! one (results/seeds/README.md records the verdicts of the full runs).
 
 use super::repo;
 use assert_cmd::Command;
@@ -91,8 +91,8 @@ fn claims_gives_every_claim_of_every_seed_scenario_a_verdict() {
 /// (`"SCOPE NAME"` as `check` prints them). CI stays green while these
 /// known failures stay listed here; any other failing check — or a listed
 /// one that starts to pass — fails the test, so a change to the model or a
-/// scaling policy that moves a seed system's verdicts is seen. The README
-/// ("The seed systems") gives the full-length verdicts.
+/// scaling policy that moves a seed system's verdicts is seen. results/seeds/README.md
+/// gives the full-length verdicts.
 const GATES: &[(&str, &[&str], &[&str])] = &[
     (
         "agent-hive-500.toml",
@@ -206,7 +206,7 @@ fn check_gates_every_seed_scenario_with_its_known_failures() {
         for e in expected.iter() {
             if !failed.iter().any(|f| f == e) {
                 problems.push(format!(
-                    "{file}: known failure `{e}` now passes: update GATES and the README"
+                    "{file}: known failure `{e}` now passes: update GATES and results/seeds/README.md"
                 ));
             }
         }

@@ -1,7 +1,7 @@
 // Scratch benchmark for docs/engine.md — NOT part of the tenantsim crate
 // (cargo never compiles files under docs/; actix is not a tenantsim dependency).
 // Build it in a scratch crate outside the repository:
-//   mkdir -p /tmp/actix_mm8/src && cp docs/engine-actix-mm8.rs /tmp/actix_mm8/src/main.rs
+//   mkdir -p /tmp/actix_mm8/src && cp benchmarks/engine-actix-mm8.rs /tmp/actix_mm8/src/main.rs
 //   /tmp/actix_mm8/Cargo.toml: [package] name = "actix_mm8", edition = "2021";
 //     [dependencies] actix = "0.13.5", tokio = { version = "1", features = ["sync"] }
 //   cd /tmp/actix_mm8 && CARGO_TARGET_DIR=/tmp/actix_target cargo build --release
