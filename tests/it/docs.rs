@@ -704,6 +704,22 @@ fn readme_quickstart_table_is_real() {
     );
     let mut rdr = csv::Reader::from_path(dir.join("timeseries.csv")).unwrap();
     let h = rdr.headers().unwrap().clone();
+    // The reference's column table lists exactly the real columns (the
+    // sessions columns appear only with [sessions]).
+    let reference = std::fs::read_to_string(repo("docs/scenario-reference.md")).unwrap();
+    let table = &reference[reference.find("| column | unit | meaning |").expect("the time-series table")..];
+    let documented: Vec<String> = table
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .flat_map(|l| {
+            let first = l.split('|').nth(1).unwrap_or("");
+            first.split(',').map(|c| c.trim().trim_matches('`').to_string()).collect::<Vec<_>>()
+        })
+        .filter(|c| !c.starts_with("sessions_"))
+        .collect();
+    let real: Vec<String> = h.iter().map(String::from).collect();
+    assert_eq!(documented, real, "docs/scenario-reference.md's time-series columns differ from timeseries.csv");
     let col = |n: &str| h.iter().position(|c| c == n).unwrap();
     let (t, rps) = (col("time_s"), col("rps"));
     let mut sum = 0.0;
