@@ -2627,15 +2627,15 @@ fn parse_claims(
             continue;
         }
         if let Some(rule) = text_of("lint")? {
-            let Some(r) = crate::lint::RULES.iter().find(|r| r.id == rule) else {
-                let hint = did_you_mean(&rule, crate::lint::RULES.iter().map(|r| r.id))
+            let Some(r) = crate::lint::rules::RULES.iter().find(|r| r.id == rule) else {
+                let hint = did_you_mean(&rule, crate::lint::rules::RULES.iter().map(|r| r.id))
                     .map(|s| format!("; did you mean `{s}`?"))
                     .unwrap_or_default();
                 return Err(cx.err(
                     &key("lint"),
                     format!(
                         "`{rule}` is not a lint rule{hint} (rules: {})",
-                        crate::lint::RULES.iter().map(|r| r.id).collect::<Vec<_>>().join(", ")
+                        crate::lint::rules::RULES.iter().map(|r| r.id).collect::<Vec<_>>().join(", ")
                     ),
                 ));
             };
