@@ -24,8 +24,8 @@ pub mod littles;
 mod load;
 
 pub mod rules;
-pub use rules::{Rule, RULES};
 use crate::scenario::Scenario;
+pub use rules::{Rule, RULES};
 use serde::Serialize;
 
 /// How bad a failed check is.
@@ -105,7 +105,6 @@ pub(crate) fn check(
         passed,
     }
 }
-
 
 /// All checks of every rule, passed or not.
 pub fn checks(sc: &Scenario) -> Vec<Check> {
