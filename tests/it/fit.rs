@@ -38,7 +38,7 @@ fn rel(a: f64, b: f64) -> f64 {
 #[test]
 fn fitting_a_synthetic_log_recovers_the_known_scenario() {
     let truth = Scenario::load(&repo("scenarios/examples/access-log-truth.toml"), &[]).unwrap();
-    let start = tenantsim::fit::log::parse_timestamp("2026-05-04T00:00:00Z").unwrap();
+    let start = tenantsim::fit::timestamp::parse_timestamp("2026-05-04T00:00:00Z").unwrap();
     let reqs = tenantsim::fit::synth::synthesize(&truth, 7, start).unwrap();
     let map = tenantsim::fit::read_tier_map(&tenantsim::fit::synth::tier_map(&truth)).unwrap();
     let fit = tenantsim::fit::fit_log(&reqs, Some(&map), 12);
