@@ -74,8 +74,6 @@ pub struct Instance {
     pub memory: TimeIntegral,
     /// Requests waiting for a worker, over time.
     pub queue_len: TimeIntegral,
-    /// The autoscaler's marks on the integrals above (busy, memory, queue).
-    pub marks: [f64; 3],
 }
 
 impl Instance {
@@ -106,7 +104,6 @@ impl Instance {
             busy: TimeIntegral::new(now),
             memory: TimeIntegral::new(now),
             queue_len: TimeIntegral::new(now),
-            marks: [0.0; 3],
         }
     }
 

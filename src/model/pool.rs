@@ -96,10 +96,6 @@ pub struct ConnectionPool {
     pub waiting_gauge: TimeIntegral,
     /// Connection capacity (`limit` while the pool exists, 0 once closed).
     pub capacity_gauge: TimeIntegral,
-    /// The instance that owns it (per-instance pools), if any.
-    pub owner: Option<u32>,
-    /// The autoscaler's mark on `in_use_gauge` (connection-seconds).
-    pub mark: f64,
 }
 
 impl ConnectionPool {
@@ -120,8 +116,6 @@ impl ConnectionPool {
                 g.set(now, n as f64);
                 g
             },
-            owner: None,
-            mark: 0.0,
         }
     }
 

@@ -9,17 +9,20 @@
 //! policy keeps replicas within bounds.
 
 pub mod hpa;
+mod observe;
 mod schedule;
 mod step;
 mod target_tracking;
 mod threshold;
 
+pub use observe::{GroupScaling, Scaling};
 pub use schedule::SchedulePolicy;
 pub use step::{StepAdjustment, StepPolicy};
 pub use target_tracking::TargetTrackingPolicy;
 pub use threshold::{ThresholdPolicy, ThresholdRule};
 
 use crate::engine::SimTime;
+use crate::scenario::{AutoscalerSpec, PolicySpec};
 
 /// What an autoscaler can scale on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -161,6 +164,63 @@ impl Policy for NoPolicy {
     fn desired(&mut self, obs: &Observation) -> (u32, &'static str) {
         (obs.current, "none")
     }
+}
+
+/// The autoscaler a scenario's `[autoscaler]` describes: its policy, with
+/// its bounds and interval.
+pub fn from_spec(a: &AutoscalerSpec) -> Autoscaler {
+    let policy: Box<dyn Policy> = match &a.policy {
+        PolicySpec::None => Box::new(NoPolicy),
+        PolicySpec::Threshold {
+            rules,
+            step,
+            sustain,
+            scale_out_cooldown,
+            scale_in_cooldown,
+        } => Box::new(ThresholdPolicy::new(
+            rules.clone(),
+            *step,
+            *sustain,
+            *scale_out_cooldown,
+            *scale_in_cooldown,
+        )),
+        PolicySpec::Hpa {
+            metrics,
+            tolerance,
+            scale_up,
+            scale_down,
+        } => Box::new(HpaPolicy {
+            hpa: hpa::Hpa::new(hpa::HpaSpec {
+                min: a.min,
+                max: a.max,
+                tolerance: *tolerance,
+                scale_up: scale_up.clone(),
+                scale_down: scale_down.clone(),
+            }),
+            metrics: metrics.clone(),
+        }),
+        PolicySpec::TargetTracking {
+            metric,
+            target,
+            disable_scale_in,
+            scale_in_cooldown,
+            ..
+        } => Box::new(TargetTrackingPolicy::new(
+            *metric,
+            *target,
+            *disable_scale_in,
+            *scale_in_cooldown,
+        )),
+        PolicySpec::Step {
+            metric,
+            adjustments,
+            cooldown,
+        } => Box::new(StepPolicy::new(*metric, adjustments.clone(), *cooldown)),
+        PolicySpec::Schedule { entries } => Box::new(SchedulePolicy {
+            entries: entries.clone(),
+        }),
+    };
+    Autoscaler::new(a.min, a.max, a.interval, policy)
 }
 
 #[cfg(test)]
