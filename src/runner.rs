@@ -279,7 +279,8 @@ pub struct Precision {
 /// 3), estimate how many are needed from the CI so far, run the missing
 /// ones, repeat. Replication r is the same whatever the batch it ran in, so
 /// the result is deterministic. Returns the output and whether the target
-/// was met; `progress` gets fractions of the replications run so far.
+/// was met; `progress` gets fractions of `p.max_replications` (each
+/// replication adds 1 / max in all), so the calls never sum above 1.
 pub fn run_to_precision(sc: &Scenario, p: &Precision, progress: &(dyn Fn(f64) + Sync)) -> (RunOutput, bool) {
     let start = Instant::now();
     let mut n = sc.simulation.replications.max(3).min(p.max_replications.max(2));
@@ -291,8 +292,8 @@ pub fn run_to_precision(sc: &Scenario, p: &Precision, progress: &(dyn Fn(f64) + 
         .collect();
     loop {
         let have = reps.len() as u32;
-        let batch = n - have;
-        let per = |f: f64| progress(f * batch as f64 / n as f64);
+        let cap = p.max_replications.max(n) as f64;
+        let per = |f: f64| progress(f / cap);
         reps.extend(run_range(sc, have..n, &per));
         let mut needed = n as usize;
         let mut met = true;
