@@ -48,13 +48,12 @@ impl ScenarioError {
 
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(flag) = &self.flag {
-            return write!(f, "{flag}: {}", self.message);
-        }
-        match (&self.file, self.line) {
-            (Some(p), Some(l)) => write!(f, "{}:{}:{}: ", p.display(), l, self.column.unwrap_or(1))?,
-            (Some(p), None) => write!(f, "{}: ", p.display())?,
-            (None, _) => {}
+        // A value from the command line is located by its flag.
+        match (&self.flag, &self.file, self.line) {
+            (Some(flag), _, _) => write!(f, "{flag}: ")?,
+            (None, Some(p), Some(l)) => write!(f, "{}:{}:{}: ", p.display(), l, self.column.unwrap_or(1))?,
+            (None, Some(p), None) => write!(f, "{}: ", p.display())?,
+            (None, None, _) => {}
         }
         if let Some(k) = &self.key {
             write!(f, "key `{k}`: ")?;

@@ -309,7 +309,6 @@ impl Sources {
             err.file = None;
             err.line = None;
             err.column = None;
-            err.key = None;
             return err;
         }
         for n in (1..=segs.len()).rev() {
@@ -542,7 +541,7 @@ mod tests {
         );
         assert_eq!(
             e.to_string(),
-            "--set simulation.replications=0: must be between 1 and 10000"
+            "--set simulation.replications=0: key `simulation.replications`: must be between 1 and 10000"
         );
         // A key the override did not touch keeps its file line.
         let e = s.locate_error(
@@ -555,7 +554,7 @@ mod tests {
         let e = s.raw().unwrap_err();
         assert_eq!(
             e.to_string(),
-            "--set instance.cores=-3: -3 is out of range: a whole number between 0 and 4294967295"
+            "--set instance.cores=-3: key `instance.cores`: -3 is out of range: a whole number between 0 and 4294967295"
         );
     }
 

@@ -378,7 +378,7 @@ fn errors_in_flag_values_name_the_flag_not_a_file_line() {
         .code(2);
     let e = stderr_of(&a);
     assert!(
-        e.contains("error: --replications 0: must be between 1 and 10000"),
+        e.contains("error: --replications 0: key `simulation.replications`: must be between 1 and 10000"),
         "{e}"
     );
     assert!(!e.contains("quickstart.toml:"), "{e}");
@@ -402,7 +402,7 @@ fn errors_in_flag_values_name_the_flag_not_a_file_line() {
         .code(2);
     let e = stderr_of(&a);
     assert!(
-        e.contains("--set workload.0.tenants=-5: -5 is out of range: a whole number between 0 and 4294967295"),
+        e.contains("--set workload.0.tenants=-5: key `workload[0].tenants`: -5 is out of range: a whole number between 0 and 4294967295"),
         "{e}"
     );
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "nothing is written");
@@ -480,7 +480,12 @@ fn a_bad_out_path_is_refused_before_simulating_and_named() {
             "--param".into(),
             "instance.initial=2,3".into(),
         ],
-        vec!["plan".into(), q.into(), "--vary".into(), "instance.initial=1,2,3".into()],
+        vec![
+            "plan".into(),
+            q.into(),
+            "--vary".into(),
+            "instance.initial=1,2,3".into(),
+        ],
         vec!["compare".into(), q.into(), "--set".into(), "instance.initial=3".into()],
     ];
     for target in [file.clone(), file.join("sub")] {
