@@ -318,7 +318,8 @@ pub fn run_to_precision(
     loop {
         let have = reps.len() as u32;
         // The bar's whole length is the cap: the target may be met sooner.
-        let per = |f: f64| progress(f / p.max_replications as f64);
+        let cap = p.max_replications.max(n) as f64;
+        let per = |f: f64| progress(f / cap);
         reps.extend(run_range(sc, have..n, &per));
         let mut needed = n as usize;
         let mut outcome = PrecisionOutcome {
@@ -352,7 +353,8 @@ pub fn run_to_precision(
             }
         }
         if outcome.met || n >= p.max_replications {
-            progress(p.max_replications.saturating_sub(n) as f64 / p.max_replications as f64);
+            let cap = p.max_replications.max(n);
+            progress((cap - n) as f64 / cap as f64);
             let out = RunOutput {
                 replications: reps,
                 wall_s: start.elapsed().as_secs_f64(),

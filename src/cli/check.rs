@@ -54,13 +54,9 @@ fn verdict(c: &SloResult, strict: bool) -> bool {
 }
 
 pub fn run(a: CheckArgs) -> anyhow::Result<i32> {
-    let sets = super::overrides(&a.set, a.seed, a.replications);
+    let ov = super::Overrides::new(&a.set, a.seed, a.replications);
     // Validate every file before simulating any.
-    let scenarios: Vec<Scenario> = a
-        .scenarios
-        .iter()
-        .map(|p| Scenario::load(p, &sets))
-        .collect::<Result<_, _>>()?;
+    let scenarios: Vec<Scenario> = a.scenarios.iter().map(|p| ov.load(p)).collect::<Result<_, _>>()?;
     let mut all_ok = true;
     let mut suites: Vec<(Scenario, Summary)> = Vec::new();
     for sc in scenarios {

@@ -138,16 +138,17 @@ fn print_text(j: &Judged) {
 }
 
 pub fn run(a: ClaimsArgs) -> anyhow::Result<i32> {
-    let sets = super::overrides(&a.set, a.seed, a.replications);
+    let ov = super::Overrides::new(&a.set, a.seed, a.replications);
+    let sets = &ov.sets;
     // Load everything first: a bad file fails before any simulation.
     for p in &a.scenarios {
-        crate::scenario::Scenario::load(p, &sets)?;
+        ov.load(p)?;
     }
     let mut refuted = false;
     let mut json = Vec::new();
     let mut judged = Vec::new();
     for p in &a.scenarios {
-        let sc = crate::scenario::Scenario::load(p, &sets)?;
+        let sc = ov.load(p)?;
         if sc.claims.is_empty() {
             eprintln!("note: {} has no [[claim]]", p.display());
             continue;
@@ -160,7 +161,7 @@ pub fn run(a: ClaimsArgs) -> anyhow::Result<i32> {
                 eprintln!("searching: {s}");
             }
         };
-        let j = claims::judge_file(p, &sets, !a.no_search, &progress, &note)?;
+        let j = claims::judge_file(p, sets, !a.no_search, &progress, &note)?;
         if let Some(pb) = &pb {
             pb.finish_and_clear();
         }

@@ -58,7 +58,11 @@ pub struct CompareArgs {
 }
 
 pub fn run(a: CompareArgs) -> anyhow::Result<i32> {
-    let mut common = super::overrides(&a.set_both, a.seed, None);
+    let mut ov = super::Overrides::new(&[], a.seed, None);
+    for s in &a.set_both {
+        ov.push("--set-both", s);
+    }
+    let mut common = ov.sets.clone();
     let (sa, sb, b_label) = if a.scenarios.len() == 1 {
         if a.set.is_empty() {
             return Err(BadInput(
@@ -66,16 +70,16 @@ pub fn run(a: CompareArgs) -> anyhow::Result<i32> {
             )
             .into());
         }
-        let sa = Scenario::load(&a.scenarios[0], &common)?;
+        let sa = Scenario::load(&a.scenarios[0], &common).map_err(|e| ov.name_flag(e))?;
         let mut b_sets = common.clone();
         b_sets.extend(a.set.iter().cloned());
-        let sb = Scenario::load(&a.scenarios[0], &b_sets)?;
+        let sb = Scenario::load(&a.scenarios[0], &b_sets).map_err(|e| ov.name_flag(e))?;
         let label = format!("{} with {}", sa.name, a.set.join(" "));
         (sa, sb, label)
     } else {
         common.extend(a.set.iter().cloned());
-        let sa = Scenario::load(&a.scenarios[0], &common)?;
-        let sb = Scenario::load(&a.scenarios[1], &common)?;
+        let sa = Scenario::load(&a.scenarios[0], &common).map_err(|e| ov.name_flag(e))?;
+        let sb = Scenario::load(&a.scenarios[1], &common).map_err(|e| ov.name_flag(e))?;
         let label = sb.name.clone();
         (sa, sb, label)
     };
@@ -104,6 +108,11 @@ pub fn run(a: CompareArgs) -> anyhow::Result<i32> {
         .num_threads(a.threads.unwrap_or(0))
         .build()
         .map_err(|e| BadInput(format!("--threads: {e}")))?;
+    let dir = a
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("results").join(format!("compare-{}-vs-{}", sa.name, slug(&b_label))));
+    super::prepare_out_dir("--out", &dir)?;
     let pb = progress_bar(a.quiet || a.json, 2000, "A and B");
     let progress = super::fraction_progress(&pb);
     let (oa, ob) = pool.install(|| (runner::run(&sa, &progress), runner::run(&sb, &progress)));
@@ -116,12 +125,11 @@ pub fn run(a: CompareArgs) -> anyhow::Result<i32> {
         format!("{} ({})", sa.name, a.scenarios[0].display())
     };
     let c = compare(&a_label, &b_label, seed, !a.independent, &oa, &ob);
-    let dir = a
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("results").join(format!("compare-{}-vs-{}", sa.name, slug(&b_label))));
-    report::write_atomic(&dir.join("comparison.json"), c.to_json().as_bytes())?;
-    report::write_atomic(&dir.join("comparison.csv"), c.to_csv().as_bytes())?;
+    for (name, bytes) in [("comparison.json", c.to_json()), ("comparison.csv", c.to_csv())] {
+        let path = dir.join(name);
+        report::write_atomic(&path, bytes.as_bytes())
+            .map_err(|e| BadInput(format!("cannot write {}: {e}", path.display())))?;
+    }
     if !a.no_report {
         report::write_report(&dir)?;
     }

@@ -147,6 +147,7 @@ pub fn run(a: FitArgs) -> anyhow::Result<i32> {
         if let Some(n) = &pl.latency_note {
             eprintln!("  note: {n}");
         }
+        fit::check_enough_requests(pl.requests.len()).map_err(|m| bad(format!("{}: {m}", p.display())))?;
         parsed = Some(pl);
     }
     let prom = match &a.prometheus {
@@ -223,8 +224,8 @@ pub fn run(a: FitArgs) -> anyhow::Result<i32> {
             return Err(bad("--check compares with an access log: give one".into()));
         };
         let path = a.out.clone().unwrap_or_else(|| PathBuf::from("fitted.toml"));
-        let sets = crate::cli::overrides(&[], a.seed, a.replications);
-        let sc = crate::scenario::Scenario::from_str(&path, &text, &sets)?;
+        let ov = crate::cli::Overrides::new(&[], a.seed, a.replications);
+        let sc = crate::scenario::Scenario::from_str(&path, &text, &ov.sets).map_err(|e| ov.name_flag(e))?;
         let history: Vec<(f64, f64)> = prom
             .as_ref()
             .map(|p| {

@@ -80,8 +80,13 @@ pub struct ScenarioArgs {
     /// The scenario file (TOML).
     pub scenario: PathBuf,
     /// Override a scenario value, e.g. --set instance.initial=4 or
-    /// --set workload.0.tenants=1200 (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
+    /// --set workload.0.tenants=1200 (repeatable). It may set any key the
+    /// schema knows, even one the file leaves out (--set simulation.seed=7,
+    /// or --set autoscaler.max=8 without an [autoscaler]), but never adds a
+    /// component or list entry: --set endpoint.NAME.cpu=5ms needs an
+    /// endpoint NAME in the scenario, --set workload.3.tenants=9 a fourth
+    /// [[workload]] (a typo is refused, with the names that exist).
+    #[arg(long = "set", value_name = "KEY=VALUE", verbatim_doc_comment)]
     pub set: Vec<String>,
     /// Base random seed (replication r uses streams derived from seed and r).
     #[arg(long)]
@@ -91,29 +96,83 @@ pub struct ScenarioArgs {
 impl ScenarioArgs {
     /// Load the scenario with --set and --seed applied.
     pub fn load(&self) -> Result<crate::scenario::Scenario, crate::scenario::ScenarioError> {
-        crate::scenario::Scenario::load(&self.scenario, &overrides(&self.set, self.seed, None))
+        Overrides::new(&self.set, self.seed, None).load(&self.scenario)
+    }
+}
+
+/// The overrides a command line stands for: the `--set` assignments, then
+/// the flags that set a scenario key (`--seed`, `--replications`,
+/// `--max-events`) as the assignments they stand for. An error about one of
+/// those keys names the flag the user typed, not the `--set` it became.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// The assignments, in the order they apply (later ones win).
+    pub sets: Vec<String>,
+    /// (assignment, flag as typed) for the assignments a flag stands for.
+    flags: Vec<(String, String)>,
+}
+
+impl Overrides {
+    pub fn new(set: &[String], seed: Option<u64>, replications: Option<u32>) -> Overrides {
+        let mut o = Overrides {
+            sets: set.to_vec(),
+            flags: Vec::new(),
+        };
+        if let Some(s) = seed {
+            o.flag("--seed", "simulation.seed", s.to_string());
+        }
+        if let Some(r) = replications {
+            o.flag("--replications", "simulation.replications", r.to_string());
+        }
+        o
+    }
+
+    /// Add `--max-events N` as the override it stands for.
+    pub fn max_events(mut self, n: Option<u64>) -> Overrides {
+        if let Some(n) = n {
+            self.flag("--max-events", "simulation.max_events", n.to_string());
+        }
+        self
+    }
+
+    /// Add an assignment given with a flag other than `--set` (e.g.
+    /// `--set-both KEY=VALUE`), so errors name that flag.
+    pub fn push(&mut self, flag: &str, assignment: &str) {
+        self.sets.push(assignment.to_string());
+        self.flags
+            .push((assignment.to_string(), format!("{flag} {assignment}")));
+    }
+
+    fn flag(&mut self, flag: &str, key: &str, value: String) {
+        let assignment = format!("{key}={value}");
+        self.sets.push(assignment.clone());
+        self.flags.push((assignment, format!("{flag} {value}")));
+    }
+
+    /// Name the flag the user typed in an error about one of its values.
+    pub fn name_flag(&self, mut e: crate::scenario::ScenarioError) -> crate::scenario::ScenarioError {
+        if let Some(f) = &e.flag {
+            if let Some((_, typed)) = self
+                .flags
+                .iter()
+                .find(|(a, _)| f.strip_prefix("--set ") == Some(a.as_str()))
+            {
+                e.flag = Some(typed.clone());
+            }
+        }
+        e
+    }
+
+    /// Load `path` with these overrides.
+    pub fn load(&self, path: &std::path::Path) -> Result<crate::scenario::Scenario, crate::scenario::ScenarioError> {
+        crate::scenario::Scenario::load(path, &self.sets).map_err(|e| self.name_flag(e))
     }
 }
 
 /// The `--set` assignments with `--seed` and `--replications` added as the
 /// overrides they stand for.
 pub fn overrides(set: &[String], seed: Option<u64>, replications: Option<u32>) -> Vec<String> {
-    let mut sets = set.to_vec();
-    if let Some(s) = seed {
-        sets.push(format!("simulation.seed={s}"));
-    }
-    if let Some(r) = replications {
-        sets.push(format!("simulation.replications={r}"));
-    }
-    sets
-}
-
-/// `sets` with `--max-events N` added as the override it stands for.
-pub fn with_max_events(mut sets: Vec<String>, max_events: Option<u64>) -> Vec<String> {
-    if let Some(n) = max_events {
-        sets.push(format!("simulation.max_events={n}"));
-    }
-    sets
+    Overrides::new(set, seed, replications).sets
 }
 
 /// Parse arguments, run the command, and return the process exit code.
@@ -162,12 +221,42 @@ pub fn main() -> i32 {
 /// A user-input problem found by the CLI itself.
 pub use crate::InputError as BadInput;
 
+/// Check, before anything is simulated, that the output folder `dir` (the
+/// value of `flag`) can take the results: create it if it is missing, and
+/// make sure files can be written in it. The error names the flag and the
+/// path, so a long run never ends in "File exists (os error 17)".
+pub fn prepare_out_dir(flag: &str, dir: &std::path::Path) -> Result<(), BadInput> {
+    let err = |why: String| BadInput(format!("{flag} {}: {why}", dir.display()));
+    if dir.exists() && !dir.is_dir() {
+        return Err(err(
+            "exists and is not a folder; give a folder (the results are files inside it)".into(),
+        ));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| err(format!("cannot create this folder: {e}")))?;
+    // A hidden probe, removed at once: permissions alone do not tell
+    // (read-only mounts, ACLs).
+    let probe = dir.join(format!(".tenantsim-write-check-{}", std::process::id()));
+    std::fs::File::create(&probe).map_err(|e| err(format!("cannot write in this folder: {e}")))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
 /// Progress as fractions of a run (what `runner::run` reports), on a bar
-/// of 1000 steps per run.
+/// of 1000 steps per run. The fractions are summed before rounding: one
+/// stretch of one of many replications is far less than a step, and
+/// rounding each call alone would leave the bar at zero.
 pub fn fraction_progress(pb: &Option<indicatif::ProgressBar>) -> impl Fn(f64) + Sync + '_ {
+    let total = std::sync::Mutex::new(0.0f64);
     move |f: f64| {
         if let Some(pb) = pb {
-            pb.inc((f * 1000.0).round() as u64);
+            // A poisoned lock only means another thread panicked mid-update;
+            // the running total is still a number.
+            let mut t = total.lock().unwrap_or_else(|p| p.into_inner());
+            *t += f;
+            let target = (*t * 1000.0).round() as u64;
+            if target > pb.position() {
+                pb.set_position(target);
+            }
         }
     }
 }
@@ -186,4 +275,45 @@ pub fn progress_bar(quiet: bool, len: u64, what: &str) -> Option<indicatif::Prog
     );
     pb.set_message(what.to_string());
     Some(pb)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_advances_in_steps_smaller_than_one_bar_step() {
+        // 100 replications × 100 stretches: each call is 1e-4 of the run,
+        // a tenth of a bar step, which rounding per call used to lose.
+        let pb = Some(indicatif::ProgressBar::hidden());
+        pb.as_ref().unwrap().set_length(1000);
+        let progress = fraction_progress(&pb);
+        for _ in 0..5000 {
+            progress(1e-4);
+        }
+        assert_eq!(pb.as_ref().unwrap().position(), 500);
+    }
+
+    #[test]
+    fn errors_name_the_flag_an_override_came_from() {
+        let ov = Overrides::new(&["instance.cores=4".into()], Some(7), Some(0)).max_events(Some(9));
+        assert_eq!(
+            ov.sets,
+            [
+                "instance.cores=4",
+                "simulation.seed=7",
+                "simulation.replications=0",
+                "simulation.max_events=9"
+            ]
+        );
+        let mut e = crate::scenario::ScenarioError::new("must be between 1 and 10000");
+        e.flag = Some("--set simulation.replications=0".into());
+        assert_eq!(
+            ov.name_flag(e).to_string(),
+            "--replications 0: must be between 1 and 10000"
+        );
+        let mut e = crate::scenario::ScenarioError::new("bad");
+        e.flag = Some("--set instance.cores=4".into());
+        assert_eq!(ov.name_flag(e).to_string(), "--set instance.cores=4: bad");
+    }
 }

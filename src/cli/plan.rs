@@ -127,8 +127,9 @@ fn describe(params: &[ParamSpec], c: &Candidate, objective: &str) -> String {
 }
 
 pub fn run(a: PlanArgs) -> anyhow::Result<i32> {
-    let sets = super::overrides(&a.scenario.set, a.scenario.seed, None);
-    let base = crate::scenario::Scenario::load(&a.scenario.scenario, &sets)?;
+    let ov = super::Overrides::new(&a.scenario.set, a.scenario.seed, None);
+    let base = ov.load(&a.scenario.scenario)?;
+    let sets = ov.sets;
     if base.slo.is_empty() {
         return Err(BadInput(format!(
             "{}: plan needs an [slo] section to know what an acceptable setting is",
@@ -186,6 +187,11 @@ pub fn run(a: PlanArgs) -> anyhow::Result<i32> {
         .num_threads(a.jobs.unwrap_or(0))
         .build()
         .map_err(|e| BadInput(format!("--jobs: {e}")))?;
+    let dir = a
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("results").join(format!("{}-plan", base.name)));
+    super::prepare_out_dir("--out", &dir)?;
     let spinner = progress_bar(a.quiet || a.json, 0, "planning");
     if let Some(pb) = &spinner {
         pb.enable_steady_tick(std::time::Duration::from_millis(200));
@@ -196,12 +202,10 @@ pub fn run(a: PlanArgs) -> anyhow::Result<i32> {
         pb.finish_and_clear();
     }
     let doc = to_json(&params, metric, &result);
-    let dir = a
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("results").join(format!("{}-plan", base.name)));
     let text = serde_json::to_string_pretty(&doc)? + "\n";
-    report::write_atomic(&dir.join("plan.json"), text.as_bytes())?;
+    let plan_path = dir.join("plan.json");
+    report::write_atomic(&plan_path, text.as_bytes())
+        .map_err(|e| BadInput(format!("cannot write {}: {e}", plan_path.display())))?;
     if a.json {
         print!("{text}");
     } else if !a.quiet {

@@ -1,9 +1,10 @@
 //! `tenantsim run`: simulate a scenario, print the summary table, and write
 //! `summary.json`, `timeseries.csv` and `timeseries.parquet`.
 
-use super::{progress_bar, BadInput, ScenarioArgs, EXIT_FAILED, EXIT_OK};
+use super::{progress_bar, BadInput, Overrides, ScenarioArgs, EXIT_FAILED, EXIT_OK};
 use crate::report;
 use crate::runner;
+use anyhow::Context;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -50,14 +51,11 @@ pub struct RunArgs {
 }
 
 pub fn run(a: RunArgs) -> anyhow::Result<i32> {
-    let sc = crate::scenario::Scenario::load(
-        &a.scenario.scenario,
-        &super::with_max_events(
-            super::overrides(&a.scenario.set, a.scenario.seed, a.replications),
-            a.max_events,
-        ),
-    )?;
-    // Lint first: one line per warning or error, before anything runs.
+    let sc = Overrides::new(&a.scenario.set, a.scenario.seed, a.replications)
+        .max_events(a.max_events)
+        .load(&a.scenario.scenario)?;
+    // Lint first: one line per warning or error, before anything runs (the
+    // table below leaves them out, so each is said once).
     for f in crate::lint::lint(&sc)
         .iter()
         .filter(|f| f.severity >= crate::lint::Severity::Warning)
@@ -74,9 +72,12 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
         .num_threads(a.threads.unwrap_or(0))
         .build()
         .map_err(|e| BadInput(format!("--threads: {e}")))?;
+    let precision = super::sweep::precision_of(a.precision, &a.precision_metrics, a.max_replications, &sc)?;
+    // Before simulating: a bad --out must not cost the whole run.
+    let dir = a.out.clone().unwrap_or_else(|| PathBuf::from("results").join(&sc.name));
+    super::prepare_out_dir("--out", &dir)?;
     let pb = progress_bar(a.quiet, 1000, &sc.name);
     let progress = super::fraction_progress(&pb);
-    let precision = super::sweep::precision_of(a.precision, &a.precision_metrics, a.max_replications, &sc)?;
     let (out, met) = match &precision {
         None => (pool.install(|| runner::run(&sc, &progress)), None),
         Some(p) => {
@@ -98,8 +99,9 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
         summary.precision = Some(crate::sweep::precision_note(p, &outcome));
         summary.warnings.extend(crate::sweep::precision_warnings(p, &outcome));
     }
-    let dir = a.out.clone().unwrap_or_else(|| PathBuf::from("results").join(&sc.name));
-    report::write_atomic(&dir.join("summary.json"), summary.to_json().as_bytes())?;
+    let summary_path = dir.join("summary.json");
+    report::write_atomic(&summary_path, summary.to_json().as_bytes())
+        .with_context(|| format!("cannot write {}", summary_path.display()))?;
     report::write_timeseries(&out, &dir)?;
     let tiers: Vec<String> = sc.tiers.iter().map(|t| t.name.clone()).collect();
     report::write_latency_cdf(&out, &tiers, &dir)?;
@@ -109,7 +111,17 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
     if a.json {
         print!("{}", summary.to_json());
     } else if !a.quiet {
-        print!("{}", report::print_summary(&summary));
+        // The lint findings were said on stderr before the run.
+        let shown = report::Summary {
+            warnings: summary
+                .warnings
+                .iter()
+                .filter(|w| !w.starts_with("lint "))
+                .cloned()
+                .collect(),
+            ..summary.clone()
+        };
+        print!("{}", report::print_summary(&shown));
         println!("wrote {}", dir.display());
     }
     Ok(if summary.slo.passed { EXIT_OK } else { EXIT_FAILED })

@@ -2,7 +2,7 @@
 //! Latin hypercube of parameter values, resumable and shardable, and combine
 //! shards.
 
-use super::{progress_bar, BadInput, ScenarioArgs, EXIT_OK};
+use super::{progress_bar, BadInput, Overrides, ScenarioArgs, EXIT_OK};
 use crate::metrics::names;
 use crate::runner::Precision;
 use crate::sweep::{self, ParamSpec, PointRecord, Shard, Sweep};
@@ -150,10 +150,7 @@ pub fn precision_of(
 }
 
 pub fn run(a: SweepArgs) -> anyhow::Result<i32> {
-    let sets = super::with_max_events(
-        super::overrides(&a.scenario.set, a.scenario.seed, a.replications),
-        a.max_events,
-    );
+    let ov = Overrides::new(&a.scenario.set, a.scenario.seed, a.replications).max_events(a.max_events);
     let params: Vec<ParamSpec> = a
         .params
         .iter()
@@ -161,9 +158,9 @@ pub fn run(a: SweepArgs) -> anyhow::Result<i32> {
         .collect::<Result<_, _>>()
         .map_err(BadInput)?;
     let shard = shard_of(&a)?;
-    let base = crate::scenario::Scenario::load(&a.scenario.scenario, &sets)?;
+    let base = ov.load(&a.scenario.scenario)?;
     let precision = precision_of(a.precision, &a.precision_metrics, a.max_replications, &base)?;
-    let sweep = Sweep::prepare(&a.scenario.scenario, sets, params, a.lhs, shard, precision)?;
+    let sweep = Sweep::prepare(&a.scenario.scenario, ov.sets.clone(), params, a.lhs, shard, precision)?;
     for w in &base.warnings {
         eprintln!("warning (base scenario): {w}");
     }
@@ -180,6 +177,7 @@ pub fn run(a: SweepArgs) -> anyhow::Result<i32> {
         }
         PathBuf::from("results").join(name)
     });
+    super::prepare_out_dir("--out", &dir)?;
     let mine = sweep.my_points().count();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(a.jobs.unwrap_or(0))

@@ -137,6 +137,24 @@ pub fn read_tier_map(text: &str) -> Result<HashMap<String, String>, String> {
     Ok(m)
 }
 
+/// The fewest requests a log must hold to be fitted. A rate estimated from
+/// n arrivals has a relative standard error of 1/√n: 18 % at 30, so below
+/// that the fitted rates (and the dispersion test, whose own error is
+/// √(2/(n−1))) are mostly noise, and a scenario written from them would
+/// look more certain than the log is.
+pub const MIN_LOG_REQUESTS: usize = 30;
+
+/// Refuse a log too small to fit anything meaningful ([`MIN_LOG_REQUESTS`]).
+pub fn check_enough_requests(n: usize) -> Result<(), String> {
+    if n < MIN_LOG_REQUESTS {
+        return Err(format!(
+            "{n} request(s) read: a fit needs at least {MIN_LOG_REQUESTS} (a rate from n arrivals has a relative standard error of 1/√n, {:.0} % at {MIN_LOG_REQUESTS}); give a longer log",
+            100.0 / (MIN_LOG_REQUESTS as f64).sqrt()
+        ));
+    }
+    Ok(())
+}
+
 /// Fit a parsed log (sorted by time, and no longer than [`MAX_SPAN_S`], as
 /// [`log::read_log`] returns it: the fit allocates per 10 s of the span).
 /// `max_endpoints`: the busiest endpoints keep their names, the rest become

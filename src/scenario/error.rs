@@ -17,6 +17,10 @@ pub struct ScenarioError {
     pub key: Option<String>,
     /// What is wrong and what is allowed.
     pub message: String,
+    /// The command-line flag the value came from (`--set KEY=VALUE`, or a
+    /// flag such as `--replications 0` that stands for one): then the flag,
+    /// not a file line, is where the problem is.
+    pub flag: Option<String>,
 }
 
 impl ScenarioError {
@@ -27,6 +31,7 @@ impl ScenarioError {
             column: None,
             key: None,
             message: message.into(),
+            flag: None,
         }
     }
     pub fn at_key(key: impl Into<String>, message: impl Into<String>) -> Self {
@@ -43,10 +48,12 @@ impl ScenarioError {
 
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.file, self.line) {
-            (Some(p), Some(l)) => write!(f, "{}:{}:{}: ", p.display(), l, self.column.unwrap_or(1))?,
-            (Some(p), None) => write!(f, "{}: ", p.display())?,
-            (None, _) => {}
+        // A value from the command line is located by its flag.
+        match (&self.flag, &self.file, self.line) {
+            (Some(flag), _, _) => write!(f, "{flag}: ")?,
+            (None, Some(p), Some(l)) => write!(f, "{}:{}:{}: ", p.display(), l, self.column.unwrap_or(1))?,
+            (None, Some(p), None) => write!(f, "{}: ", p.display())?,
+            (None, None, _) => {}
         }
         if let Some(k) = &self.key {
             write!(f, "key `{k}`: ")?;

@@ -33,6 +33,37 @@ impl<'de> Deserialize<'de> for Duration {
     }
 }
 
+/// A u64 written as a TOML integer, or — for values above i64::MAX, which
+/// TOML integers cannot hold (e.g. `--seed 18446744073709551615`) — as a
+/// string of digits.
+fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    struct V;
+    impl serde::de::Visitor<'_> for V {
+        type Value = u64;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a whole number between 0 and 18446744073709551615")
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<u64, E> {
+            u64::try_from(v).map_err(|_| {
+                E::custom(format!(
+                    "{v} is out of range: a whole number between 0 and 18446744073709551615"
+                ))
+            })
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<u64, E> {
+            Ok(v)
+        }
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<u64, E> {
+            s.trim().parse().map_err(|_| {
+                E::custom(format!(
+                    "`{s}` is not a whole number between 0 and 18446744073709551615"
+                ))
+            })
+        }
+    }
+    d.deserialize_any(V).map(Some)
+}
+
 #[derive(Deserialize, Debug, Default, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct RawScenario {
@@ -210,10 +241,13 @@ pub struct RawKeys {
 pub struct RawSimulation {
     pub duration: Option<Duration>,
     pub warmup: Option<Duration>,
+    /// Any u64; above i64::MAX (beyond TOML integers) as a string.
+    #[serde(default, deserialize_with = "opt_u64")]
     pub seed: Option<u64>,
     pub replications: Option<u32>,
     pub sample_interval: Option<Duration>,
     /// Stop each replication after this many events (`--max-events`).
+    #[serde(default, deserialize_with = "opt_u64")]
     pub max_events: Option<u64>,
 }
 

@@ -2,12 +2,11 @@
 //! required keys, ranges, cross-references, and warnings.
 
 use super::error::{did_you_mean, ScenarioError};
-use super::raw::{Duration, RawScenario};
+use super::raw::Duration;
 use super::source::{display_path, parse_path, Sources};
 use super::units::parse_duration_secs;
 use super::*;
 use crate::metrics::names::{self, Better, Needs, Unit};
-use serde::Deserialize;
 
 struct Ctx<'a> {
     sources: &'a Sources,
@@ -31,16 +30,8 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
     for o in overrides {
         sources.apply_set(o)?;
     }
-    let raw = RawScenario::deserialize(toml::Value::Table(sources.merged.clone())).map_err(|e| {
-        let what = if overrides.is_empty() {
-            "the merged scenario".to_string()
-        } else {
-            format!("the scenario after --set {}", overrides.join(" --set "))
-        };
-        let mut err = ScenarioError::new(format!("{what} is invalid: {}", e.message().trim()));
-        err.file = sources.files.first().map(|f| f.path.clone());
-        err
-    })?;
+    // Types and ranges, with the key and the --set that put a value there.
+    let raw = sources.raw()?;
     let cx = Ctx { sources: &sources };
     let top = sources.files.first().map(|f| f.path.clone()).unwrap_or_default();
     let mut warnings = Vec::new();

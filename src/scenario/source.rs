@@ -5,6 +5,14 @@
 //! including file wins. Tables merge key by key (recursively); any other
 //! value — numbers, strings, and arrays, including arrays of tables such as
 //! `[[tier]]` — is replaced whole by the later file.
+//!
+//! `--set` rule: an override changes what the scenario has; it may add a
+//! key or table the schema defines (`simulation.seed`, an `[autoscaler]`
+//! the file leaves out — checked by the schema like a written one), but
+//! never a new list element or a new named component (`endpoint.<name>`):
+//! a typo there would silently add an unused endpoint and shift the random
+//! streams. Every value an override put in place is remembered, so an
+//! error about it names the flag instead of a file line.
 
 use super::error::{did_you_mean, line_col, ScenarioError};
 use super::raw::RawScenario;
@@ -23,6 +31,9 @@ pub struct SourceFile {
 pub struct Sources {
     pub files: Vec<SourceFile>,
     pub merged: toml::Table,
+    /// The `--set` overrides applied so far, in order: the key path each
+    /// replaced and the assignment as given.
+    pub overrides: Vec<(Vec<Seg>, String)>,
 }
 
 /// Read `path` and everything it includes, and merge them.
@@ -30,7 +41,11 @@ pub fn load(path: &Path) -> Result<Sources, ScenarioError> {
     let mut files = Vec::new();
     let mut stack = Vec::new();
     let merged = load_tree(path, None, &mut stack, &mut files)?;
-    Ok(Sources { files, merged })
+    Ok(Sources {
+        files,
+        merged,
+        overrides: Vec::new(),
+    })
 }
 
 /// Parse a scenario held in memory (for tests and generated scenarios).
@@ -39,7 +54,11 @@ pub fn load_str(path: &Path, text: &str) -> Result<Sources, ScenarioError> {
     let mut files = Vec::new();
     let mut stack = Vec::new();
     let merged = load_text(path, text.to_string(), &mut stack, &mut files)?;
-    Ok(Sources { files, merged })
+    Ok(Sources {
+        files,
+        merged,
+        overrides: Vec::new(),
+    })
 }
 
 fn load_tree(
@@ -134,8 +153,92 @@ fn from_toml_error(path: &Path, text: &str, e: &toml::de::Error) -> ScenarioErro
         let (l, c) = line_col(text, span.start);
         err.line = Some(l);
         err.column = Some(c);
+        if let Some(segs) = key_at(text, span.start) {
+            if let Some(m) = integer_range_message(&err.message) {
+                err.message = m;
+            }
+            err.key = Some(display_path(&segs));
+        }
     }
     err
+}
+
+/// serde's "invalid value: integer `N`, expected u32" (a value that does not
+/// fit the key's integer type) in words: the value and the range allowed.
+fn integer_range_message(msg: &str) -> Option<String> {
+    // Values beyond i64 come as "invalid type: integer `N` as i128".
+    let rest = msg
+        .strip_prefix("invalid value: integer `")
+        .or_else(|| msg.strip_prefix("invalid type: integer `"))?;
+    let (value, tail) = rest.split_once('`')?;
+    let tail = tail.strip_prefix(" as i128").unwrap_or(tail);
+    let ty = tail.strip_prefix(", expected ")?.trim();
+    let (lo, hi): (i128, i128) = match ty {
+        "u8" => (0, u8::MAX.into()),
+        "u16" => (0, u16::MAX.into()),
+        "u32" => (0, u32::MAX.into()),
+        "u64" => (0, u64::MAX.into()),
+        "usize" => (0, usize::MAX as i128),
+        "i8" => (i8::MIN.into(), i8::MAX.into()),
+        "i16" => (i16::MIN.into(), i16::MAX.into()),
+        "i32" => (i32::MIN.into(), i32::MAX.into()),
+        "i64" => (i64::MIN.into(), i64::MAX.into()),
+        _ => return None,
+    };
+    Some(format!("{value} is out of range: a whole number between {lo} and {hi}"))
+}
+
+/// The key path of the key or value at byte `offset` of a TOML text (the
+/// deepest one whose span holds it).
+pub fn key_at(text: &str, offset: usize) -> Option<Vec<Seg>> {
+    fn walk_table(t: &toml::de::DeTable, offset: usize, path: &mut Vec<Seg>) -> bool {
+        for (k, v) in t.iter() {
+            let in_key = k.span().contains(&offset);
+            if in_key || v.span().contains(&offset) {
+                path.push(Seg::Key(k.get_ref().to_string()));
+                if !in_key {
+                    walk_value(v.get_ref(), offset, path);
+                }
+                return true;
+            }
+        }
+        // Tables written as `[header]` have spans of their header only:
+        // look inside each for the offset.
+        for (k, v) in t.iter() {
+            let mut sub = vec![Seg::Key(k.get_ref().to_string())];
+            if walk_value(v.get_ref(), offset, &mut sub) && sub.len() > 1 {
+                path.extend(sub);
+                return true;
+            }
+        }
+        false
+    }
+    fn walk_value(v: &toml::de::DeValue, offset: usize, path: &mut Vec<Seg>) -> bool {
+        match v {
+            toml::de::DeValue::Table(t) => walk_table(t, offset, path),
+            toml::de::DeValue::Array(a) => {
+                for (i, item) in a.iter().enumerate() {
+                    if item.span().contains(&offset) {
+                        path.push(Seg::Index(i));
+                        walk_value(item.get_ref(), offset, path);
+                        return true;
+                    }
+                }
+                for (i, item) in a.iter().enumerate() {
+                    let mut sub = vec![Seg::Index(i)];
+                    if walk_value(item.get_ref(), offset, &mut sub) && sub.len() > 1 {
+                        path.extend(sub);
+                        return true;
+                    }
+                }
+                false
+            }
+            _ => false,
+        }
+    }
+    let doc = toml::de::DeTable::parse(text).ok()?;
+    let mut path = Vec::new();
+    walk_table(doc.get_ref(), offset, &mut path).then_some(path)
 }
 
 /// One step of a key path.
@@ -195,8 +298,19 @@ pub fn locate(text: &str, path: &[Seg]) -> Option<usize> {
 impl Sources {
     /// Attach file, line and column to an error about `key` by finding which
     /// file sets it (the top file first, as it wins the merge). Falls back
-    /// to shorter prefixes of the path (the enclosing table).
+    /// to shorter prefixes of the path (the enclosing table). A value that a
+    /// `--set` put in place (the key or a table holding it) is blamed on
+    /// that flag instead: the file line would show a value that is not the
+    /// one in use.
     pub fn locate_error(&self, mut err: ScenarioError, segs: &[Seg]) -> ScenarioError {
+        // The last override wins, as it was applied last.
+        if let Some((_, a)) = self.overrides.iter().rev().find(|(o, _)| segs.starts_with(o)) {
+            err.flag = Some(format!("--set {a}"));
+            err.file = None;
+            err.line = None;
+            err.column = None;
+            return err;
+        }
         for n in (1..=segs.len()).rev() {
             for f in &self.files {
                 if let Some(off) = locate(&f.text, &segs[..n]) {
@@ -204,9 +318,15 @@ impl Sources {
                     err.file = Some(f.path.clone());
                     err.line = Some(l);
                     err.column = Some(c);
-                    return err;
+                    return err.with_overrides_inside(self, segs);
                 }
             }
+        }
+        // No file has it: an override created it (or a table around it).
+        if let Some((_, a)) = self.overrides.iter().rev().find(|(o, _)| o.starts_with(segs)) {
+            err.flag = Some(format!("--set {a}"));
+            err.file = None;
+            return err;
         }
         if err.file.is_none() {
             if let Some(f) = self.files.first() {
@@ -219,13 +339,18 @@ impl Sources {
     /// Apply one `--set key.path=value` override to the merged table.
     /// The value is read as TOML ("30", "0.5", "true", "\"30s\"", "[1, 2]");
     /// anything that is not valid TOML is taken as a string, so
-    /// `--set simulation.duration=30s` works without quotes.
+    /// `--set simulation.duration=30s` works without quotes. See the module
+    /// doc for what an override may create.
     pub fn apply_set(&mut self, assignment: &str) -> Result<(), ScenarioError> {
-        let (key, raw) = assignment.split_once('=').ok_or_else(|| {
-            ScenarioError::new(format!(
-                "--set {assignment}: expected KEY=VALUE, e.g. --set pool.size=30"
-            ))
-        })?;
+        let flag_err = |key: Option<&str>, m: String| {
+            let mut e = ScenarioError::new(m);
+            e.key = key.map(str::to_string);
+            e.flag = Some(format!("--set {assignment}"));
+            e
+        };
+        let (key, raw) = assignment
+            .split_once('=')
+            .ok_or_else(|| flag_err(None, "expected KEY=VALUE, e.g. --set pool.size=30".into()))?;
         let key = key.trim();
         let value: toml::Value = match format!("v = {raw}").parse::<toml::Table>() {
             Ok(mut t) => t.remove("v").unwrap_or(toml::Value::String(raw.to_string())),
@@ -233,22 +358,83 @@ impl Sources {
         };
         let segs = parse_path(key);
         if segs.iter().any(|s| matches!(s, Seg::Key(k) if k.is_empty())) {
-            return Err(ScenarioError::at_key(
-                key,
-                format!("--set {assignment}: empty key segment"),
-            ));
+            return Err(flag_err(Some(key), "empty key segment".into()));
         }
         let mut root = toml::Value::Table(std::mem::take(&mut self.merged));
-        let r = set_path(&mut root, &segs, value);
+        let r = set_path(&mut root, &segs, 0, value);
         if let toml::Value::Table(t) = root {
             self.merged = t;
         }
-        r.map_err(|m| ScenarioError::at_key(key, format!("--set {assignment}: {m}")))
+        r.map_err(|m| flag_err(Some(key), m))?;
+        self.overrides.push((segs, assignment.to_string()));
+        Ok(())
+    }
+
+    /// The merged scenario (overrides applied) read into the raw schema.
+    /// A value of the wrong type or out of range is named by its key, and
+    /// blamed on the `--set` that put it there.
+    pub fn raw(&self) -> Result<RawScenario, ScenarioError> {
+        use serde::Deserialize;
+        RawScenario::deserialize(toml::Value::Table(self.merged.clone())).map_err(|e| {
+            // The table has no positions: write it out and read it back to
+            // learn which key the error is about.
+            let located = toml::to_string(&self.merged).ok().and_then(|text| {
+                let e = toml::from_str::<RawScenario>(&text).err()?;
+                let segs = key_at(&text, e.span()?.start)?;
+                let mut err = from_toml_error(Path::new(""), &text, &e);
+                err.file = None;
+                err.line = None;
+                err.column = None;
+                Some(self.locate_error(err, &segs))
+            });
+            located.unwrap_or_else(|| {
+                let what = match self.overrides.len() {
+                    0 => "the merged scenario".to_string(),
+                    _ => format!(
+                        "the scenario after --set {}",
+                        self.overrides
+                            .iter()
+                            .map(|(_, a)| a.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" --set ")
+                    ),
+                };
+                let mut err = ScenarioError::new(format!("{what} is invalid: {}", e.message().trim()));
+                err.file = self.files.first().map(|f| f.path.clone());
+                err
+            })
+        })
     }
 }
 
-fn set_path(cur: &mut toml::Value, segs: &[Seg], value: toml::Value) -> Result<(), String> {
-    let Some((first, rest)) = segs.split_first() else {
+impl ScenarioError {
+    /// Say which overrides changed values inside the key an error is about
+    /// (the located line shows the file's value, not the one in use).
+    fn with_overrides_inside(mut self, sources: &Sources, segs: &[Seg]) -> ScenarioError {
+        let inside: Vec<&str> = sources
+            .overrides
+            .iter()
+            .filter(|(o, _)| o.starts_with(segs))
+            .map(|(_, a)| a.as_str())
+            .collect();
+        if !inside.is_empty() {
+            self.message = format!("{} (with --set {})", self.message, inside.join(" --set "));
+        }
+        self
+    }
+}
+
+/// Tables whose keys are names the scenario gives its components: an
+/// override may change a component, never add one.
+fn names_components(table: &[Seg]) -> Option<&'static str> {
+    match table {
+        [Seg::Key(k)] if k == "endpoint" => Some("endpoint"),
+        _ => None,
+    }
+}
+
+fn set_path(cur: &mut toml::Value, segs: &[Seg], depth: usize, value: toml::Value) -> Result<(), String> {
+    let Some((first, rest)) = segs[depth..].split_first() else {
         *cur = value;
         return Ok(());
     };
@@ -258,6 +444,18 @@ fn set_path(cur: &mut toml::Value, segs: &[Seg], value: toml::Value) -> Result<(
                 .as_table_mut()
                 .ok_or_else(|| format!("cannot set `{k}`: its parent is not a table"))?;
             if !t.contains_key(k) {
+                if let Some(what) = names_components(&segs[..depth]) {
+                    let hint = did_you_mean(k, t.keys().map(String::as_str))
+                        .map(|s| format!("; did you mean `{s}`?"))
+                        .unwrap_or_default();
+                    let have: Vec<&str> = t.keys().map(String::as_str).collect();
+                    return Err(format!(
+                        "no {what} named `{k}` in this scenario ({what}s: {}){hint} \
+                         (--set never adds a component: write [{}.{k}] in the file to add one)",
+                        have.join(", "),
+                        display_path(&segs[..depth])
+                    ));
+                }
                 let fresh = match rest.first() {
                     Some(Seg::Index(_)) => return Err(format!("`{k}` is not a list in this scenario")),
                     Some(Seg::Key(_)) => toml::Value::Table(toml::Table::new()),
@@ -266,7 +464,7 @@ fn set_path(cur: &mut toml::Value, segs: &[Seg], value: toml::Value) -> Result<(
                 t.insert(k.clone(), fresh);
             }
             let entry = t.get_mut(k).ok_or_else(|| format!("cannot set `{k}`"))?;
-            set_path(entry, rest, value)
+            set_path(entry, segs, depth + 1, value)
         }
         Seg::Index(i) => {
             let a = cur
@@ -276,7 +474,7 @@ fn set_path(cur: &mut toml::Value, segs: &[Seg], value: toml::Value) -> Result<(
             let item = a
                 .get_mut(*i)
                 .ok_or_else(|| format!("the list has {len} entries; index {i} does not exist (indices start at 0)"))?;
-            set_path(item, rest, value)
+            set_path(item, segs, depth + 1, value)
         }
     }
 }
@@ -312,6 +510,79 @@ mod tests {
         let e = s.apply_set("workload.5.tenants=1").unwrap_err();
         assert!(e.message.contains("has 2 entries"), "{e}");
         assert!(s.apply_set("nonsense").is_err());
+    }
+
+    #[test]
+    fn set_never_invents_a_component_but_may_add_schema_keys() {
+        let text = "[simulation]\nseed = 1\n[[workload]]\ntenants = 3\n[endpoint.read]\ncpu = \"5ms\"\n[endpoint.write]\ncpu = \"9ms\"\n";
+        let mut s = load_str(Path::new("x.toml"), text).unwrap();
+        let before = s.merged.clone();
+        let e = s.apply_set("endpoint.raed.cpu=5ms").unwrap_err();
+        assert_eq!(e.flag.as_deref(), Some("--set endpoint.raed.cpu=5ms"));
+        assert!(e.message.contains("did you mean `read`?"), "{e}");
+        assert!(e.message.contains("endpoints: read, write"), "{e}");
+        assert_eq!(s.merged, before, "a refused --set leaves the scenario as it was");
+        // Keys and tables the schema defines may be added.
+        s.apply_set("endpoint.read.timeout=2s").unwrap();
+        s.apply_set("retry.attempts=2").unwrap();
+        s.apply_set("simulation.max_events=100").unwrap();
+        assert_eq!(s.merged["retry"]["attempts"].as_integer(), Some(2));
+        assert!(s.raw().is_ok());
+    }
+
+    #[test]
+    fn errors_about_overridden_values_name_the_flag() {
+        let text = "[simulation]\nreplications = 5\n[instance]\ncores = 2\n";
+        let mut s = load_str(Path::new("x.toml"), text).unwrap();
+        s.apply_set("simulation.replications=0").unwrap();
+        let e = s.locate_error(
+            ScenarioError::at_key("simulation.replications", "must be between 1 and 10000"),
+            &parse_path("simulation.replications"),
+        );
+        assert_eq!(
+            e.to_string(),
+            "--set simulation.replications=0: key `simulation.replications`: must be between 1 and 10000"
+        );
+        // A key the override did not touch keeps its file line.
+        let e = s.locate_error(
+            ScenarioError::at_key("instance.cores", "bad"),
+            &parse_path("instance.cores"),
+        );
+        assert_eq!((e.line, e.flag.clone()), (Some(4), None), "{e}");
+        // A wrong type put in place by --set is named by key and flag.
+        s.apply_set("instance.cores=-3").unwrap();
+        let e = s.raw().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--set instance.cores=-3: key `instance.cores`: -3 is out of range: a whole number between 0 and 4294967295"
+        );
+    }
+
+    #[test]
+    fn out_of_range_integers_name_the_key_and_the_range() {
+        let e = load_str(
+            Path::new("s.toml"),
+            "name = \"x\"\n[[workload]]\ntenants = 1000000000000\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.line, Some(3));
+        assert_eq!(e.key.as_deref(), Some("workload[0].tenants"));
+        assert_eq!(
+            e.message,
+            "1000000000000 is out of range: a whole number between 0 and 4294967295"
+        );
+        let e = load_str(Path::new("s.toml"), "[simulation]\nreplications = -5\n").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("simulation.replications"));
+        assert!(e.message.starts_with("-5 is out of range"), "{e}");
+    }
+
+    #[test]
+    fn seeds_above_i64_max_are_accepted() {
+        let mut s = load_str(Path::new("x.toml"), "[simulation]\nseed = 1\n").unwrap();
+        s.apply_set("simulation.seed=18446744073709551615").unwrap();
+        assert_eq!(s.raw().unwrap().simulation.unwrap().seed, Some(u64::MAX));
+        let e = load_str(Path::new("x.toml"), "[simulation]\nseed = -1\n").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("simulation.seed"));
     }
 
     #[test]

@@ -147,6 +147,16 @@ impl Sweep {
         shard: Option<Shard>,
         precision: Option<Precision>,
     ) -> anyhow::Result<Sweep> {
+        // One axis per key: a key swept twice would run every point and
+        // then fail on a duplicate column, after writing the folder.
+        for (i, p) in params.iter().enumerate() {
+            if let Some(q) = params[..i].iter().find(|q| q.key == p.key) {
+                return Err(crate::cli_error(format!(
+                    "--param {}={} and --param {}={} both sweep `{}`: give each key one --param with all its values",
+                    q.key, q.spec, p.key, p.spec, p.key
+                )));
+            }
+        }
         let sources = crate::scenario::source::load(scenario)?;
         let base = Scenario::from_sources(sources.clone(), &sets)?;
         let points = match lhs_n {

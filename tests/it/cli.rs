@@ -361,3 +361,254 @@ fn check_gates_on_slos_with_junit_output() {
         .assert()
         .code(2);
 }
+
+const QUICKSTART: &str = "scenarios/examples/quickstart.toml";
+
+fn stderr_of(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+}
+
+#[test]
+fn set_refuses_a_typo_in_a_component_name_and_allows_schema_keys() {
+    let out = tmpdir("cli-set-typo");
+    let a = tenantsim()
+        .arg("run")
+        .arg(repo(QUICKSTART))
+        .args(["--set", "endpoint.raed.cpu=5ms", "--out"])
+        .arg(out.join("r"))
+        .assert()
+        .code(2);
+    let e = stderr_of(&a);
+    assert!(e.contains("--set endpoint.raed.cpu=5ms:"), "{e}");
+    assert!(e.contains("did you mean `read`?"), "{e}");
+    assert!(!out.join("r").exists(), "nothing is written");
+    // A key the schema defines but the file leaves out is fine: [retry].
+    tenantsim()
+        .arg("lint")
+        .arg(repo(QUICKSTART))
+        .args(["--set", "retry.attempts=2", "--set", "endpoint.read.db_queries=0"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn errors_in_flag_values_name_the_flag_not_a_file_line() {
+    let out = tmpdir("cli-flag-origin");
+    let a = tenantsim()
+        .arg("run")
+        .arg(repo(QUICKSTART))
+        .args(["--replications", "0", "--out"])
+        .arg(&out)
+        .assert()
+        .code(2);
+    let e = stderr_of(&a);
+    assert!(
+        e.contains("error: --replications 0: key `simulation.replications`: must be between 1 and 10000"),
+        "{e}"
+    );
+    assert!(!e.contains("quickstart.toml:"), "{e}");
+    let a = tenantsim()
+        .arg("run")
+        .arg(repo(QUICKSTART))
+        .args(["--set", "instance.load_balancer=roundrobin", "--out"])
+        .arg(&out)
+        .assert()
+        .code(2);
+    let e = stderr_of(&a);
+    assert!(e.contains("error: --set instance.load_balancer=roundrobin: "), "{e}");
+    assert!(e.contains("least-connections"), "{e}");
+    assert!(!e.contains("quickstart.toml:"), "{e}");
+    // A wrong type from --set: the key's range, blamed on the flag.
+    let a = tenantsim()
+        .arg("check")
+        .arg(repo(QUICKSTART))
+        .args(["--set", "workload.0.tenants=-5"])
+        .assert()
+        .code(2);
+    let e = stderr_of(&a);
+    assert!(
+        e.contains("--set workload.0.tenants=-5: key `workload[0].tenants`: -5 is out of range: a whole number between 0 and 4294967295"),
+        "{e}"
+    );
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "nothing is written");
+}
+
+#[test]
+fn out_of_range_integers_name_file_line_key_and_range() {
+    let dir = tmpdir("cli-int-range");
+    let text = std::fs::read_to_string(repo(QUICKSTART)).unwrap();
+    for (value, shown) in [
+        ("1000000000000", "1000000000000"),
+        ("-5", "-5"),
+        ("100000000000000000000", "100000000000000000000"),
+    ] {
+        let f = dir.join("range.toml");
+        std::fs::write(&f, text.replacen("tenants = 200", &format!("tenants = {value}"), 1)).unwrap();
+        let a = tenantsim()
+            .arg("run")
+            .arg(&f)
+            .arg("--out")
+            .arg(dir.join("o"))
+            .assert()
+            .code(2);
+        let e = stderr_of(&a);
+        assert!(e.contains("range.toml:31:11: key `workload[0].tenants`"), "{e}");
+        assert!(
+            e.contains(&format!(
+                "{shown} is out of range: a whole number between 0 and 4294967295"
+            )),
+            "{e}"
+        );
+        assert!(!dir.join("o").exists());
+    }
+}
+
+#[test]
+fn the_largest_u64_seed_is_accepted_and_written_as_is() {
+    let out = tmpdir("cli-big-seed");
+    tenantsim()
+        .arg("run")
+        .arg(repo(QUICKSTART))
+        .args([
+            "--seed",
+            "18446744073709551615",
+            "--replications",
+            "1",
+            "--no-report",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .args(["--set", "simulation.duration=5m", "--set", "simulation.warmup=30s"])
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    assert!(text.contains("\"seed\": 18446744073709551615"), "{text}");
+    let summary: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(summary["seed"].as_u64(), Some(u64::MAX));
+}
+
+#[test]
+fn a_bad_out_path_is_refused_before_simulating_and_named() {
+    let dir = tmpdir("cli-bad-out");
+    let file = dir.join("taken");
+    std::fs::write(&file, "x").unwrap();
+    // Long enough that simulating first would take minutes.
+    let long = ["--set", "simulation.duration=48h", "--replications", "200"];
+    let q = repo(QUICKSTART);
+    let q = q.to_str().unwrap();
+    let cases: Vec<Vec<String>> = vec![
+        vec!["run".into(), q.into()],
+        vec![
+            "sweep".into(),
+            q.into(),
+            "--param".into(),
+            "instance.initial=2,3".into(),
+        ],
+        vec![
+            "plan".into(),
+            q.into(),
+            "--vary".into(),
+            "instance.initial=1,2,3".into(),
+        ],
+        vec!["compare".into(), q.into(), "--set".into(), "instance.initial=3".into()],
+    ];
+    for target in [file.clone(), file.join("sub")] {
+        for c in &cases {
+            let start = std::time::Instant::now();
+            let mut cmd = tenantsim();
+            cmd.args(c).args(long).arg("--out").arg(&target);
+            if c[0] == "plan" || c[0] == "compare" {
+                // --replications means something else for plan; drop it.
+                cmd = tenantsim();
+                cmd.args(c).args(&long[..2]).arg("--out").arg(&target);
+            }
+            let a = cmd.assert().code(2);
+            let e = stderr_of(&a);
+            assert!(e.contains(&format!("--out {}", target.display())), "{c:?}: {e}");
+            assert!(
+                start.elapsed().as_secs() < 30,
+                "{c:?} simulated first: {:?}",
+                start.elapsed()
+            );
+        }
+    }
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "nothing else is written");
+}
+
+#[test]
+fn a_lint_finding_is_printed_once() {
+    let out = tmpdir("cli-lint-once");
+    // A tier cap above what the pool can ever give: a tier-connections warning.
+    let sets = [
+        "--set",
+        "pool.size=5",
+        "--set",
+        "tier.0.max_connections=100",
+        "--set",
+        "database.cores=4",
+    ];
+    for args in [
+        vec![
+            "run",
+            "--replications",
+            "1",
+            "--no-report",
+            "--set",
+            "simulation.duration=5m",
+            "--set",
+            "simulation.warmup=30s",
+        ],
+        vec![
+            "check",
+            "--replications",
+            "1",
+            "--set",
+            "simulation.duration=5m",
+            "--set",
+            "simulation.warmup=30s",
+        ],
+        vec!["lint"],
+    ] {
+        let mut cmd = tenantsim();
+        cmd.arg(args[0]).arg(repo(QUICKSTART)).args(&args[1..]).args(sets);
+        if args[0] == "run" {
+            cmd.arg("--out").arg(&out);
+        }
+        let o = cmd.output().unwrap();
+        assert!(o.status.code().is_some_and(|c| c <= 1), "{args:?}: {o:?}");
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let n = all.matches("tier `free` allows 100 connections per tenant").count();
+        let expected = if args[0] == "check" { 0 } else { 1 };
+        assert_eq!(n, expected, "{args:?}:\n{all}");
+    }
+}
+
+#[test]
+fn run_output_without_a_terminal_has_no_progress_bar() {
+    let out = tmpdir("cli-no-tty");
+    let o = tenantsim()
+        .arg("run")
+        .arg(repo(QUICKSTART))
+        .args([
+            "--replications",
+            "1",
+            "--no-report",
+            "--set",
+            "simulation.duration=5m",
+            "--set",
+            "simulation.warmup=30s",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("eta") && !err.contains('\r'), "{err}");
+}

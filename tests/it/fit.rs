@@ -308,3 +308,20 @@ fn trace_replay_keys_scale_and_select() {
     let e = trace_scenario(&d, "{ process = \"trace\", file = \"t.csv\", rate = 2 }").unwrap_err();
     assert!(e.contains("unknown key `rate`"), "{e}");
 }
+
+#[test]
+fn fit_refuses_a_log_too_small_to_fit_and_writes_nothing() {
+    let d = tmpdir("fit-tiny");
+    let log = d.join("one.csv");
+    std::fs::write(
+        &log,
+        "timestamp,tenant,endpoint,status,latency_ms\n2026-05-04T00:00:00Z,acme,/read,200,12\n",
+    )
+    .unwrap();
+    let out = d.join("fitted.toml");
+    let a = tenantsim().arg("fit").arg(&log).arg("--out").arg(&out).assert().code(2);
+    let e = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(e.contains("one.csv: 1 request(s) read: a fit needs at least 30"), "{e}");
+    assert!(!out.exists());
+    assert_eq!(std::fs::read_dir(&d).unwrap().count(), 1, "only the log is there");
+}

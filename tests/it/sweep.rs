@@ -439,3 +439,29 @@ fn the_slurm_array_script_runs_shards_that_merge_to_the_whole_sweep() {
     tenantsim().args(sweep_args(&whole, &[])).assert().success();
     assert_eq!(csv(&merged), csv(&whole));
 }
+
+#[test]
+fn a_key_swept_twice_is_refused_before_anything_runs() {
+    let d = tmpdir("sweep-dup-key");
+    let out = d.join("s");
+    let a = tenantsim()
+        .arg("sweep")
+        .arg(repo("scenarios/examples/quickstart.toml"))
+        .args([
+            "--param",
+            "instance.initial=1,2",
+            "--param",
+            "instance.initial=3,4",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .code(2);
+    let e = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(
+        e.contains("--param instance.initial=1,2 and --param instance.initial=3,4"),
+        "{e}"
+    );
+    assert!(e.contains("`instance.initial`"), "{e}");
+    assert!(!out.exists(), "no points/ or sweep.json left behind");
+}
