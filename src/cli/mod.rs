@@ -157,7 +157,7 @@ impl Overrides {
                 .iter()
                 .find(|(a, _)| f.strip_prefix("--set ") == Some(a.as_str()))
             {
-                e.flag = Some(typed.clone());
+                e.flag = Some(typed.as_str().into());
             }
         }
         e

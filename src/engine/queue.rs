@@ -426,7 +426,7 @@ mod tests {
                 };
                 prop_assert_eq!((t.as_nanos(), m), (t2.as_nanos(), m2));
             }
-            prop_assert!(plain.len() == 0 || std::iter::from_fn(|| plain.pop()).all(|(_, m)| dropped.contains(&m)));
+            prop_assert!(plain.is_empty() || std::iter::from_fn(|| plain.pop()).all(|(_, m)| dropped.contains(&m)));
         }
     }
 

@@ -138,7 +138,7 @@ pub fn lint(sc: &Scenario) -> Vec<Finding> {
         .filter(|c| !c.passed)
         .map(|c| c.finding)
         .collect();
-    f.sort_by(|a, b| b.severity.cmp(&a.severity));
+    f.sort_by_key(|x| std::cmp::Reverse(x.severity));
     f
 }
 

@@ -19,8 +19,9 @@ pub struct ScenarioError {
     pub message: String,
     /// The command-line flag the value came from (`--set KEY=VALUE`, or a
     /// flag such as `--replications 0` that stands for one): then the flag,
-    /// not a file line, is where the problem is.
-    pub flag: Option<String>,
+    /// not a file line, is where the problem is. (A `Box<str>` keeps the
+    /// error under clippy's 128-byte `result_large_err` bound.)
+    pub flag: Option<Box<str>>,
 }
 
 impl ScenarioError {

@@ -2626,7 +2626,11 @@ fn parse_claims(
                     &key("lint"),
                     format!(
                         "`{rule}` is not a lint rule{hint} (rules: {})",
-                        crate::lint::rules::RULES.iter().map(|r| r.id).collect::<Vec<_>>().join(", ")
+                        crate::lint::rules::RULES
+                            .iter()
+                            .map(|r| r.id)
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 ));
             };
@@ -3537,7 +3541,7 @@ fn parse_sessions(cx: &Ctx, r: &super::raw::RawSessions) -> Result<SessionSpec, 
         None | Some("least-sessions") => SessionBalancing::LeastSessions,
         Some("round-robin") => SessionBalancing::RoundRobin,
         Some(o) => {
-            let hint = did_you_mean(o, ["least-sessions", "round-robin"].into_iter())
+            let hint = did_you_mean(o, ["least-sessions", "round-robin"])
                 .map(|s| format!("; did you mean `{s}`?"))
                 .unwrap_or_default();
             return Err(cx.err(

@@ -305,7 +305,7 @@ impl Sources {
     pub fn locate_error(&self, mut err: ScenarioError, segs: &[Seg]) -> ScenarioError {
         // The last override wins, as it was applied last.
         if let Some((_, a)) = self.overrides.iter().rev().find(|(o, _)| segs.starts_with(o)) {
-            err.flag = Some(format!("--set {a}"));
+            err.flag = Some(format!("--set {a}").into());
             err.file = None;
             err.line = None;
             err.column = None;
@@ -324,7 +324,7 @@ impl Sources {
         }
         // No file has it: an override created it (or a table around it).
         if let Some((_, a)) = self.overrides.iter().rev().find(|(o, _)| o.starts_with(segs)) {
-            err.flag = Some(format!("--set {a}"));
+            err.flag = Some(format!("--set {a}").into());
             err.file = None;
             return err;
         }
@@ -345,7 +345,7 @@ impl Sources {
         let flag_err = |key: Option<&str>, m: String| {
             let mut e = ScenarioError::new(m);
             e.key = key.map(str::to_string);
-            e.flag = Some(format!("--set {assignment}"));
+            e.flag = Some(format!("--set {assignment}").into());
             e
         };
         let (key, raw) = assignment

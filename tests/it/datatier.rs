@@ -41,7 +41,7 @@ fn a_global_fixed_window_admits_its_limit_per_window() {
     );
     let r = run_text("fixed.toml", &text);
     let done = overall(&r, "requests_completed");
-    assert!(done <= 1000.0 && done >= 990.0, "{done}");
+    assert!((990.0..=1000.0).contains(&done), "{done}");
     let rejected = overall(&r, "rejected_rate_limits");
     assert_eq!(rejected, overall(&r, "rejected_rate_limited"));
     assert_eq!(rejected, limiter(&r, "all", "rejected"));

@@ -484,7 +484,7 @@ fn scenario_reference_matches_the_parser() {
                     None
                 };
                 if let Some(n) = needs {
-                    let variant_only = reference.sections.iter().any(|v| v.paths.iter().any(|vp| *vp == n));
+                    let variant_only = reference.sections.iter().any(|v| v.paths.contains(&n));
                     if !sections.contains(&n) && !variant_only {
                         failures.push(format!("{}: `{k}` is a table but no section documents `{n}`", s.name()));
                     }
@@ -707,19 +707,27 @@ fn readme_quickstart_table_is_real() {
     // The reference's column table lists exactly the real columns (the
     // sessions columns appear only with [sessions]).
     let reference = std::fs::read_to_string(repo("docs/scenario-reference.md")).unwrap();
-    let table = &reference[reference.find("| column | unit | meaning |").expect("the time-series table")..];
+    let table = &reference[reference
+        .find("| column | unit | meaning |")
+        .expect("the time-series table")..];
     let documented: Vec<String> = table
         .lines()
         .skip(2)
         .take_while(|l| l.starts_with('|'))
         .flat_map(|l| {
             let first = l.split('|').nth(1).unwrap_or("");
-            first.split(',').map(|c| c.trim().trim_matches('`').to_string()).collect::<Vec<_>>()
+            first
+                .split(',')
+                .map(|c| c.trim().trim_matches('`').to_string())
+                .collect::<Vec<_>>()
         })
         .filter(|c| !c.starts_with("sessions_"))
         .collect();
     let real: Vec<String> = h.iter().map(String::from).collect();
-    assert_eq!(documented, real, "docs/scenario-reference.md's time-series columns differ from timeseries.csv");
+    assert_eq!(
+        documented, real,
+        "docs/scenario-reference.md's time-series columns differ from timeseries.csv"
+    );
     let col = |n: &str| h.iter().position(|c| c == n).unwrap();
     let (t, rps) = (col("time_s"), col("rps"));
     let mut sum = 0.0;

@@ -57,10 +57,36 @@ fn mutated_corpus_inputs_are_handled_without_panics() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(3000);
     const TOKENS: &[&[u8]] = &[
-        b"1e308", b"-1", b"0", b"NaN", b"inf", b"18446744073709551615", b"-9223372036854775808",
-        b"\n", b"\r\n", b"\"", b"[", b"]", b"{", b"}", b"=", b",", b"\t", b":", b" ", b"%%%%",
-        b"1e-300", b"999999999999", b"\xff\xfe", b"\x00", b"2052-01-01T00:00:00Z", b"[[", b"]]",
-        b"\\", b"'", b"#",
+        b"1e308",
+        b"-1",
+        b"0",
+        b"NaN",
+        b"inf",
+        b"18446744073709551615",
+        b"-9223372036854775808",
+        b"\n",
+        b"\r\n",
+        b"\"",
+        b"[",
+        b"]",
+        b"{",
+        b"}",
+        b"=",
+        b",",
+        b"\t",
+        b":",
+        b" ",
+        b"%%%%",
+        b"1e-300",
+        b"999999999999",
+        b"\xff\xfe",
+        b"\x00",
+        b"2052-01-01T00:00:00Z",
+        b"[[",
+        b"]]",
+        b"\\",
+        b"'",
+        b"#",
     ];
     let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(0xf022_5e3d);
     let mut report = Vec::new();
@@ -95,7 +121,11 @@ fn mutated_corpus_inputs_are_handled_without_panics() {
                     }
                     4 => {
                         let other = &corpus[rng.random_range(0..corpus.len())];
-                        let cut = if other.is_empty() { 0 } else { rng.random_range(0..other.len()) };
+                        let cut = if other.is_empty() {
+                            0
+                        } else {
+                            rng.random_range(0..other.len())
+                        };
                         data.truncate(at);
                         data.extend_from_slice(&other[cut..]);
                     }
@@ -118,7 +148,10 @@ fn mutated_corpus_inputs_are_handled_without_panics() {
                 );
             }
         }
-        report.push(format!("{name} {per_target} in {:.2} s", started.elapsed().as_secs_f64()));
+        report.push(format!(
+            "{name} {per_target} in {:.2} s",
+            started.elapsed().as_secs_f64()
+        ));
     }
     eprintln!("fuzz smoke: {}", report.join(", "));
 }

@@ -174,7 +174,7 @@ impl Clients {
     pub(super) fn draw_key(&mut self, w: usize, tenant: u32) -> u64 {
         let ws = &mut self.workloads[w];
         let Some(z) = &ws.zipf else { return 0 };
-        let k = z.sample(&mut ws.keys) as u64;
+        let k = z.sample(&mut ws.keys);
         if ws.shared_keys {
             k
         } else {
