@@ -54,7 +54,7 @@ fn verdict(c: &SloResult, strict: bool) -> bool {
 }
 
 pub fn run(a: CheckArgs) -> anyhow::Result<i32> {
-    let ov = super::Overrides::new(&a.set, a.seed, a.replications);
+    let ov = crate::scenario::Overrides::new(&a.set, a.seed, a.replications);
     // Validate every file before simulating any.
     let scenarios: Vec<Scenario> = a.scenarios.iter().map(|p| ov.load(p)).collect::<Result<_, _>>()?;
     let mut all_ok = true;

@@ -138,7 +138,7 @@ fn print_text(j: &Judged) {
 }
 
 pub fn run(a: ClaimsArgs) -> anyhow::Result<i32> {
-    let ov = super::Overrides::new(&a.set, a.seed, a.replications);
+    let ov = crate::scenario::Overrides::new(&a.set, a.seed, a.replications);
     let sets = &ov.sets;
     // Load everything first: a bad file fails before any simulation.
     for p in &a.scenarios {

@@ -58,7 +58,7 @@ pub struct CompareArgs {
 }
 
 pub fn run(a: CompareArgs) -> anyhow::Result<i32> {
-    let mut ov = super::Overrides::new(&[], a.seed, None);
+    let mut ov = crate::scenario::Overrides::new(&[], a.seed, None);
     for s in &a.set_both {
         ov.push("--set-both", s);
     }

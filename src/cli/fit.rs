@@ -224,7 +224,7 @@ pub fn run(a: FitArgs) -> anyhow::Result<i32> {
             return Err(bad("--check compares with an access log: give one".into()));
         };
         let path = a.out.clone().unwrap_or_else(|| PathBuf::from("fitted.toml"));
-        let ov = crate::cli::Overrides::new(&[], a.seed, a.replications);
+        let ov = crate::scenario::Overrides::new(&[], a.seed, a.replications);
         let sc = crate::scenario::Scenario::from_str(&path, &text, &ov.sets).map_err(|e| ov.name_flag(e))?;
         let history: Vec<(f64, f64)> = prom
             .as_ref()

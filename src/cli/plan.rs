@@ -127,7 +127,7 @@ fn describe(params: &[ParamSpec], c: &Candidate, objective: &str) -> String {
 }
 
 pub fn run(a: PlanArgs) -> anyhow::Result<i32> {
-    let ov = super::Overrides::new(&a.scenario.set, a.scenario.seed, None);
+    let ov = crate::scenario::Overrides::new(&a.scenario.set, a.scenario.seed, None);
     let base = ov.load(&a.scenario.scenario)?;
     let sets = ov.sets;
     if base.slo.is_empty() {

@@ -1,9 +1,10 @@
 //! `tenantsim run`: simulate a scenario, print the summary table, and write
 //! `summary.json`, `timeseries.csv` and `timeseries.parquet`.
 
-use super::{progress_bar, BadInput, Overrides, ScenarioArgs, EXIT_FAILED, EXIT_OK};
+use super::{progress_bar, BadInput, ScenarioArgs, EXIT_FAILED, EXIT_OK};
 use crate::report;
 use crate::runner;
+use crate::scenario::Overrides;
 use anyhow::Context;
 use std::path::PathBuf;
 

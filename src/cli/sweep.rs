@@ -2,9 +2,10 @@
 //! Latin hypercube of parameter values, resumable and shardable, and combine
 //! shards.
 
-use super::{progress_bar, BadInput, Overrides, ScenarioArgs, EXIT_OK};
+use super::{progress_bar, BadInput, ScenarioArgs, EXIT_OK};
 use crate::metrics::names;
 use crate::runner::Precision;
+use crate::scenario::Overrides;
 use crate::sweep::{self, ParamSpec, PointRecord, Shard, Sweep};
 use std::path::PathBuf;
 

@@ -13,6 +13,8 @@ mod error;
 pub mod generate;
 pub mod hpa_import;
 pub mod limits;
+mod overrides;
+pub use overrides::{overrides, Overrides};
 pub mod raw;
 mod resolve;
 pub use resolve::{parse_trace, read_trace, TraceOptions};

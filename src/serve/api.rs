@@ -297,7 +297,7 @@ async fn post_run(st: web::Data<AppState>, q: web::Query<DryRun>, req: web::Json
             Err(e) => return bad(e),
         }
     }
-    let all = crate::cli::overrides(&sets, req.seed, req.replications);
+    let all = crate::scenario::overrides(&sets, req.seed, req.replications);
     let (sc, _) = match load(file.clone(), all).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -341,7 +341,7 @@ async fn post_compare(st: web::Data<AppState>, q: web::Query<DryRun>, req: web::
         return r;
     }
     // As `tenantsim compare FILE --set-both … --set …` does it.
-    let common = crate::cli::overrides(&req.both, req.seed, None);
+    let common = crate::scenario::overrides(&req.both, req.seed, None);
     let (mut a, merged) = match load(file.clone(), common.clone()).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -414,7 +414,7 @@ async fn post_sweep(st: web::Data<AppState>, q: web::Query<DryRun>, req: web::Js
     if req.params.is_empty() {
         return bad("a sweep needs params, e.g. [\"pool.size=10..60:10\"]");
     }
-    let sets = crate::cli::overrides(&req.overrides, req.seed, req.replications);
+    let sets = crate::scenario::overrides(&req.overrides, req.seed, req.replications);
     let (params, lhs, max_points, max_reps) = (req.params.clone(), req.lhs, st.cfg.max_points, st.cfg.max_replications);
     let f = file.clone();
     let prepared = web::block(move || {
