@@ -23,9 +23,10 @@
 //! `autoscaling/v1` has only `spec.targetCPUUtilizationPercentage` (default
 //! 80), read as one cpu metric with the default behavior. Absent `metrics`
 //! mean Kubernetes' default, 80 % average CPU utilization. An absent
-//! `behavior`, side or field gets the API defaults (`defaults.go`): scale up
-//! with no stabilization by the larger of +100 % and +4 pods per 15 s, scale
-//! down after a 300 s stabilization window by up to 100 % per 15 s.
+//! `behavior`, side or field gets the API defaults (`defaults.go`, as the
+//! model writes them; see below): scale up with no stabilization by the
+//! larger of +100 % and +4 pods per 15 s, scale down after a 300 s
+//! stabilization window by up to 100 % per 15 s.
 //! `interval` and `tolerance` are not part of the manifest: they come from
 //! kube-controller-manager's `--horizontal-pod-autoscaler-sync-period` (15 s)
 //! and `--horizontal-pod-autoscaler-tolerance` (0.1), and a note says so.
@@ -73,9 +74,16 @@
 //! characters), so hostile input costs time and memory linear in its size
 //! and never panics. Syntax errors give the line, the column and the YAML
 //! path where the parser stopped, in the parser's words.
+//!
+//! The behavior defaults come from the model
+//! ([`Behavior::default_scale_up`] / [`Behavior::default_scale_down`], the
+//! tolerance from [`HpaSpec::DEFAULT_TOLERANCE`]): the importer writes what
+//! the simulator would use for an HPA without `behavior`.
 
 use std::fmt;
 
+use crate::engine::SimTime;
+use crate::model::autoscaler::hpa::{Behavior, HpaSpec, PolicyKind, ScalingPolicy, SelectPolicy};
 use yaml::{Node, Value};
 
 /// A converted manifest: the TOML text and the notes (things dropped or approximated).
@@ -89,7 +97,7 @@ const KIND: &str = "HorizontalPodAutoscaler";
 /// kube-controller-manager's `--horizontal-pod-autoscaler-sync-period` default.
 const SYNC_PERIOD: &str = "15s";
 /// kube-controller-manager's `--horizontal-pod-autoscaler-tolerance` default.
-const TOLERANCE: f64 = 0.1;
+const TOLERANCE: f64 = HpaSpec::DEFAULT_TOLERANCE;
 /// The largest `max` a scenario accepts.
 const MAX_INSTANCES: i64 = 100_000;
 /// Kubernetes' `int32` fields.
@@ -305,104 +313,117 @@ struct Metric {
     target: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Select {
-    Max,
-    Min,
-    Disabled,
-}
-
-impl Select {
-    fn as_str(self) -> &'static str {
-        match self {
-            Select::Max => "Max",
-            Select::Min => "Min",
-            Select::Disabled => "Disabled",
-        }
+fn select_name(s: SelectPolicy) -> &'static str {
+    match s {
+        SelectPolicy::Max => "Max",
+        SelectPolicy::Min => "Min",
+        SelectPolicy::Disabled => "Disabled",
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PolicyKind {
-    Pods,
-    Percent,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Policy {
-    kind: PolicyKind,
-    value: i64,
-    period: i64,
-}
-
-impl Policy {
-    fn render(&self) -> String {
-        let kind = match self.kind {
-            PolicyKind::Pods => "Pods",
-            PolicyKind::Percent => "Percent",
-        };
-        format!(
-            "{{ type = \"{kind}\", value = {}, period = \"{}s\" }}",
-            self.value, self.period
-        )
+/// A duration as the scenario writes it: `15s` (or `0.5s`).
+fn duration(t: SimTime) -> String {
+    if t.as_nanos() % SimTime::NANOS_PER_SEC == 0 {
+        format!("{}s", t.as_nanos() / SimTime::NANOS_PER_SEC)
+    } else {
+        format!("{:?}s", t.as_secs_f64())
     }
 }
 
-/// One direction of `spec.behavior` (`HPAScalingRules`).
+fn render_policy(p: &ScalingPolicy) -> String {
+    let kind = match p.kind {
+        PolicyKind::Pods => "Pods",
+        PolicyKind::Percent => "Percent",
+    };
+    format!(
+        "{{ type = \"{kind}\", value = {}, period = \"{}\" }}",
+        p.value,
+        duration(p.period)
+    )
+}
+
+/// One direction of `spec.behavior` (`HPAScalingRules`): the model's
+/// [`Behavior`] and the direction's own `tolerance`, if set.
 #[derive(Debug, Clone, PartialEq)]
 struct Rules {
-    stabilization: i64,
-    select: Select,
-    policies: Vec<Policy>,
+    behavior: Behavior,
     tolerance: Option<f64>,
 }
 
 impl Rules {
-    /// `defaults.go`: no stabilization; the larger of +100 % and +4 pods per 15 s.
+    /// The model's scale-up default ([`Behavior::default_scale_up`]).
     fn default_up() -> Rules {
         Rules {
-            stabilization: 0,
-            select: Select::Max,
-            policies: vec![
-                Policy {
-                    kind: PolicyKind::Percent,
-                    value: 100,
-                    period: 15,
-                },
-                Policy {
-                    kind: PolicyKind::Pods,
-                    value: 4,
-                    period: 15,
-                },
-            ],
+            behavior: Behavior::default_scale_up(),
             tolerance: None,
         }
     }
 
-    /// `defaults.go` and the controller's 5 min
-    /// `--horizontal-pod-autoscaler-downscale-stabilization`: up to 100 % per 15 s.
+    /// The model's scale-down default ([`Behavior::default_scale_down`]).
     fn default_down() -> Rules {
         Rules {
-            stabilization: 300,
-            select: Select::Max,
-            policies: vec![Policy {
-                kind: PolicyKind::Percent,
-                value: 100,
-                period: 15,
-            }],
+            behavior: Behavior::default_scale_down(),
             tolerance: None,
         }
     }
 
     fn render(&self) -> String {
-        let policies: Vec<String> = self.policies.iter().map(Policy::render).collect();
+        let b = &self.behavior;
+        let policies: Vec<String> = b.policies.iter().map(render_policy).collect();
         format!(
-            "{{ stabilization = \"{}s\", select = \"{}\", policies = [ {} ] }}",
-            self.stabilization,
-            self.select.as_str(),
+            "{{ stabilization = \"{}\", select = \"{}\", policies = [ {} ] }}",
+            duration(b.stabilization),
+            select_name(b.select),
             policies.join(", ")
         )
     }
+}
+
+/// A behavior in words for a note, e.g. "no stabilization, the larger of
+/// +100 % and +4 pods per 15 s"; `sign` is "+" for scaling up.
+fn describe_behavior(b: &Behavior, sign: &str) -> String {
+    let prose = |t: SimTime| duration(t).replace('s', " s");
+    let stabilization = if b.stabilization == SimTime::ZERO {
+        "no stabilization".to_owned()
+    } else {
+        format!("{} stabilization", prose(b.stabilization))
+    };
+    let one_period = b.policies.windows(2).all(|w| w[0].period == w[1].period);
+    let amounts: Vec<String> = b
+        .policies
+        .iter()
+        .map(|p| {
+            let amount = match (p.kind, p.value) {
+                (PolicyKind::Percent, v) => format!("{sign}{v} %"),
+                (PolicyKind::Pods, 1) => format!("{sign}1 pod"),
+                (PolicyKind::Pods, v) => format!("{sign}{v} pods"),
+            };
+            if one_period {
+                amount
+            } else {
+                format!("{amount} per {}", prose(p.period))
+            }
+        })
+        .collect();
+    let per = match b.policies.first() {
+        Some(p) if one_period => format!(" per {}", prose(p.period)),
+        _ => String::new(),
+    };
+    let change = match (b.select, amounts.as_slice()) {
+        (SelectPolicy::Disabled, _) => "no scaling".to_owned(),
+        (_, []) => "no policy".to_owned(),
+        (_, [one]) => format!("up to {one}{per}"),
+        (select, [init @ .., last]) => format!(
+            "the {} of {} and {last}{per}",
+            if select == SelectPolicy::Min {
+                "smaller"
+            } else {
+                "larger"
+            },
+            init.join(", ")
+        ),
+    };
+    format!("{stabilization}, {change}")
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -1181,10 +1202,11 @@ fn custom(
 
 fn default_behavior_note(spec_path: &str, line: usize, notes: &mut Vec<String>) {
     notes.push(format!(
-        "{}: not set: Kubernetes' default behavior used (scale up: no stabilization, the larger of +100 % and +4 pods \
-         per 15 s; scale down: 300 s stabilization, up to 100 % per 15 s), which approximates the controller's \
-         legacy path for an HPA without behavior",
-        at(&join(spec_path, "behavior"), line)
+        "{}: not set: Kubernetes' default behavior used (scale up: {}; scale down: {}), which approximates the \
+         controller's legacy path for an HPA without behavior",
+        at(&join(spec_path, "behavior"), line),
+        describe_behavior(&Behavior::default_scale_up(), "+"),
+        describe_behavior(&Behavior::default_scale_down(), "")
     ));
 }
 
@@ -1230,16 +1252,24 @@ fn rules(
         &["stabilizationWindowSeconds", "selectPolicy", "policies", "tolerance"],
     )?;
     let mut defaulted = Vec::new();
+    let default = default.behavior;
     let stabilization = match field(r, "stabilizationWindowSeconds") {
-        Some(v) => int(
-            v,
-            &join(&p, "stabilizationWindowSeconds"),
-            0,
-            3600,
-            "a whole number of seconds from 0 to 3600",
-        )?,
+        // unsigned_abs: the value is ≥ 0 by the range.
+        Some(v) => SimTime::from_secs(
+            int(
+                v,
+                &join(&p, "stabilizationWindowSeconds"),
+                0,
+                3600,
+                "a whole number of seconds from 0 to 3600",
+            )?
+            .unsigned_abs(),
+        ),
         None => {
-            defaulted.push(format!("stabilizationWindowSeconds ({}s)", default.stabilization));
+            defaulted.push(format!(
+                "stabilizationWindowSeconds ({})",
+                duration(default.stabilization)
+            ));
             default.stabilization
         }
     };
@@ -1247,9 +1277,9 @@ fn rules(
         Some(v) => {
             let sp = join(&p, "selectPolicy");
             match text(v, &sp)? {
-                "Max" => Select::Max,
-                "Min" => Select::Min,
-                "Disabled" => Select::Disabled,
+                "Max" => SelectPolicy::Max,
+                "Min" => SelectPolicy::Min,
+                "Disabled" => SelectPolicy::Disabled,
                 other => {
                     return Err(fail(
                         &sp,
@@ -1260,14 +1290,14 @@ fn rules(
             }
         }
         None => {
-            defaulted.push(format!("selectPolicy ({})", default.select.as_str()));
+            defaulted.push(format!("selectPolicy ({})", select_name(default.select)));
             default.select
         }
     };
     let policies = match field(r, "policies") {
         Some(v) => policies(v, &join(&p, "policies"))?,
         None => {
-            let shown: Vec<String> = default.policies.iter().map(Policy::render).collect();
+            let shown: Vec<String> = default.policies.iter().map(render_policy).collect();
             defaulted.push(format!("policies ({})", shown.join(", ")));
             default.policies
         }
@@ -1303,14 +1333,16 @@ fn rules(
         ));
     }
     Ok(Rules {
-        stabilization,
-        select,
-        policies,
+        behavior: Behavior {
+            stabilization,
+            policies,
+            select,
+        },
         tolerance,
     })
 }
 
-fn policies(n: &Node, path: &str) -> Result<Vec<Policy>, String> {
+fn policies(n: &Node, path: &str) -> Result<Vec<ScalingPolicy>, String> {
     const ONE: &str = "{ type: Pods or Percent, value: a whole number ≥ 1, periodSeconds: 1 to 1800 }";
     let items = seq_of(n, path)?;
     if items.is_empty() {
@@ -1339,6 +1371,7 @@ fn policies(n: &Node, path: &str) -> Result<Vec<Policy>, String> {
             }
         };
         let allowed = "a whole number ≥ 1";
+        // unsigned_abs: ≥ 1 and ≤ i32::MAX by the range, so it fits in a u32.
         let value = int(
             required(e, item, &ip, "value", allowed)?,
             &join(&ip, "value"),
@@ -1354,7 +1387,11 @@ fn policies(n: &Node, path: &str) -> Result<Vec<Policy>, String> {
             1800,
             allowed,
         )?;
-        out.push(Policy { kind, value, period });
+        out.push(ScalingPolicy {
+            kind,
+            value: u32::try_from(value.unsigned_abs()).unwrap_or(u32::MAX),
+            period: SimTime::from_secs(period.unsigned_abs()),
+        });
     }
     Ok(out)
 }
@@ -1905,6 +1942,36 @@ status:
         let imp = ok(yaml);
         assert!(imp.toml.contains(DEFAULT_UP));
         assert!(imp.toml.contains(r#"scale_down = { stabilization = "300s", select = "Disabled", policies = [ { type = "Percent", value = 100, period = "15s" } ] }"#), "{}", imp.toml);
+    }
+
+    #[test]
+    fn behaviors_in_words() {
+        assert_eq!(
+            describe_behavior(&Behavior::default_scale_up(), "+"),
+            "no stabilization, the larger of +100 % and +4 pods per 15 s"
+        );
+        assert_eq!(
+            describe_behavior(&Behavior::default_scale_down(), ""),
+            "300 s stabilization, up to 100 % per 15 s"
+        );
+        let mut b = Behavior {
+            stabilization: SimTime::from_secs(60),
+            policies: vec![ScalingPolicy::pods(1, 30), ScalingPolicy::percent(10, 60)],
+            select: SelectPolicy::Min,
+        };
+        assert_eq!(
+            describe_behavior(&b, ""),
+            "60 s stabilization, the smaller of 1 pod per 30 s and 10 % per 60 s"
+        );
+        b.select = SelectPolicy::Disabled;
+        assert_eq!(describe_behavior(&b, ""), "60 s stabilization, no scaling");
+        b.stabilization = SimTime::from_secs_f64(1.5);
+        assert!(Rules {
+            behavior: b,
+            tolerance: None
+        }
+        .render()
+        .starts_with(r#"{ stabilization = "1.5s""#));
     }
 
     #[test]
