@@ -1637,21 +1637,36 @@ mod yaml {
         /// parser's errors, which may lie before the innermost list's next
         /// item (the parser reads ahead of its events), so that index is left out.
         fn path(&self, exact: bool) -> String {
-            let mut path = String::new();
+            let mut segments = Vec::new();
             for (i, open) in self.stack.iter().enumerate() {
                 match open {
                     Open::Seq { .. } if !exact && i + 1 == self.stack.len() => {}
-                    Open::Seq { items, .. } => path.push_str(&format!("[{}]", items.len())),
-                    Open::Map { key: Some((k, _)), .. } => {
-                        if !path.is_empty() {
-                            path.push('.');
-                        }
-                        path.push_str(&short(k));
-                    }
+                    Open::Seq { items, .. } => segments.push(format!("[{}]", items.len())),
+                    Open::Map { key: Some((k, _)), .. } => segments.push(format!(".{}", short(k))),
                     Open::Map { key: None, .. } => {}
                 }
             }
-            path
+            // Deep nesting makes long paths: keep about their last 80 characters.
+            let mut len = 0;
+            let keep = segments
+                .iter()
+                .rev()
+                .take_while(|s| {
+                    len += s.chars().count();
+                    len <= 80
+                })
+                .count();
+            let kept: String = segments
+                .iter()
+                .skip(segments.len() - keep)
+                .map(String::as_str)
+                .collect();
+            let kept = kept.strip_prefix('.').unwrap_or(&kept);
+            if keep < segments.len() {
+                format!("…{kept}")
+            } else {
+                kept.to_owned()
+            }
         }
 
         /// `at` is `line N` or `line N, column C` (1-based).
@@ -2567,6 +2582,9 @@ metadata:
         }
         let deep = "[".repeat(100) + &"]".repeat(100);
         assert_mentions(&parse_stream(&deep).expect_err("deep"), &["deeper than 64"]);
+        let e = parse_stream(&"- ".repeat(100)).expect_err("deep list");
+        assert_mentions(&e, &["(in `…[0][0]", "[0]`): the document nests deeper than 64"]);
+        assert!(e.chars().count() < 160, "{e}");
         let deep_block: String = (0..100).map(|i| format!("{}k{i}:\n", " ".repeat(i))).collect();
         assert_mentions(&parse_stream(&deep_block).expect_err("deep block"), &["deeper than 64"]);
         let big = "a: b\n".repeat(MAX_INPUT / 5 + 1);
