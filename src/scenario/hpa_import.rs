@@ -62,7 +62,10 @@
 //! and are not whole numbers) and the line of every node, for its messages.
 //! `serde-saphyr` itself is not used: deserializing into a serde value
 //! resolves each plain scalar's type (`0x10` arrives as 16, `yes` as true)
-//! and loses whether a word was quoted.
+//! and loses whether a word was quoted. Measured on a cold build of a
+//! scratch crate with this project's dev profile: `granit-parser` with its
+//! one new dependency (`arraydeque`) and a parser call cost ≈ 3.7 s of CPU;
+//! `serde-saphyr` with only its `deserialize` feature ≈ 22 s.
 //!
 //! The tree builder rejects, with a message, anchors and aliases (nothing
 //! is ever expanded, so no alias bomb), tags, duplicate keys, keys that are
