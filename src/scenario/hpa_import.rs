@@ -23,9 +23,10 @@
 //! `autoscaling/v1` has only `spec.targetCPUUtilizationPercentage` (default
 //! 80), read as one cpu metric with the default behavior. Absent `metrics`
 //! mean Kubernetes' default, 80 % average CPU utilization. An absent
-//! `behavior`, side or field gets the API defaults (`defaults.go`): scale up
-//! with no stabilization by the larger of +100 % and +4 pods per 15 s, scale
-//! down after a 300 s stabilization window by up to 100 % per 15 s.
+//! `behavior`, side or field gets the API defaults (`defaults.go`, as the
+//! model writes them; see below): scale up with no stabilization by the
+//! larger of +100 % and +4 pods per 15 s, scale down after a 300 s
+//! stabilization window by up to 100 % per 15 s.
 //! `interval` and `tolerance` are not part of the manifest: they come from
 //! kube-controller-manager's `--horizontal-pod-autoscaler-sync-period` (15 s)
 //! and `--horizontal-pod-autoscaler-tolerance` (0.1), and a note says so.
@@ -52,24 +53,40 @@
 //!
 //! # YAML
 //!
-//! A small parser for the YAML that Kubernetes manifests use, written here
-//! rather than taken as a dependency. Measured on a cold build: this whole
-//! module compiles in ≈ 1.5 s of CPU, where `yaml-rust2` alone would add
-//! ≈ 2 s and `serde_yaml` ≈ 4 s (12 s with serde) before any converter code;
-//! and `yaml-rust2`'s loader expands alias bombs and overflows the stack on
-//! deeply nested block collections. It reads block mappings and sequences (including a list
-//! at its key's indentation and `- key: value` items), plain, single- and
-//! double-quoted scalars (with escapes, over several lines), literal and
-//! folded block scalars, flow collections (`{}`, `[a, b]`, `{a: 1}`),
-//! comments, directives and `---` / `...` document markers. Anchors,
-//! aliases, tags and complex keys are rejected with a message, as are tab
-//! indentation, duplicate keys and non-printable characters. The input is
-//! capped at 1 MiB and nesting at 64 levels, nothing is expanded, and every
-//! loop consumes input, so hostile input costs time and memory linear in
-//! its size and never panics.
+//! The YAML is read by the `granit-parser` crate, the event parser under
+//! `serde-saphyr` (same maintainer and releases; fuzzed and run against the
+//! YAML test suite in its CI). Its events — each scalar with its text and
+//! style, collection starts and ends, each with a line — are built here into
+//! a small tree of strings. So the converter sees every scalar as written
+//! (`"2"` is a quoted string, not the number 2; `0x10` and `1.0` stay text
+//! and are not whole numbers) and the line of every node, for its messages.
+//! `serde-saphyr` itself is not used: deserializing into a serde value
+//! resolves each plain scalar's type (`0x10` arrives as 16, `yes` as true)
+//! and loses whether a word was quoted. Measured on a cold build of a
+//! scratch crate with this project's dev profile: `granit-parser` with its
+//! one new dependency (`arraydeque`) and a parser call cost ≈ 3.7 s of CPU;
+//! `serde-saphyr` with only its `deserialize` feature ≈ 22 s.
+//!
+//! The tree builder rejects, with a message, anchors and aliases (nothing
+//! is ever expanded, so no alias bomb), tags, duplicate keys, keys that are
+//! lists or mappings; the parser rejects tab indentation, and non-printable
+//! characters are rejected before parsing. The input is capped at 1 MiB and
+//! nesting at 64 levels: the builder keeps an explicit stack and the
+//! parser's own nesting limits are set just above ours, so nothing recurses
+//! on deep input; the parser's look-ahead for a key is bounded (1,024
+//! characters), so hostile input costs time and memory linear in its size
+//! and never panics. Syntax errors give the line, the column and the YAML
+//! path where the parser stopped, in the parser's words.
+//!
+//! The behavior defaults come from the model
+//! ([`Behavior::default_scale_up`] / [`Behavior::default_scale_down`], the
+//! tolerance from [`HpaSpec::DEFAULT_TOLERANCE`]): the importer writes what
+//! the simulator would use for an HPA without `behavior`.
 
 use std::fmt;
 
+use crate::engine::SimTime;
+use crate::model::autoscaler::hpa::{Behavior, HpaSpec, PolicyKind, ScalingPolicy, SelectPolicy};
 use yaml::{Node, Value};
 
 /// A converted manifest: the TOML text and the notes (things dropped or approximated).
@@ -83,7 +100,7 @@ const KIND: &str = "HorizontalPodAutoscaler";
 /// kube-controller-manager's `--horizontal-pod-autoscaler-sync-period` default.
 const SYNC_PERIOD: &str = "15s";
 /// kube-controller-manager's `--horizontal-pod-autoscaler-tolerance` default.
-const TOLERANCE: f64 = 0.1;
+const TOLERANCE: f64 = HpaSpec::DEFAULT_TOLERANCE;
 /// The largest `max` a scenario accepts.
 const MAX_INSTANCES: i64 = 100_000;
 /// Kubernetes' `int32` fields.
@@ -299,104 +316,117 @@ struct Metric {
     target: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Select {
-    Max,
-    Min,
-    Disabled,
-}
-
-impl Select {
-    fn as_str(self) -> &'static str {
-        match self {
-            Select::Max => "Max",
-            Select::Min => "Min",
-            Select::Disabled => "Disabled",
-        }
+fn select_name(s: SelectPolicy) -> &'static str {
+    match s {
+        SelectPolicy::Max => "Max",
+        SelectPolicy::Min => "Min",
+        SelectPolicy::Disabled => "Disabled",
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PolicyKind {
-    Pods,
-    Percent,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Policy {
-    kind: PolicyKind,
-    value: i64,
-    period: i64,
-}
-
-impl Policy {
-    fn render(&self) -> String {
-        let kind = match self.kind {
-            PolicyKind::Pods => "Pods",
-            PolicyKind::Percent => "Percent",
-        };
-        format!(
-            "{{ type = \"{kind}\", value = {}, period = \"{}s\" }}",
-            self.value, self.period
-        )
+/// A duration as the scenario writes it: `15s` (or `0.5s`).
+fn duration(t: SimTime) -> String {
+    if t.as_nanos() % SimTime::NANOS_PER_SEC == 0 {
+        format!("{}s", t.as_nanos() / SimTime::NANOS_PER_SEC)
+    } else {
+        format!("{:?}s", t.as_secs_f64())
     }
 }
 
-/// One direction of `spec.behavior` (`HPAScalingRules`).
+fn render_policy(p: &ScalingPolicy) -> String {
+    let kind = match p.kind {
+        PolicyKind::Pods => "Pods",
+        PolicyKind::Percent => "Percent",
+    };
+    format!(
+        "{{ type = \"{kind}\", value = {}, period = \"{}\" }}",
+        p.value,
+        duration(p.period)
+    )
+}
+
+/// One direction of `spec.behavior` (`HPAScalingRules`): the model's
+/// [`Behavior`] and the direction's own `tolerance`, if set.
 #[derive(Debug, Clone, PartialEq)]
 struct Rules {
-    stabilization: i64,
-    select: Select,
-    policies: Vec<Policy>,
+    behavior: Behavior,
     tolerance: Option<f64>,
 }
 
 impl Rules {
-    /// `defaults.go`: no stabilization; the larger of +100 % and +4 pods per 15 s.
+    /// The model's scale-up default ([`Behavior::default_scale_up`]).
     fn default_up() -> Rules {
         Rules {
-            stabilization: 0,
-            select: Select::Max,
-            policies: vec![
-                Policy {
-                    kind: PolicyKind::Percent,
-                    value: 100,
-                    period: 15,
-                },
-                Policy {
-                    kind: PolicyKind::Pods,
-                    value: 4,
-                    period: 15,
-                },
-            ],
+            behavior: Behavior::default_scale_up(),
             tolerance: None,
         }
     }
 
-    /// `defaults.go` and the controller's 5 min
-    /// `--horizontal-pod-autoscaler-downscale-stabilization`: up to 100 % per 15 s.
+    /// The model's scale-down default ([`Behavior::default_scale_down`]).
     fn default_down() -> Rules {
         Rules {
-            stabilization: 300,
-            select: Select::Max,
-            policies: vec![Policy {
-                kind: PolicyKind::Percent,
-                value: 100,
-                period: 15,
-            }],
+            behavior: Behavior::default_scale_down(),
             tolerance: None,
         }
     }
 
     fn render(&self) -> String {
-        let policies: Vec<String> = self.policies.iter().map(Policy::render).collect();
+        let b = &self.behavior;
+        let policies: Vec<String> = b.policies.iter().map(render_policy).collect();
         format!(
-            "{{ stabilization = \"{}s\", select = \"{}\", policies = [ {} ] }}",
-            self.stabilization,
-            self.select.as_str(),
+            "{{ stabilization = \"{}\", select = \"{}\", policies = [ {} ] }}",
+            duration(b.stabilization),
+            select_name(b.select),
             policies.join(", ")
         )
     }
+}
+
+/// A behavior in words for a note, e.g. "no stabilization, the larger of
+/// +100 % and +4 pods per 15 s"; `sign` is "+" for scaling up.
+fn describe_behavior(b: &Behavior, sign: &str) -> String {
+    let prose = |t: SimTime| duration(t).replace('s', " s");
+    let stabilization = if b.stabilization == SimTime::ZERO {
+        "no stabilization".to_owned()
+    } else {
+        format!("{} stabilization", prose(b.stabilization))
+    };
+    let one_period = b.policies.windows(2).all(|w| w[0].period == w[1].period);
+    let amounts: Vec<String> = b
+        .policies
+        .iter()
+        .map(|p| {
+            let amount = match (p.kind, p.value) {
+                (PolicyKind::Percent, v) => format!("{sign}{v} %"),
+                (PolicyKind::Pods, 1) => format!("{sign}1 pod"),
+                (PolicyKind::Pods, v) => format!("{sign}{v} pods"),
+            };
+            if one_period {
+                amount
+            } else {
+                format!("{amount} per {}", prose(p.period))
+            }
+        })
+        .collect();
+    let per = match b.policies.first() {
+        Some(p) if one_period => format!(" per {}", prose(p.period)),
+        _ => String::new(),
+    };
+    let change = match (b.select, amounts.as_slice()) {
+        (SelectPolicy::Disabled, _) => "no scaling".to_owned(),
+        (_, []) => "no policy".to_owned(),
+        (_, [one]) => format!("up to {one}{per}"),
+        (select, [init @ .., last]) => format!(
+            "the {} of {} and {last}{per}",
+            if select == SelectPolicy::Min {
+                "smaller"
+            } else {
+                "larger"
+            },
+            init.join(", ")
+        ),
+    };
+    format!("{stabilization}, {change}")
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -1175,10 +1205,11 @@ fn custom(
 
 fn default_behavior_note(spec_path: &str, line: usize, notes: &mut Vec<String>) {
     notes.push(format!(
-        "{}: not set: Kubernetes' default behavior used (scale up: no stabilization, the larger of +100 % and +4 pods \
-         per 15 s; scale down: 300 s stabilization, up to 100 % per 15 s), which approximates the controller's \
-         legacy path for an HPA without behavior",
-        at(&join(spec_path, "behavior"), line)
+        "{}: not set: Kubernetes' default behavior used (scale up: {}; scale down: {}), which approximates the \
+         controller's legacy path for an HPA without behavior",
+        at(&join(spec_path, "behavior"), line),
+        describe_behavior(&Behavior::default_scale_up(), "+"),
+        describe_behavior(&Behavior::default_scale_down(), "")
     ));
 }
 
@@ -1224,16 +1255,24 @@ fn rules(
         &["stabilizationWindowSeconds", "selectPolicy", "policies", "tolerance"],
     )?;
     let mut defaulted = Vec::new();
+    let default = default.behavior;
     let stabilization = match field(r, "stabilizationWindowSeconds") {
-        Some(v) => int(
-            v,
-            &join(&p, "stabilizationWindowSeconds"),
-            0,
-            3600,
-            "a whole number of seconds from 0 to 3600",
-        )?,
+        // unsigned_abs: the value is ≥ 0 by the range.
+        Some(v) => SimTime::from_secs(
+            int(
+                v,
+                &join(&p, "stabilizationWindowSeconds"),
+                0,
+                3600,
+                "a whole number of seconds from 0 to 3600",
+            )?
+            .unsigned_abs(),
+        ),
         None => {
-            defaulted.push(format!("stabilizationWindowSeconds ({}s)", default.stabilization));
+            defaulted.push(format!(
+                "stabilizationWindowSeconds ({})",
+                duration(default.stabilization)
+            ));
             default.stabilization
         }
     };
@@ -1241,9 +1280,9 @@ fn rules(
         Some(v) => {
             let sp = join(&p, "selectPolicy");
             match text(v, &sp)? {
-                "Max" => Select::Max,
-                "Min" => Select::Min,
-                "Disabled" => Select::Disabled,
+                "Max" => SelectPolicy::Max,
+                "Min" => SelectPolicy::Min,
+                "Disabled" => SelectPolicy::Disabled,
                 other => {
                     return Err(fail(
                         &sp,
@@ -1254,14 +1293,14 @@ fn rules(
             }
         }
         None => {
-            defaulted.push(format!("selectPolicy ({})", default.select.as_str()));
+            defaulted.push(format!("selectPolicy ({})", select_name(default.select)));
             default.select
         }
     };
     let policies = match field(r, "policies") {
         Some(v) => policies(v, &join(&p, "policies"))?,
         None => {
-            let shown: Vec<String> = default.policies.iter().map(Policy::render).collect();
+            let shown: Vec<String> = default.policies.iter().map(render_policy).collect();
             defaulted.push(format!("policies ({})", shown.join(", ")));
             default.policies
         }
@@ -1297,14 +1336,16 @@ fn rules(
         ));
     }
     Ok(Rules {
-        stabilization,
-        select,
-        policies,
+        behavior: Behavior {
+            stabilization,
+            policies,
+            select,
+        },
         tolerance,
     })
 }
 
-fn policies(n: &Node, path: &str) -> Result<Vec<Policy>, String> {
+fn policies(n: &Node, path: &str) -> Result<Vec<ScalingPolicy>, String> {
     const ONE: &str = "{ type: Pods or Percent, value: a whole number ≥ 1, periodSeconds: 1 to 1800 }";
     let items = seq_of(n, path)?;
     if items.is_empty() {
@@ -1333,6 +1374,7 @@ fn policies(n: &Node, path: &str) -> Result<Vec<Policy>, String> {
             }
         };
         let allowed = "a whole number ≥ 1";
+        // unsigned_abs: ≥ 1 and ≤ i32::MAX by the range, so it fits in a u32.
         let value = int(
             required(e, item, &ip, "value", allowed)?,
             &join(&ip, "value"),
@@ -1348,17 +1390,24 @@ fn policies(n: &Node, path: &str) -> Result<Vec<Policy>, String> {
             1800,
             allowed,
         )?;
-        out.push(Policy { kind, value, period });
+        out.push(ScalingPolicy {
+            kind,
+            value: u32::try_from(value.unsigned_abs()).unwrap_or(u32::MAX),
+            period: SimTime::from_secs(period.unsigned_abs()),
+        });
     }
     Ok(out)
 }
 
 // ---------------------------------------------------------------------------
 
-/// The YAML subset of Kubernetes manifests, parsed into a tree of strings.
+/// The manifest's YAML as a tree of strings with lines, built from the
+/// events of the `granit-parser` crate.
 mod yaml {
     use std::collections::HashSet;
     use std::fmt;
+
+    use granit_parser::{ErrorKind, Event, Parser, ScalarStyle, ScanError, Span};
 
     /// The largest input read, in bytes.
     pub const MAX_INPUT: usize = 1 << 20;
@@ -1385,14 +1434,8 @@ mod yaml {
         pub line: usize,
     }
 
-    impl Node {
-        fn new(value: Value, line: usize) -> Node {
-            Node { value, line }
-        }
-    }
-
-    /// Parse every document of `src`. Empty documents between explicit `---`
-    /// markers are kept as `Null`.
+    /// Parse every document of `src`. Empty documents after an explicit
+    /// `---` marker are kept as `Null`.
     pub fn parse_stream(src: &str) -> Result<Vec<Node>, String> {
         if src.len() > MAX_INPUT {
             return Err(format!(
@@ -1407,47 +1450,19 @@ mod yaml {
                 u32::from(c)
             ));
         }
-        let src = src.strip_prefix('\u{feff}').unwrap_or(src);
-        let mut p = Parser {
-            lines: src.lines().collect(),
-            line: 0,
-            col: 0,
-            path: Vec::new(),
+        // One more than our own cap, so that `Builder::open` reports the
+        // nesting first; the parser's limit only keeps its own stacks small.
+        let options = granit_parser::options! {
+            flow_nesting_limit: MAX_DEPTH + 1,
+            block_nesting_limit: MAX_DEPTH + 1,
+            emit_unresolved_aliases: true,
         };
-        let mut docs = Vec::new();
-        loop {
-            p.skip_blank()?;
-            if p.eof() {
-                break;
-            }
-            let l = p.line_str(p.line);
-            let mut explicit = false;
-            if p.at_marker() {
-                if l.starts_with("...") {
-                    p.next_line();
-                    continue;
-                }
-                explicit = true;
-                let after = l.get(3..).unwrap_or("");
-                if is_blank_or_comment(after) {
-                    p.next_line();
-                } else {
-                    p.col = 3 + leading_ws(after);
-                }
-            } else if l.starts_with('%') {
-                p.next_line(); // a directive such as %YAML 1.2
-                continue;
-            }
-            let node = p.node(0, 0, Ctx::Block)?;
-            p.skip_blank()?;
-            if !p.eof() && !p.at_marker() {
-                return Err(p.err("unexpected content after the document's top-level node: check the indentation"));
-            }
-            if explicit || node.value != Value::Null {
-                docs.push(node);
-            }
+        let mut b = Builder::default();
+        for next in Parser::new_from_str_with_options(src, options) {
+            let (event, span) = next.map_err(|e| b.scan_error(&e))?;
+            b.event(event, span)?;
         }
-        Ok(docs)
+        Ok(b.docs)
     }
 
     fn first_unprintable(src: &str) -> Option<(usize, char)> {
@@ -1464,60 +1479,6 @@ mod yaml {
         None
     }
 
-    fn trim_ws(s: &str) -> &str {
-        s.trim_start_matches([' ', '\t'])
-    }
-
-    fn trim_end_ws(s: &str) -> &str {
-        s.trim_end_matches([' ', '\t'])
-    }
-
-    fn leading_ws(s: &str) -> usize {
-        s.len() - trim_ws(s).len()
-    }
-
-    /// Whether `s`, the rest of a line after a token, is empty or a comment
-    /// (a `#` needs white space before it).
-    fn is_blank_or_comment(s: &str) -> bool {
-        let t = trim_ws(s);
-        t.is_empty() || (t.starts_with('#') && t.len() < s.len())
-    }
-
-    /// A `---` or `...` document marker line.
-    fn is_marker(l: &str) -> bool {
-        (l.starts_with("---") || l.starts_with("...")) && matches!(l.as_bytes().get(3), None | Some(b' ' | b'\t'))
-    }
-
-    fn is_seq_item(t: &str) -> bool {
-        t == "-" || t.starts_with("- ") || t.starts_with("-\t")
-    }
-
-    /// `s` up to a comment, without trailing white space, and whether a comment followed.
-    fn plain_line(s: &str) -> (&str, bool) {
-        let b = s.as_bytes();
-        for i in 1..b.len() {
-            if b.get(i) == Some(&b'#') && matches!(b.get(i - 1), Some(b' ' | b'\t')) {
-                return (trim_end_ws(s.get(..i).unwrap_or(s)), true);
-            }
-        }
-        (trim_end_ws(s), false)
-    }
-
-    /// Whether a plain scalar holds `: ` (or ends with `:`), which would make it a key.
-    fn has_map_indicator(s: &str) -> bool {
-        let b = s.as_bytes();
-        b.iter()
-            .enumerate()
-            .any(|(i, &c)| c == b':' && matches!(b.get(i + 1), None | Some(b' ' | b'\t')))
-    }
-
-    fn plain_value(s: String) -> Value {
-        match s.as_str() {
-            "" | "~" | "null" | "Null" | "NULL" => Value::Null,
-            _ => Value::Str { text: s, plain: true },
-        }
-    }
-
     fn short(s: &str) -> String {
         let mut out: String = s.chars().take(40).collect::<String>().escape_debug().collect();
         if s.chars().nth(40).is_some() {
@@ -1526,710 +1487,223 @@ mod yaml {
         out
     }
 
-    /// The mapping key that starts `t`, and the byte offset just past its
-    /// `:`; None if `t` is no `key:`.
-    fn map_key(t: &str) -> Result<Option<(String, usize)>, String> {
-        let b = t.as_bytes();
-        match b.first() {
-            Some(&q @ (b'"' | b'\'')) => {
-                let body = t.get(1..).unwrap_or("");
-                let mut key = String::new();
-                let mut keep = 0;
-                let QuoteEnd::Closed(end) = scan_quoted(body, q == b'"', &mut key, &mut keep)? else {
-                    return Ok(None);
-                };
-                let after = body.get(end..).unwrap_or("");
-                let ws = leading_ws(after);
-                let a = after.get(ws..).unwrap_or("");
-                if a.starts_with(':') && matches!(a.as_bytes().get(1), None | Some(b' ' | b'\t')) {
-                    Ok(Some((key, 1 + end + ws + 1)))
-                } else {
-                    Ok(None)
-                }
-            }
-            None
-            | Some(b'[' | b'{' | b'&' | b'*' | b'!' | b'|' | b'>' | b'%' | b'@' | b'`' | b'#' | b',' | b']' | b'}') => {
-                Ok(None)
-            }
-            Some(b'?') if matches!(b.get(1), None | Some(b' ' | b'\t')) => {
-                Err("complex keys (`? key`) are not supported".to_owned())
-            }
-            Some(_) => {
-                for (i, &c) in b.iter().enumerate() {
-                    if c == b'#' && i > 0 && matches!(b.get(i - 1), Some(b' ' | b'\t')) {
-                        return Ok(None);
-                    }
-                    if c == b':' && matches!(b.get(i + 1), None | Some(b' ' | b'\t')) {
-                        let key = trim_end_ws(t.get(..i).unwrap_or(""));
-                        return Ok(Some((key.to_owned(), i + 1)));
-                    }
-                }
-                Ok(None)
-            }
-        }
+    /// A collection being read.
+    enum Open {
+        Seq {
+            items: Vec<Node>,
+            line: usize,
+        },
+        Map {
+            entries: Vec<(String, Node)>,
+            line: usize,
+            /// The key whose value comes next, and its line.
+            key: Option<(String, usize)>,
+            seen: HashSet<String>,
+        },
     }
 
-    enum QuoteEnd {
-        /// Closed; the byte offset just past the closing quote.
-        Closed(usize),
-        /// The line ended first; `escaped_break` when it ended with `\`.
-        Eol { escaped_break: bool },
+    /// Builds the tree from the parser's events with an explicit stack (at
+    /// most [`MAX_DEPTH`] deep), so nesting never recurses.
+    #[derive(Default)]
+    struct Builder {
+        docs: Vec<Node>,
+        stack: Vec<Open>,
+        /// Whether the current document started with `---`.
+        explicit: bool,
     }
 
-    /// Scan a quoted scalar's text on one line (after the opening quote),
-    /// appending to `out`; `keep` is the length of `out` without trailing
-    /// unescaped white space (dropped where the line folds).
-    fn scan_quoted(s: &str, double: bool, out: &mut String, keep: &mut usize) -> Result<QuoteEnd, String> {
-        let mut it = s.char_indices().peekable();
-        while let Some((i, c)) = it.next() {
-            match c {
-                '"' if double => return Ok(QuoteEnd::Closed(i + 1)),
-                '\'' if !double => {
-                    if matches!(it.peek(), Some((_, '\''))) {
-                        it.next();
-                        out.push('\'');
-                        *keep = out.len();
+    impl Builder {
+        fn event(&mut self, event: Event, span: Span) -> Result<(), String> {
+            let line = span.start.line().saturating_sub(1);
+            match event {
+                Event::DocumentStart(explicit, _) => self.explicit = explicit,
+                Event::Scalar(text, style, anchor, tag) => {
+                    self.properties(anchor, tag.is_some(), line)?;
+                    let plain = style == ScalarStyle::Plain;
+                    // The parser writes an empty node (`key:`) as `~`; its span is empty.
+                    let text = if plain && span.start.index() == span.end.index() {
+                        "".into()
                     } else {
-                        return Ok(QuoteEnd::Closed(i + 1));
-                    }
-                }
-                '\\' if double => {
-                    let Some((_, e)) = it.next() else {
-                        return Ok(QuoteEnd::Eol { escaped_break: true });
+                        text
                     };
-                    let ch = match e {
-                        '0' => '\0',
-                        'a' => '\u{7}',
-                        'b' => '\u{8}',
-                        't' | '\t' => '\t',
-                        'n' => '\n',
-                        'v' => '\u{b}',
-                        'f' => '\u{c}',
-                        'r' => '\r',
-                        'e' => '\u{1b}',
-                        ' ' => ' ',
-                        '"' => '"',
-                        '/' => '/',
-                        '\\' => '\\',
-                        'N' => '\u{85}',
-                        '_' => '\u{a0}',
-                        'L' => '\u{2028}',
-                        'P' => '\u{2029}',
-                        'x' | 'u' | 'U' => {
-                            let digits = match e {
-                                'x' => 2,
-                                'u' => 4,
-                                _ => 8,
-                            };
-                            let mut v: u32 = 0;
-                            for _ in 0..digits {
-                                let d = it
-                                    .next()
-                                    .and_then(|(_, h)| h.to_digit(16))
-                                    .ok_or_else(|| format!("`\\{e}` needs {digits} hexadecimal digits"))?;
-                                v = (v << 4) | d;
-                            }
-                            char::from_u32(v).ok_or_else(|| format!("`\\{e}{v:X}` is not a Unicode character"))?
+                    if let Some(Open::Map {
+                        key: key @ None, seen, ..
+                    }) = self.stack.last_mut()
+                    {
+                        if seen.insert(text.to_string()) {
+                            *key = Some((text.into_owned(), line));
+                            return Ok(());
                         }
-                        other => {
-                            return Err(format!(
-                                "`\\{}` is not a YAML escape; allowed: \\\\ \\\" \\/ \\0 \\a \\b \\t \\n \\v \\f \\r \\e \\N \\_ \\L \\P \\xXX \\uXXXX \\UXXXXXXXX",
-                                other.escape_debug()
-                            ))
+                        return Err(self.err(line, format!("duplicate key `{}`", short(&text))));
+                    }
+                    let value = if plain && matches!(&*text, "" | "~" | "null" | "Null" | "NULL") {
+                        Value::Null
+                    } else {
+                        Value::Str {
+                            text: text.into_owned(),
+                            plain,
                         }
                     };
-                    out.push(ch);
-                    *keep = out.len();
+                    self.add(Node { value, line });
                 }
-                ' ' | '\t' => out.push(c),
-                _ => {
-                    out.push(c);
-                    *keep = out.len();
+                Event::SequenceStart(_, anchor, tag) => {
+                    self.properties(anchor, tag.is_some(), line)?;
+                    self.open(Open::Seq {
+                        items: Vec::new(),
+                        line,
+                    })?;
                 }
-            }
-        }
-        Ok(QuoteEnd::Eol { escaped_break: false })
-    }
-
-    #[derive(Clone, Copy, PartialEq, Eq)]
-    enum Ctx {
-        /// A node on a line of its own, or after `- `.
-        Block,
-        /// A node after `key: ` on the same line: no nested `key:` or `- `.
-        AfterKey,
-    }
-
-    enum Chomp {
-        Strip,
-        Clip,
-        Keep,
-    }
-
-    enum Seg {
-        Key(String),
-        Index(usize),
-    }
-
-    /// A cursor over the input's lines. `col` is a byte offset into the
-    /// current line, always at a character boundary.
-    struct Parser<'a> {
-        lines: Vec<&'a str>,
-        line: usize,
-        col: usize,
-        /// Where the parser is, for error messages.
-        path: Vec<Seg>,
-    }
-
-    impl<'a> Parser<'a> {
-        fn line_str(&self, i: usize) -> &'a str {
-            self.lines.get(i).copied().unwrap_or("")
-        }
-
-        fn rest(&self) -> &'a str {
-            self.line_str(self.line).get(self.col..).unwrap_or("")
-        }
-
-        fn peek(&self) -> Option<u8> {
-            self.rest().as_bytes().first().copied()
-        }
-
-        fn eof(&self) -> bool {
-            self.line >= self.lines.len()
-        }
-
-        fn at_marker(&self) -> bool {
-            self.col == 0 && is_marker(self.line_str(self.line))
-        }
-
-        fn next_line(&mut self) {
-            self.line += 1;
-            self.col = 0;
-        }
-
-        fn err(&self, msg: impl fmt::Display) -> String {
-            self.err_at(self.line, msg)
-        }
-
-        fn err_at(&self, line: usize, msg: impl fmt::Display) -> String {
-            let mut path = String::new();
-            for seg in &self.path {
-                match seg {
-                    Seg::Key(k) => {
-                        if !path.is_empty() {
-                            path.push('.');
-                        }
-                        path.push_str(k);
+                Event::MappingStart(_, anchor, tag) => {
+                    self.properties(anchor, tag.is_some(), line)?;
+                    self.open(Open::Map {
+                        entries: Vec::new(),
+                        line,
+                        key: None,
+                        seen: HashSet::new(),
+                    })?;
+                }
+                Event::SequenceEnd | Event::MappingEnd => {
+                    // The parser pairs every end with a start, each of which pushed.
+                    if let Some(open) = self.stack.pop() {
+                        let node = match open {
+                            Open::Seq { items, line } => Node {
+                                value: Value::Seq(items),
+                                line,
+                            },
+                            Open::Map { entries, line, .. } => Node {
+                                value: Value::Map(entries),
+                                line,
+                            },
+                        };
+                        self.add(node);
                     }
-                    Seg::Index(i) => path.push_str(&format!("[{i}]")),
                 }
-            }
-            if path.is_empty() {
-                format!("YAML syntax error at line {}: {msg}", line + 1)
-            } else {
-                format!("YAML syntax error at line {} (in `{path}`): {msg}", line + 1)
-            }
-        }
-
-        /// Move to the next piece of content: past blank and comment lines,
-        /// stopping at a document marker.
-        fn skip_blank(&mut self) -> Result<(), String> {
-            while !self.eof() && !self.at_marker() {
-                let r = self.rest();
-                let t = trim_ws(r);
-                if t.is_empty() || t.starts_with('#') {
-                    self.next_line();
-                    continue;
+                Event::Alias(_) | Event::UnresolvedAlias(_) => {
+                    return Err(self.err(line, "aliases (`*name`) are not supported: write the value out"))
                 }
-                if self.col == 0 && r.get(..r.len() - t.len()).is_some_and(|lead| lead.contains('\t')) {
-                    return Err(self.err("a tab indents this line; YAML indents with spaces only"));
-                }
-                break;
+                // Stream and document ends, comments and anything a newer
+                // parser adds carry no data.
+                _ => {}
             }
             Ok(())
         }
 
-        /// The column of the next piece (after `skip_blank`); None at the end of the document.
-        fn indent(&self) -> Option<usize> {
-            if self.eof() || self.at_marker() {
-                None
+        /// Anchors and tags are not read: nothing is ever expanded.
+        fn properties(&self, anchor: usize, tagged: bool, line: usize) -> Result<(), String> {
+            if anchor != 0 {
+                Err(self.err(line, "anchors (`&name`) are not supported: write the value out"))
+            } else if tagged {
+                Err(self.err(line, "tags (`!tag`) are not supported"))
             } else {
-                Some(self.col + leading_ws(self.rest()))
-            }
-        }
-
-        /// A node indented at least `min_indent`, or Null if there is none.
-        fn node(&mut self, min_indent: usize, depth: usize, ctx: Ctx) -> Result<Node, String> {
-            if depth > MAX_DEPTH {
-                return Err(self.err(format!("the document nests deeper than {MAX_DEPTH} levels")));
-            }
-            self.skip_blank()?;
-            let line = self.line;
-            let ind = match self.indent() {
-                Some(i) if i >= min_indent => i,
-                _ => return Ok(Node::new(Value::Null, line)),
-            };
-            self.col = ind;
-            let t = self.rest();
-            if is_seq_item(t) {
-                if ctx == Ctx::AfterKey {
-                    return Err(
-                        self.err("a `- ` list can't start on the line of its key: put the items on the lines below")
-                    );
-                }
-                return self.seq(ind, depth);
-            }
-            if ctx == Ctx::Block && map_key(t).map_err(|m| self.err(m))?.is_some() {
-                return self.map(ind, depth);
-            }
-            self.scalar(min_indent, depth, ctx)
-        }
-
-        fn seq(&mut self, ind: usize, depth: usize) -> Result<Node, String> {
-            let line = self.line;
-            let mut items = Vec::new();
-            loop {
-                self.skip_blank()?;
-                match self.indent() {
-                    Some(i) if i == ind => {}
-                    Some(i) if i > ind => {
-                        return Err(self.err(format!("bad indentation: expected a `- ` item at column {}", ind + 1)))
-                    }
-                    _ => break,
-                }
-                self.col = ind;
-                if !is_seq_item(self.rest()) {
-                    break; // the next key of the mapping this list is a value of
-                }
-                self.col += 1 + leading_ws(self.rest().get(1..).unwrap_or(""));
-                self.path.push(Seg::Index(items.len()));
-                let item = self.node(ind + 1, depth + 1, Ctx::Block)?;
-                self.path.pop();
-                items.push(item);
-            }
-            Ok(Node::new(Value::Seq(items), line))
-        }
-
-        fn map(&mut self, ind: usize, depth: usize) -> Result<Node, String> {
-            let line = self.line;
-            let mut entries: Vec<(String, Node)> = Vec::new();
-            let mut seen = HashSet::new();
-            loop {
-                self.skip_blank()?;
-                match self.indent() {
-                    Some(i) if i == ind => {}
-                    Some(i) if i > ind => {
-                        return Err(self.err(format!("bad indentation: expected a key at column {}", ind + 1)))
-                    }
-                    _ => break,
-                }
-                self.col = ind;
-                let t = self.rest();
-                let Some((key, after)) = map_key(t).map_err(|m| self.err(m))? else {
-                    return Err(self.err(if is_seq_item(t) {
-                        "a `- ` item where a `key:` was expected".to_owned()
-                    } else {
-                        format!("expected `key: value`, got `{}`", short(t))
-                    }));
-                };
-                if !seen.insert(key.clone()) {
-                    return Err(self.err(format!("duplicate key `{}`", short(&key))));
-                }
-                let key_line = self.line;
-                self.col += after;
-                self.path.push(Seg::Key(short(&key)));
-                let r = self.rest();
-                let mut value = if trim_ws(r).is_empty() || trim_ws(r).starts_with('#') {
-                    self.next_line();
-                    self.skip_blank()?;
-                    match self.indent() {
-                        Some(i) if i > ind => self.node(ind + 1, depth + 1, Ctx::Block)?,
-                        Some(i) if i == ind && is_seq_item(trim_ws(self.rest())) => {
-                            self.col = i;
-                            self.seq(ind, depth + 1)?
-                        }
-                        _ => Node::new(Value::Null, key_line),
-                    }
-                } else {
-                    self.col += leading_ws(r);
-                    self.node(ind + 1, depth + 1, Ctx::AfterKey)?
-                };
-                self.path.pop();
-                value.line = key_line;
-                entries.push((key, value));
-            }
-            Ok(Node::new(Value::Map(entries), line))
-        }
-
-        /// A scalar or flow collection starting at the cursor.
-        fn scalar(&mut self, min_indent: usize, depth: usize, ctx: Ctx) -> Result<Node, String> {
-            let line = self.line;
-            let t = self.rest();
-            let first = t.chars().next().unwrap_or(' ');
-            let value = match first {
-                '"' | '\'' => {
-                    let text = self.quoted()?;
-                    self.end_of_line("the closing quote")?;
-                    Value::Str { text, plain: false }
-                }
-                '[' | '{' => {
-                    let v = self.flow(depth)?;
-                    self.end_of_line("the closing bracket")?;
-                    v
-                }
-                '|' | '>' => Value::Str {
-                    text: self.block_scalar(min_indent)?,
-                    plain: false,
-                },
-                '?' if matches!(t.as_bytes().get(1), None | Some(b' ' | b'\t')) => return Err(self.unsupported(first)),
-                '&' | '*' | '!' | '@' | '`' | '%' | ',' | ']' | '}' => return Err(self.unsupported(first)),
-                _ => {
-                    let (first_line, _) = plain_line(t);
-                    if ctx == Ctx::AfterKey && has_map_indicator(first_line) {
-                        return Err(self.err(
-                            "`: ` inside a value: quote the value, or put a nested mapping on the lines below its key",
-                        ));
-                    }
-                    plain_value(self.plain(min_indent)?)
-                }
-            };
-            Ok(Node::new(value, line))
-        }
-
-        fn unsupported(&self, c: char) -> String {
-            self.err(match c {
-                '&' => "anchors (`&name`) are not supported: write the value out".to_owned(),
-                '*' => "aliases (`*name`) are not supported: write the value out".to_owned(),
-                '!' => "tags (`!tag`) are not supported".to_owned(),
-                '?' => "complex keys (`? key`) are not supported".to_owned(),
-                '@' | '`' => format!("a plain value can't start with `{c}` (reserved in YAML): quote it"),
-                _ => format!("unexpected `{c}`"),
-            })
-        }
-
-        /// After a closed scalar or collection only a comment may follow on its line.
-        fn end_of_line(&mut self, what: &str) -> Result<(), String> {
-            let r = self.rest();
-            if is_blank_or_comment(r) {
-                self.next_line();
                 Ok(())
-            } else {
-                Err(self.err(format!("unexpected `{}` after {what}", short(trim_ws(r)))))
             }
         }
 
-        /// A plain scalar, continued on following lines indented at least `min_indent`.
-        fn plain(&mut self, min_indent: usize) -> Result<String, String> {
-            let (first, comment) = plain_line(self.rest());
-            let mut out = first.to_owned();
-            self.next_line();
-            if comment {
-                return Ok(out);
-            }
-            let mut blanks = 0;
-            let mut look = self.line;
-            while let Some(&l) = self.lines.get(look) {
-                let t = trim_ws(l);
-                if is_marker(l) || (!t.is_empty() && (leading_ws(l) < min_indent || t.starts_with('#'))) {
-                    break;
-                }
-                look += 1;
-                if t.is_empty() {
-                    blanks += 1;
-                    continue;
-                }
-                let (text, comment) = plain_line(t);
-                if has_map_indicator(text) {
-                    return Err(self.err_at(
-                        look - 1,
-                        "`: ` in the continuation of a value: check the indentation, or quote the value",
-                    ));
-                }
-                if blanks == 0 {
-                    out.push(' ');
-                } else {
-                    out.push_str(&"\n".repeat(blanks));
-                }
-                out.push_str(text);
-                blanks = 0;
-                self.line = look;
-                if comment {
-                    break;
-                }
-            }
-            Ok(out)
-        }
-
-        /// A single- or double-quoted scalar starting at the cursor, over
-        /// as many lines as it takes; the cursor ends past the closing quote.
-        fn quoted(&mut self) -> Result<String, String> {
-            let start = self.line;
-            let r = self.rest();
-            let double = r.starts_with('"');
-            let mut base = self.col + 1;
-            let mut s = r.get(1..).unwrap_or("");
-            let mut out = String::new();
-            let mut keep = 0;
-            loop {
-                match scan_quoted(s, double, &mut out, &mut keep).map_err(|m| self.err(m))? {
-                    QuoteEnd::Closed(end) => {
-                        self.col = base + end;
-                        return Ok(out);
-                    }
-                    QuoteEnd::Eol { escaped_break } => {
-                        if !escaped_break {
-                            out.truncate(keep);
-                        }
-                        let mut blanks = 0;
-                        loop {
-                            self.next_line();
-                            if self.eof() || self.at_marker() {
-                                let which = if double { "double" } else { "single" };
-                                return Err(self.err_at(start, format!("a {which}-quoted string is not closed")));
-                            }
-                            let l = self.rest();
-                            let t = trim_ws(l);
-                            if t.is_empty() {
-                                blanks += 1;
-                                continue;
-                            }
-                            if blanks > 0 {
-                                out.push_str(&"\n".repeat(blanks));
-                            } else if !escaped_break {
-                                out.push(' ');
-                            }
-                            keep = out.len();
-                            base = l.len() - t.len();
-                            s = t;
-                            break;
-                        }
-                    }
-                }
-            }
-        }
-
-        /// A literal (`|`) or folded (`>`) block scalar; its content lines
-        /// are indented at least `min_indent`.
-        fn block_scalar(&mut self, min_indent: usize) -> Result<String, String> {
-            let header = self.rest();
-            let literal = header.starts_with('|');
-            let mut chomp = Chomp::Clip;
-            let mut explicit = None;
-            let mut rest = header.get(1..).unwrap_or("");
-            for _ in 0..2 {
-                match rest.as_bytes().first() {
-                    Some(b'-') => chomp = Chomp::Strip,
-                    Some(b'+') => chomp = Chomp::Keep,
-                    Some(&d @ b'1'..=b'9') => explicit = Some(usize::from(d - b'0')),
-                    _ => break,
-                }
-                rest = rest.get(1..).unwrap_or("");
-            }
-            if !rest.is_empty() && !is_blank_or_comment(rest) {
-                return Err(self.err(format!(
-                    "`{}` is not a block scalar header; allowed: `|` or `>`, then optionally `-` or `+` and an indentation digit",
-                    short(header)
-                )));
-            }
-            self.next_line();
-            let mut indent = explicit.map(|d| min_indent.saturating_sub(1) + d);
-            let mut body: Vec<&str> = Vec::new();
-            while let Some(&l) = self.lines.get(self.line) {
-                if is_marker(l) {
-                    break;
-                }
-                let spaces = l.len() - l.trim_start_matches(' ').len();
-                let blank = trim_ws(l).is_empty();
-                let ci = match indent {
-                    Some(ci) => ci,
-                    None if blank => {
-                        body.push("");
-                        self.line += 1;
-                        continue;
-                    }
-                    None if spaces >= min_indent => {
-                        indent = Some(spaces);
-                        spaces
-                    }
-                    None => break,
-                };
-                if !blank && spaces < ci {
-                    break;
-                }
-                body.push(l.get(ci..).unwrap_or(""));
-                self.line += 1;
-            }
-            let (content, trailing) = match body.iter().rposition(|l| !trim_ws(l).is_empty()) {
-                Some(k) => (body.get(..=k).unwrap_or(&[]), body.len() - k - 1),
-                None => (&[][..], body.len()),
+        fn open(&mut self, open: Open) -> Result<(), String> {
+            let line = match &open {
+                Open::Seq { line, .. } | Open::Map { line, .. } => *line,
             };
-            let mut out = if literal { content.join("\n") } else { fold(content) };
-            match chomp {
-                Chomp::Strip => {}
-                Chomp::Clip if content.is_empty() => {}
-                Chomp::Clip => out.push('\n'),
-                Chomp::Keep => {
-                    if !content.is_empty() {
-                        out.push('\n');
-                    }
-                    out.push_str(&"\n".repeat(trailing));
-                }
+            if let Some(Open::Map { key: None, .. }) = self.stack.last() {
+                return Err(self.err(
+                    line,
+                    "a list or mapping as a key (a complex key) is not supported; allowed: a plain or quoted string",
+                ));
             }
-            Ok(out)
+            if self.stack.len() >= MAX_DEPTH {
+                return Err(self.err(line, format!("the document nests deeper than {MAX_DEPTH} levels")));
+            }
+            self.stack.push(open);
+            Ok(())
         }
 
-        /// A flow collection (`[a, b]`, `{k: v}`) starting at the cursor,
-        /// over as many lines as it takes.
-        fn flow(&mut self, depth: usize) -> Result<Value, String> {
-            if depth > MAX_DEPTH {
-                return Err(self.err(format!("the document nests deeper than {MAX_DEPTH} levels")));
-            }
-            let start = self.line;
-            let close = if self.peek() == Some(b'[') { b']' } else { b'}' };
-            self.col += 1;
-            let mut items = Vec::new();
-            let mut entries = Vec::new();
-            let mut seen = HashSet::new();
-            loop {
-                self.flow_ws(start)?;
-                if self.peek() == Some(close) {
-                    self.col += 1;
-                    break;
+        /// A finished value: an item, a mapping's value, or a document.
+        fn add(&mut self, mut node: Node) {
+            match self.stack.last_mut() {
+                None => {
+                    if self.explicit || node.value != Value::Null {
+                        self.docs.push(node);
+                    }
                 }
-                if close == b']' {
-                    self.path.push(Seg::Index(items.len()));
-                    let item = self.flow_node(depth + 1, start)?;
-                    self.path.pop();
-                    self.flow_ws(start)?;
-                    if self.peek() == Some(b':') {
-                        return Err(self.err("`key: value` inside `[ ]` is not supported: use `{ }`"));
-                    }
-                    items.push(item);
-                } else {
-                    let line = self.line;
-                    let key = match self.flow_node(depth + 1, start)?.value {
-                        Value::Str { text, .. } => text,
-                        Value::Null => String::new(),
-                        _ => return Err(self.err("a key in `{ }` must be a scalar")),
-                    };
-                    if !seen.insert(key.clone()) {
-                        return Err(self.err(format!("duplicate key `{}`", short(&key))));
-                    }
-                    self.flow_ws(start)?;
-                    let mut value = if self.peek() == Some(b':') {
-                        self.col += 1;
-                        self.path.push(Seg::Key(short(&key)));
-                        let v = self.flow_node(depth + 1, start)?;
-                        self.path.pop();
-                        v
-                    } else {
-                        Node::new(Value::Null, line)
-                    };
-                    value.line = line;
-                    entries.push((key, value));
-                }
-                self.flow_ws(start)?;
-                match self.peek() {
-                    Some(b',') => self.col += 1,
-                    Some(c) if c == close => {
-                        self.col += 1;
-                        break;
-                    }
-                    _ => {
-                        return Err(self.err(format!(
-                            "expected `,` or `{}` in the collection that starts at line {}",
-                            char::from(close),
-                            start + 1
-                        )))
+                Some(Open::Seq { items, .. }) => items.push(node),
+                Some(Open::Map { entries, key, .. }) => {
+                    // A value always follows its key: keys never reach here.
+                    if let Some((k, key_line)) = key.take() {
+                        node.line = key_line;
+                        entries.push((k, node));
                     }
                 }
             }
-            Ok(if close == b']' {
-                Value::Seq(items)
+        }
+
+        /// Where the builder is, e.g. `spec.metrics[0].resource`. A list's
+        /// index is that of the item being read; `exact` is false for the
+        /// parser's errors, which may lie before the innermost list's next
+        /// item (the parser reads ahead of its events), so that index is left out.
+        fn path(&self, exact: bool) -> String {
+            let mut segments = Vec::new();
+            for (i, open) in self.stack.iter().enumerate() {
+                match open {
+                    Open::Seq { .. } if !exact && i + 1 == self.stack.len() => {}
+                    Open::Seq { items, .. } => segments.push(format!("[{}]", items.len())),
+                    Open::Map { key: Some((k, _)), .. } => segments.push(format!(".{}", short(k))),
+                    Open::Map { key: None, .. } => {}
+                }
+            }
+            // Deep nesting makes long paths: keep about their last 80 characters.
+            let mut len = 0;
+            let keep = segments
+                .iter()
+                .rev()
+                .take_while(|s| {
+                    len += s.chars().count();
+                    len <= 80
+                })
+                .count();
+            let kept: String = segments
+                .iter()
+                .skip(segments.len() - keep)
+                .map(String::as_str)
+                .collect();
+            let kept = kept.strip_prefix('.').unwrap_or(&kept);
+            if keep < segments.len() {
+                format!("…{kept}")
             } else {
-                Value::Map(entries)
-            })
-        }
-
-        /// Skip white space, line breaks and comments inside a flow collection.
-        fn flow_ws(&mut self, start: usize) -> Result<(), String> {
-            loop {
-                if self.eof() || self.at_marker() {
-                    return Err(self.err_at(start, "a `[ ]` or `{ }` collection is not closed"));
-                }
-                let r = self.rest();
-                let t = trim_ws(r);
-                if t.is_empty() || (t.starts_with('#') && (t.len() < r.len() || self.col == 0)) {
-                    self.next_line();
-                    continue;
-                }
-                self.col += r.len() - t.len();
-                return Ok(());
+                kept.to_owned()
             }
         }
 
-        fn flow_node(&mut self, depth: usize, start: usize) -> Result<Node, String> {
-            self.flow_ws(start)?;
-            let line = self.line;
-            let value = match self.peek() {
-                Some(b'[' | b'{') => self.flow(depth)?,
-                Some(b'"' | b'\'') => Value::Str {
-                    text: self.quoted()?,
-                    plain: false,
-                },
-                Some(b',' | b']' | b'}') => Value::Null,
-                Some(c @ (b'&' | b'*' | b'!' | b'?' | b'@' | b'`' | b'|' | b'>' | b'%')) => {
-                    return Err(self.unsupported(char::from(c)))
+        /// `at` is `line N` or `line N, column C` (1-based).
+        fn message(&self, at: String, exact: bool, msg: impl fmt::Display) -> String {
+            let path = self.path(exact);
+            if path.is_empty() {
+                format!("YAML syntax error at {at}: {msg}")
+            } else {
+                format!("YAML syntax error at {at} (in `{path}`): {msg}")
+            }
+        }
+
+        fn err(&self, line: usize, msg: impl fmt::Display) -> String {
+            self.message(format!("line {}", line + 1), true, msg)
+        }
+
+        /// A parser error in the parser's words, with a hint for the
+        /// mistakes people make in manifests.
+        fn scan_error(&self, e: &ScanError) -> String {
+            let at = format!("line {}, column {}", e.marker().line(), e.marker().col() + 1);
+            let hint = match e.kind() {
+                ErrorKind::RecursionLimitExceeded => {
+                    return self.message(at, false, format!("the document nests deeper than {MAX_DEPTH} levels"))
                 }
-                _ => {
-                    let r = self.rest();
-                    let b = r.as_bytes();
-                    let mut end = b.len();
-                    for (i, &c) in b.iter().enumerate() {
-                        let stop = match c {
-                            b',' | b'[' | b']' | b'{' | b'}' => true,
-                            b':' => matches!(
-                                b.get(i + 1),
-                                None | Some(b' ' | b'\t' | b',' | b'[' | b']' | b'{' | b'}')
-                            ),
-                            b'#' => i > 0 && matches!(b.get(i - 1), Some(b' ' | b'\t')),
-                            _ => false,
-                        };
-                        if stop {
-                            end = i;
-                            break;
-                        }
-                    }
-                    self.col += end;
-                    plain_value(trim_end_ws(r.get(..end).unwrap_or("")).to_owned())
-                }
+                ErrorKind::TabInIndentation | ErrorKind::TabInBlockIndentation => "; YAML indents with spaces only",
+                ErrorKind::ExpectedBlockMappingKey
+                | ErrorKind::ExpectedDocumentStart
+                | ErrorKind::SimpleKeyExpected => "; check the indentation",
+                ErrorKind::MappingValueNotAllowed => "; quote a value that holds `: `, or check the indentation",
+                ErrorKind::BlockSequenceEntryNotAllowed => "; put a `- ` list on the lines below its key",
+                _ => "",
             };
-            Ok(Node::new(value, line))
+            self.message(at, false, format!("{}{hint}", e.info()))
         }
-    }
-
-    /// Fold a `>` block scalar's lines: single breaks between plain lines
-    /// become spaces, more-indented lines keep their breaks.
-    fn fold(lines: &[&str]) -> String {
-        let mut out = String::new();
-        let mut empties = 0;
-        let mut prev_more: Option<bool> = None;
-        for l in lines {
-            if trim_ws(l).is_empty() {
-                empties += 1;
-                continue;
-            }
-            let more = l.starts_with([' ', '\t']);
-            match prev_more {
-                None => out.push_str(&"\n".repeat(empties)),
-                Some(pm) if pm || more => out.push_str(&"\n".repeat(empties + 1)),
-                Some(_) if empties == 0 => out.push(' '),
-                Some(_) => out.push_str(&"\n".repeat(empties)),
-            }
-            empties = 0;
-            out.push_str(l);
-            prev_more = Some(more);
-        }
-        out
     }
 }
 
@@ -2489,6 +1963,36 @@ status:
     }
 
     #[test]
+    fn behaviors_in_words() {
+        assert_eq!(
+            describe_behavior(&Behavior::default_scale_up(), "+"),
+            "no stabilization, the larger of +100 % and +4 pods per 15 s"
+        );
+        assert_eq!(
+            describe_behavior(&Behavior::default_scale_down(), ""),
+            "300 s stabilization, up to 100 % per 15 s"
+        );
+        let mut b = Behavior {
+            stabilization: SimTime::from_secs(60),
+            policies: vec![ScalingPolicy::pods(1, 30), ScalingPolicy::percent(10, 60)],
+            select: SelectPolicy::Min,
+        };
+        assert_eq!(
+            describe_behavior(&b, ""),
+            "60 s stabilization, the smaller of 1 pod per 30 s and 10 % per 60 s"
+        );
+        b.select = SelectPolicy::Disabled;
+        assert_eq!(describe_behavior(&b, ""), "60 s stabilization, no scaling");
+        b.stabilization = SimTime::from_secs_f64(1.5);
+        assert!(Rules {
+            behavior: b,
+            tolerance: None
+        }
+        .render()
+        .starts_with(r#"{ stabilization = "1.5s""#));
+    }
+
+    #[test]
     fn kubectl_output_with_lists_at_key_indentation() {
         let yaml = r#"apiVersion: v1
 items:
@@ -2651,7 +2155,7 @@ metadata:
             ],
         );
         let e = err("{{{{ nope");
-        assert_mentions(&e, &["YAML syntax error at line 1", "not closed"]);
+        assert_mentions(&e, &["YAML syntax error at line 1", "unclosed bracket"]);
         let e = err("- a\n- b\n");
         assert_mentions(&e, &["(document root)", "got a list"]);
         for empty in ["", "# only a comment\n\n", "---\n---\n", "kind: List\nitems: []\n"] {
@@ -2661,9 +2165,9 @@ metadata:
         assert_mentions(
             &e,
             &[
-                "YAML syntax error at line 44",
+                "YAML syntax error at line 44, column 8",
                 "(in `spec.metrics[0].resource`)",
-                "bad indentation",
+                "check the indentation",
             ],
         );
     }
@@ -3031,35 +2535,59 @@ metadata:
             ("a: &x 1\nb: *x\n", "line 1", "anchors"),
             ("b: *x\n", "line 1", "aliases"),
             ("a: !!str 1\n", "line 1", "tags"),
-            ("? a\n: b\n", "line 1", "complex keys"),
-            ("a: \"open\nb: 1\n", "line 1", "not closed"),
-            ("a: [1, 2\nb: 3\n", "line 2", "expected `,` or `]`"),
-            ("a: b: c\n", "line 1", "`: ` inside a value"),
-            ("a: - b\n", "line 1", "can't start on the line of its key"),
+            ("? [a]\n: b\n", "line 1", "complex key"),
+            ("{[a]: b}\n", "line 1", "complex key"),
+            ("a: \"open\nb: 1\n", "line 1", "unclosed quote"),
+            ("a: [1, 2\n", "line 1", "unclosed bracket"),
+            ("a: b: c\n", "line 1", "quote a value that holds `: `"),
+            ("a: - b\n", "line 1", "on the lines below its key"),
             ("a: 1\n  b: 2\n", "line 2", "check the indentation"),
-            ("a:\n  b:\n    c: 1\n   d: 2\n", "line 4", "bad indentation"),
-            (
-                "a:\n  b: 1\n c: 2\n",
-                "line 3",
-                "bad indentation: expected a key at column 1",
-            ),
-            ("  a: 1\nb: 2\n", "line 2", "unexpected content"),
-            ("a: \"x\" y\n", "line 1", "after the closing quote"),
-            ("a: \"\\q\"\n", "line 1", "not a YAML escape"),
-            ("a: |x\n  b\n", "line 1", "block scalar header"),
-            ("a: [b: c]\n", "line 1", "inside `[ ]`"),
+            ("a:\n  b:\n    c: 1\n   d: 2\n", "line 4", "check the indentation"),
+            ("a:\n  b: 1\n c: 2\n", "line 3, column 2", "check the indentation"),
+            ("  a: 1\nb: 2\n", "line 2", "check the indentation"),
+            ("a: \"x\" y\n", "line 1", "trailing content after double-quoted scalar"),
+            ("a: \"\\q\"\n", "line 1", "unknown escape character"),
+            ("a: |x\n  b\n", "line 1", "block scalar"),
             (
                 "spec:\n  metrics:\n  - type: x\n    bad\n",
-                "(in `spec.metrics[0]`)",
-                "expected `key: value`",
+                "line 4, column 5 (in `spec.metrics[0]`)",
+                "simple key expected ':'",
+            ),
+            (
+                "spec:\n  metrics:\n  - a: 1\n    a: 2\n",
+                "line 4 (in `spec.metrics[0]`)",
+                "duplicate key `a`",
             ),
         ];
         for (src, at, what) in cases {
             let e = parse_stream(src).map(|d| format!("{d:?}")).expect_err(src);
             assert_mentions(&e, &["YAML syntax error", at, what]);
         }
+        // Valid YAML the old hand-written reader refused: explicit scalar
+        // keys and a one-pair mapping in a list.
+        assert_eq!(get(&doc("? a\n: b\n"), &["a"]), &s("b"));
+        assert_eq!(get(&doc("a: [b: c]\n"), &["a", "0", "b"]), &s("c"));
+        // At most 64 nested collections, flow or block or both.
+        for (n, ok) in [(64, true), (65, false)] {
+            for src in [
+                "[".repeat(n) + &"]".repeat(n),
+                "- ".repeat(n) + "x\n",
+                "- ".repeat(n / 2) + &"[".repeat(n - n / 2) + &"]".repeat(n - n / 2) + "\n",
+            ] {
+                match parse_stream(&src) {
+                    Ok(_) => assert!(ok, "{n} levels accepted"),
+                    Err(e) => {
+                        assert!(!ok, "{n} levels: {e}");
+                        assert_mentions(&e, &["deeper than 64"]);
+                    }
+                }
+            }
+        }
         let deep = "[".repeat(100) + &"]".repeat(100);
         assert_mentions(&parse_stream(&deep).expect_err("deep"), &["deeper than 64"]);
+        let e = parse_stream(&"- ".repeat(100)).expect_err("deep list");
+        assert_mentions(&e, &["(in `…[0][0]", "[0]`): the document nests deeper than 64"]);
+        assert!(e.chars().count() < 160, "{e}");
         let deep_block: String = (0..100).map(|i| format!("{}k{i}:\n", " ".repeat(i))).collect();
         assert_mentions(&parse_stream(&deep_block).expect_err("deep block"), &["deeper than 64"]);
         let big = "a: b\n".repeat(MAX_INPUT / 5 + 1);
@@ -3069,8 +2597,9 @@ metadata:
         );
     }
 
-    /// Recursion is bounded by the depth cap: the deepest accepted and the
-    /// first rejected nestings of every kind fit in a 512 KiB stack.
+    /// Nothing recurses per level: the deepest accepted and the first
+    /// rejected nestings of every kind, and 100,000 levels, fit in a 512 KiB
+    /// stack.
     #[test]
     fn deep_nesting_fits_a_small_stack() {
         let inputs: Vec<String> = [63, 64, 65, 1000]
@@ -3085,6 +2614,12 @@ metadata:
                     (0..n).map(|i| format!("{}- k:\n", "  ".repeat(i))).collect::<String>(),
                 ]
             })
+            .chain([
+                "[".repeat(100_000),
+                "- ".repeat(100_000),
+                "{a: ".repeat(100_000),
+                "- [".repeat(50_000),
+            ])
             .collect();
         let handle = std::thread::Builder::new().stack_size(512 * 1024).spawn(move || {
             for src in &inputs {
@@ -3197,6 +2732,11 @@ metadata:
             (0..near / 12).map(|i| format!("k{i}: {i}\n")).collect::<String>(),
             "\u{7f}".repeat(near),
             "é".repeat(near / 2),
+            // An alias bomb ("billion laughs"): nothing is expanded.
+            (1..40).fold("a0: &a0 [x, x]\n".to_owned(), |acc, i| {
+                acc + &format!("a{i}: &a{i} [*a{}, *a{}]\n", i - 1, i - 1)
+            }),
+            "- [".repeat(near / 3),
         ];
         for src in &cases {
             let started = Instant::now();
