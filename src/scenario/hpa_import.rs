@@ -326,7 +326,7 @@ fn select_name(s: SelectPolicy) -> &'static str {
 
 /// A duration as the scenario writes it: `15s` (or `0.5s`).
 fn duration(t: SimTime) -> String {
-    if t.as_nanos() % SimTime::NANOS_PER_SEC == 0 {
+    if t.as_nanos().is_multiple_of(SimTime::NANOS_PER_SEC) {
         format!("{}s", t.as_nanos() / SimTime::NANOS_PER_SEC)
     } else {
         format!("{:?}s", t.as_secs_f64())
