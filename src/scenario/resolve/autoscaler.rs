@@ -165,112 +165,10 @@ fn parse_autoscaler(cx: &Ctx, t: &toml::Table, initial: u32) -> Result<Autoscale
     if interval <= 0.0 {
         return Err(cx.err("autoscaler.interval", "must be longer than zero"));
     }
-    let dur_or =
-        |k: &str, d: f64| -> Result<SimTime, ScenarioError> { Ok(SimTime::from_secs_f64(f.opt_dur(k)?.unwrap_or(d))) };
-    let metrics_list = |need: &str| -> Result<Vec<(String, &toml::Table)>, ScenarioError> {
-        let a = t.get("metrics").and_then(|v| v.as_array()).ok_or_else(|| {
-            cx.err(
-                key,
-                format!("missing `metrics`, e.g. metrics = [ {{ metric = \"cpu\", {need} }} ]"),
-            )
-        })?;
-        if a.is_empty() {
-            return Err(cx.err("autoscaler.metrics", "needs at least one metric"));
-        }
-        a.iter()
-            .enumerate()
-            .map(|(i, m)| {
-                let k = format!("autoscaler.metrics.{i}");
-                m.as_table().map(|t| (k.clone(), t)).ok_or_else(|| {
-                    cx.err(
-                        &k,
-                        format!("each metric is a table such as {{ metric = \"cpu\", {need} }}"),
-                    )
-                })
-            })
-            .collect()
-    };
     let policy = match policy {
         "none" => PolicySpec::None,
-        "threshold" => {
-            let mut rules = Vec::new();
-            for (k, m) in metrics_list("above = 0.7, below = 0.3")? {
-                let mf = Fields { cx, key: &k, t: m };
-                mf.check_keys(&["metric", "above", "below"], "a threshold metric")?;
-                let metric = parse_metric(cx, &k, m.get("metric"))?;
-                let (above, below) = (mf.opt_num("above")?, mf.opt_num("below")?);
-                if metric.is_ratio() {
-                    for (b, v) in [("above", above), ("below", below)] {
-                        if let Some(v) = v {
-                            let what = format!("`{b}` (a `{}` utilization)", metric.name());
-                            ratio(cx, &mf.path(b), &what, v, false)?;
-                        }
-                    }
-                }
-                if above.is_none() && below.is_none() {
-                    return Err(cx.err(&k, "give `above` (scale out), `below` (scale in), or both"));
-                }
-                if let (Some(a), Some(b)) = (above, below) {
-                    if b >= a {
-                        return Err(cx.err(
-                            &format!("{k}.below"),
-                            format!("must be below `above` ({a}), or the policy would flap"),
-                        ));
-                    }
-                }
-                rules.push(ThresholdRule { metric, above, below });
-            }
-            let step = f.opt_num("step")?.unwrap_or(1.0);
-            if !(step >= 1.0 && step.fract() == 0.0) {
-                return Err(cx.err("autoscaler.step", "must be a whole number ≥ 1"));
-            }
-            let cooldown = f.opt_dur("cooldown")?.unwrap_or(120.0);
-            PolicySpec::Threshold {
-                rules,
-                step: step as u32,
-                sustain: dur_or("for", 0.0)?,
-                scale_out_cooldown: dur_or("scale_out_cooldown", cooldown)?,
-                scale_in_cooldown: dur_or("scale_in_cooldown", cooldown)?,
-            }
-        }
-        "hpa" => {
-            let mut metrics = Vec::new();
-            for (k, m) in metrics_list("target = 0.7")? {
-                let mf = Fields { cx, key: &k, t: m };
-                mf.check_keys(&["metric", "target"], "an HPA metric")?;
-                let metric = parse_metric(cx, &k, m.get("metric"))?;
-                let target = mf.positive("target")?;
-                if metric.is_ratio() {
-                    let what = format!("the `{}` target (a utilization)", metric.name());
-                    ratio(cx, &mf.path("target"), &what, target, true)?;
-                }
-                metrics.push((metric, target));
-            }
-            let tolerance = f.opt_num("tolerance")?.unwrap_or(0.1);
-            ratio(cx, "autoscaler.tolerance", "a tolerance", tolerance, false)?;
-            if !(0.0..1.0).contains(&tolerance) {
-                return Err(cx.err(
-                    "autoscaler.tolerance",
-                    "must be between 0 and 1 (Kubernetes' default is 0.1)",
-                ));
-            }
-            PolicySpec::Hpa {
-                metrics,
-                tolerance,
-                scale_up: parse_behavior(
-                    cx,
-                    "autoscaler.scale_up",
-                    t.get("scale_up"),
-                    HpaBehavior::default_scale_up(),
-                )?,
-                scale_down: parse_behavior(
-                    cx,
-                    "autoscaler.scale_down",
-                    t.get("scale_down"),
-                    HpaBehavior::default_scale_down(),
-                )?,
-            }
-        }
+        "threshold" => threshold(&f)?,
+        "hpa" => hpa(&f)?,
         "target-tracking" => {
             let metric = parse_metric(cx, key, t.get("metric"))?;
             let target = f.positive("target")?;
@@ -282,75 +180,12 @@ fn parse_autoscaler(cx: &Ctx, t: &toml::Table, initial: u32) -> Result<Autoscale
                 metric,
                 target,
                 disable_scale_in: t.get("disable_scale_in").and_then(|v| v.as_bool()).unwrap_or(false),
-                scale_in_cooldown: dur_or("scale_in_cooldown", 300.0)?,
-                warmup: dur_or("warmup", 0.0)?,
+                scale_in_cooldown: dur_or(&f, "scale_in_cooldown", 300.0)?,
+                warmup: dur_or(&f, "warmup", 0.0)?,
             }
         }
-        "step" => {
-            let metric = parse_metric(cx, key, t.get("metric"))?;
-            let a = t.get("adjustments").and_then(|v| v.as_array()).ok_or_else(|| {
-                cx.err(key, "missing `adjustments`, e.g. adjustments = [ { lower = 0.7, change = 1 }, { upper = 0.3, change = -1 } ]")
-            })?;
-            let mut adjustments = Vec::new();
-            for (i, x) in a.iter().enumerate() {
-                let k = format!("autoscaler.adjustments.{i}");
-                let xt = x
-                    .as_table()
-                    .ok_or_else(|| cx.err(&k, "each adjustment is { lower = 0.7, upper = 0.9, change = 1 }"))?;
-                let xf = Fields { cx, key: &k, t: xt };
-                xf.check_keys(&["lower", "upper", "change"], "a step adjustment")?;
-                let change = xt
-                    .get("change")
-                    .and_then(|v| v.as_integer())
-                    .ok_or_else(|| cx.err(&k, "missing `change` (whole instances, negative to scale in)"))?;
-                let (lower, upper) = (xf.opt_num("lower")?, xf.opt_num("upper")?);
-                if metric.is_ratio() {
-                    for (b, v) in [("lower", lower), ("upper", upper)] {
-                        if let Some(v) = v {
-                            let what = format!("`{b}` (a `{}` utilization)", metric.name());
-                            ratio(cx, &xf.path(b), &what, v, false)?;
-                        }
-                    }
-                }
-                adjustments.push(StepAdjustment {
-                    lower,
-                    upper,
-                    change: change as i32,
-                });
-            }
-            PolicySpec::Step {
-                metric,
-                adjustments,
-                cooldown: dur_or("cooldown", 60.0)?,
-            }
-        }
-        "schedule" => {
-            let a = t
-                .get("schedule")
-                .and_then(|v| v.as_array())
-                .ok_or_else(|| cx.err(key, "missing `schedule`, e.g. schedule = [[\"0s\", 3], [\"1h\", 10]]"))?;
-            let mut entries = Vec::new();
-            for (i, x) in a.iter().enumerate() {
-                let k = format!("autoscaler.schedule.{i}");
-                let pair = x
-                    .as_array()
-                    .filter(|p| p.len() == 2)
-                    .ok_or_else(|| cx.err(&k, "each entry is [\"time\", instances]"))?;
-                let at = pair[0]
-                    .as_str()
-                    .ok_or_else(|| cx.err(&k, "the time is a duration string such as \"1h\""))?;
-                let at = SimTime::from_secs_f64(parse_duration_secs(at).map_err(|m| cx.err(&k, m))?);
-                let n = pair[1]
-                    .as_integer()
-                    .filter(|n| *n >= 0)
-                    .ok_or_else(|| cx.err(&k, "the count is a whole number of instances"))?;
-                if entries.last().is_some_and(|(t, _): &(SimTime, u32)| at <= *t) {
-                    return Err(cx.err(&k, "schedule times must increase"));
-                }
-                entries.push((at, n as u32));
-            }
-            PolicySpec::Schedule { entries }
-        }
+        "step" => step(&f)?,
+        "schedule" => schedule(&f)?,
         _ => unreachable!("policy names checked above"),
     };
     Ok(AutoscalerSpec {
@@ -359,4 +194,194 @@ fn parse_autoscaler(cx: &Ctx, t: &toml::Table, initial: u32) -> Result<Autoscale
         interval: SimTime::from_secs_f64(interval),
         policy,
     })
+}
+
+/// `policy = "threshold"`: `metrics` with `above`/`below`, `step`, `for`, cooldowns.
+fn threshold(f: &Fields) -> Result<PolicySpec, ScenarioError> {
+    let cx = f.cx;
+    let mut rules = Vec::new();
+    for (k, m) in metrics_list(f, "above = 0.7, below = 0.3")? {
+        let mf = Fields { cx, key: &k, t: m };
+        mf.check_keys(&["metric", "above", "below"], "a threshold metric")?;
+        let metric = parse_metric(cx, &k, m.get("metric"))?;
+        let (above, below) = (mf.opt_num("above")?, mf.opt_num("below")?);
+        if metric.is_ratio() {
+            for (b, v) in [("above", above), ("below", below)] {
+                if let Some(v) = v {
+                    let what = format!("`{b}` (a `{}` utilization)", metric.name());
+                    ratio(cx, &mf.path(b), &what, v, false)?;
+                }
+            }
+        }
+        if above.is_none() && below.is_none() {
+            return Err(cx.err(&k, "give `above` (scale out), `below` (scale in), or both"));
+        }
+        if let (Some(a), Some(b)) = (above, below) {
+            if b >= a {
+                return Err(cx.err(
+                    &format!("{k}.below"),
+                    format!("must be below `above` ({a}), or the policy would flap"),
+                ));
+            }
+        }
+        rules.push(ThresholdRule { metric, above, below });
+    }
+    let step = f.opt_num("step")?.unwrap_or(1.0);
+    if !(step >= 1.0 && step.fract() == 0.0) {
+        return Err(cx.err("autoscaler.step", "must be a whole number ≥ 1"));
+    }
+    let cooldown = f.opt_dur("cooldown")?.unwrap_or(120.0);
+    Ok(PolicySpec::Threshold {
+        rules,
+        step: step as u32,
+        sustain: dur_or(f, "for", 0.0)?,
+        scale_out_cooldown: dur_or(f, "scale_out_cooldown", cooldown)?,
+        scale_in_cooldown: dur_or(f, "scale_in_cooldown", cooldown)?,
+    })
+}
+
+/// `policy = "hpa"`: `metrics` with targets, `tolerance`, `scale_up`/`scale_down` behaviour.
+fn hpa(f: &Fields) -> Result<PolicySpec, ScenarioError> {
+    let (cx, t) = (f.cx, f.t);
+    let mut metrics = Vec::new();
+    for (k, m) in metrics_list(f, "target = 0.7")? {
+        let mf = Fields { cx, key: &k, t: m };
+        mf.check_keys(&["metric", "target"], "an HPA metric")?;
+        let metric = parse_metric(cx, &k, m.get("metric"))?;
+        let target = mf.positive("target")?;
+        if metric.is_ratio() {
+            let what = format!("the `{}` target (a utilization)", metric.name());
+            ratio(cx, &mf.path("target"), &what, target, true)?;
+        }
+        metrics.push((metric, target));
+    }
+    let tolerance = f.opt_num("tolerance")?.unwrap_or(0.1);
+    ratio(cx, "autoscaler.tolerance", "a tolerance", tolerance, false)?;
+    if !(0.0..1.0).contains(&tolerance) {
+        return Err(cx.err(
+            "autoscaler.tolerance",
+            "must be between 0 and 1 (Kubernetes' default is 0.1)",
+        ));
+    }
+    Ok(PolicySpec::Hpa {
+        metrics,
+        tolerance,
+        scale_up: parse_behavior(
+            cx,
+            "autoscaler.scale_up",
+            t.get("scale_up"),
+            HpaBehavior::default_scale_up(),
+        )?,
+        scale_down: parse_behavior(
+            cx,
+            "autoscaler.scale_down",
+            t.get("scale_down"),
+            HpaBehavior::default_scale_down(),
+        )?,
+    })
+}
+
+/// `policy = "step"`: a `metric` and its `adjustments`, `cooldown`.
+fn step(f: &Fields) -> Result<PolicySpec, ScenarioError> {
+    let (cx, key, t) = (f.cx, f.key, f.t);
+    let metric = parse_metric(cx, key, t.get("metric"))?;
+    let a = t.get("adjustments").and_then(|v| v.as_array()).ok_or_else(|| {
+        cx.err(
+            key,
+            "missing `adjustments`, e.g. adjustments = [ { lower = 0.7, change = 1 }, { upper = 0.3, change = -1 } ]",
+        )
+    })?;
+    let mut adjustments = Vec::new();
+    for (i, x) in a.iter().enumerate() {
+        let k = format!("autoscaler.adjustments.{i}");
+        let xt = x
+            .as_table()
+            .ok_or_else(|| cx.err(&k, "each adjustment is { lower = 0.7, upper = 0.9, change = 1 }"))?;
+        let xf = Fields { cx, key: &k, t: xt };
+        xf.check_keys(&["lower", "upper", "change"], "a step adjustment")?;
+        let change = xt
+            .get("change")
+            .and_then(|v| v.as_integer())
+            .ok_or_else(|| cx.err(&k, "missing `change` (whole instances, negative to scale in)"))?;
+        let (lower, upper) = (xf.opt_num("lower")?, xf.opt_num("upper")?);
+        if metric.is_ratio() {
+            for (b, v) in [("lower", lower), ("upper", upper)] {
+                if let Some(v) = v {
+                    let what = format!("`{b}` (a `{}` utilization)", metric.name());
+                    ratio(cx, &xf.path(b), &what, v, false)?;
+                }
+            }
+        }
+        adjustments.push(StepAdjustment {
+            lower,
+            upper,
+            change: change as i32,
+        });
+    }
+    Ok(PolicySpec::Step {
+        metric,
+        adjustments,
+        cooldown: dur_or(f, "cooldown", 60.0)?,
+    })
+}
+
+/// `policy = "schedule"`: `[time, instances]` pairs at increasing times.
+fn schedule(f: &Fields) -> Result<PolicySpec, ScenarioError> {
+    let (cx, key, t) = (f.cx, f.key, f.t);
+    let a = t
+        .get("schedule")
+        .and_then(|v| v.as_array())
+        .ok_or_else(|| cx.err(key, "missing `schedule`, e.g. schedule = [[\"0s\", 3], [\"1h\", 10]]"))?;
+    let mut entries = Vec::new();
+    for (i, x) in a.iter().enumerate() {
+        let k = format!("autoscaler.schedule.{i}");
+        let pair = x
+            .as_array()
+            .filter(|p| p.len() == 2)
+            .ok_or_else(|| cx.err(&k, "each entry is [\"time\", instances]"))?;
+        let at = pair[0]
+            .as_str()
+            .ok_or_else(|| cx.err(&k, "the time is a duration string such as \"1h\""))?;
+        let at = SimTime::from_secs_f64(parse_duration_secs(at).map_err(|m| cx.err(&k, m))?);
+        let n = pair[1]
+            .as_integer()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| cx.err(&k, "the count is a whole number of instances"))?;
+        if entries.last().is_some_and(|(t, _): &(SimTime, u32)| at <= *t) {
+            return Err(cx.err(&k, "schedule times must increase"));
+        }
+        entries.push((at, n as u32));
+    }
+    Ok(PolicySpec::Schedule { entries })
+}
+
+/// A duration key of the autoscaler table as a [`SimTime`], `d` seconds when absent.
+fn dur_or(f: &Fields, k: &str, d: f64) -> Result<SimTime, ScenarioError> {
+    Ok(SimTime::from_secs_f64(f.opt_dur(k)?.unwrap_or(d)))
+}
+
+/// `metrics`, a non-empty list of tables (`need` shows what one holds).
+fn metrics_list<'t>(f: &Fields<'t, '_>, need: &str) -> Result<Vec<(String, &'t toml::Table)>, ScenarioError> {
+    let (cx, key, t) = (f.cx, f.key, f.t);
+    let a = t.get("metrics").and_then(|v| v.as_array()).ok_or_else(|| {
+        cx.err(
+            key,
+            format!("missing `metrics`, e.g. metrics = [ {{ metric = \"cpu\", {need} }} ]"),
+        )
+    })?;
+    if a.is_empty() {
+        return Err(cx.err("autoscaler.metrics", "needs at least one metric"));
+    }
+    a.iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let k = format!("autoscaler.metrics.{i}");
+            m.as_table().map(|t| (k.clone(), t)).ok_or_else(|| {
+                cx.err(
+                    &k,
+                    format!("each metric is a table such as {{ metric = \"cpu\", {need} }}"),
+                )
+            })
+        })
+        .collect()
 }

@@ -73,7 +73,7 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
     let endpoints = endpoints::resolve(&cx, &raw, &top)?;
     let endpoint_names: Vec<&str> = endpoints.iter().map(|e| e.name.as_str()).collect();
     let mut tiers = tiers::resolve(&cx, &raw)?;
-    let workloads = workloads::resolve(&cx, &raw, &top, &mut tiers, &endpoints, &endpoint_names)?;
+    let workloads = workloads::resolve(&cx, &raw, &top, &mut tiers, &endpoint_names)?;
     let tier_names: Vec<String> = tiers.iter().map(|t| t.name.clone()).collect();
     let warmup_unset = raw.simulation.as_ref().and_then(|s| s.warmup).is_none();
     workloads::fit_to_run(&cx, warmup_unset, &mut simulation, &workloads, &mut warnings)?;

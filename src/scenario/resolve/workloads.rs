@@ -19,7 +19,6 @@ pub(super) fn resolve(
     raw: &RawScenario,
     top: &Path,
     tiers: &mut Vec<Tier>,
-    endpoints: &[Endpoint],
     endpoint_names: &[&str],
 ) -> Result<Vec<Workload>, ScenarioError> {
     let raw_workloads = raw.workload.clone().unwrap_or_default();
@@ -77,61 +76,7 @@ pub(super) fn resolve(
                 format!("{tenants} tenants is more than the 10,000,000 supported"),
             ));
         }
-        let mix = match &w.mix {
-            None if endpoints.len() == 1 => vec![(0, 1.0)],
-            None => {
-                return Err(cx.err(
-                    &key,
-                    format!(
-                        "`mix` is required with several endpoints, e.g. mix = {{ {} }}",
-                        endpoint_names
-                            .iter()
-                            .map(|n| format!("{n} = 1.0"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                ))
-            }
-            Some(m) => {
-                let mut total = 0.0;
-                let mut out = Vec::new();
-                for (name, weight) in m {
-                    let idx = endpoint_names.iter().position(|n| n == name).ok_or_else(|| {
-                        let hint = did_you_mean(name, endpoint_names.iter().copied())
-                            .map(|s| format!("; did you mean `{s}`?"))
-                            .unwrap_or_default();
-                        cx.err(
-                            &format!("{key}.mix.{name}"),
-                            format!(
-                                "no endpoint named `{name}` (endpoints: {}){hint}",
-                                endpoint_names.join(", ")
-                            ),
-                        )
-                    })?;
-                    if !(weight.is_finite() && *weight >= 0.0) {
-                        return Err(cx.err(&format!("{key}.mix.{name}"), "a mix weight must be zero or positive"));
-                    }
-                    total += weight;
-                    out.push((idx, *weight));
-                }
-                if total.is_nan() || total <= 0.0 {
-                    return Err(cx.err(&format!("{key}.mix"), "mix weights must sum to a positive number"));
-                }
-                let mut acc = 0.0;
-                let mut cum: Vec<(usize, f64)> = out
-                    .into_iter()
-                    .filter(|(_, w)| *w > 0.0)
-                    .map(|(i, w)| {
-                        acc += w / total;
-                        (i, acc)
-                    })
-                    .collect();
-                if let Some(last) = cum.last_mut() {
-                    last.1 = 1.0;
-                }
-                cum
-            }
-        };
+        let mix = parse_mix(cx, &key, &w.mix, endpoint_names)?;
         let arrival = match &w.arrival {
             Some(a) => parse_arrival(
                 cx,
@@ -295,4 +240,69 @@ pub(super) fn zipf_population(
         ));
     }
     Ok((n as u64, zipf))
+}
+
+/// A workload's `mix` (endpoint name → weight) as cumulative fractions of
+/// the endpoints with a positive weight; required with several endpoints.
+fn parse_mix(
+    cx: &Ctx,
+    key: &str,
+    mix: &Option<std::collections::BTreeMap<String, f64>>,
+    endpoint_names: &[&str],
+) -> Result<Vec<(usize, f64)>, ScenarioError> {
+    Ok(match mix {
+        None if endpoint_names.len() == 1 => vec![(0, 1.0)],
+        None => {
+            return Err(cx.err(
+                key,
+                format!(
+                    "`mix` is required with several endpoints, e.g. mix = {{ {} }}",
+                    endpoint_names
+                        .iter()
+                        .map(|n| format!("{n} = 1.0"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ))
+        }
+        Some(m) => {
+            let mut total = 0.0;
+            let mut out = Vec::new();
+            for (name, weight) in m {
+                let idx = endpoint_names.iter().position(|n| n == name).ok_or_else(|| {
+                    let hint = did_you_mean(name, endpoint_names.iter().copied())
+                        .map(|s| format!("; did you mean `{s}`?"))
+                        .unwrap_or_default();
+                    cx.err(
+                        &format!("{key}.mix.{name}"),
+                        format!(
+                            "no endpoint named `{name}` (endpoints: {}){hint}",
+                            endpoint_names.join(", ")
+                        ),
+                    )
+                })?;
+                if !(weight.is_finite() && *weight >= 0.0) {
+                    return Err(cx.err(&format!("{key}.mix.{name}"), "a mix weight must be zero or positive"));
+                }
+                total += weight;
+                out.push((idx, *weight));
+            }
+            if total.is_nan() || total <= 0.0 {
+                return Err(cx.err(&format!("{key}.mix"), "mix weights must sum to a positive number"));
+            }
+            let mut acc = 0.0;
+            let mut cum: Vec<(usize, f64)> = out
+                .into_iter()
+                .filter(|(_, w)| *w > 0.0)
+                .map(|(i, w)| {
+                    acc += w / total;
+                    (i, acc)
+                })
+                .collect();
+            if let Some(last) = cum.last_mut() {
+                last.1 = 1.0;
+            }
+            cum
+        }
+    })
 }
