@@ -59,6 +59,24 @@ impl Components {
     }
 }
 
+/// The keys a `[[claim]]` may have.
+const CLAIM_KEYS: [&str; 14] = [
+    "id",
+    "source",
+    "text",
+    "metric",
+    "at_least",
+    "at_most",
+    "tier",
+    "untestable",
+    "stage",
+    "lint",
+    "littles_law",
+    "if_key",
+    "if_range",
+    "if_step",
+];
+
 /// `[[claim]]`: `id`, `source`, `text`, and one of: `metric` with one of
 /// `at_least` / `at_most` (latency limits as durations) and an optional
 /// `tier` or `stage` (a request stage's own figure); `lint = "rule-id"`; `littles_law = { ... }`; or
@@ -72,36 +90,10 @@ pub(super) fn parse_claims(
     endpoints: &[Endpoint],
     workloads: &[Workload],
 ) -> Result<Vec<Claim>, ScenarioError> {
-    const KEYS: [&str; 14] = [
-        "id",
-        "source",
-        "text",
-        "metric",
-        "at_least",
-        "at_most",
-        "tier",
-        "untestable",
-        "stage",
-        "lint",
-        "littles_law",
-        "if_key",
-        "if_range",
-        "if_step",
-    ];
     let mut out: Vec<Claim> = Vec::new();
     for (i, t) in claims.iter().enumerate() {
         let key = |k: &str| format!("claim.{i}.{k}");
-        for k in t.keys() {
-            if !KEYS.contains(&k.as_str()) {
-                let hint = did_you_mean(k, KEYS)
-                    .map(|s| format!("; did you mean `{s}`?"))
-                    .unwrap_or_default();
-                return Err(cx.err(
-                    &key(k),
-                    format!("unknown key `{k}` in a claim{hint} (allowed: {})", KEYS.join(", ")),
-                ));
-            }
-        }
+        check_claim_keys(cx, i, t)?;
         let text_of = |k: &str| -> Result<Option<String>, ScenarioError> {
             match t.get(k) {
                 None => Ok(None),
@@ -154,23 +146,8 @@ pub(super) fn parse_claims(
             continue;
         }
         if let Some(rule) = text_of("lint")? {
-            let Some(r) = crate::lint::rules::RULES.iter().find(|r| r.id == rule) else {
-                let hint = did_you_mean(&rule, crate::lint::rules::RULES.iter().map(|r| r.id))
-                    .map(|s| format!("; did you mean `{s}`?"))
-                    .unwrap_or_default();
-                return Err(cx.err(
-                    &key("lint"),
-                    format!(
-                        "`{rule}` is not a lint rule{hint} (rules: {})",
-                        crate::lint::rules::RULES
-                            .iter()
-                            .map(|r| r.id)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                ));
-            };
-            out.push(plain(None, Some(r.id), None, None));
+            let rule_id = lint_rule(cx, &key("lint"), &rule)?;
+            out.push(plain(None, Some(rule_id), None, None));
             continue;
         }
         if let Some(v) = t.get("littles_law") {
@@ -249,6 +226,47 @@ pub(super) fn parse_claims(
         });
     }
     Ok(out)
+}
+
+/// Refuse a key of claim `i` not in [`CLAIM_KEYS`].
+fn check_claim_keys(cx: &Ctx, i: usize, t: &toml::Table) -> Result<(), ScenarioError> {
+    let key = |k: &str| format!("claim.{i}.{k}");
+    for k in t.keys() {
+        if !CLAIM_KEYS.contains(&k.as_str()) {
+            let hint = did_you_mean(k, CLAIM_KEYS)
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            return Err(cx.err(
+                &key(k),
+                format!(
+                    "unknown key `{k}` in a claim{hint} (allowed: {})",
+                    CLAIM_KEYS.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A claim's `lint = "rule-id"`: the id of one of [`crate::lint::rules::RULES`].
+fn lint_rule(cx: &Ctx, key: &str, rule: &str) -> Result<&'static str, ScenarioError> {
+    let Some(r) = crate::lint::rules::RULES.iter().find(|r| r.id == rule) else {
+        let hint = did_you_mean(rule, crate::lint::rules::RULES.iter().map(|r| r.id))
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_default();
+        return Err(cx.err(
+            key,
+            format!(
+                "`{rule}` is not a lint rule{hint} (rules: {})",
+                crate::lint::rules::RULES
+                    .iter()
+                    .map(|r| r.id)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    };
+    Ok(r.id)
 }
 
 /// A claim on one request stage (`stage = "jwt"` or `"e2e.jwt"`): its

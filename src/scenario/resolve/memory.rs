@@ -83,39 +83,7 @@ pub(super) fn parse_memory(
                 f.check_keys(&["above", "action"], "a restart action (above)")?;
                 MemoryActionKind::Restart
             }
-            "prune-connections" => {
-                f.check_keys(
-                    &["above", "action", "fraction", "select", "reconnect"],
-                    "a prune-connections action (above, fraction, select, reconnect)",
-                )?;
-                let fraction = ratio(
-                    cx,
-                    &f.path("fraction"),
-                    "the fraction of the instance's sessions to close",
-                    f.positive("fraction")?,
-                    true,
-                )?;
-                let oldest = match f.str("select")? {
-                    None | Some("idle") => false,
-                    Some("oldest") => true,
-                    Some(o) => {
-                        return Err(cx.err(
-                            &f.path("select"),
-                            format!("`{o}`: allowed are idle (longest without a message first) and oldest (longest connected first)"),
-                        ))
-                    }
-                };
-                let reconnect = match f.t.get("reconnect") {
-                    None => true,
-                    Some(toml::Value::Boolean(b)) => *b,
-                    Some(v) => return Err(cx.err(&f.path("reconnect"), format!("must be true or false, got {v}"))),
-                };
-                MemoryActionKind::PruneSessions {
-                    fraction,
-                    oldest,
-                    reconnect,
-                }
-            }
+            "prune-connections" => prune_connections(&f)?,
             "emergency-gc" => {
                 f.check_keys(&["above", "action", "pause"], "an emergency-gc action (above, pause)")?;
                 let pause = match f.t.get("pause") {
@@ -168,5 +136,44 @@ pub(super) fn parse_memory(
         actions,
         garbage_per_request_mb,
         gc_pauses,
+    })
+}
+
+/// `action = "prune-connections"`: `fraction` of the sessions to close,
+/// `select` idle or oldest, `reconnect`.
+fn prune_connections(f: &Fields) -> Result<MemoryActionKind, ScenarioError> {
+    let cx = f.cx;
+    f.check_keys(
+        &["above", "action", "fraction", "select", "reconnect"],
+        "a prune-connections action (above, fraction, select, reconnect)",
+    )?;
+    let fraction = ratio(
+        cx,
+        &f.path("fraction"),
+        "the fraction of the instance's sessions to close",
+        f.positive("fraction")?,
+        true,
+    )?;
+    let oldest = match f.str("select")? {
+        None | Some("idle") => false,
+        Some("oldest") => true,
+        Some(o) => {
+            return Err(cx.err(
+                &f.path("select"),
+                format!(
+                    "`{o}`: allowed are idle (longest without a message first) and oldest (longest connected first)"
+                ),
+            ))
+        }
+    };
+    let reconnect = match f.t.get("reconnect") {
+        None => true,
+        Some(toml::Value::Boolean(b)) => *b,
+        Some(v) => return Err(cx.err(&f.path("reconnect"), format!("must be true or false, got {v}"))),
+    };
+    Ok(MemoryActionKind::PruneSessions {
+        fraction,
+        oldest,
+        reconnect,
     })
 }

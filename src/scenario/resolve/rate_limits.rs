@@ -3,6 +3,7 @@
 //! `[rate_limit_store]`.
 
 use super::*;
+use crate::model::limiter::{LimitAlgorithm, LimitKey, Limiter};
 
 const LIMIT_DIMENSIONS: &[&str] = &["tenant", "ip", "endpoint"];
 
@@ -43,7 +44,6 @@ pub(super) fn parse_rate_limits(
     workloads: &[Workload],
     warnings: &mut Vec<String>,
 ) -> Result<(Vec<RateLimiterSpec>, Option<LimitStoreSpec>), ScenarioError> {
-    use crate::model::limiter::{LimitAlgorithm, LimitKey, Limiter};
     let tiers: Vec<&str> = tier_names.iter().map(|s| s.as_str()).collect();
     let mut out: Vec<RateLimiterSpec> = Vec::new();
     for (i, t) in tables.iter().enumerate() {
@@ -53,72 +53,7 @@ pub(super) fn parse_rate_limits(
         if out.iter().any(|l| l.name == name) {
             return Err(cx.err(&f.path("name"), format!("rate limit `{name}` is defined twice")));
         }
-        let algorithm = match f.str("algorithm")? {
-            None | Some("token-bucket") => {
-                f.check_keys(
-                    &[
-                        "name",
-                        "algorithm",
-                        "per",
-                        "endpoints",
-                        "tiers",
-                        "state",
-                        "local_limit",
-                        "rate_per_s",
-                        "burst",
-                    ],
-                    "a token-bucket limiter",
-                )?;
-                let rate_per_s = f.positive("rate_per_s")?;
-                let burst = f.opt_num("burst")?.unwrap_or(1.0);
-                if !(burst.is_finite() && burst >= 1.0) {
-                    return Err(cx.err(
-                        &f.path("burst"),
-                        format!("must be at least 1 (the bucket must hold one request), got {burst}"),
-                    ));
-                }
-                LimitAlgorithm::TokenBucket { rate_per_s, burst }
-            }
-            Some(a @ ("fixed-window" | "sliding-window")) => {
-                f.check_keys(
-                    &[
-                        "name",
-                        "algorithm",
-                        "per",
-                        "endpoints",
-                        "tiers",
-                        "state",
-                        "local_limit",
-                        "limit",
-                        "window",
-                    ],
-                    &format!("a {a} limiter"),
-                )?;
-                let limit = f.positive("limit")?;
-                if limit.fract() != 0.0 || limit > 1e9 {
-                    return Err(cx.err(
-                        &f.path("limit"),
-                        format!("a whole number of requests per window, got {limit}"),
-                    ));
-                }
-                let window = SimTime::from_secs_f64(f.dur("window")?);
-                if window == SimTime::ZERO {
-                    return Err(cx.err(&f.path("window"), "must be longer than zero"));
-                }
-                let limit = limit as u32;
-                if a == "fixed-window" {
-                    LimitAlgorithm::FixedWindow { limit, window }
-                } else {
-                    LimitAlgorithm::SlidingWindow { limit, window }
-                }
-            }
-            Some(o) => {
-                return Err(cx.err(
-                    &f.path("algorithm"),
-                    format!("`{o}`: allowed algorithms are {}", LimitAlgorithm::NAMES.join(", ")),
-                ))
-            }
-        };
+        let algorithm = parse_algorithm(&f)?;
         let per = match t.get("per") {
             None => LimitKey {
                 tenant: true,
@@ -198,7 +133,91 @@ pub(super) fn parse_rate_limits(
         });
     }
     let any_shared = out.iter().any(|l| l.shared);
-    let store = match store {
+    let store = parse_store(cx, store, any_shared, warnings)?;
+    Ok((out, store))
+}
+
+/// A limiter's `algorithm` (token-bucket by default, fixed-window,
+/// sliding-window) with its own keys.
+fn parse_algorithm(f: &Fields) -> Result<LimitAlgorithm, ScenarioError> {
+    let cx = f.cx;
+    Ok(match f.str("algorithm")? {
+        None | Some("token-bucket") => {
+            f.check_keys(
+                &[
+                    "name",
+                    "algorithm",
+                    "per",
+                    "endpoints",
+                    "tiers",
+                    "state",
+                    "local_limit",
+                    "rate_per_s",
+                    "burst",
+                ],
+                "a token-bucket limiter",
+            )?;
+            let rate_per_s = f.positive("rate_per_s")?;
+            let burst = f.opt_num("burst")?.unwrap_or(1.0);
+            if !(burst.is_finite() && burst >= 1.0) {
+                return Err(cx.err(
+                    &f.path("burst"),
+                    format!("must be at least 1 (the bucket must hold one request), got {burst}"),
+                ));
+            }
+            LimitAlgorithm::TokenBucket { rate_per_s, burst }
+        }
+        Some(a @ ("fixed-window" | "sliding-window")) => {
+            f.check_keys(
+                &[
+                    "name",
+                    "algorithm",
+                    "per",
+                    "endpoints",
+                    "tiers",
+                    "state",
+                    "local_limit",
+                    "limit",
+                    "window",
+                ],
+                &format!("a {a} limiter"),
+            )?;
+            let limit = f.positive("limit")?;
+            if limit.fract() != 0.0 || limit > 1e9 {
+                return Err(cx.err(
+                    &f.path("limit"),
+                    format!("a whole number of requests per window, got {limit}"),
+                ));
+            }
+            let window = SimTime::from_secs_f64(f.dur("window")?);
+            if window == SimTime::ZERO {
+                return Err(cx.err(&f.path("window"), "must be longer than zero"));
+            }
+            let limit = limit as u32;
+            if a == "fixed-window" {
+                LimitAlgorithm::FixedWindow { limit, window }
+            } else {
+                LimitAlgorithm::SlidingWindow { limit, window }
+            }
+        }
+        Some(o) => {
+            return Err(cx.err(
+                &f.path("algorithm"),
+                format!("`{o}`: allowed algorithms are {}", LimitAlgorithm::NAMES.join(", ")),
+            ))
+        }
+    })
+}
+
+/// `[rate_limit_store]`: required when a limiter is shared, warned about
+/// when none is.
+fn parse_store(
+    cx: &Ctx,
+    store: Option<&crate::scenario::raw::RawLimitStore>,
+    any_shared: bool,
+    warnings: &mut Vec<String>,
+) -> Result<Option<LimitStoreSpec>, ScenarioError> {
+    Ok(match store {
         None if any_shared => {
             return Err(cx.err(
                 "rate_limit",
@@ -227,6 +246,5 @@ pub(super) fn parse_rate_limits(
                 ops_per_s: s.ops_per_s,
             })
         }
-    };
-    Ok((out, store))
+    })
 }
