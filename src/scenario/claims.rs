@@ -1,4 +1,4 @@
-//! `[[claim]]` and `[slo]` into [`Claim`]s and [`Slo`]s: a claim's metric
+//! `[[claim]]` and `[slo]` into [`Claim`]s and [`SloCheck`]s: a claim's metric
 //! (a name from [`crate::metrics::names`], with its unit: durations for
 //! latencies, ratios checked as ratios) and bound, or a lint rule, a
 //! Little's-law check, or an untestable reason; its optional tier or

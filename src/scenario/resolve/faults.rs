@@ -1,6 +1,8 @@
-//! `[[fault]]` into [`FaultSpec`]s: each kind with its own keys, its
-//! window, and the endpoint or component it hits; a cache slowdown needs a
-//! `[cache.l2]`.
+//! `[[fault]]` into [`FaultSpec`]s: the `kind` (instance-crash,
+//! random-crashes, zone-outage, db-slowdown, cache-flush, cache-slowdown,
+//! latency-spike) with only its own keys, its start `at`, durations,
+//! factors and fractions, and the endpoint a latency spike hits; a cache
+//! slowdown needs a `[cache.l2]`.
 
 use super::*;
 use crate::scenario::raw::RawScenario;

@@ -1,6 +1,8 @@
-//! `[memory]` into [`MemorySpec`]: cache memory, OOM kills, the monitor's
-//! check interval and its actions (shrink-cache, shed, restart,
-//! prune-connections, emergency-gc), each with its own keys and ratios.
+//! `[memory]` into [`MemorySpec`]: memory per L1 cache entry (needs a
+//! `[cache.l1]`), OOM kills, garbage per request, the monitor's check
+//! interval and its actions (shrink-cache, shed, restart, prune-connections,
+//! emergency-gc) with their own keys, sorted by their `above` threshold (a
+//! fraction of instance.memory_mb).
 
 use super::*;
 

@@ -1,7 +1,7 @@
 //! From the merged raw scenario to a validated [`Scenario`]: defaults,
 //! required keys, ranges, cross-references, and warnings.
 //!
-//! [`resolve`] runs one function per section, in a fixed order (the first
+//! [`resolve()`] runs one function per section, in a fixed order (the first
 //! error found is the one reported): [`simulation`], [`endpoints`],
 //! [`tiers`], [`workloads`] (with [`arrivals`]), [`instances`],
 //! [`autoscaler`], [`data`] (database and pool), [`caches`], retry,

@@ -1,6 +1,9 @@
-//! `[[rate_limit]]` tables into limiters (algorithm, key dimensions tenant,
-//! ip or endpoint, the tiers, endpoints and workloads they apply to) and the
-//! `[rate_limit_store]`.
+//! `[[rate_limit]]` tables into [`RateLimiterSpec`]s (unique names, the
+//! algorithm with its own keys, the key dimensions tenant, ip or endpoint,
+//! the endpoints and tiers they apply to, local or shared state, a full or
+//! divided local limit; a per-ip limit needs the workloads' client
+//! addresses) and `[rate_limit_store]` into [`LimitStoreSpec`] (required by
+//! shared limiters, warned about when unused).
 
 use super::*;
 use crate::model::limiter::{LimitAlgorithm, LimitKey, Limiter};

@@ -149,7 +149,7 @@ pub(super) fn resolve(
 }
 
 /// The workloads against the run: a finite test measures from the start
-/// unless `warmup_unset` is false (the file gave a warm-up); a trace must
+/// when `warmup_unset` (the files give no simulation.warmup); a trace must
 /// start before the end; closed stages past the end are warned about.
 pub(super) fn fit_to_run(
     cx: &Ctx,
