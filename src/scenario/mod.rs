@@ -15,9 +15,11 @@ pub mod hpa_import;
 pub mod limits;
 mod overrides;
 pub use overrides::{overrides, Overrides};
+mod claims;
 pub mod raw;
 mod resolve;
-pub use resolve::{parse_trace, read_trace, TraceOptions};
+mod trace;
+pub use trace::{parse_trace, read_trace, TraceOptions};
 pub mod source;
 pub mod units;
 
