@@ -2,6 +2,12 @@
 //! replications, per tier, the SLO and claim verdicts and engine figures.
 //! Built from a [`RunOutput`]; sweeps, reports, `check` and `serve` all read
 //! it, so it sits below them and imports none of them.
+//!
+//! It reads back too ([`Summary::read`]): reports and sweeps work on the
+//! typed value, and a file that is not a summary is refused, not shown as
+//! empty cells. Writing what was read gives the same bytes. The sections
+//! no reader looks into (`peaks`, warm-up and batch-means checks,
+//! `precision`, breaker events) stay free-form JSON.
 
 use crate::metrics::names::METRICS;
 use crate::runner::{MetricValues, RunOutput};
@@ -323,6 +329,90 @@ pub struct SloSummary {
     pub checks: Vec<SloResult>,
 }
 
+/// The scenario's key settings, as a report shows them.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub instance: InstanceSettings,
+    pub pool: Option<PoolSettings>,
+    pub database: bool,
+    pub cache: CacheSettings,
+    pub tiers: Vec<TierSettings>,
+    pub workloads: usize,
+    pub endpoints: usize,
+    pub faults: usize,
+    pub autoscaler: Option<AutoscalerSettings>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceSettings {
+    pub cores: u32,
+    pub workers: u32,
+    pub initial: u32,
+    pub memory_mb: f64,
+    pub cost_per_hour: f64,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PoolSettings {
+    /// Permanent connections.
+    pub size: u32,
+    pub max: u32,
+    pub timeout_s: f64,
+}
+
+/// Capacities (entries) of the cache levels present.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSettings {
+    pub l1: Option<u64>,
+    pub l2: Option<u64>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TierSettings {
+    pub name: String,
+    pub tenants: u64,
+    pub rate_limit_per_s: Option<f64>,
+    pub max_connections: Option<u32>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AutoscalerSettings {
+    /// "none", "threshold", "hpa", "target_tracking", "step" or "schedule".
+    pub policy: String,
+    pub min: u32,
+    pub max: u32,
+    pub interval_s: f64,
+    pub thresholds: Vec<Threshold>,
+}
+
+/// A line an autoscaler acts on: `metric` (cpu, memory, ...) at `value`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Threshold {
+    pub metric: String,
+    pub value: f64,
+    /// "scale out above", "scale in below" or "target".
+    pub kind: String,
+}
+
+/// A change of an instance group's desired count.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScalingEventRecord {
+    pub replication: u32,
+    pub time_s: f64,
+    pub group: String,
+    pub from: u32,
+    pub to: u32,
+    pub reason: String,
+}
+
 /// Server-side request accounting: arrived = rejected + server_done +
 /// in_flight.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
@@ -364,7 +454,7 @@ pub struct Summary {
     pub claims: Vec<ClaimResult>,
     /// Key settings of the scenario, for reports: instance, pool, caches,
     /// tiers, autoscaler (with its thresholds).
-    pub settings: Value,
+    pub settings: Settings,
     /// Per request stage (`endpoint.stage`): estimates of its latency
     /// (mean, p50, p95, p99) and failure rate.
     #[serde(default, skip_serializing_if = "Named::is_empty")]
@@ -389,7 +479,7 @@ pub struct Summary {
     pub peaks: Value,
     /// Changes of desired instance counts: {replication, time_s, group,
     /// from, to, reason}, at most 1000 (the first), and their total.
-    pub scaling_events: Vec<Value>,
+    pub scaling_events: Vec<ScalingEventRecord>,
     pub scaling_events_total: usize,
     /// Circuit-breaker state changes: {replication, time_s, downstream,
     /// from, to}, at most 1000 (the first), and how many were kept in all.
@@ -521,62 +611,91 @@ fn metric_name(m: ScaleMetric) -> &'static str {
 }
 
 /// The scenario's key settings (what a report shows next to the results).
-fn settings(sc: &Scenario) -> Value {
+fn settings(sc: &Scenario) -> Settings {
     use crate::scenario::PolicySpec;
     let i = &sc.instance;
     let autoscaler = sc.autoscaler.as_ref().map(|a| {
         let mut thresholds = Vec::new();
+        let mut push = |m: ScaleMetric, value: f64, kind: &str| {
+            thresholds.push(Threshold {
+                metric: metric_name(m).to_string(),
+                value,
+                kind: kind.to_string(),
+            })
+        };
         let policy = match &a.policy {
             PolicySpec::None => "none",
             PolicySpec::Threshold { rules, .. } => {
                 for r in rules {
                     if let Some(v) = r.above {
-                        thresholds.push(
-                            serde_json::json!({"metric": metric_name(r.metric), "value": v, "kind": "scale out above"}),
-                        );
+                        push(r.metric, v, "scale out above");
                     }
                     if let Some(v) = r.below {
-                        thresholds.push(
-                            serde_json::json!({"metric": metric_name(r.metric), "value": v, "kind": "scale in below"}),
-                        );
+                        push(r.metric, v, "scale in below");
                     }
                 }
                 "threshold"
             }
             PolicySpec::Hpa { metrics, .. } => {
                 for (m, v) in metrics {
-                    thresholds.push(serde_json::json!({"metric": metric_name(*m), "value": v, "kind": "target"}));
+                    push(*m, *v, "target");
                 }
                 "hpa"
             }
             PolicySpec::TargetTracking { metric, target, .. } => {
-                thresholds.push(serde_json::json!({"metric": metric_name(*metric), "value": target, "kind": "target"}));
+                push(*metric, *target, "target");
                 "target_tracking"
             }
             PolicySpec::Step { .. } => "step",
             PolicySpec::Schedule { .. } => "schedule",
         };
-        serde_json::json!({"policy": policy, "min": a.min, "max": a.max,
-            "interval_s": a.interval.as_secs_f64(), "thresholds": thresholds})
+        AutoscalerSettings {
+            policy: policy.to_string(),
+            min: a.min,
+            max: a.max,
+            interval_s: a.interval.as_secs_f64(),
+            thresholds,
+        }
     });
-    serde_json::json!({
-        "instance": {"cores": i.cores, "workers": i.workers, "initial": i.initial,
-            "memory_mb": i.memory_mb, "cost_per_hour": i.cost_per_hour},
-        "pool": sc.pool.as_ref().map(|p| serde_json::json!({
-            "size": p.config.permanent, "max": p.config.limit, "timeout_s": p.config.timeout.as_secs_f64()})),
-        "database": sc.database.is_some(),
-        "cache": {"l1": sc.cache.l1.as_ref().map(|c| c.capacity), "l2": sc.cache.l2.as_ref().map(|c| c.capacity)},
-        "tiers": sc.tiers.iter().enumerate().map(|(i, t)| serde_json::json!({
-            "name": t.name,
-            "tenants": sc.workloads.iter().filter(|w| w.tier == i).map(|w| w.tenants as u64).sum::<u64>(),
-            "rate_limit_per_s": t.rate_limit.as_ref().map(|r| r.rate_per_s),
-            "max_connections": t.max_connections,
-        })).collect::<Vec<_>>(),
-        "workloads": sc.workloads.len(),
-        "endpoints": sc.endpoints.len(),
-        "faults": sc.faults.len(),
-        "autoscaler": autoscaler,
-    })
+    Settings {
+        instance: InstanceSettings {
+            cores: i.cores,
+            workers: i.workers,
+            initial: i.initial,
+            memory_mb: i.memory_mb,
+            cost_per_hour: i.cost_per_hour,
+        },
+        pool: sc.pool.as_ref().map(|p| PoolSettings {
+            size: p.config.permanent,
+            max: p.config.limit,
+            timeout_s: p.config.timeout.as_secs_f64(),
+        }),
+        database: sc.database.is_some(),
+        cache: CacheSettings {
+            l1: sc.cache.l1.as_ref().map(|c| c.capacity),
+            l2: sc.cache.l2.as_ref().map(|c| c.capacity),
+        },
+        tiers: sc
+            .tiers
+            .iter()
+            .enumerate()
+            .map(|(i, t)| TierSettings {
+                name: t.name.clone(),
+                tenants: sc
+                    .workloads
+                    .iter()
+                    .filter(|w| w.tier == i)
+                    .map(|w| w.tenants as u64)
+                    .sum::<u64>(),
+                rate_limit_per_s: t.rate_limit.as_ref().map(|r| r.rate_per_s),
+                max_connections: t.max_connections,
+            })
+            .collect(),
+        workloads: sc.workloads.len(),
+        endpoints: sc.endpoints.len(),
+        faults: sc.faults.len(),
+        autoscaler,
+    }
 }
 
 /// MSER-5 on each replication's series of per-interval mean latency
@@ -873,15 +992,13 @@ pub fn build_summary(sc: &Scenario, out: &RunOutput) -> Summary {
             .replications
             .iter()
             .flat_map(|r| {
-                r.scaling_events.iter().map(move |e| {
-                    serde_json::json!({
-                        "replication": r.replication,
-                        "time_s": e.time_s,
-                        "group": r.groups.get(e.group as usize).cloned().unwrap_or_default(),
-                        "from": e.from,
-                        "to": e.to,
-                        "reason": e.reason,
-                    })
+                r.scaling_events.iter().map(move |e| ScalingEventRecord {
+                    replication: r.replication,
+                    time_s: e.time_s,
+                    group: r.groups.get(e.group as usize).cloned().unwrap_or_default(),
+                    from: e.from,
+                    to: e.to,
+                    reason: e.reason.to_string(),
                 })
             })
             .take(1000)

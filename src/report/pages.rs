@@ -15,7 +15,7 @@ use super::document::{Block, Document};
 use super::plots::{Bar, Chart, Line, Rule};
 use super::table::fmt_value;
 use crate::metrics::names::METRICS;
-use crate::summary::{Estimates, Side, SloResult, Summary, Verdict};
+use crate::summary::{Estimates, Settings, Side, SloResult, Summary, Verdict};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -77,6 +77,11 @@ fn metric_rows(metrics: &Estimates) -> Vec<Vec<String>> {
             Some(vec![m.name.to_string(), fmt_value(m.name, e.mean), ci])
         })
         .collect()
+}
+
+/// `x` as JSON writes it (so `2.0`, not `2`; `null` for None).
+fn json<T: serde::Serialize>(x: &T) -> String {
+    serde_json::to_string(x).unwrap_or_default()
 }
 
 /// `x` in the unit of `metric`, "-" when undefined.
@@ -282,8 +287,8 @@ fn run_report(dir: &Path) -> anyhow::Result<Document> {
         let events: Vec<f64> = s
             .scaling_events
             .iter()
-            .filter(|e| e["replication"] == 0)
-            .filter_map(|e| e["time_s"].as_f64())
+            .filter(|e| e.replication == 0)
+            .map(|e| e.time_s)
             .collect();
         b.push(Block::Chart(lines_chart(
             "Instances ready and desired (grey lines: scaling decisions of replication 0)",
@@ -296,12 +301,11 @@ fn run_report(dir: &Path) -> anyhow::Result<Document> {
             events,
         )));
         let mut util_rules = Vec::new();
-        for t in s.settings["autoscaler"]["thresholds"].as_array().into_iter().flatten() {
-            let m = t["metric"].as_str().unwrap_or("");
-            if m == "cpu" || m == "memory" {
+        for t in s.settings.autoscaler.iter().flat_map(|a| &a.thresholds) {
+            if t.metric == "cpu" || t.metric == "memory" {
                 util_rules.push(Rule {
-                    label: format!("{m} {} {}", t["kind"].as_str().unwrap_or(""), t["value"]),
-                    y: t["value"].as_f64().unwrap_or(0.0),
+                    label: format!("{} {} {}", t.metric, t.kind, json(&t.value)),
+                    y: t.value,
                 });
             }
         }
@@ -315,7 +319,7 @@ fn run_report(dir: &Path) -> anyhow::Result<Document> {
             util_rules,
             vec![],
         )));
-        if !s.settings["pool"].is_null() {
+        if s.settings.pool.is_some() {
             b.push(Block::Chart(lines_chart(
                 "Connection pool: in use and waiting (time average)",
                 "connections / requests",
@@ -467,72 +471,60 @@ fn run_report(dir: &Path) -> anyhow::Result<Document> {
     })
 }
 
-fn settings_table(st: &Value, b: &mut Vec<Block>) {
-    if st.is_null() {
-        return;
-    }
+fn settings_table(st: &Settings, b: &mut Vec<Block>) {
     let mut rows = Vec::new();
-    let i = &st["instance"];
+    let i = &st.instance;
     rows.push(vec![
         "instances".into(),
         format!(
             "{} initial, {} cores, {} workers, {} MB, {} per hour",
-            i["initial"], i["cores"], i["workers"], i["memory_mb"], i["cost_per_hour"]
+            i.initial,
+            i.cores,
+            i.workers,
+            json(&i.memory_mb),
+            json(&i.cost_per_hour)
         ),
     ]);
-    if !st["pool"].is_null() {
+    if let Some(p) = &st.pool {
         rows.push(vec![
             "connection pool".into(),
-            format!(
-                "{} permanent, {} max, timeout {} s",
-                st["pool"]["size"], st["pool"]["max"], st["pool"]["timeout_s"]
-            ),
+            format!("{} permanent, {} max, timeout {} s", p.size, p.max, json(&p.timeout_s)),
         ]);
     }
-    for l in ["l1", "l2"] {
-        if !st["cache"][l].is_null() {
-            rows.push(vec![format!("cache {l}"), format!("{} entries", st["cache"][l])]);
+    for (l, cap) in [("l1", st.cache.l1), ("l2", st.cache.l2)] {
+        if let Some(cap) = cap {
+            rows.push(vec![format!("cache {l}"), format!("{cap} entries")]);
         }
     }
-    for t in st["tiers"].as_array().into_iter().flatten() {
+    for t in &st.tiers {
         rows.push(vec![
-            format!("tier {}", t["name"].as_str().unwrap_or("")),
+            format!("tier {}", t.name),
             format!(
                 "{} tenants{}{}",
-                t["tenants"],
-                t["rate_limit_per_s"]
-                    .as_f64()
+                t.tenants,
+                t.rate_limit_per_s
                     .map(|r| format!(", {r} req/s per tenant"))
                     .unwrap_or_default(),
-                t["max_connections"]
-                    .as_u64()
+                t.max_connections
                     .map(|c| format!(", {c} connections"))
                     .unwrap_or_default()
             ),
         ]);
     }
-    if let Some(a) = st["autoscaler"].as_object() {
-        let th: Vec<String> = a["thresholds"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|t| {
-                format!(
-                    "{} {} {}",
-                    t["metric"].as_str().unwrap_or(""),
-                    t["kind"].as_str().unwrap_or(""),
-                    t["value"]
-                )
-            })
+    if let Some(a) = &st.autoscaler {
+        let th: Vec<String> = a
+            .thresholds
+            .iter()
+            .map(|t| format!("{} {} {}", t.metric, t.kind, json(&t.value)))
             .collect();
         rows.push(vec![
             "autoscaler".into(),
             format!(
                 "{} policy, {}–{} instances, every {} s{}",
-                a["policy"].as_str().unwrap_or(""),
-                a["min"],
-                a["max"],
-                a["interval_s"],
+                a.policy,
+                a.min,
+                a.max,
+                json(&a.interval_s),
                 if th.is_empty() {
                     String::new()
                 } else {
