@@ -127,3 +127,34 @@ fn report_refuses_a_summary_with_a_misspelt_field_or_a_wrong_type() {
         assert!(!d.join("report.html").exists());
     }
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dest = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_sweep_report_refuses_a_point_whose_summary_does_not_read() {
+    let d = tmpdir("summary-bad-point");
+    copy_dir(&repo("results/baselines/pool-exhaustion-sweep"), &d);
+    let point = d.join("points").join("p0000000.json");
+    let text = std::fs::read_to_string(&point).unwrap();
+    let edited = text.replacen("\"mean\"", "\"avg\"", 1);
+    assert_ne!(edited, text);
+    std::fs::write(&point, edited).unwrap();
+    tenantsim()
+        .arg("report")
+        .arg(&d)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(point.display().to_string()))
+        .stderr(predicate::str::contains("not a tenantsim sweep point"));
+}
