@@ -2,21 +2,214 @@
 //! replications, per tier, the SLO and claim verdicts and engine figures.
 //! Built from a [`RunOutput`]; sweeps, reports, `check` and `serve` all read
 //! it, so it sits below them and imports none of them.
+//!
+//! It reads back too ([`Summary::read`]): reports and sweeps work on the
+//! typed value, and a file that is not a summary is refused, not shown as
+//! empty cells. Writing what was read gives the same bytes. The sections
+//! no reader looks into (`peaks`, warm-up and batch-means checks,
+//! `precision`, breaker events) stay free-form JSON.
 
 use crate::metrics::names::METRICS;
 use crate::runner::{MetricValues, RunOutput};
 use crate::scenario::{Arrival, Bound, ScaleMetric, Scenario};
 use crate::stats::Estimate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::fmt;
 
-#[derive(Serialize, Debug, Clone)]
+/// Which side of its limit a check or claim wants the value on: `max`
+/// (must not exceed the limit) or `min` (must reach it).
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Side {
+    Max,
+    Min,
+}
+
+impl Side {
+    pub fn of(b: Bound) -> Side {
+        match b {
+            Bound::AtMost => Side::Max,
+            Bound::AtLeast => Side::Min,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Max => "max",
+            Side::Min => "min",
+        }
+    }
+    /// "≤" for max, "≥" for min.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Side::Max => "≤",
+            Side::Min => "≥",
+        }
+    }
+}
+
+/// What the simulation (or arithmetic) says about a claim; see
+/// [`ClaimResult::verdict`].
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Confirmed,
+    Refuted,
+    Inconclusive,
+    Untestable,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Confirmed => "confirmed",
+            Verdict::Refuted => "refuted",
+            Verdict::Inconclusive => "inconclusive",
+            Verdict::Untestable => "untestable",
+        }
+    }
+}
+
+/// The final word on a claim; see [`ClaimResult::outcome`].
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Holds,
+    Fails,
+    HoldsOnlyIf,
+    CannotBeChecked,
+    Inconsistent,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Holds => "holds",
+            Outcome::Fails => "fails",
+            Outcome::HoldsOnlyIf => "holds-only-if",
+            Outcome::CannotBeChecked => "cannot-be-checked",
+            Outcome::Inconsistent => "inconsistent",
+        }
+    }
+}
+
+/// How a claim was checked; see [`ClaimResult::checked_by`].
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckedBy {
+    Simulation,
+    Lint,
+    LittlesLaw,
+    Untestable,
+}
+
+impl CheckedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckedBy::Simulation => "simulation",
+            CheckedBy::Lint => "lint",
+            CheckedBy::LittlesLaw => "littles-law",
+            CheckedBy::Untestable => "untestable",
+        }
+    }
+}
+
+macro_rules! display_as_str {
+    ($($t:ty),*) => {$(
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    )*};
+}
+display_as_str!(Side, Verdict, Outcome, CheckedBy);
+
+/// Estimates by name, in the order written (a JSON object in
+/// `summary.json`): the metrics of a run, of a tier, of a stage...
+#[derive(Debug, Clone, PartialEq)]
+pub struct Named<V>(pub Vec<(String, V)>);
+
+impl<V> Default for Named<V> {
+    fn default() -> Self {
+        Named(Vec::new())
+    }
+}
+
+/// Estimates of metrics by metric name.
+pub type Estimates = Named<Estimate>;
+
+impl<V> Named<V> {
+    pub fn get(&self, name: &str) -> Option<&V> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &V)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<V> FromIterator<(String, V)> for Named<V> {
+    fn from_iter<I: IntoIterator<Item = (String, V)>>(it: I) -> Self {
+        Named(it.into_iter().collect())
+    }
+}
+
+impl<'a, V> IntoIterator for &'a Named<V> {
+    type Item = (&'a String, &'a V);
+    type IntoIter = std::iter::Map<std::slice::Iter<'a, (String, V)>, fn(&'a (String, V)) -> (&'a String, &'a V)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl<V: Serialize> Serialize for Named<V> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for Named<V> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<V>(std::marker::PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Visit<V> {
+            type Value = Named<V>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of named entries")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Named<V>, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = a.next_entry::<String, V>()? {
+                    out.push((k, v));
+                }
+                Ok(Named(out))
+            }
+        }
+        d.deserialize_map(Visit(std::marker::PhantomData))
+    }
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct SloResult {
     pub name: String,
     pub scope: String,
     pub metric: String,
     /// "max" (value must not exceed the limit) or "min".
-    pub bound: &'static str,
+    pub bound: Side,
     pub limit: f64,
     pub value: Option<f64>,
     pub ci95: Option<[f64; 2]>,
@@ -24,7 +217,8 @@ pub struct SloResult {
 }
 
 /// The verdict on one `[[claim]]`.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct ClaimResult {
     pub id: String,
     pub source: String,
@@ -32,7 +226,7 @@ pub struct ClaimResult {
     pub metric: Option<String>,
     pub scope: String,
     /// "min" (at_least) or "max" (at_most).
-    pub bound: &'static str,
+    pub bound: Side,
     pub limit: Option<f64>,
     pub value: Option<f64>,
     pub ci95: Option<[f64; 2]>,
@@ -41,7 +235,7 @@ pub struct ClaimResult {
     /// the limit, or the metric is undefined), or "untestable". Claims
     /// checked by arithmetic: "confirmed" when they hold, "refuted" when
     /// they fail or are inconsistent.
-    pub verdict: &'static str,
+    pub verdict: Verdict,
     pub note: String,
     /// The final word: "holds", "fails", "holds-only-if" (see
     /// `condition`), "cannot-be-checked" (see `note`) or "inconsistent"
@@ -49,9 +243,9 @@ pub struct ClaimResult {
     /// fails, inconclusive and untestable → cannot-be-checked; claims that
     /// contradict each other or Little's law are inconsistent whatever the
     /// simulation says.
-    pub outcome: &'static str,
+    pub outcome: Outcome,
     /// How it was checked: "simulation", "lint", "littles-law" or "untestable".
-    pub checked_by: &'static str,
+    pub checked_by: CheckedBy,
     /// The lint rule of a `lint` claim.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
@@ -72,18 +266,18 @@ impl ClaimResult {
     /// The outcome in words, e.g. "holds only if instance.initial ≥ 6".
     pub fn outcome_text(&self) -> String {
         match (self.outcome, &self.condition) {
-            ("holds-only-if", Some(c)) => format!("holds only if {c}"),
-            (o, _) => o.replace('-', " "),
+            (Outcome::HoldsOnlyIf, Some(c)) => format!("holds only if {c}"),
+            (o, _) => o.as_str().replace('-', " "),
         }
     }
 }
 
 /// The outcome a verdict maps to.
-pub fn outcome_of(verdict: &str) -> &'static str {
+pub fn outcome_of(verdict: Verdict) -> Outcome {
     match verdict {
-        "confirmed" => "holds",
-        "refuted" => "fails",
-        _ => "cannot-be-checked",
+        Verdict::Confirmed => Outcome::Holds,
+        Verdict::Refuted => Outcome::Fails,
+        Verdict::Inconclusive | Verdict::Untestable => Outcome::CannotBeChecked,
     }
 }
 
@@ -91,11 +285,11 @@ pub fn outcome_of(verdict: &str) -> &'static str {
 fn judge_static(sc: &Scenario, c: &crate::scenario::Claim, r: &mut ClaimResult) {
     use crate::lint::Severity;
     if let Some(rule) = c.lint {
-        r.checked_by = "lint";
+        r.checked_by = CheckedBy::Lint;
         r.rule = Some(rule.to_string());
         let checks = crate::lint::rule_checks(sc, rule);
         if checks.is_empty() {
-            r.verdict = "untestable";
+            r.verdict = Verdict::Untestable;
             r.note = format!("lint rule `{rule}` has nothing to check in this scenario");
             return;
         }
@@ -115,22 +309,123 @@ fn judge_static(sc: &Scenario, c: &crate::scenario::Claim, r: &mut ClaimResult) 
                 .collect::<Vec<_>>()
                 .join("; "),
         );
-        r.verdict = if failed.is_empty() { "confirmed" } else { "refuted" };
+        r.verdict = if failed.is_empty() {
+            Verdict::Confirmed
+        } else {
+            Verdict::Refuted
+        };
     } else if let Some(ll) = &c.littles_law {
-        r.checked_by = "littles-law";
+        r.checked_by = CheckedBy::LittlesLaw;
         let (ok, arithmetic) = crate::lint::littles::judge_littles_law(ll);
         r.arithmetic = Some(format!("{arithmetic} (population from {})", ll.population_from));
-        r.verdict = if ok { "confirmed" } else { "refuted" };
+        r.verdict = if ok { Verdict::Confirmed } else { Verdict::Refuted };
     }
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct SloSummary {
     pub passed: bool,
     pub checks: Vec<SloResult>,
 }
 
-#[derive(Serialize, Debug, Clone)]
+/// The scenario's key settings, as a report shows them.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub instance: InstanceSettings,
+    pub pool: Option<PoolSettings>,
+    pub database: bool,
+    pub cache: CacheSettings,
+    pub tiers: Vec<TierSettings>,
+    pub workloads: usize,
+    pub endpoints: usize,
+    pub faults: usize,
+    pub autoscaler: Option<AutoscalerSettings>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceSettings {
+    pub cores: u32,
+    pub workers: u32,
+    pub initial: u32,
+    pub memory_mb: f64,
+    pub cost_per_hour: f64,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PoolSettings {
+    /// Permanent connections.
+    pub size: u32,
+    pub max: u32,
+    pub timeout_s: f64,
+}
+
+/// Capacities (entries) of the cache levels present.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSettings {
+    pub l1: Option<u64>,
+    pub l2: Option<u64>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TierSettings {
+    pub name: String,
+    pub tenants: u64,
+    pub rate_limit_per_s: Option<f64>,
+    pub max_connections: Option<u32>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AutoscalerSettings {
+    /// "none", "threshold", "hpa", "target_tracking", "step" or "schedule".
+    pub policy: String,
+    pub min: u32,
+    pub max: u32,
+    pub interval_s: f64,
+    pub thresholds: Vec<Threshold>,
+}
+
+/// A line an autoscaler acts on: `metric` (cpu, memory, ...) at `value`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Threshold {
+    pub metric: String,
+    pub value: f64,
+    /// "scale out above", "scale in below" or "target".
+    pub kind: String,
+}
+
+/// A change of an instance group's desired count.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScalingEventRecord {
+    pub replication: u32,
+    pub time_s: f64,
+    pub group: String,
+    pub from: u32,
+    pub to: u32,
+    pub reason: String,
+}
+
+/// Server-side request accounting: arrived = rejected + server_done +
+/// in_flight.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Conservation {
+    pub arrived: u64,
+    pub rejected: u64,
+    pub server_done: u64,
+    pub in_flight: u64,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct EngineFigures {
     pub events: u64,
     pub wall_s: f64,
@@ -143,7 +438,8 @@ pub struct EngineFigures {
     pub stopped_at_max_events: Option<u32>,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Summary {
     pub scenario: String,
     pub description: String,
@@ -151,30 +447,30 @@ pub struct Summary {
     pub replications: u32,
     pub duration_s: f64,
     pub warmup_s: f64,
-    pub metrics: Map<String, Value>,
-    pub tiers: Map<String, Value>,
+    pub metrics: Estimates,
+    pub tiers: Named<Estimates>,
     pub slo: SloSummary,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub claims: Vec<ClaimResult>,
     /// Key settings of the scenario, for reports: instance, pool, caches,
     /// tiers, autoscaler (with its thresholds).
-    pub settings: Value,
+    pub settings: Settings,
     /// Per request stage (`endpoint.stage`): estimates of its latency
     /// (mean, p50, p95, p99) and failure rate.
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    pub stages: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "Named::is_empty")]
+    pub stages: Named<Estimates>,
     /// Per `[[rate_limit]]`: estimates of the requests it checked, refused,
     /// and the refused fraction.
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    pub limiters: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "Named::is_empty")]
+    pub limiters: Named<Estimates>,
     /// With read replicas, per database server (`primary`, `replica-1`,
     /// ...): utilization, calls, connection waits, pool timeouts.
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    pub databases: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "Named::is_empty")]
+    pub databases: Named<Estimates>,
     pub warnings: Vec<String>,
     /// Server-side request accounting summed over replications (whole run,
     /// warm-up included): arrived = rejected + server_done + in_flight.
-    pub conservation: Value,
+    pub conservation: Conservation,
     /// High-water marks, the highest over replications (whole run): most
     /// requests running on / queued at one instance, connections open in
     /// one pool, entries in one L1 and in the L2; per tier the most
@@ -183,11 +479,11 @@ pub struct Summary {
     pub peaks: Value,
     /// Changes of desired instance counts: {replication, time_s, group,
     /// from, to, reason}, at most 1000 (the first), and their total.
-    pub scaling_events: Vec<Value>,
+    pub scaling_events: Vec<ScalingEventRecord>,
     pub scaling_events_total: usize,
     /// Circuit-breaker state changes: {replication, time_s, downstream,
     /// from, to}, at most 1000 (the first), and how many were kept in all.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub breaker_events: Vec<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub breaker_events_total: Option<usize>,
@@ -215,7 +511,7 @@ fn judge_claim(
         (Some(st), _) => format!("stage:{st}"),
         (None, t) => t.map_or("all".to_string(), |t| format!("tier:{}", sc.tiers[t].name)),
     };
-    let bound = if c.bound == Bound::AtMost { "max" } else { "min" };
+    let bound = Side::of(c.bound);
     let mut r = ClaimResult {
         id: c.id.clone(),
         source: c.source.clone(),
@@ -226,10 +522,14 @@ fn judge_claim(
         limit: c.metric.map(|_| c.limit),
         value: None,
         ci95: None,
-        verdict: "untestable",
+        verdict: Verdict::Untestable,
         note: c.untestable.clone().unwrap_or_default(),
-        outcome: "cannot-be-checked",
-        checked_by: if c.metric.is_some() { "simulation" } else { "untestable" },
+        outcome: Outcome::CannotBeChecked,
+        checked_by: if c.metric.is_some() {
+            CheckedBy::Simulation
+        } else {
+            CheckedBy::Untestable
+        },
         rule: None,
         arithmetic: None,
         condition: None,
@@ -248,7 +548,7 @@ fn judge_claim(
         (None, Some(t)) => &tiers[t][..],
     };
     let Some(e) = est.iter().find(|(k, _)| *k == m).map(|(_, e)| *e) else {
-        r.verdict = "inconclusive";
+        r.verdict = Verdict::Inconclusive;
         r.note = "the metric is undefined in this run (e.g. no completed requests)".into();
         return r;
     };
@@ -260,15 +560,15 @@ fn judge_claim(
         Bound::AtMost => (hi <= c.limit, lo > c.limit),
     };
     r.verdict = if holds_all {
-        "confirmed"
+        Verdict::Confirmed
     } else if fails_all {
-        "refuted"
+        Verdict::Refuted
     } else {
-        "inconclusive"
+        Verdict::Inconclusive
     };
     if e.ci95.is_none() {
         r.note = "one replication: judged on the value alone, without a confidence interval".into();
-    } else if r.verdict == "inconclusive" {
+    } else if r.verdict == Verdict::Inconclusive {
         r.note = "the 95 % CI straddles the limit: more replications may decide it".into();
     }
     r.outcome = outcome_of(r.verdict);
@@ -291,7 +591,7 @@ pub fn judge_claims(
     for inc in crate::lint::littles::inconsistencies(sc) {
         for &i in &inc.claims {
             let r = &mut out[i];
-            r.outcome = "inconsistent";
+            r.outcome = Outcome::Inconsistent;
             r.arithmetic = Some(match r.arithmetic.take() {
                 Some(a) if sc.claims[i].littles_law.is_some() => a,
                 Some(a) => format!("{a}; {}", inc.arithmetic),
@@ -311,62 +611,91 @@ fn metric_name(m: ScaleMetric) -> &'static str {
 }
 
 /// The scenario's key settings (what a report shows next to the results).
-fn settings(sc: &Scenario) -> Value {
+fn settings(sc: &Scenario) -> Settings {
     use crate::scenario::PolicySpec;
     let i = &sc.instance;
     let autoscaler = sc.autoscaler.as_ref().map(|a| {
         let mut thresholds = Vec::new();
+        let mut push = |m: ScaleMetric, value: f64, kind: &str| {
+            thresholds.push(Threshold {
+                metric: metric_name(m).to_string(),
+                value,
+                kind: kind.to_string(),
+            })
+        };
         let policy = match &a.policy {
             PolicySpec::None => "none",
             PolicySpec::Threshold { rules, .. } => {
                 for r in rules {
                     if let Some(v) = r.above {
-                        thresholds.push(
-                            serde_json::json!({"metric": metric_name(r.metric), "value": v, "kind": "scale out above"}),
-                        );
+                        push(r.metric, v, "scale out above");
                     }
                     if let Some(v) = r.below {
-                        thresholds.push(
-                            serde_json::json!({"metric": metric_name(r.metric), "value": v, "kind": "scale in below"}),
-                        );
+                        push(r.metric, v, "scale in below");
                     }
                 }
                 "threshold"
             }
             PolicySpec::Hpa { metrics, .. } => {
                 for (m, v) in metrics {
-                    thresholds.push(serde_json::json!({"metric": metric_name(*m), "value": v, "kind": "target"}));
+                    push(*m, *v, "target");
                 }
                 "hpa"
             }
             PolicySpec::TargetTracking { metric, target, .. } => {
-                thresholds.push(serde_json::json!({"metric": metric_name(*metric), "value": target, "kind": "target"}));
+                push(*metric, *target, "target");
                 "target_tracking"
             }
             PolicySpec::Step { .. } => "step",
             PolicySpec::Schedule { .. } => "schedule",
         };
-        serde_json::json!({"policy": policy, "min": a.min, "max": a.max,
-            "interval_s": a.interval.as_secs_f64(), "thresholds": thresholds})
+        AutoscalerSettings {
+            policy: policy.to_string(),
+            min: a.min,
+            max: a.max,
+            interval_s: a.interval.as_secs_f64(),
+            thresholds,
+        }
     });
-    serde_json::json!({
-        "instance": {"cores": i.cores, "workers": i.workers, "initial": i.initial,
-            "memory_mb": i.memory_mb, "cost_per_hour": i.cost_per_hour},
-        "pool": sc.pool.as_ref().map(|p| serde_json::json!({
-            "size": p.config.permanent, "max": p.config.limit, "timeout_s": p.config.timeout.as_secs_f64()})),
-        "database": sc.database.is_some(),
-        "cache": {"l1": sc.cache.l1.as_ref().map(|c| c.capacity), "l2": sc.cache.l2.as_ref().map(|c| c.capacity)},
-        "tiers": sc.tiers.iter().enumerate().map(|(i, t)| serde_json::json!({
-            "name": t.name,
-            "tenants": sc.workloads.iter().filter(|w| w.tier == i).map(|w| w.tenants as u64).sum::<u64>(),
-            "rate_limit_per_s": t.rate_limit.as_ref().map(|r| r.rate_per_s),
-            "max_connections": t.max_connections,
-        })).collect::<Vec<_>>(),
-        "workloads": sc.workloads.len(),
-        "endpoints": sc.endpoints.len(),
-        "faults": sc.faults.len(),
-        "autoscaler": autoscaler,
-    })
+    Settings {
+        instance: InstanceSettings {
+            cores: i.cores,
+            workers: i.workers,
+            initial: i.initial,
+            memory_mb: i.memory_mb,
+            cost_per_hour: i.cost_per_hour,
+        },
+        pool: sc.pool.as_ref().map(|p| PoolSettings {
+            size: p.config.permanent,
+            max: p.config.limit,
+            timeout_s: p.config.timeout.as_secs_f64(),
+        }),
+        database: sc.database.is_some(),
+        cache: CacheSettings {
+            l1: sc.cache.l1.as_ref().map(|c| c.capacity),
+            l2: sc.cache.l2.as_ref().map(|c| c.capacity),
+        },
+        tiers: sc
+            .tiers
+            .iter()
+            .enumerate()
+            .map(|(i, t)| TierSettings {
+                name: t.name.clone(),
+                tenants: sc
+                    .workloads
+                    .iter()
+                    .filter(|w| w.tier == i)
+                    .map(|w| w.tenants as u64)
+                    .sum::<u64>(),
+                rate_limit_per_s: t.rate_limit.as_ref().map(|r| r.rate_per_s),
+                max_connections: t.max_connections,
+            })
+            .collect(),
+        workloads: sc.workloads.len(),
+        endpoints: sc.endpoints.len(),
+        faults: sc.faults.len(),
+        autoscaler,
+    }
 }
 
 /// MSER-5 on each replication's series of per-interval mean latency
@@ -540,9 +869,11 @@ fn named_estimates(
         .collect()
 }
 
-fn to_map(es: &[(&'static str, Estimate)]) -> Map<String, Value> {
+/// Estimates as stored in a summary. `n` is not written to `summary.json`,
+/// so it is 0 here as in a summary read back.
+fn to_map(es: &[(&'static str, Estimate)]) -> Estimates {
     es.iter()
-        .map(|(k, e)| ((*k).to_string(), serde_json::to_value(e).unwrap_or(Value::Null)))
+        .map(|(k, e)| ((*k).to_string(), Estimate { n: 0, ..*e }))
         .collect()
 }
 
@@ -578,7 +909,7 @@ pub fn build_summary(sc: &Scenario, out: &RunOutput) -> Summary {
             name: c.name.clone(),
             scope,
             metric: c.metric.to_string(),
-            bound: if c.bound == Bound::AtMost { "max" } else { "min" },
+            bound: Side::of(c.bound),
             limit: c.limit,
             value,
             ci95: e.and_then(|e| e.ci95),
@@ -632,7 +963,7 @@ pub fn build_summary(sc: &Scenario, out: &RunOutput) -> Summary {
             .tiers
             .iter()
             .zip(&tier_est)
-            .map(|(t, e)| (t.name.clone(), Value::Object(to_map(e))))
+            .map(|(t, e)| (t.name.clone(), to_map(e)))
             .collect(),
         slo: SloSummary {
             passed: checks.iter().all(|c| c.passed),
@@ -640,36 +971,34 @@ pub fn build_summary(sc: &Scenario, out: &RunOutput) -> Summary {
         },
         claims: judge_claims(sc, &overall, &tier_est, &stage_est),
         settings: settings(sc),
-        stages: stage_est
-            .iter()
-            .map(|(n, e)| (n.clone(), Value::Object(to_map(e))))
-            .collect(),
+        stages: stage_est.iter().map(|(n, e)| (n.clone(), to_map(e))).collect(),
         limiters: named_estimates(out, |r| &r.limiters, crate::scenario::LIMITER_METRICS)
             .iter()
-            .map(|(n, e)| (n.clone(), Value::Object(to_map(e))))
+            .map(|(n, e)| (n.clone(), to_map(e)))
             .collect(),
         databases: named_estimates(out, |r| &r.databases, crate::scenario::DB_SERVER_METRICS)
             .iter()
-            .map(|(n, e)| (n.clone(), Value::Object(to_map(e))))
+            .map(|(n, e)| (n.clone(), to_map(e)))
             .collect(),
         warnings,
-        conservation: serde_json::json!({
-            "arrived": cons[0], "rejected": cons[1], "server_done": cons[2], "in_flight": cons[3]
-        }),
+        conservation: Conservation {
+            arrived: cons[0],
+            rejected: cons[1],
+            server_done: cons[2],
+            in_flight: cons[3],
+        },
         peaks: peaks_json(sc, out),
         scaling_events: out
             .replications
             .iter()
             .flat_map(|r| {
-                r.scaling_events.iter().map(move |e| {
-                    serde_json::json!({
-                        "replication": r.replication,
-                        "time_s": e.time_s,
-                        "group": r.groups.get(e.group as usize).cloned().unwrap_or_default(),
-                        "from": e.from,
-                        "to": e.to,
-                        "reason": e.reason,
-                    })
+                r.scaling_events.iter().map(move |e| ScalingEventRecord {
+                    replication: r.replication,
+                    time_s: e.time_s,
+                    group: r.groups.get(e.group as usize).cloned().unwrap_or_default(),
+                    from: e.from,
+                    to: e.to,
+                    reason: e.reason.to_string(),
                 })
             })
             .take(1000)
@@ -759,16 +1088,24 @@ fn peaks_json(sc: &Scenario, out: &RunOutput) -> Value {
 impl Summary {
     /// The estimate of an overall metric, if reported.
     pub fn metric(&self, name: &str) -> Option<Estimate> {
-        let v = self.metrics.get(name)?;
+        let e = self.metrics.get(name)?;
         Some(Estimate {
-            mean: v.get("mean")?.as_f64()?,
-            ci95: v.get("ci95").and_then(|c| {
-                let a = c.as_array()?;
-                Some([a.first()?.as_f64()?, a.get(1)?.as_f64()?])
-            }),
-            std: v.get("std").and_then(|s| s.as_f64()).unwrap_or(0.0),
             n: self.replications as usize,
+            ..*e
         })
+    }
+
+    /// A summary from the text of a `summary.json`.
+    pub fn from_json(text: &str) -> serde_json::Result<Summary> {
+        serde_json::from_str(text)
+    }
+
+    /// Read `path` (a `summary.json`); a file that is missing or is not a
+    /// summary is an input error (exit 2) naming the file.
+    pub fn read(path: &std::path::Path) -> anyhow::Result<Summary> {
+        let text = std::fs::read_to_string(path).map_err(|e| crate::cli_error(format!("{}: {e}", path.display())))?;
+        Summary::from_json(&text)
+            .map_err(|e| crate::cli_error(format!("{}: not a tenantsim summary.json ({e})", path.display())))
     }
 
     pub fn to_json(&self) -> String {

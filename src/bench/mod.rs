@@ -170,11 +170,7 @@ pub fn run_case(case: &str, customers: u64) -> anyhow::Result<CaseResult> {
             r.threads = threads;
             r.wall_s = start.elapsed().as_secs_f64();
             r.events = out.events;
-            r.customers = out
-                .records
-                .iter()
-                .map(|x| x.summary["conservation"]["arrived"].as_u64().unwrap_or(0))
-                .sum();
+            r.customers = out.records.iter().map(|x| x.summary.conservation.arrived).sum();
             r.points_per_s = Some(out.records.len() as f64 / r.wall_s);
             let _ = std::fs::remove_dir_all(&dir);
         }

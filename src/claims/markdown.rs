@@ -9,6 +9,7 @@
 use super::{counts_text, Judged};
 use crate::report::table::fmt_value;
 use crate::report::ClaimResult;
+use crate::summary::Outcome;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -29,7 +30,7 @@ fn cell(s: &str) -> String {
 fn shown(c: &ClaimResult) -> String {
     let mut parts = Vec::new();
     if let Some(m) = &c.metric {
-        let sign = if c.bound == "max" { "≤" } else { "≥" };
+        let sign = c.bound.symbol();
         let limit = fmt_value(m, c.limit.unwrap_or(0.0));
         match c.value {
             Some(v) => {
@@ -57,7 +58,7 @@ fn shown(c: &ClaimResult) -> String {
     if let Some(a) = &c.arithmetic {
         parts.push(a.clone());
     }
-    if !c.note.is_empty() && (c.outcome != "holds" || c.metric.is_none()) {
+    if !c.note.is_empty() && (c.outcome != Outcome::Holds || c.metric.is_none()) {
         parts.push(c.note.clone());
     }
     parts.join("; ")
@@ -177,9 +178,9 @@ pub fn write_system_reports(dir: &Path, judged: &[Judged], command: &str) -> any
             counts_text(&all)
         );
         for (label, outcome) in [
-            ("Hold only if", "holds-only-if"),
-            ("Inconsistent", "inconsistent"),
-            ("Fail", "fails"),
+            ("Hold only if", Outcome::HoldsOnlyIf),
+            ("Inconsistent", Outcome::Inconsistent),
+            ("Fail", Outcome::Fails),
         ] {
             let rows: Vec<String> = members
                 .iter()

@@ -23,6 +23,7 @@ use crate::lint::Finding;
 use crate::report::{build_summary, ClaimResult, Summary};
 use crate::runner::{self, RunOutput};
 use crate::scenario::{source, Scenario};
+use crate::summary::{Outcome, Verdict};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -70,7 +71,7 @@ pub fn judge_file(
     let mut cache: HashMap<(String, String), Summary> = HashMap::new();
     for (i, c) in sc.claims.iter().enumerate() {
         let Some(cond) = &c.condition else { continue };
-        if !search || claims[i].outcome != "fails" || cond.values.is_empty() {
+        if !search || claims[i].outcome != Outcome::Fails || cond.values.is_empty() {
             continue;
         }
         // The scenario's own value failed already: no need to run it again.
@@ -103,7 +104,7 @@ pub fn judge_file(
                 };
                 cache.insert(ck.clone(), build_summary(&sc2, &out2));
             }
-            Ok(cache[&ck].claims[i].verdict == "confirmed")
+            Ok(cache[&ck].claims[i].verdict == Verdict::Confirmed)
         };
         let last = cond.values.len() - 1;
         if !holds_at(last, &mut cache)? {
@@ -129,7 +130,7 @@ pub fn judge_file(
         let (text, _) = &cond.values[hi];
         let at = &cache[&(cond.key.clone(), text.clone())].claims[i];
         let r = &mut claims[i];
-        r.outcome = "holds-only-if";
+        r.outcome = Outcome::HoldsOnlyIf;
         r.condition = Some(format!(
             "{} {} {}",
             cond.key,
@@ -184,11 +185,11 @@ pub fn counts(claims: &[ClaimResult]) -> [usize; 5] {
     let mut c = [0; 5];
     for r in claims {
         let k = match r.outcome {
-            "holds" => 0,
-            "fails" => 1,
-            "holds-only-if" => 2,
-            "inconsistent" => 3,
-            _ => 4,
+            Outcome::Holds => 0,
+            Outcome::Fails => 1,
+            Outcome::HoldsOnlyIf => 2,
+            Outcome::Inconsistent => 3,
+            Outcome::CannotBeChecked => 4,
         };
         c[k] += 1;
     }

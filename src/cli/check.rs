@@ -6,6 +6,7 @@ use super::{progress_bar, BadInput, EXIT_FAILED, EXIT_OK};
 use crate::report::{self, SloResult, Summary};
 use crate::runner;
 use crate::scenario::Scenario;
+use crate::summary::Side;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -43,7 +44,7 @@ fn verdict(c: &SloResult, strict: bool) -> bool {
     }
     match (c.ci95, c.value) {
         (Some([lo, hi]), Some(_)) => {
-            if c.bound == "max" {
+            if c.bound == Side::Max {
                 hi <= c.limit
             } else {
                 lo >= c.limit
@@ -80,7 +81,7 @@ pub fn run(a: CheckArgs) -> anyhow::Result<i32> {
                 c.scope,
                 c.name,
                 c.value.map(|v| format!("{v:.6}")).unwrap_or_else(|| "n/a".into()),
-                if c.bound == "max" { "<=" } else { ">=" },
+                if c.bound == Side::Max { "<=" } else { ">=" },
                 c.limit,
                 c.ci95
                     .map(|[l, h]| format!(" (95% CI [{l:.6}, {h:.6}])"))
@@ -120,7 +121,7 @@ fn junit(suites: &[(Scenario, Summary)], strict: bool) -> String {
                 "{} {} {} {}",
                 c.scope,
                 c.name,
-                if c.bound == "max" { "<=" } else { ">=" },
+                if c.bound == Side::Max { "<=" } else { ">=" },
                 c.limit
             );
             o += &format!(
@@ -138,7 +139,7 @@ fn junit(suites: &[(Scenario, Summary)], strict: bool) -> String {
                     c.ci95
                         .map(|[l, h]| format!(" (95% CI [{l:.6}, {h:.6}])"))
                         .unwrap_or_default(),
-                    if c.bound == "max" { "<=" } else { ">=" },
+                    if c.bound == Side::Max { "<=" } else { ">=" },
                     c.limit
                 );
                 o += &format!(

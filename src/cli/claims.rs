@@ -6,6 +6,7 @@
 use super::{progress_bar, EXIT_FAILED, EXIT_OK};
 use crate::claims::{self, Judged};
 use crate::report::table::fmt_value;
+use crate::summary::{Outcome, Verdict};
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -87,11 +88,11 @@ fn print_text(j: &Judged) {
         println!(
             "  {:<18} {:<24} [{}] {}",
             match c.outcome {
-                "holds" => "HOLDS",
-                "fails" => "FAILS",
-                "holds-only-if" => "HOLDS ONLY IF",
-                "inconsistent" => "INCONSISTENT",
-                _ => "CANNOT BE CHECKED",
+                Outcome::Holds => "HOLDS",
+                Outcome::Fails => "FAILS",
+                Outcome::HoldsOnlyIf => "HOLDS ONLY IF",
+                Outcome::Inconsistent => "INCONSISTENT",
+                Outcome::CannotBeChecked => "CANNOT BE CHECKED",
             },
             c.id,
             c.source,
@@ -108,7 +109,7 @@ fn print_text(j: &Judged) {
                     "  {pad:<18} {m} ({}) = {}{ci}, claimed {} {}",
                     c.scope,
                     fmt_value(m, v),
-                    if c.bound == "max" { "≤" } else { "≥" },
+                    c.bound.symbol(),
                     fmt_value(m, c.limit.unwrap_or(0.0))
                 ),
                 None => println!("  {pad:<18} {m}: undefined"),
@@ -165,7 +166,7 @@ pub fn run(a: ClaimsArgs) -> anyhow::Result<i32> {
         if let Some(pb) = &pb {
             pb.finish_and_clear();
         }
-        refuted |= j.claims.iter().any(|c| c.verdict == "refuted");
+        refuted |= j.claims.iter().any(|c| c.verdict == Verdict::Refuted);
         if a.json {
             json.push(
                 serde_json::json!({"scenario": j.scenario.name, "path": p.display().to_string(),

@@ -78,10 +78,13 @@ fn to_json(params: &[ParamSpec], objective: &str, r: &PlanResult) -> Value {
     let c = r.chosen.as_ref();
     json!({
         "chosen": c.map(|c| Value::Object(values_map(params, c))),
-        "metrics": c.map(|c| Value::Object(c.summary.metrics.clone())),
+        "metrics": c.map(|c| serde_json::to_value(&c.summary.metrics).unwrap_or(Value::Null)),
         "slo": c.map(|c| serde_json::to_value(&c.summary.slo).unwrap_or(Value::Null)),
         "runner_up": r.runner_up.as_ref().map(|u| Value::Object(values_map(params, u))),
-        "runner_up_metrics": r.runner_up.as_ref().map(|u| Value::Object(u.summary.metrics.clone())),
+        "runner_up_metrics": r
+            .runner_up
+            .as_ref()
+            .map(|u| serde_json::to_value(&u.summary.metrics).unwrap_or(Value::Null)),
         "objective": objective,
         "replications": c.map(|c| c.replications),
         "simulations": r.simulations,
@@ -118,7 +121,7 @@ fn describe(params: &[ParamSpec], c: &Candidate, objective: &str) -> String {
             v,
             ci(&chk.metric, chk.ci95),
             chk.bound,
-            if chk.bound == "max" { "≤" } else { "≥" },
+            chk.bound.symbol(),
             fmt_value(&chk.metric, chk.limit),
             if chk.passed { "holds" } else { "fails" }
         ));

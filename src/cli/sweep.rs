@@ -257,22 +257,14 @@ pub fn points_table(params: &[String], records: &[PointRecord], max_rows: usize)
         let mut row: Vec<String> = r.values.clone();
         for m in metrics {
             row.push(
-                r.summary["metrics"][m]["mean"]
-                    .as_f64()
-                    .map(|v| format!("{v:.4}"))
+                r.summary
+                    .metrics
+                    .get(m)
+                    .map(|e| format!("{:.4}", e.mean))
                     .unwrap_or_else(|| "-".into()),
             );
         }
-        let slo = r.summary["slo"]["checks"]
-            .as_array()
-            .filter(|c| !c.is_empty())
-            .map(|_| {
-                if r.summary["slo"]["passed"].as_bool() == Some(true) {
-                    "pass"
-                } else {
-                    "FAIL"
-                }
-            });
+        let slo = (!r.summary.slo.checks.is_empty()).then_some(if r.summary.slo.passed { "pass" } else { "FAIL" });
         row.push(slo.unwrap_or("-").to_string());
         rows.push(row);
     }

@@ -97,7 +97,7 @@ fn verdict(s: &Summary) -> Verdict {
     for c in &s.slo.checks {
         let Some(mean) = c.value else { return Verdict::Fails };
         let (lo, hi) = c.ci95.map(|[l, h]| (l, h)).unwrap_or((mean, mean));
-        let (pass_mean, pass_all, fail_all) = if c.bound == "max" {
+        let (pass_mean, pass_all, fail_all) = if c.bound == crate::summary::Side::Max {
             (mean <= c.limit, hi <= c.limit, lo > c.limit)
         } else {
             (mean >= c.limit, lo >= c.limit, hi < c.limit)

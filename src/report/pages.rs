@@ -15,6 +15,7 @@ use super::document::{Block, Document};
 use super::plots::{Bar, Chart, Line, Rule};
 use super::table::fmt_value;
 use crate::metrics::names::METRICS;
+use crate::summary::{Estimates, Settings, Side, SloResult, Summary, Verdict};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -64,50 +65,49 @@ impl Csv {
     }
 }
 
-fn metric_rows(metrics: &Value) -> Vec<Vec<String>> {
+fn metric_rows(metrics: &Estimates) -> Vec<Vec<String>> {
     METRICS
         .iter()
         .filter_map(|m| {
-            let v = metrics.get(m.name)?;
-            let mean = v["mean"].as_f64()?;
-            let ci = match (v["ci95"][0].as_f64(), v["ci95"][1].as_f64()) {
-                (Some(a), Some(b)) => format!("[{}, {}]", fmt_value(m.name, a), fmt_value(m.name, b)),
-                _ => "-".into(),
+            let e = metrics.get(m.name)?;
+            let ci = match e.ci95 {
+                Some([a, b]) => format!("[{}, {}]", fmt_value(m.name, a), fmt_value(m.name, b)),
+                None => "-".into(),
             };
-            Some(vec![m.name.to_string(), fmt_value(m.name, mean), ci])
+            Some(vec![m.name.to_string(), fmt_value(m.name, e.mean), ci])
         })
         .collect()
 }
 
-fn slo_rows(slo: &Value) -> Vec<Vec<String>> {
-    slo["checks"]
-        .as_array()
-        .map(|cs| {
-            cs.iter()
-                .map(|c| {
-                    let metric = c["metric"].as_str().unwrap_or("");
-                    let f = |v: &Value| v.as_f64().map(|x| fmt_value(metric, x)).unwrap_or("-".into());
-                    vec![
-                        if c["passed"].as_bool() == Some(true) {
-                            "PASS"
-                        } else {
-                            "FAIL"
-                        }
-                        .to_string(),
-                        c["name"].as_str().unwrap_or("").to_string(),
-                        c["scope"].as_str().unwrap_or("").to_string(),
-                        format!("{} {}", if c["bound"] == "max" { "≤" } else { "≥" }, f(&c["limit"])),
-                        f(&c["value"]),
-                        format!("[{}, {}]", f(&c["ci95"][0]), f(&c["ci95"][1])),
-                    ]
-                })
-                .collect()
+/// `x` as JSON writes it (so `2.0`, not `2`; `null` for None).
+fn json<T: serde::Serialize>(x: &T) -> String {
+    serde_json::to_string(x).unwrap_or_default()
+}
+
+/// `x` in the unit of `metric`, "-" when undefined.
+fn opt_value(metric: &str, x: Option<f64>) -> String {
+    x.map(|x| fmt_value(metric, x)).unwrap_or("-".into())
+}
+
+fn slo_rows(checks: &[SloResult]) -> Vec<Vec<String>> {
+    checks
+        .iter()
+        .map(|c| {
+            let f = |x: Option<f64>| opt_value(&c.metric, x);
+            vec![
+                if c.passed { "PASS" } else { "FAIL" }.to_string(),
+                c.name.clone(),
+                c.scope.clone(),
+                format!("{} {}", c.bound.symbol(), f(Some(c.limit))),
+                f(c.value),
+                format!("[{}, {}]", f(c.ci95.map(|c| c[0])), f(c.ci95.map(|c| c[1]))),
+            ]
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 /// Warnings a reader should see: the run's own, plus CIs too wide to trust.
-fn ci_warnings(metrics: &Value) -> Vec<String> {
+fn ci_warnings(metrics: &Estimates) -> Vec<String> {
     let mut w = Vec::new();
     for name in [
         "latency_p95_s",
@@ -116,8 +116,7 @@ fn ci_warnings(metrics: &Value) -> Vec<String> {
         "error_rate",
         "cpu_utilization",
     ] {
-        let v = &metrics[name];
-        if let (Some(m), Some(a), Some(b)) = (v["mean"].as_f64(), v["ci95"][0].as_f64(), v["ci95"][1].as_f64()) {
+        if let Some((m, [a, b])) = metrics.get(name).and_then(|e| Some((e.mean, e.ci95?))) {
             if m > 0.0 && (b - a) / 2.0 > 0.10 * m {
                 w.push(format!(
                     "the 95 % CI of {name} is ±{:.0} % of its mean: run more replications (or --precision 0.05) before deciding on it",
@@ -164,32 +163,29 @@ fn lines_chart(title: &str, y: &str, lines: Vec<Line>, rules: Vec<Rule>, events:
 }
 
 fn run_report(dir: &Path) -> anyhow::Result<Document> {
-    let s = read_json(&dir.join("summary.json"))?;
-    let name = s["scenario"].as_str().unwrap_or("run").to_string();
+    let s = Summary::read(&dir.join("summary.json"))?;
+    let name = s.scenario.clone();
     let mut b = Vec::new();
-    let reps = s["replications"].as_u64().unwrap_or(0);
     b.push(Block::Text(format!(
         "{} — {} replication(s) of {} simulated (warm-up {}), seed {}.",
-        s["description"]
-            .as_str()
-            .filter(|d| !d.is_empty())
-            .unwrap_or("(no description)"),
-        reps,
-        fmt_value("latency_mean_s", s["duration_s"].as_f64().unwrap_or(0.0)),
-        fmt_value("latency_mean_s", s["warmup_s"].as_f64().unwrap_or(0.0)),
-        s["seed"]
+        if s.description.is_empty() {
+            "(no description)"
+        } else {
+            &s.description
+        },
+        s.replications,
+        fmt_value("latency_mean_s", s.duration_s),
+        fmt_value("latency_mean_s", s.warmup_s),
+        s.seed
     )));
-    settings_table(&s["settings"], &mut b);
-    let mut warnings: Vec<String> = s["warnings"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|w| w.as_str().map(String::from)).collect())
-        .unwrap_or_default();
-    warnings.extend(ci_warnings(&s["metrics"]));
+    settings_table(&s.settings, &mut b);
+    let mut warnings = s.warnings.clone();
+    warnings.extend(ci_warnings(&s.metrics));
     if !warnings.is_empty() {
         b.push(Block::Heading("Warnings".into()));
         b.push(Block::Warnings(warnings));
     }
-    let slo = slo_rows(&s["slo"]);
+    let slo = slo_rows(&s.slo.checks);
     if !slo.is_empty() {
         b.push(Block::Heading("SLO verdicts".into()));
         b.push(Block::Table(
@@ -199,33 +195,34 @@ fn run_report(dir: &Path) -> anyhow::Result<Document> {
             slo,
         ));
     }
-    if let Some(claims) = s["claims"].as_array().filter(|c| !c.is_empty()) {
+    if !s.claims.is_empty() {
         b.push(Block::Heading("Claims of the report this scenario models".into()));
-        let rows = claims
+        let rows = s
+            .claims
             .iter()
             .map(|c| {
-                let m = c["metric"].as_str().unwrap_or("");
-                let f = |v: &Value| v.as_f64().map(|x| fmt_value(m, x)).unwrap_or("-".into());
-                let verdict = match c["verdict"].as_str().unwrap_or("") {
-                    "confirmed" => "PASS confirmed".to_string(),
-                    "refuted" => "FAIL refuted".to_string(),
+                let verdict = match c.verdict {
+                    Verdict::Confirmed => "PASS confirmed".to_string(),
+                    Verdict::Refuted => "FAIL refuted".to_string(),
                     v => v.to_string(),
                 };
                 vec![
                     verdict,
-                    c["source"].as_str().unwrap_or("").to_string(),
-                    c["text"].as_str().unwrap_or("").to_string(),
-                    if m.is_empty() {
-                        c["note"].as_str().unwrap_or("").to_string()
-                    } else {
-                        format!(
-                            "{m} = {} [{}, {}] vs {} {}",
-                            f(&c["value"]),
-                            f(&c["ci95"][0]),
-                            f(&c["ci95"][1]),
-                            if c["bound"] == "max" { "≤" } else { "≥" },
-                            f(&c["limit"])
-                        )
+                    c.source.clone(),
+                    c.text.clone(),
+                    match c.metric.as_deref() {
+                        None | Some("") => c.note.clone(),
+                        Some(m) => {
+                            let f = |x: Option<f64>| opt_value(m, x);
+                            format!(
+                                "{m} = {} [{}, {}] vs {} {}",
+                                f(c.value),
+                                f(c.ci95.map(|c| c[0])),
+                                f(c.ci95.map(|c| c[1])),
+                                c.bound.symbol(),
+                                f(c.limit)
+                            )
+                        }
                     },
                 ]
             })
@@ -238,7 +235,7 @@ fn run_report(dir: &Path) -> anyhow::Result<Document> {
     b.push(Block::Heading("Metrics (all traffic)".into()));
     b.push(Block::Table(
         ["metric", "mean", "95% CI"].map(String::from).to_vec(),
-        metric_rows(&s["metrics"]),
+        metric_rows(&s.metrics),
     ));
 
     // Time series charts.
@@ -268,16 +265,11 @@ fn run_report(dir: &Path) -> anyhow::Result<Document> {
             vec![],
         )));
         let mut rules = Vec::new();
-        for c in s["slo"]["checks"].as_array().into_iter().flatten() {
-            let m = c["metric"].as_str().unwrap_or("");
-            if m.starts_with("latency_p") && c["bound"] == "max" {
+        for c in &s.slo.checks {
+            if c.metric.starts_with("latency_p") && c.bound == Side::Max {
                 rules.push(Rule {
-                    label: format!(
-                        "SLO {} ({})",
-                        c["name"].as_str().unwrap_or(m),
-                        c["scope"].as_str().unwrap_or("")
-                    ),
-                    y: c["limit"].as_f64().unwrap_or(0.0),
+                    label: format!("SLO {} ({})", c.name, c.scope),
+                    y: c.limit,
                 });
             }
         }
@@ -292,12 +284,11 @@ fn run_report(dir: &Path) -> anyhow::Result<Document> {
             rules,
             vec![],
         )));
-        let events: Vec<f64> = s["scaling_events"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|e| e["replication"] == 0)
-            .filter_map(|e| e["time_s"].as_f64())
+        let events: Vec<f64> = s
+            .scaling_events
+            .iter()
+            .filter(|e| e.replication == 0)
+            .map(|e| e.time_s)
             .collect();
         b.push(Block::Chart(lines_chart(
             "Instances ready and desired (grey lines: scaling decisions of replication 0)",
@@ -310,16 +301,11 @@ fn run_report(dir: &Path) -> anyhow::Result<Document> {
             events,
         )));
         let mut util_rules = Vec::new();
-        for t in s["settings"]["autoscaler"]["thresholds"]
-            .as_array()
-            .into_iter()
-            .flatten()
-        {
-            let m = t["metric"].as_str().unwrap_or("");
-            if m == "cpu" || m == "memory" {
+        for t in s.settings.autoscaler.iter().flat_map(|a| &a.thresholds) {
+            if t.metric == "cpu" || t.metric == "memory" {
                 util_rules.push(Rule {
-                    label: format!("{m} {} {}", t["kind"].as_str().unwrap_or(""), t["value"]),
-                    y: t["value"].as_f64().unwrap_or(0.0),
+                    label: format!("{} {} {}", t.metric, t.kind, json(&t.value)),
+                    y: t.value,
                 });
             }
         }
@@ -333,7 +319,7 @@ fn run_report(dir: &Path) -> anyhow::Result<Document> {
             util_rules,
             vec![],
         )));
-        if !s["settings"]["pool"].is_null() {
+        if s.settings.pool.is_some() {
             b.push(Block::Chart(lines_chart(
                 "Connection pool: in use and waiting (time average)",
                 "connections / requests",
@@ -349,7 +335,7 @@ fn run_report(dir: &Path) -> anyhow::Result<Document> {
         if !hits.is_empty() {
             let mut rules = Vec::new();
             for (m, label) in [("l1_hit_ratio", "L1 mean"), ("l2_hit_ratio", "L2 mean (of L1 misses)")] {
-                if let Some(v) = s["metrics"][m]["mean"].as_f64() {
+                if let Some(v) = s.metrics.get(m).map(|e| e.mean) {
                     rules.push(Rule {
                         label: format!("{label} {v:.3}"),
                         y: v,
@@ -424,13 +410,8 @@ fn run_report(dir: &Path) -> anyhow::Result<Document> {
     let bars: Vec<Bar> = reasons
         .iter()
         .filter_map(|(m, label)| {
-            let v = &s["metrics"][*m];
-            let mean = v["mean"].as_f64()?;
-            let ci = match (v["ci95"][0].as_f64(), v["ci95"][1].as_f64()) {
-                (Some(a), Some(b)) => Some((a, b)),
-                _ => None,
-            };
-            Some((label.to_string(), mean, ci))
+            let e = s.metrics.get(m)?;
+            Some((label.to_string(), e.mean, e.ci95.map(|[a, b]| (a, b))))
         })
         .collect();
     b.push(Block::Heading("Errors by reason".into()));
@@ -439,10 +420,11 @@ fn run_report(dir: &Path) -> anyhow::Result<Document> {
         x_label: "requests (mean, 95% CI)".into(),
         bars,
     }));
-    if let Some(stages) = s["stages"].as_object().filter(|m| !m.is_empty()) {
+    if !s.stages.is_empty() {
         b.push(Block::Heading("Request stages".into()));
         let cols = ["latency_mean_s", "latency_p95_s", "latency_p99_s", "failure_rate"];
-        let rows = stages
+        let rows = s
+            .stages
             .iter()
             .map(|(name, m)| {
                 std::iter::once(name.clone())
@@ -452,7 +434,7 @@ fn run_report(dir: &Path) -> anyhow::Result<Document> {
                         } else {
                             "error_rate"
                         };
-                        m[*c]["mean"].as_f64().map(|v| fmt_value(unit, v)).unwrap_or("-".into())
+                        opt_value(unit, m.get(c).map(|e| e.mean))
                     }))
                     .collect()
             })
@@ -464,7 +446,7 @@ fn run_report(dir: &Path) -> anyhow::Result<Document> {
             rows,
         ));
     }
-    let tiers = s["tiers"].as_object().cloned().unwrap_or_default();
+    let tiers = &s.tiers;
     if tiers.len() > 1 {
         b.push(Block::Heading("Per tier".into()));
         let cols = ["throughput_rps", "latency_p95_s", "latency_p99_s", "error_rate"];
@@ -472,10 +454,7 @@ fn run_report(dir: &Path) -> anyhow::Result<Document> {
             .iter()
             .map(|(t, m)| {
                 std::iter::once(t.clone())
-                    .chain(
-                        cols.iter()
-                            .map(|c| m[*c]["mean"].as_f64().map(|v| fmt_value(c, v)).unwrap_or("-".into())),
-                    )
+                    .chain(cols.iter().map(|c| opt_value(c, m.get(c).map(|e| e.mean))))
                     .collect()
             })
             .collect();
@@ -492,72 +471,60 @@ fn run_report(dir: &Path) -> anyhow::Result<Document> {
     })
 }
 
-fn settings_table(st: &Value, b: &mut Vec<Block>) {
-    if st.is_null() {
-        return;
-    }
+fn settings_table(st: &Settings, b: &mut Vec<Block>) {
     let mut rows = Vec::new();
-    let i = &st["instance"];
+    let i = &st.instance;
     rows.push(vec![
         "instances".into(),
         format!(
             "{} initial, {} cores, {} workers, {} MB, {} per hour",
-            i["initial"], i["cores"], i["workers"], i["memory_mb"], i["cost_per_hour"]
+            i.initial,
+            i.cores,
+            i.workers,
+            json(&i.memory_mb),
+            json(&i.cost_per_hour)
         ),
     ]);
-    if !st["pool"].is_null() {
+    if let Some(p) = &st.pool {
         rows.push(vec![
             "connection pool".into(),
-            format!(
-                "{} permanent, {} max, timeout {} s",
-                st["pool"]["size"], st["pool"]["max"], st["pool"]["timeout_s"]
-            ),
+            format!("{} permanent, {} max, timeout {} s", p.size, p.max, json(&p.timeout_s)),
         ]);
     }
-    for l in ["l1", "l2"] {
-        if !st["cache"][l].is_null() {
-            rows.push(vec![format!("cache {l}"), format!("{} entries", st["cache"][l])]);
+    for (l, cap) in [("l1", st.cache.l1), ("l2", st.cache.l2)] {
+        if let Some(cap) = cap {
+            rows.push(vec![format!("cache {l}"), format!("{cap} entries")]);
         }
     }
-    for t in st["tiers"].as_array().into_iter().flatten() {
+    for t in &st.tiers {
         rows.push(vec![
-            format!("tier {}", t["name"].as_str().unwrap_or("")),
+            format!("tier {}", t.name),
             format!(
                 "{} tenants{}{}",
-                t["tenants"],
-                t["rate_limit_per_s"]
-                    .as_f64()
+                t.tenants,
+                t.rate_limit_per_s
                     .map(|r| format!(", {r} req/s per tenant"))
                     .unwrap_or_default(),
-                t["max_connections"]
-                    .as_u64()
+                t.max_connections
                     .map(|c| format!(", {c} connections"))
                     .unwrap_or_default()
             ),
         ]);
     }
-    if let Some(a) = st["autoscaler"].as_object() {
-        let th: Vec<String> = a["thresholds"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|t| {
-                format!(
-                    "{} {} {}",
-                    t["metric"].as_str().unwrap_or(""),
-                    t["kind"].as_str().unwrap_or(""),
-                    t["value"]
-                )
-            })
+    if let Some(a) = &st.autoscaler {
+        let th: Vec<String> = a
+            .thresholds
+            .iter()
+            .map(|t| format!("{} {} {}", t.metric, t.kind, json(&t.value)))
             .collect();
         rows.push(vec![
             "autoscaler".into(),
             format!(
                 "{} policy, {}–{} instances, every {} s{}",
-                a["policy"].as_str().unwrap_or(""),
-                a["min"],
-                a["max"],
-                a["interval_s"],
+                a.policy,
+                a.min,
+                a.max,
+                json(&a.interval_s),
                 if th.is_empty() {
                     String::new()
                 } else {
@@ -588,16 +555,19 @@ fn sweep_report(dir: &Path) -> anyhow::Result<Document> {
         m.seed
     ))];
     // SLO limits from the first point's summary.
-    let (records, _) = crate::sweep::read_points(dir)?;
-    let checks: Vec<Value> = records
-        .first()
-        .and_then(|r| r.summary["slo"]["checks"].as_array().cloned())
-        .unwrap_or_default();
+    let (records, bad) = crate::sweep::read_points(dir)?;
+    if let Some((path, why)) = bad.first() {
+        return Err(crate::cli_error(format!(
+            "{}: not a tenantsim sweep point ({why})",
+            path.display()
+        )));
+    }
+    let checks: &[SloResult] = records.first().map_or(&[], |r| &r.summary.slo.checks[..]);
     let limit_of = |metric: &str| {
         checks
             .iter()
-            .filter(|c| c["metric"] == metric && c["scope"] == "all")
-            .filter_map(|c| c["limit"].as_f64())
+            .filter(|c| c.metric == metric && c.scope == "all")
+            .map(|c| c.limit)
             .map(|y| Rule {
                 label: format!("SLO {y}"),
                 y,

@@ -37,19 +37,10 @@ pub fn print_summary(s: &Summary) -> String {
     let _ = writeln!(o);
     let _ = writeln!(o, "{:<24} {:>12}  {:<27} SLO", "metric", "mean", "95% CI");
     for (name, v) in &s.metrics {
-        let Some(mean) = v.get("mean").and_then(|m| m.as_f64()) else {
-            continue;
-        };
+        let mean = v.mean;
         let ci = v
-            .get("ci95")
-            .and_then(|c| c.as_array())
-            .and_then(|a| {
-                Some(format!(
-                    "[{}, {}]",
-                    fmt_value(name, a.first()?.as_f64()?),
-                    fmt_value(name, a.get(1)?.as_f64()?)
-                ))
-            })
+            .ci95
+            .map(|[a, b]| format!("[{}, {}]", fmt_value(name, a), fmt_value(name, b)))
             .unwrap_or_else(|| "-".into());
         let slo: Vec<String> = s
             .slo
@@ -60,7 +51,7 @@ pub fn print_summary(s: &Summary) -> String {
                 format!(
                     "{} {} {}",
                     if c.passed { "PASS" } else { "FAIL" },
-                    if c.bound == "max" { "≤" } else { "≥" },
+                    c.bound.symbol(),
                     fmt_value(name, c.limit)
                 )
             })
@@ -82,7 +73,7 @@ pub fn print_summary(s: &Summary) -> String {
             "tier", "throughput", "p95", "p99", "error_rate"
         );
         for (t, m) in &s.tiers {
-            let g = |k: &str| m.get(k).and_then(|v| v.get("mean")).and_then(|v| v.as_f64());
+            let g = |k: &str| m.get(k).map(|e| e.mean);
             let f = |k: &str| g(k).map(|v| fmt_value(k, v)).unwrap_or_else(|| "-".into());
             let _ = writeln!(
                 o,
@@ -103,7 +94,7 @@ pub fn print_summary(s: &Summary) -> String {
             "stage", "mean", "p95", "p99", "failure_rate"
         );
         for (name, m) in &s.stages {
-            let g = |k: &str| m.get(k).and_then(|v| v.get("mean")).and_then(|v| v.as_f64());
+            let g = |k: &str| m.get(k).map(|e| e.mean);
             let f = |k: &str| g(k).map(|v| fmt_value(k, v)).unwrap_or_else(|| "-".into());
             let _ = writeln!(
                 o,
@@ -128,7 +119,7 @@ pub fn print_summary(s: &Summary) -> String {
                 c.scope,
                 c.name,
                 c.value.map(|v| fmt_value(&c.metric, v)).unwrap_or_else(|| "n/a".into()),
-                if c.bound == "max" { "≤" } else { "≥" },
+                c.bound.symbol(),
                 fmt_value(&c.metric, c.limit),
                 if c.passed { "PASS" } else { "FAIL" }
             );

@@ -506,7 +506,7 @@ fn sweep_job(job: &Job, sweep: &Sweep) -> Result<Value, String> {
         }
         st.progress = (done + 1) as f64 / total as f64;
         if let Some(rec) = rec {
-            let events = rec.summary["engine"]["events"].as_u64().unwrap_or(0);
+            let events = rec.summary.engine.events;
             job.events_used.fetch_add(events, Ordering::Relaxed);
             let progress = st.progress;
             job.push(
@@ -532,7 +532,7 @@ fn sweep_job(job: &Job, sweep: &Sweep) -> Result<Value, String> {
 
 /// A sweep point as the page tabulates it.
 fn point_json(r: &PointRecord) -> Value {
-    let m = |k: &str| r.summary["metrics"][k]["mean"].clone();
+    let m = |k: &str| r.summary.metrics.get(k).map(|e| e.mean);
     json!({
         "index": r.index,
         "values": r.values,
@@ -541,8 +541,8 @@ fn point_json(r: &PointRecord) -> Value {
         "error_rate": m("error_rate"),
         "cost": m("cost"),
         "throughput_rps": m("throughput_rps"),
-        "slo_passed": r.summary["slo"]["passed"],
-        "slo_checks": r.summary["slo"]["checks"].as_array().map_or(0, |c| c.len()),
+        "slo_passed": r.summary.slo.passed,
+        "slo_checks": r.summary.slo.checks.len(),
     })
 }
 

@@ -10,11 +10,12 @@
 //!
 //! This module knows numbers only: nothing here runs a simulation.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 /// The estimate of one metric over replications.
-#[derive(Clone, Copy, Debug, Serialize, PartialEq)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Estimate {
     pub mean: f64,
     pub ci95: Option<[f64; 2]>,

@@ -335,7 +335,7 @@ pub struct PointRecord {
     /// Parameter values, in `--param` order (as handed to `--set`).
     pub values: Vec<String>,
     pub precision_met: Option<bool>,
-    pub summary: Value,
+    pub summary: Summary,
 }
 
 impl PointRecord {
@@ -353,10 +353,14 @@ pub struct SweepOutcome {
     pub records: Vec<PointRecord>,
 }
 
+/// A point file that does not read, and why.
+pub type Unreadable = (PathBuf, String);
+
 /// Read the finished points in `dir/points/`, sorted by index. Files that
-/// do not parse (impossible with atomic writes, unless edited by hand) are
-/// reported in the second list and otherwise ignored.
-pub fn read_points(dir: &Path) -> std::io::Result<(Vec<PointRecord>, Vec<PathBuf>)> {
+/// do not parse (impossible with atomic writes, unless edited by hand or
+/// written by a tenantsim with another summary format) are reported in the
+/// second list, with why, and otherwise ignored.
+pub fn read_points(dir: &Path) -> std::io::Result<(Vec<PointRecord>, Vec<Unreadable>)> {
     let mut records = Vec::new();
     let mut bad = Vec::new();
     let pdir = dir.join("points");
@@ -372,12 +376,12 @@ pub fn read_points(dir: &Path) -> std::io::Result<(Vec<PointRecord>, Vec<PathBuf
         if !is_point {
             continue;
         }
-        match std::fs::read(&path)
-            .ok()
-            .and_then(|b| serde_json::from_slice::<PointRecord>(&b).ok())
-        {
-            Some(r) => records.push(r),
-            None => bad.push(path),
+        let read = std::fs::read(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| serde_json::from_slice::<PointRecord>(&b).map_err(|e| e.to_string()));
+        match read {
+            Ok(r) => records.push(r),
+            Err(e) => bad.push((path, e)),
         }
     }
     records.sort_by_key(|r| r.index);
@@ -433,9 +437,9 @@ pub fn run_watched(
         }
         remove_stale_temporaries(&dir.join("points"));
         let (records, bad) = read_points(dir)?;
-        for b in bad {
+        for (b, why) in bad {
             eprintln!(
-                "warning: {} is not a readable point; it will be recomputed",
+                "warning: {} is not a readable point ({why}); it will be recomputed",
                 b.display()
             );
         }
@@ -476,7 +480,7 @@ pub fn run_watched(
                 index: p.index,
                 values: p.values.iter().map(|v| v.text.clone()).collect(),
                 precision_met: met,
-                summary: serde_json::to_value(&summary)?,
+                summary,
             };
             crate::files::write_atomic_nosync(&PointRecord::path(dir, p.index), to_json(&rec).as_bytes())?;
             if !on_point(Some(&rec)) {
@@ -533,12 +537,12 @@ pub fn merge(dirs: &[PathBuf], out: &Path, allow_partial: bool) -> anyhow::Resul
             Some(_) => {}
         }
         let (records, bad) = read_points(d)?;
-        for b in bad {
-            eprintln!("warning: skipping unreadable {}", b.display());
+        for (b, why) in bad {
+            eprintln!("warning: skipping unreadable {} ({why})", b.display());
         }
         for r in records {
             if let Some(prev) = by_index.get(&r.index) {
-                if prev.values != r.values || prev.summary["metrics"] != r.summary["metrics"] {
+                if prev.values != r.values || prev.summary.metrics != r.summary.metrics {
                     return Err(crate::cli_error(format!(
                         "point {} appears twice with different results (in {})",
                         r.index,

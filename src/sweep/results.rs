@@ -10,33 +10,28 @@
 use super::{Manifest, PointRecord};
 use crate::files::write_atomic_with;
 use crate::metrics::names::METRICS;
+use crate::summary::{Side, Summary};
 use polars::prelude::*;
 use polars_io::prelude::*;
-use serde_json::Value;
 use std::path::Path;
 
 /// Whether every SLO check holds, on the mean or (with `ci`) with its whole
 /// interval; None without SLOs.
-fn slo_verdict(summary: &Value, ci: bool) -> Option<bool> {
-    let checks = summary["slo"]["checks"].as_array()?;
+fn slo_verdict(summary: &Summary, ci: bool) -> Option<bool> {
+    let checks = &summary.slo.checks;
     if checks.is_empty() {
         return None;
     }
     Some(checks.iter().all(|c| {
-        let passed = c["passed"].as_bool().unwrap_or(false);
         if !ci {
-            return passed;
+            return c.passed;
         }
-        let limit = c["limit"].as_f64().unwrap_or(f64::NAN);
-        match c["ci95"].as_array().map(|a| (a[0].as_f64(), a[1].as_f64())) {
-            Some((Some(lo), Some(hi))) => {
-                if c["bound"] == "max" {
-                    hi <= limit
-                } else {
-                    lo >= limit
-                }
-            }
-            _ => passed,
+        match c.ci95 {
+            Some([lo, hi]) => match c.bound {
+                Side::Max => hi <= c.limit,
+                Side::Min => lo >= c.limit,
+            },
+            None => c.passed,
         }
     }))
 }
@@ -76,7 +71,7 @@ pub fn results_frame(manifest: &Manifest, records: &[PointRecord]) -> PolarsResu
         "replications".into(),
         records
             .iter()
-            .map(|r| r.summary["replications"].as_u64().unwrap_or(0))
+            .map(|r| u64::from(r.summary.replications))
             .collect::<Vec<_>>(),
     ));
     cols.push(Column::new(
@@ -101,22 +96,14 @@ pub fn results_frame(manifest: &Manifest, records: &[PointRecord]) -> PolarsResu
     }
     cols.push(Column::new(
         "events".into(),
-        records
-            .iter()
-            .map(|r| r.summary["engine"]["events"].as_u64().unwrap_or(0))
-            .collect::<Vec<_>>(),
+        records.iter().map(|r| r.summary.engine.events).collect::<Vec<_>>(),
     ));
     for m in METRICS {
-        fn get<'a>(r: &'a PointRecord, name: &str) -> &'a Value {
-            &r.summary["metrics"][name]
-        }
-        let ci = |r: &PointRecord, k: usize| get(r, m.name)["ci95"].as_array().and_then(|a| a.get(k)?.as_f64());
+        let get = |r: &PointRecord| r.summary.metrics.get(m.name).copied();
+        let ci = |r: &PointRecord, k: usize| get(r).and_then(|e| e.ci95).map(|c| c[k]);
         cols.push(Column::new(
             format!("{}_mean", m.name).into(),
-            records
-                .iter()
-                .map(|r| get(r, m.name)["mean"].as_f64())
-                .collect::<Vec<_>>(),
+            records.iter().map(|r| get(r).map(|e| e.mean)).collect::<Vec<_>>(),
         ));
         cols.push(Column::new(
             format!("{}_ci_low", m.name).into(),

@@ -28,6 +28,7 @@ mod serve_e2e;
 mod sessions;
 mod shedding;
 mod stages;
+mod summary_file;
 mod sweep;
 mod validation;
 mod workloads;
