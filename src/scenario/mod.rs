@@ -15,7 +15,6 @@ pub mod hpa_import;
 pub mod limits;
 mod overrides;
 pub use overrides::{overrides, Overrides};
-mod claims;
 pub mod raw;
 mod resolve;
 mod trace;

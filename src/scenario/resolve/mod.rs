@@ -7,7 +7,7 @@
 //! [`autoscaler`], [`data`] (database and pool), [`caches`], retry,
 //! [`faults`], shedding, [`memory`], [`rate_limits`], background tasks and
 //! pauses, [`sessions`], breakers ([`resilience`]), then claims and SLOs
-//! ([`super::claims`]). This module holds what they share: the [`Ctx`] that
+//! ([`claims`]). This module holds what they share: the [`Ctx`] that
 //! locates errors, [`Fields`] for inline tables, [`ratio`], [`parse_dist`]
 //! and [`check_stream_rate`].
 
@@ -20,6 +20,7 @@ use super::*;
 mod arrivals;
 mod autoscaler;
 mod caches;
+mod claims;
 mod data;
 mod endpoints;
 mod faults;
@@ -32,7 +33,7 @@ mod simulation;
 mod tiers;
 mod workloads;
 
-use super::claims::{parse_claims, parse_slo, parse_stage_slo, Components};
+use claims::{parse_claims, parse_slo, parse_stage_slo, Components};
 use instances::{parse_background, parse_pauses};
 use memory::parse_memory;
 use rate_limits::parse_rate_limits;

@@ -6,12 +6,12 @@
 //! `if_step`). A metric that needs a component the scenario lacks
 //! ([`Components`]) is refused.
 
-use super::error::{did_you_mean, ScenarioError};
-use super::resolve::{num, ratio, Ctx};
-use super::source::parse_path;
-use super::units::parse_duration_secs;
-use super::*;
+use super::{num, ratio, Ctx};
 use crate::metrics::names::{self, Better, Needs, Unit};
+use crate::scenario::error::{did_you_mean, ScenarioError};
+use crate::scenario::source::parse_path;
+use crate::scenario::units::parse_duration_secs;
+use crate::scenario::*;
 
 /// Which optional components a scenario has (for metrics that need them).
 #[derive(Clone, Copy)]
@@ -383,19 +383,19 @@ fn parse_claim_condition(cx: &Ctx, i: usize, t: &toml::Table) -> Result<Option<C
     };
     // The knob must exist in the scenario: its value is the setting the
     // claim is judged at first.
-    fn lookup<'a>(v: &'a toml::Value, segs: &[super::source::Seg]) -> Option<&'a toml::Value> {
+    fn lookup<'a>(v: &'a toml::Value, segs: &[crate::scenario::source::Seg]) -> Option<&'a toml::Value> {
         let Some((first, rest)) = segs.split_first() else {
             return Some(v);
         };
         let next = match first {
-            super::source::Seg::Key(k) => v.as_table()?.get(k)?,
-            super::source::Seg::Index(i) => v.as_array()?.get(*i)?,
+            crate::scenario::source::Seg::Key(k) => v.as_table()?.get(k)?,
+            crate::scenario::source::Seg::Index(i) => v.as_array()?.get(*i)?,
         };
         lookup(next, rest)
     }
     let segs = parse_path(knob);
     let found = match segs.split_first() {
-        Some((super::source::Seg::Key(k), rest)) => cx.sources.merged.get(k).and_then(|v| lookup(v, rest)),
+        Some((crate::scenario::source::Seg::Key(k), rest)) => cx.sources.merged.get(k).and_then(|v| lookup(v, rest)),
         _ => None,
     };
     if found.is_none() {
