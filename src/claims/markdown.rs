@@ -8,7 +8,7 @@
 
 use super::{counts_text, Judged};
 use crate::report::table::fmt_value;
-use crate::report::ClaimResult;
+use crate::summary::ClaimResult;
 use crate::summary::Outcome;
 use std::fmt::Write as _;
 use std::path::Path;

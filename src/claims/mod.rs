@@ -3,7 +3,7 @@
 //! reports (`results/seeds/<system>.md`).
 //!
 //! A claim is judged first at the scenario's own settings (simulation, a
-//! lint rule, or Little's law: [`crate::report::build_summary`]). A claim
+//! lint rule, or Little's law: [`crate::summary::build_summary`]). A claim
 //! that fails there and names a knob (`if_key`, `if_range`) is judged again
 //! at values of that knob, assumed monotone along the range: the claim
 //! fails at its start and holds from some value on. The last value is tried
@@ -20,9 +20,9 @@ mod markdown;
 pub use markdown::{system_of, write_system_reports};
 
 use crate::lint::Finding;
-use crate::report::{build_summary, ClaimResult, Summary};
 use crate::runner::{self, RunOutput};
 use crate::scenario::{source, Scenario};
+use crate::summary::{build_summary, ClaimResult, Summary};
 use crate::summary::{Outcome, Verdict};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

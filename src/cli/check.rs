@@ -3,10 +3,10 @@
 //! 1 when one fails, 2 for bad input.
 
 use super::{progress_bar, BadInput, EXIT_FAILED, EXIT_OK};
-use crate::report::{self, SloResult, Summary};
 use crate::runner;
 use crate::scenario::Scenario;
 use crate::summary::Side;
+use crate::summary::{SloResult, Summary};
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -70,7 +70,7 @@ pub fn run(a: CheckArgs) -> anyhow::Result<i32> {
         if let Some(pb) = &pb {
             pb.finish_and_clear();
         }
-        let summary = report::build_summary(&sc, &out);
+        let summary = crate::summary::build_summary(&sc, &out);
         for c in &summary.slo.checks {
             let ok = verdict(c, a.strict);
             all_ok &= ok;
@@ -91,7 +91,7 @@ pub fn run(a: CheckArgs) -> anyhow::Result<i32> {
         suites.push((sc, summary));
     }
     if let Some(path) = &a.junit {
-        report::write_atomic(path, junit(&suites, a.strict).as_bytes())
+        crate::files::write_atomic(path, junit(&suites, a.strict).as_bytes())
             .map_err(|e| BadInput(format!("cannot write {}: {e}", path.display())))?;
     }
     Ok(if all_ok { EXIT_OK } else { EXIT_FAILED })

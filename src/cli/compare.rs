@@ -127,7 +127,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<i32> {
     let c = compare(&a_label, &b_label, seed, !a.independent, &oa, &ob);
     for (name, bytes) in [("comparison.json", c.to_json()), ("comparison.csv", c.to_csv())] {
         let path = dir.join(name);
-        report::write_atomic(&path, bytes.as_bytes())
+        crate::files::write_atomic(&path, bytes.as_bytes())
             .map_err(|e| BadInput(format!("cannot write {}: {e}", path.display())))?;
     }
     if !a.no_report {

@@ -4,7 +4,7 @@
 use super::{progress_bar, BadInput, ScenarioArgs, EXIT_FAILED, EXIT_OK};
 use crate::metrics::names;
 use crate::plan::{self, Candidate, Objective, PlanConfig, PlanResult};
-use crate::report::{self, table::fmt_value};
+use crate::report::table::fmt_value;
 use crate::sweep::{ParamSpec, Sweep};
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;
@@ -207,7 +207,7 @@ pub fn run(a: PlanArgs) -> anyhow::Result<i32> {
     let doc = to_json(&params, metric, &result);
     let text = serde_json::to_string_pretty(&doc)? + "\n";
     let plan_path = dir.join("plan.json");
-    report::write_atomic(&plan_path, text.as_bytes())
+    crate::files::write_atomic(&plan_path, text.as_bytes())
         .map_err(|e| BadInput(format!("cannot write {}: {e}", plan_path.display())))?;
     if a.json {
         print!("{text}");

@@ -89,7 +89,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
     if let Some(pb) = &pb {
         pb.finish_and_clear();
     }
-    let mut summary = report::build_summary(&sc, &out);
+    let mut summary = crate::summary::build_summary(&sc, &out);
     if out.replications.iter().any(|r| r.event_limit_reached) && !a.json {
         // Said even with --quiet: the numbers are not for the full horizon.
         if let Some(w) = summary.warnings.iter().find(|w| w.contains("--max-events")) {
@@ -101,7 +101,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
         summary.warnings.extend(crate::sweep::precision_warnings(p, &outcome));
     }
     let summary_path = dir.join("summary.json");
-    report::write_atomic(&summary_path, summary.to_json().as_bytes())
+    crate::files::write_atomic(&summary_path, summary.to_json().as_bytes())
         .with_context(|| format!("cannot write {}", summary_path.display()))?;
     report::write_timeseries(&out, &dir)?;
     let tiers: Vec<String> = sc.tiers.iter().map(|t| t.name.clone()).collect();
@@ -113,7 +113,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
         print!("{}", summary.to_json());
     } else if !a.quiet {
         // The lint findings were said on stderr before the run.
-        let shown = report::Summary {
+        let shown = crate::summary::Summary {
             warnings: summary
                 .warnings
                 .iter()

@@ -26,9 +26,9 @@
 //! plan is deterministic. `exhaustive` skips 1–2 and runs every grid point
 //! at `max_replications` (the brute-force reference the tests compare with).
 
-use crate::report::{build_summary, Summary};
 use crate::runner::{run_range, ReplicationResult, RunOutput};
 use crate::scenario::Scenario;
+use crate::summary::{build_summary, Summary};
 use crate::sweep::Sweep;
 use std::collections::HashMap;
 

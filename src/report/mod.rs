@@ -10,14 +10,9 @@ pub mod plots;
 pub mod table;
 mod timeseries;
 
-// `summary.json` is built in `crate::summary`; these names stay here for
-// the callers that read it through the report.
-pub use crate::summary::{build_summary, outcome_of, ClaimResult, SloResult, Summary};
 pub use table::print_summary;
 pub use timeseries::{timeseries_frame, write_latency_cdf, write_timeseries};
 
-// Where the atomic writers lived before `crate::files`; callers move to it.
-pub use crate::files::{write_atomic, write_atomic_nosync, write_atomic_with};
 use std::path::Path;
 
 /// Write `report.html`, `report.md` and `plots/` for the result folder `dir`.

@@ -1,9 +1,9 @@
 //! The summary table printed after a run: metric, mean, 95 % CI, and the
 //! SLO verdicts.
 
-use super::Summary;
 use crate::metrics::names::{metric, Unit};
 use crate::scenario::units::format_duration;
+use crate::summary::Summary;
 use std::fmt::Write;
 
 pub(crate) fn fmt_value(name: &str, v: f64) -> String {

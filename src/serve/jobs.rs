@@ -438,7 +438,7 @@ fn run_job(job: &Job, sc: &Scenario, start: Instant) -> Result<Value, String> {
         replications: reps,
         wall_s: start.elapsed().as_secs_f64(),
     };
-    let summary = report::build_summary(sc, &out);
+    let summary = crate::summary::build_summary(sc, &out);
     let value = to_value(&summary);
     {
         let mut st = job.lock();
@@ -469,8 +469,8 @@ fn compare_job(job: &Job, a: &Scenario, b: &Scenario, b_label: &str, start: Inst
         replications: rb?,
         wall_s: start.elapsed().as_secs_f64(),
     };
-    let sa = report::build_summary(a, &oa);
-    let sb = report::build_summary(b, &ob);
+    let sa = crate::summary::build_summary(a, &oa);
+    let sb = crate::summary::build_summary(b, &ob);
     let c = report::compare::compare(&a.name, b_label, a.simulation.seed, true, &oa, &ob);
     let (va, vb, vc) = (to_value(&sa), to_value(&sb), to_value(&c));
     {

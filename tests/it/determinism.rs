@@ -4,9 +4,9 @@
 
 use super::{repo, strip_engine_timing, tmpdir};
 use assert_cmd::Command;
-use tenantsim::report::build_summary;
 use tenantsim::runner;
 use tenantsim::scenario::Scenario;
+use tenantsim::summary::build_summary;
 
 fn summary_with_threads(sc: &Scenario, threads: usize) -> String {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();

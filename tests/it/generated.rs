@@ -24,10 +24,10 @@ use super::{repo, strip_engine_timing};
 use std::path::Path;
 use tenantsim::metrics::names::{Unit, METRICS};
 use tenantsim::model::Conservation;
-use tenantsim::report::build_summary;
 use tenantsim::runner::{run_replication, RunOutput};
 use tenantsim::scenario::generate::{generate, Generated, Options};
 use tenantsim::scenario::{Isolation, Scenario};
+use tenantsim::summary::build_summary;
 
 /// Ratios that may exceed 1 by definition.
 const UNBOUNDED_RATIOS: &[&str] = &["memory_utilization", "memory_max_utilization", "littles_law_error"];

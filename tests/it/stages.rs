@@ -110,7 +110,7 @@ fn slo_on_a_stage_is_checked_against_that_stage() {
         + "[slo.stage.jwt]\nlatency_p95 = \"20ms\"\n[slo.stage.rbac]\nlatency_p95 = \"50ms\"\n";
     let sc = Scenario::from_str(Path::new("g.toml"), &text, &[]).unwrap();
     let out = tenantsim::runner::run(&sc, &|_| {});
-    let s = tenantsim::report::build_summary(&sc, &out);
+    let s = tenantsim::summary::build_summary(&sc, &out);
     let checks: Vec<(String, bool)> = s.slo.checks.iter().map(|c| (c.scope.clone(), c.passed)).collect();
     assert_eq!(
         checks,

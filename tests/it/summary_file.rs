@@ -29,7 +29,7 @@ fn a_summary_built_from_a_run_reads_back_equal_and_writes_the_same_bytes() {
         ];
         let sc = Scenario::load(&repo(file), &sets).unwrap();
         let out = tenantsim::runner::run(&sc, &|_| {});
-        let s = tenantsim::report::build_summary(&sc, &out);
+        let s = tenantsim::summary::build_summary(&sc, &out);
         let text = s.to_json();
         let back = Summary::from_json(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert_eq!(back, s, "{file}");

@@ -24,7 +24,7 @@ fn a_wrong_model_fails_validation() {
     assert!(rows.iter().all(|r| r.passed));
     let sc = case.scenario(&["endpoint.work.cpu.mean=\"11ms\"".into()]).unwrap();
     let out = tenantsim::runner::run(&sc, &|_| {});
-    let s = tenantsim::report::build_summary(&sc, &out);
+    let s = tenantsim::summary::build_summary(&sc, &out);
     let mean = s.metric("latency_mean_s").unwrap();
     let expected = rows.iter().find(|r| r.metric == "latency_mean_s").unwrap();
     assert!(
