@@ -97,8 +97,6 @@ pub struct HpaImport {
 }
 
 const KIND: &str = "HorizontalPodAutoscaler";
-/// kube-controller-manager's `--horizontal-pod-autoscaler-sync-period` default.
-const SYNC_PERIOD: &str = "15s";
 /// kube-controller-manager's `--horizontal-pod-autoscaler-tolerance` default.
 const TOLERANCE: f64 = HpaSpec::DEFAULT_TOLERANCE;
 /// The largest `max` a scenario accepts.
@@ -467,7 +465,7 @@ impl Hpa {
              policy = \"hpa\"\n\
              min = {}\n\
              max = {}\n\
-             interval = \"{SYNC_PERIOD}\"\n\
+             interval = \"{}s\"\n\
              tolerance = {:?}\n\
              metrics = [ {} ]\n\
              scale_up = {}\n\
@@ -475,6 +473,7 @@ impl Hpa {
             self.api,
             self.min,
             self.max,
+            HpaSpec::DEFAULT_SYNC_PERIOD_S,
             self.tolerance,
             metrics.join(", "),
             self.up.render(),
@@ -763,8 +762,9 @@ fn convert(root: &Node, base: &str, notes: &mut Vec<String>) -> Result<Hpa, Stri
         }
     };
     notes.push(format!(
-        "interval = \"{SYNC_PERIOD}\" is kube-controller-manager's default (--horizontal-pod-autoscaler-sync-period); \
-         change it if your cluster sets another"
+        "interval = \"{}s\" is kube-controller-manager's default (--horizontal-pod-autoscaler-sync-period); \
+         change it if your cluster sets another",
+        HpaSpec::DEFAULT_SYNC_PERIOD_S
     ));
     if let Some(r) = field(spec, "scaleTargetRef") {
         let target = match &r.value {

@@ -214,6 +214,9 @@ pub struct HpaSpec {
 impl HpaSpec {
     /// The controller's default tolerance.
     pub const DEFAULT_TOLERANCE: f64 = 0.1;
+    /// kube-controller-manager's default `--horizontal-pod-autoscaler-sync-period`,
+    /// in seconds: the `policy = "hpa"` default `interval`.
+    pub const DEFAULT_SYNC_PERIOD_S: f64 = 15.0;
 
     /// A spec with the default tolerance and default behaviors.
     pub fn with_defaults(min: u32, max: u32) -> Self {

@@ -159,9 +159,11 @@ fn parse_autoscaler(cx: &Ctx, t: &toml::Table, initial: u32) -> Result<Autoscale
             format!("must be a whole number ≥ 1 and ≥ min ({min})"),
         ));
     }
-    let interval = f
-        .opt_dur("interval")?
-        .unwrap_or(if policy == "hpa" { 15.0 } else { 30.0 });
+    let interval = f.opt_dur("interval")?.unwrap_or(if policy == "hpa" {
+        crate::model::autoscaler::hpa::HpaSpec::DEFAULT_SYNC_PERIOD_S
+    } else {
+        30.0
+    });
     if interval <= 0.0 {
         return Err(cx.err("autoscaler.interval", "must be longer than zero"));
     }
@@ -255,7 +257,9 @@ fn hpa(f: &Fields) -> Result<PolicySpec, ScenarioError> {
         }
         metrics.push((metric, target));
     }
-    let tolerance = f.opt_num("tolerance")?.unwrap_or(0.1);
+    let tolerance = f
+        .opt_num("tolerance")?
+        .unwrap_or(crate::model::autoscaler::hpa::HpaSpec::DEFAULT_TOLERANCE);
     ratio(cx, "autoscaler.tolerance", "a tolerance", tolerance, false)?;
     if !(0.0..1.0).contains(&tolerance) {
         return Err(cx.err(
