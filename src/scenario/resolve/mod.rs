@@ -57,6 +57,38 @@ fn secs(d: Duration) -> SimTime {
     SimTime::from_secs_f64(d.0)
 }
 
+/// `<section>.backoff` (retries and session reconnects share its shape):
+/// base and max delay, with the section's defaults, and the jitter.
+fn backoff(
+    cx: &Ctx,
+    section: &str,
+    raw: Option<&super::raw::RawBackoff>,
+    default_base: SimTime,
+    default_max: SimTime,
+) -> Result<(SimTime, SimTime, Jitter), ScenarioError> {
+    let b = raw.cloned().unwrap_or_default();
+    let base = b.base.map(secs).unwrap_or(default_base);
+    let max = b.max.map(secs).unwrap_or(default_max);
+    if max < base {
+        return Err(cx.err(
+            &format!("{section}.backoff.max"),
+            format!("the longest backoff ({max}) is shorter than the base ({base})"),
+        ));
+    }
+    let jitter = match b.jitter.as_deref() {
+        None | Some("full") => Jitter::Full,
+        Some("none") => Jitter::None,
+        Some("equal") => Jitter::Equal,
+        Some(o) => {
+            return Err(cx.err(
+                &format!("{section}.backoff.jitter"),
+                format!("`{o}`: allowed jitters are none, full, equal"),
+            ))
+        }
+    };
+    Ok((base, max, jitter))
+}
+
 /// Resolve the scenario section by section, in a fixed order: later
 /// sections are checked against earlier ones, the first error found is the
 /// one reported, and the order is part of the output (warnings).

@@ -69,26 +69,13 @@ pub(super) fn parse_retry(cx: &Ctx, r: &crate::scenario::raw::RawRetry) -> Resul
             "must be between 1 (no retry) and 100: the number of attempts, the first included",
         ));
     }
-    let b = r.backoff.clone().unwrap_or_default();
-    let base = b.base.map(secs).unwrap_or(SimTime::from_secs_f64(0.1));
-    let max = b.max.map(secs).unwrap_or(SimTime::from_secs(10));
-    if max < base {
-        return Err(cx.err(
-            "retry.backoff.max",
-            format!("the longest backoff ({max}) is shorter than the base ({base})"),
-        ));
-    }
-    let jitter = match b.jitter.as_deref() {
-        None | Some("full") => Jitter::Full,
-        Some("none") => Jitter::None,
-        Some("equal") => Jitter::Equal,
-        Some(o) => {
-            return Err(cx.err(
-                "retry.backoff.jitter",
-                format!("`{o}`: allowed jitters are none, full, equal"),
-            ))
-        }
-    };
+    let (base, max, jitter) = backoff(
+        cx,
+        "retry",
+        r.backoff.as_ref(),
+        SimTime::from_secs_f64(0.1),
+        SimTime::from_secs(10),
+    )?;
     const REASONS: &[&str] = &[
         "rate_limited",
         "tenant_limit",

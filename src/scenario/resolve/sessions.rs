@@ -164,26 +164,13 @@ fn parse_sessions(cx: &Ctx, r: &crate::scenario::raw::RawSessions) -> Result<Ses
             ))
         }
     };
-    let b = r.backoff.clone().unwrap_or_default();
-    let backoff_base = b.base.map(secs).unwrap_or(SimTime::from_secs(1));
-    let backoff_max = b.max.map(secs).unwrap_or(SimTime::from_secs(30));
-    if backoff_max < backoff_base {
-        return Err(cx.err(
-            "sessions.backoff.max",
-            format!("the longest backoff ({backoff_max}) is shorter than the base ({backoff_base})"),
-        ));
-    }
-    let jitter = match b.jitter.as_deref() {
-        None | Some("full") => Jitter::Full,
-        Some("none") => Jitter::None,
-        Some("equal") => Jitter::Equal,
-        Some(o) => {
-            return Err(cx.err(
-                "sessions.backoff.jitter",
-                format!("`{o}`: allowed jitters are none, full, equal"),
-            ))
-        }
-    };
+    let (backoff_base, backoff_max, jitter) = backoff(
+        cx,
+        "sessions",
+        r.backoff.as_ref(),
+        SimTime::from_secs(1),
+        SimTime::from_secs(30),
+    )?;
     Ok(SessionSpec {
         max_per_instance,
         memory_per_session_mb,
