@@ -2,7 +2,7 @@
 //! replications in parallel on rayon, results gathered in replication order
 //! so the output does not depend on the number of threads.
 
-use crate::engine::{Scheduler, SimTime};
+use crate::engine::{Scheduler, SimTime, Stall};
 use crate::metrics::names::{Needs, METRICS};
 use crate::metrics::{BreakerEvent, Recorder, ScalingEvent, TierCounters, TimeSeriesRow};
 use crate::model::{Conservation, Peaks, Service};
@@ -55,6 +55,10 @@ pub struct ReplicationResult {
     /// The run stopped at `simulation.max_events` (`--max-events`) at
     /// `end_s`, before its horizon.
     pub event_limit_reached: bool,
+    /// The run stopped because simulated time stopped moving (a loop of
+    /// zero delays): when and who kept sending. Its metrics are not a
+    /// result; callers report the stall as an input error.
+    pub stall: Option<Stall>,
 }
 
 /// One request stage in one replication: its name (`endpoint.stage`) and
@@ -72,6 +76,16 @@ pub struct RunOutput {
 impl RunOutput {
     pub fn events(&self) -> u64 {
         self.replications.iter().map(|r| r.events).sum()
+    }
+
+    /// The first replication that stalled ([`ReplicationResult::stall`]),
+    /// as an input error naming it: its scenario has a loop of zero delays.
+    pub fn stall_error(&self) -> Option<crate::InputError> {
+        self.replications.iter().find_map(|r| {
+            r.stall
+                .as_ref()
+                .map(|s| crate::InputError(format!("replication {}: {s}", r.replication)))
+        })
     }
 }
 
@@ -144,6 +158,7 @@ pub fn run_replication_watched(
         return None;
     }
     let event_limit_reached = sched.event_limit_reached();
+    let stall = sched.stall().cloned();
     let end = if sched.stopped() { sched.now() } else { end };
     svc.finish_run(end);
     let window = end.saturating_sub(sc.simulation.warmup).as_secs_f64();
@@ -245,6 +260,7 @@ pub fn run_replication_watched(
         latency_quantiles,
         end_s: end.as_secs_f64(),
         event_limit_reached,
+        stall,
     })
 }
 

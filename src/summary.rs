@@ -924,6 +924,9 @@ pub fn build_summary(sc: &Scenario, out: &RunOutput) -> Summary {
             .filter(|f| f.severity >= crate::lint::Severity::Warning)
             .map(|f| format!("lint {}", f.one_line())),
     );
+    if let Some(e) = out.stall_error() {
+        warnings.push(format!("{e}: this run's metrics are not a result"));
+    }
     let capped: Vec<&crate::runner::ReplicationResult> =
         out.replications.iter().filter(|r| r.event_limit_reached).collect();
     if let (Some(n), Some(first)) = (sc.simulation.max_events, capped.first()) {

@@ -70,6 +70,9 @@ pub fn run(a: CheckArgs) -> anyhow::Result<i32> {
         if let Some(pb) = &pb {
             pb.finish_and_clear();
         }
+        if let Some(e) = out.stall_error() {
+            return Err(anyhow::Error::new(e).context(sc.path.display().to_string()));
+        }
         let summary = crate::summary::build_summary(&sc, &out);
         for c in &summary.slo.checks {
             let ok = verdict(c, a.strict);

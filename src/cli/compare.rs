@@ -118,6 +118,9 @@ pub fn run(a: CompareArgs) -> anyhow::Result<i32> {
     if let Some(pb) = &pb {
         pb.finish_and_clear();
     }
+    if let Some(e) = oa.stall_error().or_else(|| ob.stall_error()) {
+        return Err(e.into());
+    }
     let a_label = if a.scenarios.len() == 1 {
         sa.name.clone()
     } else {

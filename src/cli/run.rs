@@ -89,6 +89,9 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
     if let Some(pb) = &pb {
         pb.finish_and_clear();
     }
+    if let Some(e) = out.stall_error() {
+        return Err(e.into());
+    }
     let mut summary = crate::summary::build_summary(&sc, &out);
     if out.replications.iter().any(|r| r.event_limit_reached) && !a.json {
         // Said even with --quiet: the numbers are not for the full horizon.

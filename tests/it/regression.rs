@@ -316,3 +316,39 @@ fn fit_refuses_a_prometheus_export_whose_samples_are_years_apart() {
     assert!(e.contains("span") && e.contains("1970-01-01"), "{e}");
     tenantsim::fuzzing::prometheus(data);
 }
+
+// Issue 25 item 3: closed users with no think time and no work sent their
+// next request at the same instant forever; `tenantsim run` never ended.
+// Now the engine's stall guard stops it and the error names the senders.
+#[test]
+fn a_zero_delay_loop_ends_in_an_error_naming_its_senders() {
+    use assert_cmd::Command;
+    let dir = super::tmpdir("zero-delay-loop");
+    let file = dir.join("loop.toml");
+    std::fs::write(
+        &file,
+        "[simulation]\nduration = \"10s\"\nwarmup = \"0s\"\nreplications = 1\n[[workload]]\ntenants = 1\narrival = { process = \"closed\", users = 4, think_time = \"0s\" }\n[endpoint.a]\ncpu = \"0s\"\n[instance]\ncores = 1\nworkers = 8\n",
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let o = Command::cargo_bin("tenantsim")
+        .unwrap()
+        .args(["run", "--quiet", "--no-report", "--out"])
+        .arg(&out)
+        .arg(&file)
+        .timeout(std::time::Duration::from_secs(300))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    for f in [
+        "replication 0: simulated time stopped at 0 s",
+        "10000000 events in a row",
+        // The four users' zero-work requests finish in one CPU tick, then
+        // each user sends the next: 4 user events to each CPU event.
+        "sent by closed-workload users (think time) (800 of 1000), CPU (endpoint cpu / query) (200 of 1000)",
+    ] {
+        assert!(stderr.contains(f), "`{f}` missing from: {stderr}");
+    }
+    assert!(!out.join("summary.json").exists(), "a stalled run wrote a summary");
+}

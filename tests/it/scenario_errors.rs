@@ -517,3 +517,62 @@ fn a_trace_that_starts_after_the_run_ends_is_refused_by_run() {
     std::fs::write(&csv, "time_s,tenant\n30,0\n150,1\n").unwrap();
     tenantsim::scenario::from_str(&dir.join("t.toml"), &text, &[]).unwrap();
 }
+
+// Issue 25 item 3: a distribution whose draws all round to 0 ns on the
+// nanosecond clock stands for a delay that vanishes; refuse it and name it.
+#[test]
+fn a_distribution_finer_than_the_clock_is_refused() {
+    let closed = "{ process = \"closed\", users = 2, think_time = \"0.2ns\" }";
+    let cases = [
+        (BASE.replace("cpu = \"5ms\"", "cpu = \"0.4ns\""), "endpoint.a.cpu", 5),
+        (
+            BASE.replace("cpu = \"5ms\"", "cpu = { dist = \"exponential\", mean = \"0.5ns\" }"),
+            "endpoint.a.cpu",
+            5,
+        ),
+        (
+            DB.replace(
+                "query = \"5ms\"",
+                "query = { dist = \"uniform\", min = \"0s\", max = \"1ns\" }",
+            ),
+            "endpoint.a.query",
+            7,
+        ),
+        (
+            BASE.replace("{ process = \"poisson\", rate_per_s = 1.0 }", closed),
+            "workload[0].arrival.think_time",
+            3,
+        ),
+    ];
+    for (text, key, line) in cases {
+        let e = err(&text);
+        let msg = e.to_string();
+        assert_eq!(e.line, Some(line), "{msg}");
+        assert!(
+            msg.contains(&format!("key `{key}`")) && msg.contains("below the clock's resolution of 1 ns"),
+            "{msg}"
+        );
+    }
+    // Zero is "no delay", and one tick is resolved: both are fine.
+    for cpu in ["\"0s\"", "\"1ns\"", "{ dist = \"exponential\", mean = \"1ns\" }"] {
+        let text = BASE.replace("cpu = \"5ms\"", &format!("cpu = {cpu}"));
+        tenantsim::scenario::from_str(Path::new("s.toml"), &text, &[]).unwrap_or_else(|e| panic!("{cpu}: {e}"));
+    }
+}
+
+// Issue 25: `rate_per_s = 1e308` made `tenantsim run` spin at t = 0.
+#[test]
+fn an_arrival_rate_of_1e308_is_refused_by_run() {
+    refused_by_run(
+        "rate-1e308",
+        "huge.toml",
+        &BASE.replace("rate_per_s = 1.0", "rate_per_s = 1e308"),
+        &[],
+        &[
+            "huge.toml:3:",
+            "workload[0].arrival.rate_per_s",
+            "1e308/s per tenant × 2 tenants = more than 1e308 arrivals/s",
+            "clock ticks",
+        ],
+    );
+}

@@ -14,6 +14,12 @@
 //!   from (seed, replication, purpose, index), so that drawing more numbers
 //!   for one purpose never shifts another purpose's numbers.
 //!
+//! * **Progress**: simulated time must move. A run that delivers
+//!   [`DEFAULT_STALL_LIMIT`] events in a row at one instant is stopped as
+//!   stalled ([`Scheduler::stall`]), and the [`Stall`] names the senders
+//!   of the events still arriving at that instant ([`Model::sender`]), so
+//!   a zero-delay loop ends in an error instead of a run that never ends.
+//!
 //! The scheduler is generic over the message type `M`, which a model defines
 //! as a small `Copy` enum; actors are dispatched by matching on it, never by
 //! boxing messages, and the queue reuses its storage, so the hot loop does not
@@ -39,6 +45,52 @@ pub trait Model {
     type Msg: Copy;
     /// React to `msg`, delivered at `sched.now()`.
     fn handle(&mut self, sched: &mut Scheduler<Self::Msg>, msg: Self::Msg);
+    /// The component that sent `msg`, in the user's words ("closed-workload
+    /// users"): named by a [`Stall`]. The default names none.
+    fn sender(&self, _msg: &Self::Msg) -> &'static str {
+        "(unnamed)"
+    }
+}
+
+/// Events in a row at one instant after which a run counts as stalled.
+/// Far above any real burst at one instant (every tenant, user and
+/// instance of a large scenario acting at once is well under a million
+/// events), and reached within seconds by a loop that never lets time move.
+pub const DEFAULT_STALL_LIMIT: u64 = 10_000_000;
+
+/// Events delivered after a stall is detected, to name who keeps sending.
+const STALL_SAMPLE: u64 = 1000;
+
+/// A run stopped because simulated time stopped moving.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stall {
+    /// The instant the clock stayed at.
+    pub at: SimTime,
+    /// Events delivered in a row at that instant when the stall was seen
+    /// (the stall limit; the sample that names the senders comes after).
+    pub events: u64,
+    /// Senders of the events delivered at that instant once the stall was
+    /// seen ([`Model::sender`]), with how many of a sample each sent, most
+    /// first (ties by name).
+    pub senders: Vec<(&'static str, u64)>,
+}
+
+impl std::fmt::Display for Stall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let total: u64 = self.senders.iter().map(|s| s.1).sum();
+        let who: Vec<String> = self
+            .senders
+            .iter()
+            .map(|(n, c)| format!("{n} ({c} of {total})"))
+            .collect();
+        write!(
+            f,
+            "simulated time stopped at {} s: {} events in a row were delivered at that instant, sent by {}; a loop of zero delays (or delays that round to 0 ns) never lets the clock move",
+            self.at.as_secs_f64(),
+            self.events,
+            who.join(", ")
+        )
+    }
 }
 
 /// The clock and the pending events of one simulation run.
@@ -49,6 +101,12 @@ pub struct Scheduler<M> {
     stopped: bool,
     /// Stop once this many events were delivered (a runaway-run guard).
     event_limit: u64,
+    /// Events delivered in a row at `now` (the first at a new instant
+    /// counts 1).
+    same_instant: u64,
+    /// Stop as stalled once `same_instant` reaches this.
+    stall_limit: u64,
+    stall: Option<Stall>,
 }
 
 impl<M: Copy> Default for Scheduler<M> {
@@ -65,6 +123,9 @@ impl<M: Copy> Scheduler<M> {
             delivered: 0,
             stopped: false,
             event_limit: u64::MAX,
+            same_instant: 0,
+            stall_limit: DEFAULT_STALL_LIMIT,
+            stall: None,
         }
     }
 
@@ -135,6 +196,17 @@ impl<M: Copy> Scheduler<M> {
         self.stopped && self.delivered >= self.event_limit
     }
 
+    /// Count a run as stalled after `n` events in a row at one instant
+    /// (default [`DEFAULT_STALL_LIMIT`]; at least 1).
+    pub fn set_stall_limit(&mut self, n: u64) {
+        self.stall_limit = n.max(1);
+    }
+
+    /// Why the run stopped, if it stopped because time did not move.
+    pub fn stall(&self) -> Option<&Stall> {
+        self.stall.as_ref()
+    }
+
     /// Whether the model ended the run ([`Scheduler::stop`]).
     pub fn stopped(&self) -> bool {
         self.stopped
@@ -157,6 +229,15 @@ impl<M: Copy> Scheduler<M> {
                 return;
             }
             let (t, msg) = self.queue.pop().expect("peeked event vanished");
+            if t == self.now {
+                self.same_instant += 1;
+                if self.same_instant >= self.stall_limit {
+                    self.stalled(model, msg);
+                    return;
+                }
+            } else {
+                self.same_instant = 1;
+            }
             self.now = t;
             self.delivered += 1;
             model.handle(self, msg);
@@ -165,6 +246,37 @@ impl<M: Copy> Scheduler<M> {
             }
         }
         self.now = self.now.max(until);
+    }
+
+    /// Time has not moved for `stall_limit` events: deliver a sample of
+    /// the events still due now (`msg` first) to name their senders, then
+    /// stop the run.
+    #[cold]
+    #[inline(never)]
+    fn stalled<Mo: Model<Msg = M>>(&mut self, model: &mut Mo, msg: M) {
+        let mut senders: Vec<(&'static str, u64)> = Vec::new();
+        let mut next = Some(msg);
+        let mut sampled = 0;
+        while let Some(m) = next.take() {
+            let name = model.sender(&m);
+            match senders.iter_mut().find(|s| s.0 == name) {
+                Some(s) => s.1 += 1,
+                None => senders.push((name, 1)),
+            }
+            self.delivered += 1;
+            model.handle(self, m);
+            sampled += 1;
+            if sampled < STALL_SAMPLE && !self.stopped && self.queue.peek_time() == Some(self.now) {
+                next = self.queue.pop().map(|(_, m)| m);
+            }
+        }
+        senders.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        self.stall = Some(Stall {
+            at: self.now,
+            events: self.same_instant,
+            senders,
+        });
+        self.stopped = true;
     }
 }
 
@@ -224,5 +336,67 @@ mod tests {
         assert_eq!(s.now(), SimTime::from_nanos(2));
         s.run_until(&mut Stopper, SimTime::from_nanos(20));
         assert_eq!((s.delivered(), s.now()), (2, SimTime::from_nanos(2)));
+    }
+
+    /// Two actors that answer each other with zero delay, forever, after
+    /// `warm` ticks that do move time.
+    struct PingPong {
+        warm: u32,
+    }
+    impl Model for PingPong {
+        type Msg = u32;
+        fn handle(&mut self, s: &mut Scheduler<u32>, msg: u32) {
+            match msg {
+                0 if self.warm > 0 => {
+                    self.warm -= 1;
+                    s.schedule_in(SimTime::from_nanos(7), 0);
+                }
+                0 => s.schedule_in(SimTime::ZERO, 1),
+                _ => s.schedule_in(SimTime::ZERO, 0),
+            }
+        }
+        fn sender(&self, msg: &u32) -> &'static str {
+            if *msg == 0 {
+                "ping"
+            } else {
+                "pong"
+            }
+        }
+    }
+
+    #[test]
+    fn a_zero_delay_loop_stops_as_stalled_naming_its_senders() {
+        let mut s = Scheduler::new();
+        s.set_stall_limit(5000);
+        s.schedule_at(SimTime::from_nanos(3), 0);
+        let mut m = PingPong { warm: 10 };
+        s.run_until(&mut m, SimTime::from_secs(1));
+        let stall = s.stall().expect("the loop must be caught").clone();
+        assert!(s.stopped());
+        assert_eq!(stall.at, SimTime::from_nanos(73));
+        assert_eq!(stall.senders, vec![("ping", 500), ("pong", 500)]);
+        assert_eq!(stall.events, 5000);
+        assert_eq!(s.now(), SimTime::from_nanos(73));
+        let text = stall.to_string();
+        assert!(text.contains("ping (500 of 1000), pong (500 of 1000)"), "{text}");
+        // A stopped run stays stopped.
+        s.run_until(&mut m, SimTime::from_secs(2));
+        assert_eq!(s.now(), SimTime::from_nanos(73));
+    }
+
+    #[test]
+    fn a_burst_below_the_stall_limit_is_delivered() {
+        // 4999 events at one instant, then time moves on: not a stall.
+        let mut s = Scheduler::new();
+        s.set_stall_limit(5000);
+        for _ in 0..4999 {
+            s.schedule_at(SimTime::from_nanos(9), 2);
+        }
+        s.schedule_at(SimTime::from_nanos(10), 2);
+        let mut m = Recorder { seen: vec![] };
+        s.run_until(&mut m, SimTime::from_secs(1));
+        assert!(s.stall().is_none());
+        assert_eq!(m.seen.len(), 5000);
+        assert_eq!(s.now(), SimTime::from_secs(1));
     }
 }

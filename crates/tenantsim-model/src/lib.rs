@@ -186,6 +186,42 @@ pub enum Msg {
     WarmupEnd,
 }
 
+impl Msg {
+    /// The component that sends this message, in the scenario's words:
+    /// what a stalled run ([`tenantsim_engine::Stall`]) names.
+    pub fn sender(&self) -> &'static str {
+        match self {
+            Msg::Arrival { .. } => "workload arrivals",
+            Msg::UserReady { .. } => "closed-workload users (think time)",
+            Msg::Ramp { .. } => "closed-workload ramp",
+            Msg::Retry { .. } => "client retries (retry.backoff)",
+            Msg::LimiterReply { .. } => "rate-limit store (rate_limit latency)",
+            Msg::CpuDone { .. } | Msg::CpuTick { .. } => "CPU (endpoint cpu / query)",
+            Msg::StageWait { .. } => "request stages (stage wait)",
+            Msg::CacheStep { .. } => "caches (cache latency)",
+            Msg::ConnReady { .. } => "connection pool (connect time)",
+            Msg::PoolTimeout { .. } => "connection pool (pool.timeout)",
+            Msg::QueryTimeout { .. } => "database (query_timeout)",
+            Msg::ClientTimeout { .. } => "clients (timeout)",
+            Msg::InstanceReady { .. } => "instances (startup)",
+            Msg::DrainTimeout { .. } => "instances (drain timeout)",
+            Msg::Autoscale { .. } => "autoscaler",
+            Msg::Replace { .. } => "instance replacement",
+            Msg::Crash { .. } => "instance crashes",
+            Msg::FaultStart { .. } | Msg::FaultEnd { .. } => "faults",
+            Msg::MemoryCheck => "memory monitor",
+            Msg::Background { .. } => "background tasks",
+            Msg::PauseStart { .. } | Msg::PauseEnd { .. } | Msg::GcEnd { .. } => "instance pauses",
+            Msg::SessionArrival { .. } => "session openings",
+            Msg::SessionConnect { .. } => "session connects",
+            Msg::SessionClose { .. } => "session closes",
+            Msg::SessionMessage { .. } => "session messages",
+            Msg::Sample => "time-series sampler",
+            Msg::WarmupEnd => "warm-up end",
+        }
+    }
+}
+
 /// Server-side request accounting for conservation checks (whole run,
 /// warm-up included): arrived = rejected + server_done + in_flight.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -428,4 +428,8 @@ impl Model for Service<'_> {
             Msg::SessionMessage { instance, gen } => self.on_session_message(sched, instance, gen),
         }
     }
+
+    fn sender(&self, msg: &Msg) -> &'static str {
+        msg.sender()
+    }
 }

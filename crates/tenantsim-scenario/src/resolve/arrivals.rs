@@ -259,7 +259,8 @@ fn closed(f: &Fields, tenants: u32) -> Result<Arrival, ScenarioError> {
             } else {
                 Dist::exponential(m)
             }
-            .map_err(|m| cx.err(&f.path("think_time"), m))?
+            .map_err(|m| cx.err(&f.path("think_time"), m))
+            .and_then(|d| check_resolution(cx, &f.path("think_time"), &d).map(|()| d))?
         }
         Some(v) => parse_dist(cx, &f.path("think_time"), v)?,
         None => {

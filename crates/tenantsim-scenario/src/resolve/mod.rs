@@ -335,7 +335,9 @@ fn parse_dist(cx: &Ctx, key: &str, v: &toml::Value) -> Result<Dist, ScenarioErro
     let t = match v {
         toml::Value::String(s) => {
             let x = parse_duration_secs(s).map_err(|m| cx.err(key, m))?;
-            return Dist::deterministic(x).map_err(|m| cx.err(key, m));
+            let d = Dist::deterministic(x).map_err(|m| cx.err(key, m))?;
+            check_resolution(cx, key, &d)?;
+            return Ok(d);
         }
         toml::Value::Table(t) => t,
         other => {
@@ -432,7 +434,27 @@ fn parse_dist(cx: &Ctx, key: &str, v: &toml::Value) -> Result<Dist, ScenarioErro
             ));
         }
     };
-    d.map_err(|m| cx.err(key, m))
+    let d = d.map_err(|m| cx.err(key, m))?;
+    check_resolution(cx, key, &d)?;
+    Ok(d)
+}
+
+/// Refuse a distribution whose mean is above zero but below the clock's
+/// tick (1 ns, [`SimTime`]): its draws round to 0 ns, so the delay it
+/// stands for vanishes (and a loop through it would never move the clock).
+/// Zero itself is allowed: it means "no delay", and says so.
+fn check_resolution(cx: &Ctx, key: &str, d: &Dist) -> Result<(), ScenarioError> {
+    let mean = d.mean_secs();
+    if mean > 0.0 && mean < 1e-9 {
+        return Err(cx.err(
+            key,
+            format!(
+                "a mean of {:.3} ns is below the clock's resolution of 1 ns: the clock ticks in nanoseconds, so most draws would round to 0 ns and the delay would vanish; use a mean of at least \"1ns\", or \"0s\" for no delay",
+                mean * 1e9
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The most arrivals per second one generated stream (a workload's open
@@ -453,10 +475,20 @@ fn check_stream_rate(cx: &Ctx, key: &str, rate: f64, units: u32, per: &str, stre
     if total <= MAX_STREAM_RATE_PER_S {
         return Ok(());
     }
+    // 1e308 written out is 309 digits: large rates in scientific notation.
+    let num = |x: f64| {
+        if x.is_infinite() {
+            "more than 1e308".to_string()
+        } else if x >= 1e12 {
+            format!("{x:e}")
+        } else {
+            format!("{x}")
+        }
+    };
     let of = if units == 1 {
-        format!("{rate} {stream}/s")
+        format!("{} {stream}/s", num(rate))
     } else {
-        format!("{rate}/s per {per} × {units} {per}s = {total} {stream}/s")
+        format!("{}/s per {per} × {units} {per}s = {} {stream}/s", num(rate), num(total))
     };
     Err(cx.err(
         key,
