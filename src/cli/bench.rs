@@ -7,7 +7,7 @@ use std::process::Command;
 
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Examples:\n  cargo build --release && ./target/release/tenantsim bench\n  tenantsim bench --case mm8 --customers 2000000\n  tenantsim bench --peers     # also SimPy, Ciw and a bare Rust loop (benchmarks/peers/)\n\nEach case runs in its own process so its peak memory is its own."
+    after_help = "Examples:\n  cargo build --release && ./target/release/tenantsim bench\n  tenantsim bench --case mm8 --customers 2000000\n  tenantsim bench --peers     # also the bare Rust loops, SimPy and Ciw (benchmarks/peers/)\n\nEach case runs in its own process so its peak memory is its own."
 )]
 pub struct BenchArgs {
     /// Cases to run (repeatable) [default: all]: mm8, hermes-size, day-1h, day-24h, sweep-1, sweep-2.
@@ -16,7 +16,7 @@ pub struct BenchArgs {
     /// Customers for the M/M/8 case.
     #[arg(long, default_value_t = 1_000_000)]
     pub customers: u64,
-    /// Also run the peers in benchmarks/peers/ (needs python3; installs a venv there).
+    /// Also run the peers in benchmarks/peers/ (needs python3 and cargo; installs a venv there).
     #[arg(long)]
     pub peers: bool,
     /// Print one JSON line per case instead of the table.
@@ -79,7 +79,7 @@ fn run_peers(customers: u64) -> anyhow::Result<Vec<serde_json::Value>> {
     if !script.exists() {
         return Err(BadInput("benchmarks/peers/run_peers.sh not found: run from the repository root".into()).into());
     }
-    eprintln!("running peers (SimPy, Ciw, bare loops) ...");
+    eprintln!("running peers (fast loop, bare loops, SimPy, Ciw) ...");
     let out = Command::new("bash").arg(script).arg(customers.to_string()).output()?;
     if !out.status.success() {
         anyhow::bail!("peers failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -90,6 +90,10 @@ fn run_peers(customers: u64) -> anyhow::Result<Vec<serde_json::Value>> {
         .filter(|v| v.get("peer").is_some())
         .collect())
 }
+
+/// The peer that is the fastest hand-written loop (benchmarks/peers/fast_loop):
+/// the table states tenantsim's M/M/8 speed as a ratio of it.
+const FASTEST_PEER: &str = "fast-loop";
 
 fn table(results: &[CaseResult], peers: &[serde_json::Value]) -> String {
     use std::fmt::Write;
@@ -132,6 +136,17 @@ fn table(results: &[CaseResult], peers: &[serde_json::Value]) -> String {
     }
     if !peers.is_empty() {
         let ours = get("mm8").map(|r| r.customers_per_s);
+        let fastest = peers
+            .iter()
+            .find(|p| p["peer"].as_str() == Some(FASTEST_PEER))
+            .and_then(|p| p["customers_per_s"].as_f64());
+        if let (Some(x), Some(f)) = (ours, fastest) {
+            let _ = writeln!(
+                o,
+                "\nmm8 against the fastest bare loop ({FASTEST_PEER}), same run: {:.2}x (issue 25 target: at least 0.60x)",
+                x / f
+            );
+        }
         let _ = writeln!(o, "\nM/M/8, one thread: peers measured in the same run");
         let _ = writeln!(
             o,
@@ -155,4 +170,36 @@ fn table(results: &[CaseResult], peers: &[serde_json::Value]) -> String {
         }
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_states_mm8_as_a_ratio_of_the_fastest_loop() {
+        let mm8 = CaseResult {
+            case: "mm8".into(),
+            threads: 1,
+            customers: 1000,
+            events: 2000,
+            wall_s: 1.0,
+            customers_per_s: 3_000_000.0,
+            events_per_s: 6_000_000.0,
+            peak_rss_mb: None,
+            points_per_s: None,
+            wq_mean_s: None,
+            erlang_c_wq_s: None,
+        };
+        let peers: Vec<serde_json::Value> = [
+            r#"{"peer": "fast-loop", "customers": 1000, "customers_per_s": 12000000.0, "within_ci": null}"#,
+            r#"{"peer": "bare-loop", "customers": 1000, "customers_per_s": 6000000.0, "within_ci": true}"#,
+        ]
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+        let t = table(&[mm8], &peers);
+        assert!(t.contains("fastest bare loop (fast-loop), same run: 0.25x"), "{t}");
+        assert!(t.contains("bare-loop") && t.contains("0.50"), "{t}");
+    }
 }
