@@ -14,8 +14,10 @@
 //!   from (seed, replication, purpose, index), so that drawing more numbers
 //!   for one purpose never shifts another purpose's numbers.
 //!
-//! * **Progress**: simulated time must move. A run that delivers
-//!   [`DEFAULT_STALL_LIMIT`] events in a row at one instant is stopped as
+//! * **Progress**: simulated time must move. A run whose clock stays at
+//!   one instant from one stall checkpoint to the next
+//!   ([`DEFAULT_STALL_LIMIT`] events apart, checked with the event limit's
+//!   one compare, so the hot loop pays nothing for it) is stopped as
 //!   stalled ([`Scheduler::stall`]), and the [`Stall`] names the senders
 //!   of the events still arriving at that instant ([`Model::sender`]), so
 //!   a zero-delay loop ends in an error instead of a run that never ends.
@@ -52,7 +54,8 @@ pub trait Model {
     }
 }
 
-/// Events in a row at one instant after which a run counts as stalled.
+/// Events from one stall checkpoint to the next: a run whose clock did not
+/// move over that many events counts as stalled.
 /// Far above any real burst at one instant (every tenant, user and
 /// instance of a large scenario acting at once is well under a million
 /// events), and reached within seconds by a loop that never lets time move.
@@ -66,8 +69,9 @@ const STALL_SAMPLE: u64 = 1000;
 pub struct Stall {
     /// The instant the clock stayed at.
     pub at: SimTime,
-    /// Events delivered in a row at that instant when the stall was seen
-    /// (the stall limit; the sample that names the senders comes after).
+    /// Events delivered in a row at that instant, counted from the last
+    /// checkpoint (the stall limit; the sample that names the senders
+    /// comes after).
     pub events: u64,
     /// Senders of the events delivered at that instant once the stall was
     /// seen ([`Model::sender`]), with how many of a sample each sent, most
@@ -101,11 +105,18 @@ pub struct Scheduler<M> {
     stopped: bool,
     /// Stop once this many events were delivered (a runaway-run guard).
     event_limit: u64,
-    /// Events delivered in a row at `now` (the first at a new instant
-    /// counts 1).
-    same_instant: u64,
-    /// Stop as stalled once `same_instant` reaches this.
+    /// Stall checkpoints: at `mark_delivered` events the next event was
+    /// due at `mark_time`. Time never goes back, so if the event due at
+    /// the next checkpoint is still at `mark_time`, every event in between
+    /// was at that instant.
+    mark_time: SimTime,
+    mark_delivered: u64,
+    /// Events between checkpoints.
     stall_limit: u64,
+    /// The next checkpoint or the event limit, whichever is first: the one
+    /// compare the hot loop makes for both guards.
+    next_check: u64,
+    sampling: Option<StallSample>,
     stall: Option<Stall>,
 }
 
@@ -123,8 +134,11 @@ impl<M: Copy> Scheduler<M> {
             delivered: 0,
             stopped: false,
             event_limit: u64::MAX,
-            same_instant: 0,
+            mark_time: SimTime::ZERO,
+            mark_delivered: 0,
             stall_limit: DEFAULT_STALL_LIMIT,
+            next_check: DEFAULT_STALL_LIMIT,
+            sampling: None,
             stall: None,
         }
     }
@@ -184,11 +198,21 @@ impl<M: Copy> Scheduler<M> {
     /// delivers nothing more; the clock stays at the stopping time.
     pub fn stop(&mut self) {
         self.stopped = true;
+        self.finish_stall();
     }
 
     /// Stop the run once `n` events have been delivered.
     pub fn set_event_limit(&mut self, n: u64) {
         self.event_limit = n;
+        self.plan_check();
+    }
+
+    /// The hot loop's one compare: the next stall checkpoint or the event
+    /// limit, whichever comes first.
+    fn plan_check(&mut self) {
+        self.next_check = self
+            .event_limit
+            .min(self.mark_delivered.saturating_add(self.stall_limit));
     }
 
     /// Whether the run stopped at its event limit.
@@ -196,10 +220,15 @@ impl<M: Copy> Scheduler<M> {
         self.stopped && self.delivered >= self.event_limit
     }
 
-    /// Count a run as stalled after `n` events in a row at one instant
-    /// (default [`DEFAULT_STALL_LIMIT`]; at least 1).
+    /// Count a run as stalled when `n` events in a row, from one stall
+    /// checkpoint to the next, were at one instant (default
+    /// [`DEFAULT_STALL_LIMIT`]; at least 1). Checkpoints are `n` events
+    /// apart, so a burst of fewer than `n` events at one instant is never
+    /// a stall, and a loop that never moves the clock is caught within
+    /// `2n` events.
     pub fn set_stall_limit(&mut self, n: u64) {
         self.stall_limit = n.max(1);
+        self.plan_check();
     }
 
     /// Why the run stopped, if it stopped because time did not move.
@@ -224,20 +253,10 @@ impl<M: Copy> Scheduler<M> {
                 break;
             }
             // The queue is non-empty: peek_time returned Some.
-            if self.delivered >= self.event_limit {
-                self.stopped = true;
+            if self.delivered >= self.next_check && !self.checkpoint(model, t) {
                 return;
             }
             let (t, msg) = self.queue.pop().expect("peeked event vanished");
-            if t == self.now {
-                self.same_instant += 1;
-                if self.same_instant >= self.stall_limit {
-                    self.stalled(model, msg);
-                    return;
-                }
-            } else {
-                self.same_instant = 1;
-            }
             self.now = t;
             self.delivered += 1;
             model.handle(self, msg);
@@ -245,39 +264,81 @@ impl<M: Copy> Scheduler<M> {
                 return;
             }
         }
+        if self.sampling.is_some() {
+            // The sample ran out of events: the stall stands.
+            self.finish_stall();
+            return;
+        }
         self.now = self.now.max(until);
     }
 
-    /// Time has not moved for `stall_limit` events: deliver a sample of
-    /// the events still due now (`msg` first) to name their senders, then
-    /// stop the run.
+    /// The slow path of the hot loop's one compare, before delivering the
+    /// event due at `t`: the event limit, a stall checkpoint, or one more
+    /// event of a stall's sample. Returns whether to deliver it. Delivery
+    /// itself stays in [`Scheduler::run_until`] (one call site, so the
+    /// queue's pop and the model's handler stay inlined there).
     #[cold]
     #[inline(never)]
-    fn stalled<Mo: Model<Msg = M>>(&mut self, model: &mut Mo, msg: M) {
-        let mut senders: Vec<(&'static str, u64)> = Vec::new();
-        let mut next = Some(msg);
-        let mut sampled = 0;
-        while let Some(m) = next.take() {
-            let name = model.sender(&m);
-            match senders.iter_mut().find(|s| s.0 == name) {
-                Some(s) => s.1 += 1,
-                None => senders.push((name, 1)),
+    fn checkpoint<Mo: Model<Msg = M>>(&mut self, model: &Mo, t: SimTime) -> bool {
+        let limit = self.delivered >= self.event_limit;
+        if let Some(sample) = &mut self.sampling {
+            let done = limit || self.stopped || t != self.mark_time || sample.sampled >= STALL_SAMPLE;
+            if done {
+                self.finish_stall();
+                return false;
             }
-            self.delivered += 1;
-            model.handle(self, m);
-            sampled += 1;
-            if sampled < STALL_SAMPLE && !self.stopped && self.queue.peek_time() == Some(self.now) {
-                next = self.queue.pop().map(|(_, m)| m);
-            }
+        } else if limit {
+            self.stopped = true;
+            return false;
+        } else if t == self.mark_time {
+            // Time never goes back: every event since the last checkpoint
+            // was at this instant. Name the senders of the next ones.
+            self.sampling = Some(StallSample {
+                events: self.delivered - self.mark_delivered,
+                sampled: 0,
+                senders: Vec::new(),
+            });
+        } else {
+            self.mark_time = t;
+            self.mark_delivered = self.delivered;
+            self.plan_check();
+            return true;
         }
-        senders.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        self.stall = Some(Stall {
-            at: self.now,
-            events: self.same_instant,
-            senders,
-        });
-        self.stopped = true;
+        let sample = self.sampling.as_mut().expect("sampling a stall");
+        let name = self.queue.peek_msg().map(|m| model.sender(m)).unwrap_or("(none)");
+        match sample.senders.iter_mut().find(|s| s.0 == name) {
+            Some(s) => s.1 += 1,
+            None => sample.senders.push((name, 1)),
+        }
+        sample.sampled += 1;
+        // Come back here before the next event.
+        self.next_check = self.delivered + 1;
+        true
     }
+}
+
+impl<M> Scheduler<M> {
+    /// End a stall's sample: record the [`Stall`] and stop the run.
+    #[cold]
+    fn finish_stall(&mut self) {
+        if let Some(mut sample) = self.sampling.take() {
+            sample.senders.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+            self.stall = Some(Stall {
+                at: self.mark_time,
+                events: sample.events,
+                senders: sample.senders,
+            });
+            self.stopped = true;
+        }
+    }
+}
+
+/// A stall being sampled: the events that showed it, and the senders of
+/// the events delivered since.
+struct StallSample {
+    events: u64,
+    sampled: u64,
+    senders: Vec<(&'static str, u64)>,
 }
 
 #[cfg(test)]

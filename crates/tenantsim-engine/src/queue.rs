@@ -225,6 +225,11 @@ impl<M: Copy> EventQueue<M> {
         h[i] = e;
     }
 
+    /// The message of the next event, if any (diagnostics: the stall guard).
+    pub fn peek_msg(&self) -> Option<&M> {
+        self.heap.first().map(|e| &e.msg)
+    }
+
     #[inline]
     pub fn peek_time(&self) -> Option<SimTime> {
         self.heap.first().map(|e| SimTime::from_nanos(e.time))
