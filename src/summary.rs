@@ -101,6 +101,8 @@ pub enum CheckedBy {
     Lint,
     LittlesLaw,
     Untestable,
+    /// Only what it states (`states`): by the consistency pass.
+    Consistency,
 }
 
 impl CheckedBy {
@@ -110,6 +112,7 @@ impl CheckedBy {
             CheckedBy::Lint => "lint",
             CheckedBy::LittlesLaw => "littles-law",
             CheckedBy::Untestable => "untestable",
+            CheckedBy::Consistency => "consistency",
         }
     }
 }
@@ -527,6 +530,8 @@ fn judge_claim(
         outcome: Outcome::CannotBeChecked,
         checked_by: if c.metric.is_some() {
             CheckedBy::Simulation
+        } else if c.untestable.is_none() && c.lint.is_none() && c.littles_law.is_none() && !c.states.is_empty() {
+            CheckedBy::Consistency
         } else {
             CheckedBy::Untestable
         },
@@ -599,6 +604,9 @@ pub fn judge_claims(
             });
         }
     }
+    let claims: Vec<&crate::scenario::Claim> = sc.claims.iter().collect();
+    let mut results: Vec<&mut ClaimResult> = out.iter_mut().collect();
+    crate::claims::apply_consistency(&claims, &mut results);
     out
 }
 

@@ -15,6 +15,7 @@
 //! random beyond the simulations, so a report is a pure function of the
 //! scenarios, overrides and seed.
 
+pub mod consistency;
 mod markdown;
 
 pub use markdown::{system_of, write_system_reports};
@@ -205,4 +206,108 @@ pub fn counts_text(claims: &[ClaimResult]) -> String {
         if f == 1 { "fails" } else { "fail" },
         if o == 1 { "holds" } else { "hold" },
     )
+}
+
+/// Apply the consistency pass over `claims` (one scenario, or every
+/// scenario of a report) to their results: `results[k]` is the verdict on
+/// `claims[k]`. A claim stated in several scenarios (a load-test variant
+/// repeating the base system's claims) counts once. Claims in a failed
+/// check become inconsistent, with the kind and arithmetic added (once:
+/// applying the pass again, to a larger set, adds only what is new);
+/// claims that only state quantities hold when every check they are in
+/// passes, and cannot be checked when none involves them.
+pub fn apply_consistency(claims: &[&crate::scenario::Claim], results: &mut [&mut ClaimResult]) {
+    use crate::summary::CheckedBy;
+    let mut unique: Vec<usize> = Vec::new();
+    let mut of: Vec<usize> = Vec::with_capacity(claims.len());
+    for (k, c) in claims.iter().enumerate() {
+        let same = unique
+            .iter()
+            .position(|&u| claims[u].id == c.id && claims[u].source == c.source && claims[u].states == c.states);
+        match same {
+            Some(p) => of.push(p),
+            None => {
+                unique.push(k);
+                of.push(unique.len() - 1);
+            }
+        }
+    }
+    let stated: Vec<consistency::Stated> = unique
+        .iter()
+        .map(|&k| consistency::Stated {
+            id: &claims[k].id,
+            source: &claims[k].source,
+            states: &claims[k].states,
+        })
+        .collect();
+    let checks = consistency::check(&stated);
+    for (k, r) in results.iter_mut().enumerate() {
+        let u = of[k];
+        let mine: Vec<&consistency::Check> = checks.iter().filter(|c| c.claims.contains(&u)).collect();
+        let only_states = r.checked_by == CheckedBy::Consistency;
+        if only_states {
+            r.arithmetic = None;
+            r.verdict = Verdict::Untestable;
+            r.outcome = Outcome::CannotBeChecked;
+            r.note = if mine.is_empty() {
+                "no other statement of the report to check it against".into()
+            } else {
+                String::new()
+            };
+        }
+        let failed: Vec<&&consistency::Check> = mine.iter().filter(|c| !c.ok).collect();
+        for c in &failed {
+            let text = format!("inconsistent ({}): {}", c.kind.as_str(), c.arithmetic);
+            match &mut r.arithmetic {
+                Some(a) if a.contains(&text) => {}
+                Some(a) => {
+                    a.push_str("; ");
+                    a.push_str(&text);
+                }
+                None => r.arithmetic = Some(text),
+            }
+            r.outcome = Outcome::Inconsistent;
+            if only_states {
+                r.verdict = Verdict::Refuted;
+            }
+        }
+        if only_states && failed.is_empty() && !mine.is_empty() {
+            r.verdict = Verdict::Confirmed;
+            r.outcome = Outcome::Holds;
+            r.arithmetic = Some(
+                mine.iter()
+                    .map(|c| format!("consistent ({}): {}", c.kind.as_str(), c.arithmetic))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            );
+        }
+    }
+}
+
+/// [`apply_consistency`] over each report: the scenarios of one system
+/// (as [`system_of`] groups them) together.
+pub fn apply_consistency_per_system(judged: &mut [Judged]) {
+    let names: Vec<String> = judged.iter().map(|j| j.scenario.name.clone()).collect();
+    let refs: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
+    let systems: Vec<String> = names.iter().map(|n| system_of(n, &refs)).collect();
+    let mut done: Vec<&String> = Vec::new();
+    for sys in &systems {
+        if done.contains(&sys) {
+            continue;
+        }
+        done.push(sys);
+        let members: Vec<usize> = (0..judged.len()).filter(|&i| &systems[i] == sys).collect();
+        let claims: Vec<crate::scenario::Claim> = members
+            .iter()
+            .flat_map(|&i| judged[i].scenario.claims.iter().cloned())
+            .collect();
+        let refs: Vec<&crate::scenario::Claim> = claims.iter().collect();
+        let mut results: Vec<&mut ClaimResult> = Vec::new();
+        for (i, j) in judged.iter_mut().enumerate() {
+            if members.contains(&i) {
+                results.extend(j.claims.iter_mut());
+            }
+        }
+        apply_consistency(&refs, &mut results);
+    }
 }

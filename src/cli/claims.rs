@@ -166,16 +166,20 @@ pub fn run(a: ClaimsArgs) -> anyhow::Result<i32> {
         if let Some(pb) = &pb {
             pb.finish_and_clear();
         }
+        judged.push(j);
+    }
+    // The claims of one report are checked against each other, across its scenarios.
+    claims::apply_consistency_per_system(&mut judged);
+    for j in &judged {
         refuted |= j.claims.iter().any(|c| c.verdict == Verdict::Refuted);
         if a.json {
             json.push(
-                serde_json::json!({"scenario": j.scenario.name, "path": p.display().to_string(),
+                serde_json::json!({"scenario": j.scenario.name, "path": j.path.display().to_string(),
                 "replications": j.summary.replications, "claims": j.claims}),
             );
         } else {
-            print_text(&j);
+            print_text(j);
         }
-        judged.push(j);
     }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&json)?);

@@ -20,6 +20,7 @@ mod resolve;
 mod trace;
 pub use trace::{parse_trace, read_trace, TraceOptions};
 pub mod source;
+pub mod statement;
 pub mod units;
 
 pub use error::{did_you_mean, ScenarioError};
@@ -752,6 +753,9 @@ pub struct Claim {
     /// "Holds only if": the knob searched when the claim fails at the
     /// scenario's setting (`if_key`, `if_range`, `if_step`).
     pub condition: Option<ClaimCondition>,
+    /// The quantities the claim states (`states`), for the consistency
+    /// pass over all claims of a report.
+    pub states: Vec<statement::Statement>,
 }
 
 /// Little's law between a stated population, throughput and latency:
