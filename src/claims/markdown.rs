@@ -101,11 +101,15 @@ fn scenario_section(o: &mut String, j: &Judged) {
     for c in &j.claims {
         let _ = writeln!(
             o,
-            "| {} | {} | {} | **{}** |",
+            "| {} | {} | {} | **{}**{} |",
             cell(&c.source),
             cell(&c.text),
             cell(&shown(c)),
-            cell(&c.outcome_text())
+            cell(&c.outcome_text()),
+            c.flag
+                .as_ref()
+                .map(|f| format!(" — flagged: {}", cell(f)))
+                .unwrap_or_default()
         );
     }
     let _ = writeln!(o);
@@ -172,7 +176,7 @@ pub fn write_system_reports(dir: &Path, judged: &[Judged], command: &str) -> any
         let all: Vec<ClaimResult> = members.iter().flat_map(|j| j.claims.iter().cloned()).collect();
         let _ = writeln!(
             o,
-            "{} claim(s) over {} scenario(s): {}. Verdicts: **holds** (the whole 95 % CI on the claimed side, or the arithmetic agrees), **fails**, **holds only if** (the smallest change of the named setting that makes it hold), **inconsistent** (contradicts another claim or Little's law, arithmetic shown), **cannot be checked** (why). Everything assumed is commented in the scenario files.\n",
+            "{} claim(s) over {} scenario(s): {}. Verdicts: **holds** (the whole 95 % CI on the claimed side, or the arithmetic agrees), **fails**, **holds only if** (the smallest change of the named setting that makes it hold), **inconsistent** (contradicts another claim of the report: the claims, their lines and the arithmetic), **cannot be checked** (why), **used for calibration** (a model input was fitted to it: not evidence). A claim that holds in a run that fails its SLOs or is overloaded is flagged on its row. Everything assumed is commented in the scenario files.\n",
             all.len(),
             members.len(),
             counts_text(&all)
@@ -181,6 +185,7 @@ pub fn write_system_reports(dir: &Path, judged: &[Judged], command: &str) -> any
             ("Hold only if", Outcome::HoldsOnlyIf),
             ("Inconsistent", Outcome::Inconsistent),
             ("Fail", Outcome::Fails),
+            ("Used for calibration", Outcome::UsedForCalibration),
         ] {
             let rows: Vec<String> = members
                 .iter()

@@ -181,9 +181,10 @@ fn current_number(merged: &toml::Table, key: &str) -> Option<f64> {
     }
 }
 
-/// Counts of outcomes: (holds, fails, holds only if, inconsistent, cannot be checked).
-pub fn counts(claims: &[ClaimResult]) -> [usize; 5] {
-    let mut c = [0; 5];
+/// Counts of outcomes: (holds, fails, holds only if, inconsistent, cannot
+/// be checked, used for calibration).
+pub fn counts(claims: &[ClaimResult]) -> [usize; 6] {
+    let mut c = [0; 6];
     for r in claims {
         let k = match r.outcome {
             Outcome::Holds => 0,
@@ -191,17 +192,19 @@ pub fn counts(claims: &[ClaimResult]) -> [usize; 5] {
             Outcome::HoldsOnlyIf => 2,
             Outcome::Inconsistent => 3,
             Outcome::CannotBeChecked => 4,
+            Outcome::UsedForCalibration => 5,
         };
         c[k] += 1;
     }
     c
 }
 
-/// "3 hold, 1 fails, 1 holds only if, 0 inconsistent, 7 cannot be checked".
+/// "3 hold, 1 fails, 1 holds only if, 0 inconsistent, 7 cannot be checked,
+/// 1 used for calibration".
 pub fn counts_text(claims: &[ClaimResult]) -> String {
-    let [h, f, o, i, u] = counts(claims);
+    let [h, f, o, i, u, c] = counts(claims);
     format!(
-        "{h} {}, {f} {}, {o} {} only if, {i} inconsistent, {u} cannot be checked",
+        "{h} {}, {f} {}, {o} {} only if, {i} inconsistent, {u} cannot be checked, {c} used for calibration",
         if h == 1 { "holds" } else { "hold" },
         if f == 1 { "fails" } else { "fail" },
         if o == 1 { "holds" } else { "hold" },
@@ -309,5 +312,70 @@ pub fn apply_consistency_per_system(judged: &mut [Judged]) {
             }
         }
         apply_consistency(&refs, &mut results);
+    }
+}
+
+/// Claims a model input was fitted to (`calibrated`): their outcome is
+/// "used for calibration" whatever the simulation shows (unless the
+/// consistency pass found them inconsistent, which stays), and the note
+/// names the input.
+pub fn mark_calibration(claims: &[&crate::scenario::Claim], results: &mut [ClaimResult]) {
+    for (c, r) in claims.iter().zip(results.iter_mut()) {
+        let Some(input) = &c.calibrated else { continue };
+        if r.outcome == Outcome::Inconsistent {
+            continue;
+        }
+        r.outcome = Outcome::UsedForCalibration;
+        let why = format!("`{input}` was fitted to this figure, so reproducing it is not evidence");
+        r.note = if r.note.is_empty() || r.checked_by != crate::summary::CheckedBy::Simulation {
+            why
+        } else {
+            format!("{why}; {}", r.note)
+        };
+    }
+}
+
+/// The lowest utilization at which a run counts as overloaded.
+pub const OVERLOADED_AT: f64 = 0.95;
+
+/// Flag claims that hold in a run that tests nothing about them: a run
+/// that fails one of its SLOs, or whose CPU or database is at least
+/// [`OVERLOADED_AT`] busy (a max-instances claim "holds" while the same
+/// run fails its error SLO).
+pub fn flag_vacuous(
+    slos: &[crate::summary::SloResult],
+    overall: &[(&'static str, crate::stats::Estimate)],
+    claims: &mut [ClaimResult],
+) {
+    let mut why: Vec<String> = slos
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| {
+            format!(
+                "fails its SLO {} {} {}{}",
+                c.name,
+                c.bound.symbol(),
+                crate::report::table::fmt_value(&c.metric, c.limit),
+                c.value
+                    .map(|v| format!(" ({})", crate::report::table::fmt_value(&c.metric, v)))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    for m in ["cpu_utilization", "db_utilization"] {
+        if let Some((_, e)) = overall.iter().find(|(k, _)| *k == m) {
+            if e.mean >= OVERLOADED_AT {
+                why.push(format!("is overloaded ({m} {:.2} ≥ {OVERLOADED_AT})", e.mean));
+            }
+        }
+    }
+    if why.is_empty() {
+        return;
+    }
+    let text = format!("holds in a run that {}", why.join(" and "));
+    for r in claims.iter_mut() {
+        if r.outcome == Outcome::Holds && r.checked_by == crate::summary::CheckedBy::Simulation {
+            r.flag = Some(text.clone());
+        }
     }
 }

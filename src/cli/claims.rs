@@ -93,6 +93,7 @@ fn print_text(j: &Judged) {
                 Outcome::HoldsOnlyIf => "HOLDS ONLY IF",
                 Outcome::Inconsistent => "INCONSISTENT",
                 Outcome::CannotBeChecked => "CANNOT BE CHECKED",
+                Outcome::UsedForCalibration => "USED FOR CALIBRATION",
             },
             c.id,
             c.source,
@@ -133,6 +134,9 @@ fn print_text(j: &Judged) {
         }
         if !c.note.is_empty() {
             println!("  {pad:<18} {}", c.note);
+        }
+        if let Some(f) = &c.flag {
+            println!("  {pad:<18} flagged: {f}");
         }
     }
     println!("  {}\n", claims::counts_text(&j.claims));

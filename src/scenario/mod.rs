@@ -756,6 +756,9 @@ pub struct Claim {
     /// The quantities the claim states (`states`), for the consistency
     /// pass over all claims of a report.
     pub states: Vec<statement::Statement>,
+    /// The model input fitted to this claim's figure (`calibrated`, a key
+    /// the scenario sets): the claim is "used for calibration", not evidence.
+    pub calibrated: Option<String>,
 }
 
 /// Little's law between a stated population, throughput and latency:

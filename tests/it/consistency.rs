@@ -433,3 +433,119 @@ fn bad_statements_name_the_file_line_and_key() {
         assert!(err.contains(says), "{states}: {says}: {err}");
     }
 }
+
+/// The quickstart at a short horizon, with `extra` (claims, SLOs).
+fn short_run(dir: &std::path::Path, name: &str, extra: &str) -> std::path::PathBuf {
+    scenario(
+        dir,
+        name,
+        &format!("[simulation]\nduration = \"3m\"\nwarmup = \"30s\"\nreplications = 3\n{extra}"),
+    )
+}
+
+#[test]
+fn a_claim_used_for_calibration_never_holds() {
+    // issue 21 item 4: the figure the input was fitted to is reproduced by
+    // construction; the simulated value is still shown.
+    let dir = tmpdir("consistency-calibration");
+    let p = short_run(
+        &dir,
+        "calibrated",
+        r#"
+[[claim]]
+id = "fitted"
+source = "test L1"
+metric = "latency_p95_s"
+at_most = "1s"
+calibrated = "endpoint.read.cpu"
+
+[[claim]]
+id = "evidence"
+source = "test L2"
+metric = "latency_p95_s"
+at_most = "1s"
+
+[[claim]]
+id = "input-only"
+source = "test L3"
+text = "CPU ~27% achieved (the CPU demand was chosen to give it)"
+calibrated = "endpoint.read.cpu"
+"#,
+    );
+    let o = Command::cargo_bin("tenantsim")
+        .unwrap()
+        .args(["claims", "--json", "--quiet", p.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let c = |id: &str| {
+        v[0]["claims"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(c("evidence")["outcome"], "holds");
+    assert_eq!(c("fitted")["outcome"], "used-for-calibration");
+    assert!(c("fitted")["value"].as_f64().unwrap() > 0.0);
+    assert!(c("fitted")["note"]
+        .as_str()
+        .unwrap()
+        .contains("`endpoint.read.cpu` was fitted to this figure"));
+    assert_eq!(c("input-only")["outcome"], "used-for-calibration");
+    // The input must be one the scenario sets.
+    let bad = short_run(
+        &dir,
+        "bad",
+        "[[claim]]\nid = \"x\"\ncalibrated = \"instance.base_memory\"\n",
+    );
+    let o = Command::cargo_bin("tenantsim")
+        .unwrap()
+        .args(["claims", "--quiet", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("bad.toml:") && err.contains("claim[0].calibrated") && err.contains("not set in this scenario"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_claim_that_holds_in_a_run_failing_its_slo_is_flagged() {
+    // issue 21 item 5: the instance cap holds, but the same run fails its
+    // p95 SLO, so the row says the hold tests nothing.
+    let dir = tmpdir("consistency-vacuous");
+    let claim = "[[claim]]\nid = \"max-instances\"\nsource = \"test L1\"\nmetric = \"instances_max\"\nat_most = 5\n";
+    let failing = short_run(&dir, "failing", &format!("[slo]\nlatency_p95 = \"1ms\"\n{claim}"));
+    let passing = short_run(&dir, "passing", claim);
+    let flag = |p: &std::path::Path| {
+        let o = Command::cargo_bin("tenantsim")
+            .unwrap()
+            .args(["claims", "--json", "--quiet", p.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let c = v[0]["claims"][0].clone();
+        assert_eq!(c["outcome"], "holds");
+        c["flag"].as_str().map(String::from)
+    };
+    let f = flag(&failing).expect("flagged");
+    assert!(
+        f.starts_with("holds in a run that fails its SLO latency_p95 ≤ 1ms ("),
+        "{f}"
+    );
+    assert_eq!(flag(&passing), None);
+    // One core for ≈ 1.1 cores of work: overloaded, whatever the SLOs say.
+    let overloaded = short_run(
+        &dir,
+        "overloaded",
+        &format!("[instance]\ncores = 1\ninitial = 1\n{claim}"),
+    );
+    let f = flag(&overloaded).expect("flagged");
+    assert!(f.contains("is overloaded (cpu_utilization 1.00 ≥ 0.95)"), "{f}");
+}

@@ -60,7 +60,7 @@ impl Components {
 }
 
 /// The keys a `[[claim]]` may have.
-const CLAIM_KEYS: [&str; 15] = [
+const CLAIM_KEYS: [&str; 16] = [
     "id",
     "source",
     "text",
@@ -76,6 +76,7 @@ const CLAIM_KEYS: [&str; 15] = [
     "if_range",
     "if_step",
     "states",
+    "calibrated",
 ];
 
 /// `[[claim]]`: `id`, `source`, `text`, and one of: `metric` with one of
@@ -126,7 +127,8 @@ pub(super) fn parse_claims(
             Some(v) => super::statements::parse_statements(cx, &key("states"), v)?,
             None => Vec::new(),
         };
-        let states_only = kinds.is_empty() && !states.is_empty();
+        let calibrated = super::statements::parse_calibrated(cx, &key("calibrated"), t.get("calibrated"))?;
+        let states_only = kinds.is_empty() && (!states.is_empty() || calibrated.is_some());
         if condition.is_some() && (t.contains_key("untestable") || t.contains_key("littles_law") || states_only) {
             return Err(cx.err(
                 &key("if_key"),
@@ -147,6 +149,7 @@ pub(super) fn parse_claims(
             littles_law,
             condition: condition.clone(),
             states: states.clone(),
+            calibrated: calibrated.clone(),
         };
         if let Some(why) = text_of("untestable")? {
             out.push(plain(None, None, None, Some(why)));
@@ -166,6 +169,7 @@ pub(super) fn parse_claims(
             let mut c = parse_stage_claim(cx, t, i, id, source, text, &stage, endpoints)?;
             c.condition = condition;
             c.states = states;
+            c.calibrated = calibrated;
             out.push(c);
             continue;
         }
@@ -237,6 +241,7 @@ pub(super) fn parse_claims(
             littles_law: None,
             condition,
             states,
+            calibrated,
         });
     }
     Ok(out)
@@ -374,6 +379,7 @@ fn parse_stage_claim(
         littles_law: None,
         condition: None,
         states: Vec::new(),
+        calibrated: None,
     })
 }
 

@@ -128,16 +128,7 @@ fn shape(cx: &Ctx, key: &str, v: &toml::Value) -> Result<Shape, ScenarioError> {
             format!("must be the key of a distribution in this scenario, e.g. \"endpoint.read.query\", got {v}"),
         ));
     };
-    let segs = parse_path(path);
-    let mut cur: Option<&toml::Value> = None;
-    for (i, s) in segs.iter().enumerate() {
-        cur = match (i, s) {
-            (0, Seg::Key(k)) => cx.sources.merged.get(k),
-            (_, Seg::Key(k)) => cur.and_then(|c| c.as_table()).and_then(|t| t.get(k)),
-            (_, Seg::Index(n)) => cur.and_then(|c| c.as_array()).and_then(|a| a.get(*n)),
-        };
-    }
-    let Some(d) = cur else {
+    let Some(d) = value_at(cx, path) else {
         return Err(cx.err(key, format!("`{path}` is not set in this scenario")));
     };
     let family = match d {
@@ -288,4 +279,36 @@ fn parse_statement(cx: &Ctx, key: &str, t: &toml::Table) -> Result<Statement, Sc
         change,
         shape,
     })
+}
+
+/// `calibrated = "instance.base_memory_mb"`: the model input fitted to a
+/// claim's figure; a key the scenario sets.
+pub(super) fn parse_calibrated(cx: &Ctx, key: &str, v: Option<&toml::Value>) -> Result<Option<String>, ScenarioError> {
+    let Some(v) = v else { return Ok(None) };
+    let toml::Value::String(path) = v else {
+        return Err(cx.err(
+            key,
+            format!("must be the key of the input fitted to this claim, e.g. \"instance.base_memory_mb\", got {v}"),
+        ));
+    };
+    if value_at(cx, path).is_none() {
+        return Err(cx.err(
+            key,
+            format!("`{path}` is not set in this scenario: name the input that was fitted to this claim"),
+        ));
+    }
+    Ok(Some(path.clone()))
+}
+
+/// The value at a `--set` key path in the merged scenario.
+fn value_at<'a>(cx: &Ctx<'a>, path: &str) -> Option<&'a toml::Value> {
+    let mut cur: Option<&toml::Value> = None;
+    for (i, s) in parse_path(path).iter().enumerate() {
+        cur = match (i, s) {
+            (0, Seg::Key(k)) => cx.sources.merged.get(k),
+            (_, Seg::Key(k)) => cur?.as_table()?.get(k),
+            (_, Seg::Index(n)) => cur?.as_array()?.get(*n),
+        };
+    }
+    cur
 }
