@@ -616,7 +616,6 @@ pub fn judge_claims(
     let claims: Vec<&crate::scenario::Claim> = sc.claims.iter().collect();
     let mut results: Vec<&mut ClaimResult> = out.iter_mut().collect();
     crate::claims::apply_consistency(&claims, &mut results);
-    crate::claims::mark_calibration(&claims, &mut out);
     out
 }
 

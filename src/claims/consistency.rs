@@ -9,8 +9,8 @@
 //! - **stated twice**: the same quantity and statistic with intervals that
 //!   do not overlap (a target against a measured figure, an alert threshold
 //!   below the footprint the report measured, two different numbers);
-//! - **units**: such a clash that disappears when a `%` figure is read as
-//!   a fraction (or a plain number as a percentage), or two statements of
+//! - **units**: such a clash that disappears when a stated `%` figure is
+//!   read as a fraction (or a stated plain number as a percentage), or two statements of
 //!   one quantity in different units (a duration against a number);
 //! - **percentiles**: a mean against a percentile for the distribution the
 //!   scenario gives the quantity (`distribution`; without one, only what
@@ -24,8 +24,8 @@
 //!   `sessions` ≤ `sessions_per_instance` × `instances_max`; an autoscaler's
 //!   `instances_max` ≤ a fixed list of `backends`;
 //! - **timeout order**: `timeout.LAYER` nested outermost first (client,
-//!   gateway, proxy, request, backend, pool, query, connect), each inner one
-//!   shorter than every one around it;
+//!   gateway, proxy, request, backend, then pool, query and connect side by
+//!   side), each inner one shorter than every one around it;
 //! - **change arithmetic**: a `before` figure, the `value` after and the
 //!   stated `change` ("85% faster", "10x"): some reading of the change
 //!   (relative decrease or increase, ratio, percentage points) must give
@@ -311,26 +311,48 @@ fn same_quantity(es: &[&Entry], out: &mut Vec<Check>) {
             // Would the clash go away with the % sign read differently?
             let scaled = |iv: (f64, f64), k: f64| (iv.0 * k, iv.1 * k);
             let units = match (ua, ub) {
-                (StatedUnit::Percent, StatedUnit::Number) if overlap(scaled(ia, 100.0), ib) => Some(format!(
-                    "read without the % sign, {} is {}: a fraction written as a percentage",
-                    a.who(),
-                    show_iv(scaled(ia, 100.0), StatedUnit::Number)
-                )),
-                (StatedUnit::Number, StatedUnit::Percent) if overlap(ia, scaled(ib, 100.0)) => Some(format!(
-                    "read without the % sign, {} is {}: a fraction written as a percentage",
-                    b.who(),
-                    show_iv(scaled(ib, 100.0), StatedUnit::Number)
-                )),
-                (StatedUnit::Number, StatedUnit::Percent) if overlap(scaled(ia, 0.01), ib) => Some(format!(
-                    "{} fits only as {}: a percentage written as a fraction",
-                    a.who(),
-                    show_iv(scaled(ia, 0.01), StatedUnit::Percent)
-                )),
-                (StatedUnit::Percent, StatedUnit::Number) if overlap(ia, scaled(ib, 0.01)) => Some(format!(
-                    "{} fits only as {}: a percentage written as a fraction",
-                    b.who(),
-                    show_iv(scaled(ib, 0.01), StatedUnit::Percent)
-                )),
+                (StatedUnit::Percent, StatedUnit::Number) if a.s.exact && overlap(scaled(ia, 100.0), ib) => {
+                    Some(format!(
+                        "read without the % sign, {} is {}: a fraction written as a percentage",
+                        a.who(),
+                        show_iv(scaled(ia, 100.0), StatedUnit::Number)
+                    ))
+                }
+                (StatedUnit::Number, StatedUnit::Percent) if b.s.exact && overlap(ia, scaled(ib, 100.0)) => {
+                    Some(format!(
+                        "read without the % sign, {} is {}: a fraction written as a percentage",
+                        b.who(),
+                        show_iv(scaled(ib, 100.0), StatedUnit::Number)
+                    ))
+                }
+                (StatedUnit::Number, StatedUnit::Percent) if a.s.exact && overlap(scaled(ia, 0.01), ib) => {
+                    Some(format!(
+                        "{} fits only as {}: a percentage written as a fraction",
+                        a.who(),
+                        show_iv(scaled(ia, 0.01), StatedUnit::Percent)
+                    ))
+                }
+                (StatedUnit::Percent, StatedUnit::Number) if b.s.exact && overlap(ia, scaled(ib, 0.01)) => {
+                    Some(format!(
+                        "{} fits only as {}: a percentage written as a fraction",
+                        b.who(),
+                        show_iv(scaled(ib, 0.01), StatedUnit::Percent)
+                    ))
+                }
+                (StatedUnit::Percent, StatedUnit::Percent) if a.s.exact && overlap(scaled(ia, 100.0), ib) => {
+                    Some(format!(
+                        "{} fits only as {}: a fraction with a % sign",
+                        a.who(),
+                        show_iv(scaled(ia, 100.0), StatedUnit::Percent)
+                    ))
+                }
+                (StatedUnit::Percent, StatedUnit::Percent) if b.s.exact && overlap(ia, scaled(ib, 100.0)) => {
+                    Some(format!(
+                        "{} fits only as {}: a fraction with a % sign",
+                        b.who(),
+                        show_iv(scaled(ib, 100.0), StatedUnit::Percent)
+                    ))
+                }
                 _ => None,
             };
             let clash = format!(
@@ -728,12 +750,12 @@ fn capacity(es: &[&Entry], out: &mut Vec<Check>) {
 
 /// `timeout.LAYER` nested outermost first.
 fn timeouts(es: &[&Entry], out: &mut Vec<Check>) {
-    use crate::scenario::statement::TIMEOUT_LAYERS;
+    use crate::scenario::statement::timeout_depth;
     let t: Vec<(usize, &&Entry)> = es
         .iter()
         .filter_map(|e| {
             let layer = e.s.quantity.strip_prefix("timeout.")?;
-            let k = TIMEOUT_LAYERS.iter().position(|l| *l == layer)?;
+            let k = timeout_depth(layer)?;
             (e.s.unit() == StatedUnit::Duration).then_some((k, e))
         })
         .collect();

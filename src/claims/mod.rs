@@ -16,7 +16,10 @@
 //! scenarios, overrides and seed.
 
 pub mod consistency;
+mod index;
 mod markdown;
+
+pub use index::write_index;
 
 pub use markdown::{system_of, write_system_reports};
 
@@ -285,6 +288,9 @@ pub fn apply_consistency(claims: &[&crate::scenario::Claim], results: &mut [&mut
             );
         }
     }
+    for (c, r) in claims.iter().zip(results.iter_mut()) {
+        mark_calibration(c, r);
+    }
 }
 
 /// [`apply_consistency`] over each report: the scenarios of one system
@@ -315,18 +321,18 @@ pub fn apply_consistency_per_system(judged: &mut [Judged]) {
     }
 }
 
-/// Claims a model input was fitted to (`calibrated`): their outcome is
+/// A claim a model input was fitted to (`calibrated`): its outcome is
 /// "used for calibration" whatever the simulation shows (unless the
-/// consistency pass found them inconsistent, which stays), and the note
+/// consistency pass found it inconsistent, which stays), and the note
 /// names the input.
-pub fn mark_calibration(claims: &[&crate::scenario::Claim], results: &mut [ClaimResult]) {
-    for (c, r) in claims.iter().zip(results.iter_mut()) {
-        let Some(input) = &c.calibrated else { continue };
-        if r.outcome == Outcome::Inconsistent {
-            continue;
-        }
-        r.outcome = Outcome::UsedForCalibration;
-        let why = format!("`{input}` was fitted to this figure, so reproducing it is not evidence");
+fn mark_calibration(c: &crate::scenario::Claim, r: &mut ClaimResult) {
+    let Some(input) = &c.calibrated else { return };
+    if r.outcome == Outcome::Inconsistent {
+        return;
+    }
+    r.outcome = Outcome::UsedForCalibration;
+    let why = format!("`{input}` was fitted to this figure, so reproducing it is not evidence");
+    if !r.note.contains(&why) {
         r.note = if r.note.is_empty() || r.checked_by != crate::summary::CheckedBy::Simulation {
             why
         } else {

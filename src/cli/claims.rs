@@ -192,6 +192,8 @@ pub fn run(a: ClaimsArgs) -> anyhow::Result<i32> {
         for f in claims::write_system_reports(dir, &judged, &command_line(&a))? {
             eprintln!("wrote {}", f.display());
         }
+        let f = claims::write_index(dir, &judged, &command_line(&a))?;
+        eprintln!("wrote {}", f.display());
     }
     Ok(if refuted && a.fail_on_refuted {
         EXIT_FAILED

@@ -12,10 +12,18 @@
 //! in canonical units (seconds, fractions for percentages, MB for sizes).
 
 /// Timeout layers, outermost first: `timeout.LAYER` quantities must nest in
-/// this order (an inner timeout shorter than the one around it).
+/// this order (an inner timeout shorter than the one around it). The last
+/// three (waiting for a pooled connection, a query, opening a connection)
+/// are steps side by side inside the backend, not nested in each other.
 pub const TIMEOUT_LAYERS: [&str; 8] = [
     "client", "gateway", "proxy", "request", "backend", "pool", "query", "connect",
 ];
+
+/// How deep a timeout layer sits (0 outermost); None for an unknown layer.
+pub fn timeout_depth(layer: &str) -> Option<usize> {
+    let k = TIMEOUT_LAYERS.iter().position(|l| *l == layer)?;
+    Some(k.min(5))
+}
 
 /// How a figure was written; percentages are stored as fractions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

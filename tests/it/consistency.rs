@@ -373,6 +373,49 @@ fn a_report_is_checked_across_its_scenarios() {
     let md = std::fs::read_to_string(out.join("sys.md")).unwrap();
     assert!(md.contains("5 s ≥"), "{md}");
     assert!(md.contains("15 s ≥ 5 s: the outer layer gives up first"), "{md}");
+    // The index beside the reports: counts per system and the inconsistency.
+    let readme = out.join("README.md");
+    std::fs::write(&readme, "# Hand-written title\n\nKept.\n").unwrap();
+    Command::cargo_bin("tenantsim")
+        .unwrap()
+        .args([
+            "claims",
+            "--quiet",
+            "--write",
+            out.to_str().unwrap(),
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    let index = std::fs::read_to_string(&readme).unwrap();
+    assert!(
+        index.starts_with("# Hand-written title\n\n<!-- verdict-counts:"),
+        "{index}"
+    );
+    assert!(
+        index.contains("| [sys](sys.md) | 2 | 0 | 0 | 0 | 2 | 0 (0 %) | 0 | 0 |"),
+        "{index}"
+    );
+    assert!(
+        index.contains("- **timeout order**: `gw` (test L1): timeout.gateway = 5s encloses"),
+        "{index}"
+    );
+    assert!(index.trim_end().ends_with("Kept."), "{index}");
+    // Written again, the section is replaced, not repeated.
+    Command::cargo_bin("tenantsim")
+        .unwrap()
+        .args([
+            "claims",
+            "--quiet",
+            "--write",
+            out.to_str().unwrap(),
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    assert_eq!(std::fs::read_to_string(&readme).unwrap(), index);
 }
 
 #[test]
