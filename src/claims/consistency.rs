@@ -37,7 +37,7 @@
 //! only the statements, never a simulation, so it is a pure function of
 //! them and gives its checks in a fixed order.
 
-use crate::scenario::statement::{StatedUnit, Statement};
+use crate::scenario::statement::{Shape, StatedUnit, Statement};
 use std::fmt::Write as _;
 
 /// The kind of contradiction (or agreement) a check looked for.
@@ -370,6 +370,26 @@ fn same_quantity(es: &[&Entry], out: &mut Vec<Check>) {
     }
 }
 
+/// The q-quantile (0 < q < 1) of a distribution of the shape's family and
+/// cv with mean 1.
+fn quantile_over_mean(sh: &Shape, q: f64) -> f64 {
+    use statrs::distribution::{ContinuousCDF, Gamma, LogNormal};
+    match sh.family {
+        "deterministic" => 1.0,
+        "exponential" => -(1.0 - q).ln(),
+        "lognormal" => {
+            let s2 = (1.0 + sh.cv * sh.cv).ln();
+            LogNormal::new(-s2 / 2.0, s2.sqrt()).map_or(f64::NAN, |d| d.inverse_cdf(q))
+        }
+        "gamma" => {
+            let k = 1.0 / (sh.cv * sh.cv);
+            Gamma::new(k, k).map_or(f64::NAN, |d| d.inverse_cdf(q))
+        }
+        // uniform on [1 − √3·cv, 1 + √3·cv]
+        _ => 1.0 + 3f64.sqrt() * sh.cv * (2.0 * q - 1.0),
+    }
+}
+
 /// Where a statistic sits: (order for the distribution-free checks, quantile).
 fn rank(s: &Statement) -> Option<(f64, Option<f64>)> {
     match s.stat.as_str() {
@@ -422,7 +442,7 @@ fn percentiles(es: &[&Entry], out: &mut Vec<Check>) {
                     let shape = p.s.shape.as_ref().or(m.s.shape.as_ref());
                     match shape {
                         Some(sh) => {
-                            let k = sh.quantile_over_mean(q);
+                            let k = quantile_over_mean(sh, q);
                             let implied = (im.0 * k, im.1 * k);
                             let ok = overlap(implied, ip);
                             push(
@@ -787,5 +807,32 @@ fn timeouts(es: &[&Entry], out: &mut Vec<Check>) {
             );
             push(out, Kind::TimeoutOrder, vec![outer.claim, inner.claim], s, ok);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(family: &'static str, cv: f64) -> Shape {
+        Shape {
+            family,
+            cv,
+            key: String::new(),
+        }
+    }
+
+    #[test]
+    fn percentiles_over_the_mean_follow_the_family() {
+        // Closed forms: exponential p95 = −ln 0.05; gamma with cv 1 is the
+        // exponential; a lognormal with cv 1 has σ² = ln 2.
+        let exp95 = -(0.05f64).ln();
+        assert!((quantile_over_mean(&shape("exponential", 1.0), 0.95) - exp95).abs() < 1e-12);
+        assert!((quantile_over_mean(&shape("gamma", 1.0), 0.95) - exp95).abs() < 1e-6);
+        let s = 2f64.ln().sqrt();
+        let ln95 = (1.6448536269514722 * s - s * s / 2.0).exp();
+        assert!((quantile_over_mean(&shape("lognormal", 1.0), 0.95) - ln95).abs() < 1e-6);
+        assert_eq!(quantile_over_mean(&shape("deterministic", 0.0), 0.99), 1.0);
+        assert!((quantile_over_mean(&shape("uniform", 0.5), 0.5) - 1.0).abs() < 1e-12);
     }
 }

@@ -84,27 +84,6 @@ pub struct Shape {
     pub key: String,
 }
 
-impl Shape {
-    /// The q-quantile (0 < q < 1) of the distribution with mean 1.
-    pub fn quantile_over_mean(&self, q: f64) -> f64 {
-        use statrs::distribution::{ContinuousCDF, Gamma, LogNormal};
-        match self.family {
-            "deterministic" => 1.0,
-            "exponential" => -(1.0 - q).ln(),
-            "lognormal" => {
-                let s2 = (1.0 + self.cv * self.cv).ln();
-                LogNormal::new(-s2 / 2.0, s2.sqrt()).map_or(f64::NAN, |d| d.inverse_cdf(q))
-            }
-            "gamma" => {
-                let k = 1.0 / (self.cv * self.cv);
-                Gamma::new(k, k).map_or(f64::NAN, |d| d.inverse_cdf(q))
-            }
-            // uniform on [1 − √3·cv, 1 + √3·cv]
-            _ => 1.0 + 3f64.sqrt() * self.cv * (2.0 * q - 1.0),
-        }
-    }
-}
-
 /// One stated quantity of a claim (`states`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
