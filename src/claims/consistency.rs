@@ -461,7 +461,7 @@ fn percentiles(es: &[&Entry], out: &mut Vec<Check>) {
                                     show_iv(im, unit),
                                     p.s.stat,
                                     show_iv(implied, unit),
-                                    if ok { "within" } else { "outside" },
+                                    if ok { "meeting" } else { "outside" },
                                     show_iv(ip, unit)
                                 ),
                                 ok,
