@@ -22,9 +22,16 @@ other side, and cannot be checked when the interval straddles the limit (or
 the claim is untestable, with the reason). `lint` and `littles_law` claims
 are decided by arithmetic. A failing claim with `if_key` and `if_range` is
 searched along that knob: \"holds only if instance.initial ≥ 6\". Claims that
-contradict each other or Little's law are inconsistent.
+contradict each other or Little's law are inconsistent: before simulating,
+what the claims of one report state (`states`) is checked against each
+other, across the report's scenarios (units, mean against percentile,
+Little's and the utilization law, capacity, timeout order, \"N% faster\").
+A claim whose figure a model input was fitted to (`calibrated`) is \"used for
+calibration\", never \"holds\"; a hold in a run that fails an SLO or is
+overloaded is flagged.
 JSON keeps the older `verdict` (confirmed, refuted, inconclusive, untestable)
-next to `outcome` (holds, fails, holds-only-if, inconsistent, cannot-be-checked).
+next to `outcome` (holds, fails, holds-only-if, inconsistent, cannot-be-checked,
+used-for-calibration).
 Exit codes: 0 judged (1 with --fail-on-refuted and a refuted claim), 2 bad input.")]
 pub struct ClaimsArgs {
     /// Scenario files with [[claim]] entries.
