@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 
 /// Bucket bounds (seconds) of every histogram.
 pub const BOUNDS: &[f64] = &[
-    0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15,
-    0.25, 0.5, 1.0, 2.5, 5.0,
+    0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25,
+    0.5, 1.0, 2.5, 5.0,
 ];
 
 pub struct Histogram {
@@ -46,7 +46,11 @@ impl Histogram {
         }
         let n = self.count.load(Relaxed);
         let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {n}");
-        let _ = writeln!(out, "{name}_sum{{{labels}}} {}", self.sum_ns.load(Relaxed) as f64 * 1e-9);
+        let _ = writeln!(
+            out,
+            "{name}_sum{{{labels}}} {}",
+            self.sum_ns.load(Relaxed) as f64 * 1e-9
+        );
         let _ = writeln!(out, "{name}_count{{{labels}}} {n}");
     }
 }
@@ -117,13 +121,21 @@ impl Metrics {
         let _ = writeln!(o, "# TYPE refsvc_pool_hold_seconds histogram");
         self.pool_hold.write(&mut o, "refsvc_pool_hold_seconds", "");
         let _ = writeln!(o, "# TYPE refsvc_pool_connections gauge");
-        let _ = writeln!(o, "refsvc_pool_connections{{state=\"in_use\"}} {}", self.pool_in_use.load(Relaxed));
+        let _ = writeln!(
+            o,
+            "refsvc_pool_connections{{state=\"in_use\"}} {}",
+            self.pool_in_use.load(Relaxed)
+        );
         let _ = writeln!(o, "refsvc_pool_connections{{state=\"max\"}} {pool_max}");
         let _ = writeln!(o, "# TYPE refsvc_pool_waiting gauge");
         let _ = writeln!(o, "refsvc_pool_waiting {}", self.pool_waiting.load(Relaxed));
         let _ = writeln!(o, "# TYPE refsvc_cache_hits_total counter");
         for (i, l) in CACHE_LEVELS.iter().enumerate() {
-            let _ = writeln!(o, "refsvc_cache_hits_total{{level=\"{l}\"}} {}", self.cache_hits[i].load(Relaxed));
+            let _ = writeln!(
+                o,
+                "refsvc_cache_hits_total{{level=\"{l}\"}} {}",
+                self.cache_hits[i].load(Relaxed)
+            );
         }
         let _ = writeln!(o, "# TYPE refsvc_in_flight gauge");
         let _ = writeln!(o, "refsvc_in_flight {}", self.in_flight.load(Relaxed));

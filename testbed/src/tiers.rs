@@ -22,16 +22,16 @@ impl TierSpec {
         let (name, rest) = s.split_once(':').unwrap_or((s, ""));
         let name = name.trim();
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            return Err(format!("tier `{s}`: the name may only hold letters, digits, `-` and `_`"));
+            return Err(format!(
+                "tier `{s}`: the name may only hold letters, digits, `-` and `_`"
+            ));
         }
         let (mut rate, mut burst, mut conc) = (None, None, None);
         for kv in rest.split(',').map(str::trim).filter(|x| !x.is_empty()) {
             let (k, v) = kv
                 .split_once('=')
                 .ok_or_else(|| format!("tier `{s}`: `{kv}` is not KEY=VALUE (rate, burst, conc)"))?;
-            let num: f64 = v
-                .parse()
-                .map_err(|_| format!("tier `{s}`: `{v}` is not a number"))?;
+            let num: f64 = v.parse().map_err(|_| format!("tier `{s}`: `{v}` is not a number"))?;
             if !(num.is_finite() && num > 0.0) {
                 return Err(format!("tier `{s}`: {k} must be > 0"));
             }

@@ -93,7 +93,9 @@ pub fn burn(demand_s: f64) -> f64 {
     let mut x: u64 = 0x2545_F491_4F6C_DD1D ^ (demand_s.to_bits());
     loop {
         for _ in 0..256 {
-            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
             x ^= x >> 29;
         }
         std::hint::black_box(x);
