@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+"""What the calibration run measured beside the access log, and the
+service's capacity. Prints JSON.
+
+- host_cpu_per_request_s: CPU seconds the service core spent per request
+  (refsvc + PostgreSQL + Redis, from /proc) less the request's own logged
+  CPU work: HTTP handling, the database's and Redis's CPU. The access log
+  cannot see it; they share the core with the request's work.
+- outside_handler_s: the client's mean latency less the log's (handler
+  entry to response) less the host CPU: loopback, HTTP, client-side time.
+- capacity_rps: 1 / (core CPU per request), the rate that saturates the
+  service core; pool_bound_rps: pool size / (connection hold per request).
+
+usage: capacity.py CALDIR POOL"""
+import csv, json, statistics, sys
+
+cal, pool = sys.argv[1], int(sys.argv[2])
+run = f"{cal}/run"
+rows = list(csv.DictReader(open(f"{run}/access.csv")))
+ok = [r for r in rows if r["status"] == "200"]
+client = json.load(open(f"{run}/client.json"))
+c0, c1 = map(float, open(f"{run}/core_cpu").read().split())
+core_per_req = (c1 - c0) / max(len(rows), 1)
+work = statistics.fmean(float(r["cpu_s"]) for r in ok)
+log_mean = statistics.fmean(float(r["latency_s"]) for r in ok)
+hold_per_req = statistics.fmean(float(r["hold_s"]) for r in ok)
+host = max(core_per_req - work, 0.0)
+out = {
+    "capacity_rps": round(1.0 / core_per_req, 1),
+    "core_cpu_per_request_s": core_per_req,
+    "logged_cpu_per_request_s": work,
+    "host_cpu_per_request_s": host,
+    "client_latency_mean_s": client["latency_mean_s"],
+    "log_latency_mean_s": log_mean,
+    "outside_handler_s": max(client["latency_mean_s"] - log_mean - host, 0.0),
+    "hold_per_request_s": hold_per_req,
+    "pool_bound_rps": {str(n): round(n / hold_per_req, 1) for n in (2, 4, 8, 16)},
+    "calibration_requests": len(rows),
+    "calibration_rate_rps": client["offered_rps"],
+    "calibration_pool": pool,
+}
+print(json.dumps(out, indent=1))
