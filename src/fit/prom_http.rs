@@ -83,7 +83,7 @@ pub fn get(hostport: &str, path: &str) -> Result<String, String> {
 /// Ask `url` (a Prometheus server) for [`QUERIES`] over [start, end] (Unix
 /// seconds); the answers as one export. A query with no series is left out.
 pub fn fetch_export(url: &str, start: f64, end: f64) -> Result<String, String> {
-    if !(end > start) {
+    if start.is_nan() || end.is_nan() || end <= start {
         return Err(format!("the range [{start}, {end}] is empty"));
     }
     let (hostport, prefix) = split_url(url)?;
