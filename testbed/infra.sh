@@ -6,6 +6,15 @@
 
 TB_SVC_CORE=${TB_SVC_CORE:-0}
 TB_LOAD_CORE=${TB_LOAD_CORE:-1}
+# Priorities: the machine may be shared (other users' builds). Pinning keeps
+# our processes apart from each other but not from theirs: at nice 0 the
+# service's one thread gets a fair share among every runnable thread of its
+# core, and their builds shape its latency. So the service, PostgreSQL and
+# Redis run at nice $TB_SVC_NICE and the load client at $TB_LOAD_NICE
+# (as root; otherwise nice 0 and a warning). Prometheus stays at 0.
+TB_SVC_NICE=${TB_SVC_NICE:--15}
+TB_LOAD_NICE=${TB_LOAD_NICE:--10}
+if [ "$(id -u)" != 0 ]; then TB_SVC_NICE=0 TB_LOAD_NICE=0; echo "testbed: not root: nice 0, other processes on the cores will show in the latencies" >&2; fi
 TB_PIDS=()
 
 tb_log() { echo "testbed: $*" >&2; }
@@ -49,11 +58,11 @@ tb_start_infra() {
     || { cat "$TB_WORK/initdb.log" >&2; return 1; }
   # synchronous_commit off: a write's commit does not wait for the disk
   # (the testbed measures CPU, pool and queueing, not this machine's fsync).
-  taskset -c "$TB_SVC_CORE" runuser -u postgres -- "$TB_PGBIN/pg_ctl" -D "$TB_WORK/pg/data" -l "$TB_WORK/pg/server.log" -w \
+  taskset -c "$TB_SVC_CORE" nice -n "$TB_SVC_NICE" runuser -u postgres -- "$TB_PGBIN/pg_ctl" -D "$TB_WORK/pg/data" -l "$TB_WORK/pg/server.log" -w \
     -o "-p $TB_PGPORT -k $TB_WORK/pg -c listen_addresses=127.0.0.1 -c max_connections=60 -c synchronous_commit=off -c shared_buffers=128MB" \
     start >/dev/null
   TB_PG_STARTED=1
-  taskset -c "$TB_SVC_CORE" redis-server --port "$TB_REDISPORT" --bind 127.0.0.1 --save '' --appendonly no \
+  taskset -c "$TB_SVC_CORE" nice -n "$TB_SVC_NICE" redis-server --port "$TB_REDISPORT" --bind 127.0.0.1 --save '' --appendonly no \
     --maxmemory 256mb --maxmemory-policy allkeys-lru --daemonize no >"$TB_WORK/redis.log" 2>&1 &
   TB_PIDS+=($!)
   cat >"$TB_WORK/prometheus.yml" <<PROM
@@ -65,7 +74,7 @@ scrape_configs:
       - targets: ["127.0.0.1:${TB_SVCPORT:-0}"]
 PROM
   tb_wait_port "$TB_REDISPORT" redis 10
-  tb_log "PostgreSQL 127.0.0.1:$TB_PGPORT and Redis 127.0.0.1:$TB_REDISPORT on core $TB_SVC_CORE; work dir $TB_WORK"
+  tb_log "PostgreSQL 127.0.0.1:$TB_PGPORT and Redis 127.0.0.1:$TB_REDISPORT on core $TB_SVC_CORE (nice $TB_SVC_NICE); work dir $TB_WORK"
 }
 
 # Prometheus scrapes the service at $1 (port) every second.
@@ -81,7 +90,7 @@ tb_start_prometheus() {
 # tb_start_service PORT POOL CACHE LOG [extra refsvc args...]
 tb_start_service() {
   local port=$1 pool=$2 cache=$3 log=$4; shift 4
-  taskset -c "$TB_SVC_CORE" "$TB_BIN/refsvc" --port "$port" --workers "${TB_WORKERS:-1}" \
+  taskset -c "$TB_SVC_CORE" nice -n "$TB_SVC_NICE" "$TB_BIN/refsvc" --port "$port" --workers "${TB_WORKERS:-1}" \
     --pg "host=127.0.0.1 port=$TB_PGPORT user=postgres dbname=postgres" \
     --redis "redis://127.0.0.1:$TB_REDISPORT/" --pool-size "$pool" --cache "$cache" --access-log "$log" \
     "$@" >>"$TB_WORK/refsvc.log" 2>&1 &

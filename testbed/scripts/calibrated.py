@@ -15,7 +15,7 @@ sc = tomllib.loads(text)
 us = lambda s: f"{s * 1e6:.1f}us"
 out = [text.rstrip("\n"), "",
        "# ---- Added by testbed/run.sh from the calibration run, outside the access log ----",
-       f"# The service core spent {us(cap['core_cpu_per_request_s'])} of CPU per request (refsvc, PostgreSQL, Redis",
+       f"# The service core spent {us(cap['core_cpu_per_request_s'])} of CPU per request (refsvc, PostgreSQL, Redis, interrupts",
        f"# from /proc) of which the log's cpu_s is {us(cap['logged_cpu_per_request_s'])}: the other",
        f"# {us(cap['host_cpu_per_request_s'])} (HTTP handling, database and Redis CPU) is a CPU stage on the same core.",
        f"# The client saw {us(cap['client_latency_mean_s'])} on average, the log {us(cap['log_latency_mean_s'])}: the",

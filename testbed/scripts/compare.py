@@ -32,6 +32,18 @@ def measured_rep(d, warmup):
     reads = [r["cache_level"] for r in rows if r["endpoint"] == "read" and r["status"] == "200"]
     hits = sum(1 for l in reads if l in ("l1", "l2"))
     by_reason = c["reasons"]
+    # The service core: how busy it was, and how much of it went to other
+    # processes than ours (the machine is shared).
+    core = {}
+    try:
+        p0, i0, t0, p1, i1, t1 = map(float, open(f"{d}/core_stat").read().split())
+        o0, o1 = map(float, open(f"{d}/core_cpu").read().split())
+        if t1 > t0:
+            core = {"service_core_busy": (p1 - p0 + i1 - i0) / (t1 - t0),
+                    "service_core_interrupt_share": (i1 - i0) / (t1 - t0),
+                    "service_core_foreign_share": max((p1 - p0) - (o1 - o0), 0.0) / (t1 - t0)}
+    except (OSError, ValueError):
+        pass
     sent = max(c["sent"], 1)
     return {
         "throughput_rps": c["throughput_rps"],
@@ -43,6 +55,7 @@ def measured_rep(d, warmup):
         "cache_hit_ratio": hits / len(reads) if reads else 0.0,
         "errors_by_reason": {k: v / sent for k, v in by_reason.items() if k != "ok"},
         "max_send_lag_s": c["max_send_lag_s"],
+        **core,
     }
 
 

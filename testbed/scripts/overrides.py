@@ -6,13 +6,15 @@ an asynchronous server, the key space and cache capacities, the tier
 limits). Nothing here comes from a measurement of the setting. One
 override a line.
 
-usage: overrides.py FITTED RATE POOL CACHE DURATION WARMUP POOL_TIMEOUT_S KEYS ZIPF L1 FREE_RATE FREE_CONC PRO_CONC REPS"""
+usage: overrides.py FITTED RATE POOL CACHE DURATION WARMUP POOL_TIMEOUT_S KEYS ZIPF L1 FREE_RATE FREE_CONC PRO_CONC REPS [USERS THINK]"""
 import sys, tomllib
 
 (fitted, rate, pool, cache, duration, warmup, pool_timeout, keys, zipf, l1,
  free_rate, free_conc, pro_conc, reps) = sys.argv[1:15]
+# A closed loop: USERS (over all tenants) and THINK after the 14 above.
+users, think = (int(sys.argv[15]), sys.argv[16]) if len(sys.argv) > 16 else (None, None)
 sc = tomllib.load(open(fitted, "rb"))
-rate = float(rate)
+rate = 0.0 if rate == "closed" else float(rate)
 tenants = sum(w["tenants"] for w in sc["workload"] if not w["name"].endswith("-bursts"))
 sets = [
     f"simulation.duration={duration}s",
@@ -30,7 +32,11 @@ for i, w in enumerate(sc["workload"]):
     # The client draws each request's tenant uniformly: every tenant offers
     # rate / tenants. Bursts seen at calibration are not part of a setting.
     r = 0.0 if w["name"].endswith("-bursts") else rate / tenants
-    sets.append(f'workload.{i}.arrival={{process="poisson", rate_per_s={max(r, 1e-9):.6f}}}')
+    if users is not None and not w["name"].endswith("-bursts"):
+        # refload gives user u the tenant u mod tenants: users / tenants each.
+        sets.append(f'workload.{i}.arrival={{process="closed", users={users // tenants}, think_time="{think}"}}')
+    else:
+        sets.append(f'workload.{i}.arrival={{process="poisson", rate_per_s={max(r, 1e-9):.6f}}}')
     sets.append(f"workload.{i}.keys={{items={keys}, zipf={zipf}, shared=true}}")
 for i, t in enumerate(sc["tier"]):
     if t["name"] == "free":

@@ -8,6 +8,14 @@
 //! omission): if the client itself falls behind, its lag shows up in the
 //! latencies and in `max_send_lag_s`, and the run says so.
 //!
+//! Closed loop (`--users N --think D` instead of `--rate`): N users, each
+//! with its own tenant, think for an exponential time of mean D, send a
+//! request and wait for its answer, then think again. Latency is measured
+//! from the send: a user that waits is the system being measured (the
+//! offered load falls as latency grows), which is what tenantsim's `closed`
+//! arrival process models — it is not a fixed rate with coordinated
+//! omission.
+//!
 //! Bounded: at most `--max-requests`, for at most `--duration` plus
 //! `--timeout`, with at most `--max-in-flight` open requests (beyond it a
 //! due request is counted as `client_overflow`, not sent). Loopback only.
@@ -36,8 +44,14 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: String,
     /// Requests per second (the mean of the Poisson process).
+    #[arg(long, required_unless_present = "users", conflicts_with = "users")]
+    rate: Option<f64>,
+    /// Closed loop: this many users, each sending one request at a time.
+    #[arg(long, requires = "think")]
+    users: Option<usize>,
+    /// Closed loop: mean think time between a user's answer and its next request (exponential).
     #[arg(long)]
-    rate: f64,
+    think: Option<String>,
     #[arg(long, default_value = "30s")]
     duration: String,
     /// Requests due before this are sent but left out of the summary.
@@ -168,6 +182,25 @@ async fn one_request(addr: &str, idle: &Idle, req: &[u8]) -> (u16, String) {
     (0, "io_error".into())
 }
 
+/// An endpoint drawn from the mix (shares summing to `total`).
+fn pick<R: rand::Rng>(mix: &[(&'static str, f64)], total: f64, rng: &mut R) -> &'static str {
+    let u: f64 = rng.random::<f64>() * total;
+    let mut acc = 0.0;
+    mix.iter()
+        .find(|(_, s)| {
+            acc += s;
+            u < acc
+        })
+        .map_or(mix[mix.len() - 1].0, |x| x.0)
+}
+
+fn request(endpoint: &str, key: u64, addr: &str, tenant: &str) -> String {
+    let method = if endpoint == "write" { "POST" } else { "GET" };
+    format!(
+        "{method} /{endpoint}?key={key} HTTP/1.1\r\nHost: {addr}\r\nX-Tenant: {tenant}\r\nContent-Length: 0\r\n\r\n"
+    )
+}
+
 fn quantile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -181,16 +214,19 @@ fn main() -> anyhow::Result<()> {
     let a = Args::parse();
     let d = |s: &str| tenantsim_refsvc::parse_duration(s).map_err(anyhow::Error::msg);
     let (duration, warmup, timeout) = (d(&a.duration)?, d(&a.warmup)?, d(&a.timeout)?);
-    anyhow::ensure!(a.rate > 0.0 && a.rate.is_finite(), "--rate must be > 0");
+    if let Some(r) = a.rate {
+        anyhow::ensure!(r > 0.0 && r.is_finite(), "--rate must be > 0");
+    }
     anyhow::ensure!(warmup < duration, "--warmup must be shorter than --duration");
     anyhow::ensure!(
         a.addr.starts_with("127.") || a.addr.starts_with("localhost:"),
         "--addr must be a loopback address"
     );
-    let tenants: Vec<String> = read_tier_map(&std::fs::read_to_string(&a.tier_map)?)
+    let tenants: Rc<Vec<String>> = read_tier_map(&std::fs::read_to_string(&a.tier_map)?)
         .map_err(anyhow::Error::msg)?
         .into_keys()
-        .collect();
+        .collect::<Vec<_>>()
+        .into();
     let mut mix: Vec<(&'static str, f64)> = Vec::new();
     for kv in a.mix.split(',') {
         let (k, v) = kv
@@ -205,6 +241,7 @@ fn main() -> anyhow::Result<()> {
         mix.push((name, v.trim().parse()?));
     }
     let total: f64 = mix.iter().map(|x| x.1).sum();
+    let mix: Rc<Vec<(&'static str, f64)>> = Rc::new(mix);
     anyhow::ensure!(total > 0.0, "--mix: the shares add up to 0");
     let keys = KeyChooser::new(a.keys, a.zipf).map_err(anyhow::Error::msg)?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -216,8 +253,60 @@ fn main() -> anyhow::Result<()> {
     local.block_on(&rt, async {
         let idle: Idle = Rc::default();
         let mut rng = rand::rngs::StdRng::seed_from_u64(a.seed);
-        let exp = rand_distr::Exp::new(a.rate).map_err(|e| anyhow::anyhow!("{e}"))?;
         let start = Instant::now();
+        if let (Some(users), Some(think)) = (a.users, &a.think) {
+            let think = d(think)?;
+            let sent = Rc::new(RefCell::new(0u64));
+            let mut handles = Vec::new();
+            for u in 0..users {
+                let mut urng = rand::rngs::StdRng::seed_from_u64(a.seed.wrapping_mul(1_000_003).wrapping_add(u as u64));
+                let (idle, outcomes, addr, sent, mix, tenants) = (
+                    Idle::default(),
+                    outcomes.clone(),
+                    addr.clone(),
+                    sent.clone(),
+                    mix.clone(),
+                    tenants.clone(),
+                );
+                let keys = KeyChooser::new(a.keys, a.zipf).map_err(anyhow::Error::msg)?;
+                let tenant = u % tenants.len();
+                let max_requests = a.max_requests;
+                handles.push(tokio::task::spawn_local(async move {
+                    loop {
+                        let e: f64 = rand_distr::Exp1.sample(&mut urng);
+                        tokio::time::sleep(Duration::from_secs_f64(think * e)).await;
+                        let due = start.elapsed().as_secs_f64();
+                        if due >= duration || *sent.borrow() >= max_requests {
+                            break;
+                        }
+                        *sent.borrow_mut() += 1;
+                        let endpoint = pick(&mix, total, &mut urng);
+                        let key = keys.sample(&mut urng);
+                        let req = request(endpoint, key, &addr, &tenants[tenant]);
+                        let r = tokio::time::timeout(
+                            Duration::from_secs_f64(timeout),
+                            one_request(&addr, &idle, req.as_bytes()),
+                        )
+                        .await;
+                        let (status, reason) = r.unwrap_or((0, "client_timeout".into()));
+                        outcomes.borrow_mut().push(Outcome {
+                            due_s: due,
+                            endpoint,
+                            tenant,
+                            status,
+                            reason,
+                            latency_s: start.elapsed().as_secs_f64() - due,
+                        });
+                    }
+                }));
+            }
+            for h in handles {
+                let _ = h.await;
+            }
+            return Ok(());
+        }
+        let rate = a.rate.unwrap_or(1.0);
+        let exp = rand_distr::Exp::new(rate).map_err(|e| anyhow::anyhow!("{e}"))?;
         let mut due = 0.0f64;
         let mut handles = Vec::new();
         for _ in 0..a.max_requests {
@@ -225,15 +314,7 @@ fn main() -> anyhow::Result<()> {
             if due >= duration {
                 break;
             }
-            let u: f64 = rng.random::<f64>() * total;
-            let mut acc = 0.0;
-            let endpoint = mix
-                .iter()
-                .find(|(_, s)| {
-                    acc += s;
-                    u < acc
-                })
-                .map_or(mix[mix.len() - 1].0, |x| x.0);
+            let endpoint = pick(&mix, total, &mut rng);
             let tenant = rng.random_range(0..tenants.len());
             let key = keys.sample(&mut rng);
             // tokio's timers tick in whole milliseconds: sleep to a
@@ -259,11 +340,7 @@ fn main() -> anyhow::Result<()> {
                 });
                 continue;
             }
-            let method = if endpoint == "write" { "POST" } else { "GET" };
-            let req = format!(
-                "{method} /{endpoint}?key={key} HTTP/1.1\r\nHost: {}\r\nX-Tenant: {}\r\nContent-Length: 0\r\n\r\n",
-                addr, tenants[tenant]
-            );
+            let req = request(endpoint, key, &addr, &tenants[tenant]);
             let (idle, outcomes, in_flight, addr) = (idle.clone(), outcomes.clone(), in_flight.clone(), addr.clone());
             *in_flight.borrow_mut() += 1;
             handles.push(tokio::task::spawn_local(async move {
