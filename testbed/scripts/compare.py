@@ -55,6 +55,10 @@ def measured_rep(d, warmup):
         "cache_hit_ratio": hits / len(reads) if reads else 0.0,
         "errors_by_reason": {k: v / sent for k, v in by_reason.items() if k != "ok"},
         "max_send_lag_s": c["max_send_lag_s"],
+        # Diagnostics: the connection hold and the server-side latency.
+        "hold_mean_s": statistics.fmean(float(r["hold_s"]) for r in rows if float(r["hold_s"]) > 0) if any(float(r["hold_s"]) > 0 for r in rows) else 0.0,
+        "log_latency_mean_s": statistics.fmean(float(r["latency_s"]) for r in rows if r["status"] == "200") if rows else 0.0,
+        "client_latency_mean_s": c["latency_mean_s"],
         **core,
     }
 
@@ -86,7 +90,11 @@ def main():
     if cache == "off":
         predicted["cache_hit_ratio"] = {"mean": 0.0, "ci95": None} if predicted["cache_hit_ratio"]["mean"] is None else predicted["cache_hit_ratio"]
     reasons = sorted({k for r in runs for k in r["errors_by_reason"]})
-    pred_reasons = {k: summ[k]["mean"] for k in ("rejected_rate_limited", "rejected_tenant_limit", "pool_timeouts") if k in summ}
+    # Error rates by reason, as shares of arrivals, in the client's words.
+    arrived = summ.get("requests_arrived", {}).get("mean") or 0.0
+    pred_reasons = {name: summ[k]["mean"] / arrived for k, name in
+                    (("rejected_rate_limited", "rate_limited"), ("rejected_tenant_limit", "tenant_limit"), ("pool_timeouts", "pool_timeout"))
+                    if k in summ and arrived > 0}
     out = {
         "setting": {"pool_size": int(pool), "cache": cache, "rate_rps": float(rate),
                     "load": float(rate) / float(capacity), "capacity_rps": float(capacity),
@@ -95,7 +103,7 @@ def main():
         "measured": {m: mean_ci([r[m] for r in runs]) for m in METRICS},
         "predicted": predicted,
         "measured_errors_by_reason": {k: mean_ci([r["errors_by_reason"].get(k, 0.0) for r in runs]) for k in reasons},
-        "predicted_error_counts": pred_reasons,
+        "predicted_errors_by_reason": pred_reasons,
         "measured_repetitions": runs,
     }
     print(json.dumps(out, indent=1))
