@@ -25,4 +25,9 @@ for name in sc.get("endpoint", {}):
     out += ["", f"[[endpoint.{name}.stage]]", 'name = "host-cpu"', f'cpu = "{us(cap["host_cpu_per_request_s"])}"']
     if cap["outside_handler_s"] > 0:
         out += ["", f"[[endpoint.{name}.stage]]", 'name = "outside-handler"', f'wait = "{us(cap["outside_handler_s"])}"']
+bg = cap.get("background_cpu_per_s", 0.0)
+if bg > 0:
+    out += ["", f"# The idle core used {bg * 100:.1f} % of its time before the load (database and Redis timers,",
+            "# Prometheus scraping /metrics): a background task on the instance, 100 ms apart.",
+            "[[background]]", 'name = "idle-core"', 'period = "100ms"', f'cpu = "{us(bg * 0.1)}"']
 print("\n".join(out))
