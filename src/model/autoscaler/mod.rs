@@ -10,6 +10,7 @@
 
 pub mod hpa;
 mod observe;
+pub mod replica_calc;
 mod schedule;
 mod step;
 mod target_tracking;
