@@ -14,6 +14,7 @@ mod docs;
 mod fit;
 mod fuzz_corpus;
 mod generated;
+mod hpa_conformance;
 mod limits;
 mod lint;
 mod memory;

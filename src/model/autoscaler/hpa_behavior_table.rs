@@ -695,6 +695,7 @@ fn ported_stabilization_with_behaviors() {
 /// no scale-up window), under the default behaviors with current = 100.
 #[test]
 fn ported_legacy_stabilization() {
+    #[allow(clippy::type_complexity)]
     let cases: Vec<(&str, Vec<(u32, f64)>, u32, u32)> = vec![
         ("empty log", vec![], 5, 5),
         ("stabilize", vec![(4, 120.0), (5, 60.0)], 3, 5),
@@ -729,6 +730,7 @@ fn ported_legacy_stabilization() {
 /// (change, seconds ago).
 #[test]
 fn ported_store_scale_events_counting() {
+    #[allow(clippy::type_complexity)]
     let cases: Vec<(&str, Vec<(i64, f64)>, i64)> = vec![
         ("empty entries with default behavior", vec![], 0),
         ("empty entries with two-policy-behavior", vec![], 0),
