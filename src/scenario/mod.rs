@@ -11,6 +11,7 @@
 
 mod error;
 pub mod generate;
+pub mod hpa_explain;
 pub mod hpa_import;
 pub mod limits;
 mod overrides;

@@ -8,6 +8,7 @@
 //! [`Observation`]; its answer is clamped to [min, max] here, so every
 //! policy keeps replicas within bounds.
 
+pub mod explain;
 pub mod hpa;
 pub mod k8s_view;
 mod observe;

@@ -703,8 +703,25 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-fn run(c: &Case, cfg: &CalcConfig) -> Result<Calculation, CalcError> {
-    calculate(cfg, NOW, c.current, &c.pods(), &c.input())
+/// Each case runs through [`crate::model::autoscaler::explain::explain`],
+/// the function behind `tenantsim hpa explain` (wide bounds, no history),
+/// and is judged on its metric's calculation.
+fn run(c: &Case, cfg: &CalcConfig) -> Result<Calculation, String> {
+    use crate::model::autoscaler::explain::{explain, History, MetricRead};
+    use crate::model::autoscaler::hpa::HpaSpec;
+    let read = MetricRead {
+        name: c.go_test.to_string(),
+        target: String::new(),
+        input: c.input(),
+    };
+    let mut spec = HpaSpec::with_defaults(0, 1000);
+    spec.tolerance = cfg.tolerance_up;
+    let mut e = explain(spec, cfg, NOW, c.current, &c.pods(), &[read], &History::default());
+    let m = e.metrics.remove(0);
+    match (m.calculation, m.error) {
+        (Some(calc), _) => Ok(calc),
+        (None, e) => Err(e.unwrap_or_default()),
+    }
 }
 
 #[test]
@@ -723,7 +740,7 @@ fn ported_replica_calculator_cases() {
                 }
             }
             (Err(text), Err(e)) => {
-                assert!(e.to_string().contains(text), "{}: error `{e}`", c.go_test);
+                assert!(e.contains(text), "{}: error `{e}`", c.go_test);
             }
             _ => panic!("{}: expected {:?}, got {got:?}", c.go_test, c.expect),
         }
