@@ -283,7 +283,10 @@ const POD_KEYS: &[&str] = &[
     "metrics",
 ];
 
-fn pod(v: &Value, path: &str) -> Result<(PodState, BTreeMap<String, (f64, f64, f64)>), String> {
+/// A pod's samples by metric name: (value, timestamp, window).
+type Samples = BTreeMap<String, (f64, f64, f64)>;
+
+fn pod(v: &Value, path: &str) -> Result<(PodState, Samples), String> {
     let m = object(v, path, POD_KEYS)?;
     let name = m
         .get("name")
