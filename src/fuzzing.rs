@@ -48,7 +48,7 @@ pub fn scenario(data: &[u8]) {
     if std::fs::write(dir.join("inc.toml"), inc).is_err() || std::fs::write(dir.join("trace.csv"), trace).is_err() {
         return;
     }
-    if let Ok(sc) = crate::scenario::Scenario::from_str(&dir.join("main.toml"), main, &sets) {
+    if let Ok(sc) = crate::scenario::from_str(&dir.join("main.toml"), main, &sets) {
         // Whatever resolved must be within the limits a run checks first.
         let _ = crate::scenario::limits::check(&sc);
     }
@@ -74,7 +74,7 @@ pub fn trace(data: &[u8]) {
 /// A Kubernetes HPA manifest (YAML).
 pub fn hpa(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = crate::scenario::hpa_import::import_hpa(text);
+        let _ = tenantsim_import::hpa::import_hpa(text);
     }
 }
 
@@ -108,7 +108,7 @@ pub fn access_log(data: &[u8]) {
         let _ = crate::fit::qq_chart(e);
     }
     if let Ok(scenario) = crate::fit::render(Some(&fit), None, &fit_render_options(false)) {
-        let _ = crate::scenario::Scenario::from_str(Path::new("fitted.toml"), &scenario, &[]);
+        let _ = crate::scenario::from_str(Path::new("fitted.toml"), &scenario, &[]);
     }
     let _ = crate::fit::render(Some(&fit), None, &fit_render_options(true));
 }
@@ -121,7 +121,7 @@ pub fn prometheus(data: &[u8]) {
     let Ok(series) = parse_export(text) else { return };
     let Ok(prom) = fit_export(&series) else { return };
     if let Ok(scenario) = crate::fit::render(None, Some(&prom), &fit_render_options(false)) {
-        let _ = crate::scenario::Scenario::from_str(Path::new("fitted.toml"), &scenario, &[]);
+        let _ = crate::scenario::from_str(Path::new("fitted.toml"), &scenario, &[]);
     }
 }
 

@@ -14,23 +14,27 @@
 pub mod bench;
 pub mod claims;
 pub mod cli;
-pub mod engine;
 pub mod files;
 pub mod fit;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod lint;
-pub mod metrics;
-pub mod model;
 pub mod plan;
 pub mod report;
 pub mod runner;
-pub mod scenario;
 pub mod serve;
-pub mod stats;
 pub mod summary;
 pub mod sweep;
 pub mod validate;
+
+// The layers below the application, each its own crate (crates/): the
+// paths `tenantsim::engine`, `tenantsim::model`, `tenantsim::scenario`, ...
+// name them for users of this library and for the modules here.
+pub use tenantsim_engine as engine;
+pub use tenantsim_engine::stats;
+pub use tenantsim_model as model;
+pub use tenantsim_model::metrics;
+pub use tenantsim_scenario as scenario;
+pub use tenantsim_scenario::lint;
 
 /// A problem with what the user asked for (a flag, a folder, a parameter
 /// spec), as opposed to a scenario file error: the CLI exits with code 2.

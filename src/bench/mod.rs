@@ -86,7 +86,7 @@ pub fn peak_rss_mb() -> Option<f64> {
 }
 
 fn scenario(name: &str, text: &str, sets: &[String]) -> anyhow::Result<Scenario> {
-    Ok(Scenario::from_str(Path::new(name), text, sets)?)
+    Ok(crate::scenario::from_str(Path::new(name), text, sets)?)
 }
 
 fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> anyhow::Result<T> {

@@ -50,7 +50,7 @@ pub fn judge_file(
     note: &dyn Fn(&str),
 ) -> anyhow::Result<Judged> {
     let sources = source::load(path)?;
-    let sc = Scenario::from_sources(sources.clone(), sets)?;
+    let sc = crate::scenario::from_sources(sources.clone(), sets)?;
     let simulate = |sc: &Scenario, progress: &(dyn Fn(f64) + Sync)| -> RunOutput {
         if sc.claims.iter().any(|c| c.metric.is_some()) {
             let mut out = runner::run(sc, progress);
@@ -88,7 +88,7 @@ pub fn judge_file(
             if !cache.contains_key(&ck) {
                 let mut s2 = sets.to_vec();
                 s2.push(format!("{}={}", cond.key, text));
-                let sc2 = Scenario::from_sources(sources.clone(), &s2)?;
+                let sc2 = crate::scenario::from_sources(sources.clone(), &s2)?;
                 let sim = c.metric.is_some();
                 if sim {
                     note(&format!("{}: claim `{}` at {} = {}", sc.name, c.id, cond.key, text));

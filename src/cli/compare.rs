@@ -4,7 +4,6 @@
 use super::{progress_bar, BadInput, EXIT_OK};
 use crate::report::{self, compare::compare};
 use crate::runner;
-use crate::scenario::Scenario;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -70,16 +69,16 @@ pub fn run(a: CompareArgs) -> anyhow::Result<i32> {
             )
             .into());
         }
-        let sa = Scenario::load(&a.scenarios[0], &common).map_err(|e| ov.name_flag(e))?;
+        let sa = crate::scenario::load(&a.scenarios[0], &common).map_err(|e| ov.name_flag(e))?;
         let mut b_sets = common.clone();
         b_sets.extend(a.set.iter().cloned());
-        let sb = Scenario::load(&a.scenarios[0], &b_sets).map_err(|e| ov.name_flag(e))?;
+        let sb = crate::scenario::load(&a.scenarios[0], &b_sets).map_err(|e| ov.name_flag(e))?;
         let label = format!("{} with {}", sa.name, a.set.join(" "));
         (sa, sb, label)
     } else {
         common.extend(a.set.iter().cloned());
-        let sa = Scenario::load(&a.scenarios[0], &common).map_err(|e| ov.name_flag(e))?;
-        let sb = Scenario::load(&a.scenarios[1], &common).map_err(|e| ov.name_flag(e))?;
+        let sa = crate::scenario::load(&a.scenarios[0], &common).map_err(|e| ov.name_flag(e))?;
+        let sb = crate::scenario::load(&a.scenarios[1], &common).map_err(|e| ov.name_flag(e))?;
         let label = sb.name.clone();
         (sa, sb, label)
     };

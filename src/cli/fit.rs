@@ -225,7 +225,7 @@ pub fn run(a: FitArgs) -> anyhow::Result<i32> {
         };
         let path = a.out.clone().unwrap_or_else(|| PathBuf::from("fitted.toml"));
         let ov = crate::scenario::Overrides::new(&[], a.seed, a.replications);
-        let sc = crate::scenario::Scenario::from_str(&path, &text, &ov.sets).map_err(|e| ov.name_flag(e))?;
+        let sc = crate::scenario::from_str(&path, &text, &ov.sets).map_err(|e| ov.name_flag(e))?;
         let history: Vec<(f64, f64)> = prom
             .as_ref()
             .map(|p| {
@@ -297,7 +297,7 @@ fn synthesize(a: &FitArgs, truth: &Path) -> anyhow::Result<i32> {
         .out
         .clone()
         .ok_or_else(|| bad("--synthesize needs --out LOG.csv".into()))?;
-    let sc = crate::scenario::Scenario::load(truth, &[])?;
+    let sc = crate::scenario::load(truth, &[])?;
     let start = fit::timestamp::parse_timestamp(&a.start)
         .ok_or_else(|| bad(format!("--start {}: not an RFC 3339 time", a.start)))?;
     let reqs = fit::synth::synthesize(&sc, a.seed.unwrap_or(sc.simulation.seed), start).map_err(bad)?;

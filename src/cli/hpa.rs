@@ -1,14 +1,14 @@
 //! `tenantsim hpa explain`: why the HPA did what it did at one sync, from
 //! its manifest and a snapshot of its pods, step by step (text) or as JSON.
-//! Reading is `scenario::hpa_explain`'s, computing the model's
+//! Reading is `tenantsim_import::hpa_explain`'s, computing the model's
 //! (`model::autoscaler::explain`); this file only prints.
 
 use super::{BadInput, EXIT_OK};
 use crate::model::autoscaler::explain::{explain, Explanation};
 use crate::model::autoscaler::replica_calc::{PodClass, Target};
-use crate::scenario::hpa_explain::{read, show_milli, ExplainInput};
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use tenantsim_import::hpa_explain::{read, show_milli, ExplainInput};
 
 #[derive(clap::Args, Debug)]
 pub struct HpaArgs {

@@ -2,8 +2,8 @@
 //! equivalent `[autoscaler]` TOML, so users test the HPA they run.
 
 use super::{BadInput, EXIT_OK};
-use crate::scenario::hpa_import::import_hpa;
 use std::path::PathBuf;
+use tenantsim_import::hpa::import_hpa;
 
 #[derive(clap::Args, Debug)]
 #[command(

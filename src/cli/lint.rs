@@ -36,7 +36,7 @@ pub struct LintArgs {
 pub fn run(a: LintArgs) -> anyhow::Result<i32> {
     let mut loaded = Vec::new();
     for p in &a.scenarios {
-        loaded.push((p, crate::scenario::Scenario::load(p, &a.set)?));
+        loaded.push((p, crate::scenario::load(p, &a.set)?));
     }
     let mut worst = None::<Severity>;
     let mut json = Vec::new();

@@ -813,7 +813,7 @@ pub fn qq_chart(e: &EndpointFit) -> Option<crate::report::plots::Chart> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::Scenario;
+
     use std::path::Path;
 
     fn opts() -> RenderOptions {
@@ -854,7 +854,7 @@ mod tests {
         let text = render(Some(&fit), Some(&prom), &opts()).unwrap();
         assert!(text.contains("policy = \"hpa\"\nmin = 2\nmax = 4"), "{text}");
         assert!(text.contains("initial = 2"), "{text}");
-        let sc = Scenario::from_str(Path::new("fitted.toml"), &text, &[]).unwrap();
+        let sc = crate::scenario::from_str(Path::new("fitted.toml"), &text, &[]).unwrap();
         assert_eq!(sc.workloads.len(), 1);
         assert_eq!(sc.workloads[0].tenants, 5);
         // Deterministic: the same inputs give the same text.
@@ -865,7 +865,7 @@ mod tests {
     fn a_prometheus_export_alone_gives_a_runnable_scenario() {
         let (_, prom) = inputs();
         let text = render(None, Some(&prom), &opts()).unwrap();
-        let sc = Scenario::from_str(Path::new("fitted.toml"), &text, &[]).unwrap();
+        let sc = crate::scenario::from_str(Path::new("fitted.toml"), &text, &[]).unwrap();
         assert_eq!(sc.endpoints.len(), 2);
         // The counters' increase: the first request is already in the first
         // sample, so 7199 of the 7200.

@@ -195,6 +195,25 @@ fn run_report(dir: &Path) -> anyhow::Result<Document> {
             slo,
         ));
     }
+    claims_section(&s, &mut b);
+    b.push(Block::Heading("Metrics (all traffic)".into()));
+    b.push(Block::Table(
+        ["metric", "mean", "95% CI"].map(String::from).to_vec(),
+        metric_rows(&s.metrics),
+    ));
+
+    timeseries_section(&s, dir, &mut b)?;
+    latency_cdf_section(dir, &mut b)?;
+    errors_section(&s, &mut b);
+    stages_section(&s, &mut b);
+    tiers_section(&s, &mut b);
+    Ok(Document {
+        title: format!("tenantsim run: {name}"),
+        blocks: b,
+    })
+}
+/// The claims of the report a scenario models, each with its verdict and the simulated value.
+fn claims_section(s: &Summary, b: &mut Vec<Block>) {
     if !s.claims.is_empty() {
         b.push(Block::Heading("Claims of the report this scenario models".into()));
         let rows = s
@@ -232,13 +251,10 @@ fn run_report(dir: &Path) -> anyhow::Result<Document> {
             rows,
         ));
     }
-    b.push(Block::Heading("Metrics (all traffic)".into()));
-    b.push(Block::Table(
-        ["metric", "mean", "95% CI"].map(String::from).to_vec(),
-        metric_rows(&s.metrics),
-    ));
+}
 
-    // Time series charts.
+/// Charts over simulated time from `timeseries.csv`: load, latency, instances, utilization, pool and cache.
+fn timeseries_section(s: &Summary, dir: &Path, b: &mut Vec<Block>) -> anyhow::Result<()> {
     let ts_path = dir.join("timeseries.csv");
     if ts_path.exists() {
         let ts = Csv::read(&ts_path)?;
@@ -351,6 +367,11 @@ fn run_report(dir: &Path) -> anyhow::Result<Document> {
             )));
         }
     }
+    Ok(())
+}
+
+/// The latency CDF per tier from `latency_cdf.csv`.
+fn latency_cdf_section(dir: &Path, b: &mut Vec<Block>) -> anyhow::Result<()> {
     let cdf_path = dir.join("latency_cdf.csv");
     if cdf_path.exists() {
         let cdf = Csv::read(&cdf_path)?;
@@ -393,7 +414,11 @@ fn run_report(dir: &Path) -> anyhow::Result<Document> {
             log_x: true,
         }));
     }
-    // Errors by reason.
+    Ok(())
+}
+
+/// Failed requests by reason, with their CIs.
+fn errors_section(s: &Summary, b: &mut Vec<Block>) {
     let reasons = [
         ("rejected_rate_limited", "rate limited"),
         ("rejected_tenant_limit", "tenant limit"),
@@ -420,6 +445,10 @@ fn run_report(dir: &Path) -> anyhow::Result<Document> {
         x_label: "requests (mean, 95% CI)".into(),
         bars,
     }));
+}
+
+/// Latency and failure rate per request stage.
+fn stages_section(s: &Summary, b: &mut Vec<Block>) {
     if !s.stages.is_empty() {
         b.push(Block::Heading("Request stages".into()));
         let cols = ["latency_mean_s", "latency_p95_s", "latency_p99_s", "failure_rate"];
@@ -446,6 +475,10 @@ fn run_report(dir: &Path) -> anyhow::Result<Document> {
             rows,
         ));
     }
+}
+
+/// The main metrics per tier (only with more than one tier).
+fn tiers_section(s: &Summary, b: &mut Vec<Block>) {
     let tiers = &s.tiers;
     if tiers.len() > 1 {
         b.push(Block::Heading("Per tier".into()));
@@ -465,10 +498,6 @@ fn run_report(dir: &Path) -> anyhow::Result<Document> {
             rows,
         ));
     }
-    Ok(Document {
-        title: format!("tenantsim run: {name}"),
-        blocks: b,
-    })
 }
 
 fn settings_table(st: &Settings, b: &mut Vec<Block>) {
@@ -563,6 +592,27 @@ fn sweep_report(dir: &Path) -> anyhow::Result<Document> {
         )));
     }
     let checks: &[SloResult] = records.first().map_or(&[], |r| &r.summary.slo.checks[..]);
+    parameter_charts(&res, &keys, checks, &mut b);
+    if keys.len() >= 2 {
+        response_surface(&res, &keys, &mut b);
+    }
+    pareto_section(&res, &mut b);
+    points_table(&res, &keys, &mut b);
+    Ok(Document {
+        title: format!("tenantsim sweep: {}", m.scenario),
+        blocks: b,
+    })
+}
+
+/// A cell of `results.csv` by column name (empty when absent).
+fn cell(res: &Csv, row: &[String], k: &str) -> String {
+    res.col(k).and_then(|i| row.get(i)).cloned().unwrap_or_default()
+}
+
+/// One chart per numeric parameter and metric, one line per combination of
+/// the other parameters (at most 7), with the SLO limit as a rule.
+fn parameter_charts(res: &Csv, keys: &[String], checks: &[SloResult], b: &mut Vec<Block>) {
+    let value = |row: &[String], k: &str| cell(res, row, k);
     let limit_of = |metric: &str| {
         checks
             .iter()
@@ -574,7 +624,6 @@ fn sweep_report(dir: &Path) -> anyhow::Result<Document> {
             })
             .collect::<Vec<_>>()
     };
-    let value = |row: &[String], k: &str| res.col(k).and_then(|i| row.get(i)).cloned().unwrap_or_default();
     b.push(Block::Heading("Metrics against each parameter".into()));
     for (pi, key) in keys.iter().enumerate() {
         // Only numeric parameters make an x axis.
@@ -635,63 +684,72 @@ fn sweep_report(dir: &Path) -> anyhow::Result<Document> {
             }));
         }
     }
-    if keys.len() >= 2 {
-        let (kx, ky) = (&keys[0], &keys[1]);
-        let mut xs: Vec<String> = Vec::new();
-        let mut ys: Vec<String> = Vec::new();
-        for r in &res.rows {
-            let (x, y) = (value(r, kx), value(r, ky));
-            if !xs.contains(&x) {
-                xs.push(x);
-            }
-            if !ys.contains(&y) {
-                ys.push(y);
-            }
+}
+
+/// The p99 heatmap over the first two parameters (a slice at the first
+/// value of the others), with the SLO frontier.
+fn response_surface(res: &Csv, keys: &[String], b: &mut Vec<Block>) {
+    let value = |row: &[String], k: &str| cell(res, row, k);
+    let (kx, ky) = (&keys[0], &keys[1]);
+    let mut xs: Vec<String> = Vec::new();
+    let mut ys: Vec<String> = Vec::new();
+    for r in &res.rows {
+        let (x, y) = (value(r, kx), value(r, ky));
+        if !xs.contains(&x) {
+            xs.push(x);
         }
-        let mut z = vec![vec![None; xs.len()]; ys.len()];
-        let mut pass = vec![vec![None; xs.len()]; ys.len()];
-        // Other parameters: the first value seen (the heatmap is a slice).
-        let others: Vec<(String, String)> = keys[2..]
-            .iter()
-            .map(|k| (k.clone(), res.rows.first().map(|r| value(r, k)).unwrap_or_default()))
-            .collect();
-        for r in &res.rows {
-            if others.iter().any(|(k, v)| &value(r, k) != v) {
-                continue;
-            }
-            let xi = xs.iter().position(|x| *x == value(r, kx)).unwrap_or(0);
-            let yi = ys.iter().position(|y| *y == value(r, ky)).unwrap_or(0);
-            z[yi][xi] = res.num(r, "latency_p99_s_mean");
-            pass[yi][xi] = match value(r, "slo_passed_ci").as_str() {
-                "true" => Some(true),
-                "false" => Some(false),
-                _ => None,
-            };
+        if !ys.contains(&y) {
+            ys.push(y);
         }
-        let slice = if others.is_empty() {
-            String::new()
-        } else {
-            format!(
-                " at {}",
-                others
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            )
-        };
-        b.push(Block::Heading("Response surface".into()));
-        b.push(Block::Chart(Chart::Heatmap {
-            title: format!("p99 latency over {kx} × {ky}{slice} (red: SLO frontier)"),
-            x_label: kx.clone(),
-            y_label: ky.clone(),
-            x_values: xs,
-            y_values: ys,
-            z,
-            pass,
-            z_label: "p99 (s)".into(),
-        }));
     }
+    let mut z = vec![vec![None; xs.len()]; ys.len()];
+    let mut pass = vec![vec![None; xs.len()]; ys.len()];
+    // Other parameters: the first value seen (the heatmap is a slice).
+    let others: Vec<(String, String)> = keys[2..]
+        .iter()
+        .map(|k| (k.clone(), res.rows.first().map(|r| value(r, k)).unwrap_or_default()))
+        .collect();
+    for r in &res.rows {
+        if others.iter().any(|(k, v)| &value(r, k) != v) {
+            continue;
+        }
+        let xi = xs.iter().position(|x| *x == value(r, kx)).unwrap_or(0);
+        let yi = ys.iter().position(|y| *y == value(r, ky)).unwrap_or(0);
+        z[yi][xi] = res.num(r, "latency_p99_s_mean");
+        pass[yi][xi] = match value(r, "slo_passed_ci").as_str() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        };
+    }
+    let slice = if others.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " at {}",
+            others
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )
+    };
+    b.push(Block::Heading("Response surface".into()));
+    b.push(Block::Chart(Chart::Heatmap {
+        title: format!("p99 latency over {kx} × {ky}{slice} (red: SLO frontier)"),
+        x_label: kx.clone(),
+        y_label: ky.clone(),
+        x_values: xs,
+        y_values: ys,
+        z,
+        pass,
+        z_label: "p99 (s)".into(),
+    }));
+}
+
+/// Cost against p99 latency, one point per setting, with the Pareto front.
+fn pareto_section(res: &Csv, b: &mut Vec<Block>) {
+    let value = |row: &[String], k: &str| cell(res, row, k);
     let pareto: Vec<(f64, f64, bool)> = res
         .rows
         .iter()
@@ -712,6 +770,11 @@ fn sweep_report(dir: &Path) -> anyhow::Result<Document> {
             points: pareto,
         }));
     }
+}
+
+/// The first 200 points as a table.
+fn points_table(res: &Csv, keys: &[String], b: &mut Vec<Block>) {
+    let value = |row: &[String], k: &str| cell(res, row, k);
     b.push(Block::Heading("Points".into()));
     let cols: Vec<String> = keys
         .iter()
@@ -754,10 +817,6 @@ fn sweep_report(dir: &Path) -> anyhow::Result<Document> {
             res.rows.len() - 200
         )));
     }
-    Ok(Document {
-        title: format!("tenantsim sweep: {}", m.scenario),
-        blocks: b,
-    })
 }
 
 fn compare_report(dir: &Path) -> anyhow::Result<Document> {

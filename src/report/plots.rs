@@ -209,343 +209,377 @@ fn tick(v: f64) -> String {
 
 fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> DrawResult<DB> {
     root.fill(&WHITE)?;
-    let caption = |t: &str| (t.to_string(), ("sans-serif", 20).into_font().style(FontStyle::Bold));
     match chart {
-        Chart::Lines {
-            title,
-            x_label,
-            y_label,
-            lines,
-            rules,
-            events,
-            log_x,
-        } => {
-            let xs = lines.iter().flat_map(|l| l.points.iter().map(|p| p.0));
-            let (x0, x1) = xs
-                .clone()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(x), b.max(x)));
-            if !x0.is_finite() {
-                return no_data(root, title);
-            }
-            let ys = lines
+        Chart::Lines { .. } => draw_lines(root, chart),
+        Chart::Bars { .. } => draw_bars(root, chart),
+        Chart::Heatmap { .. } => draw_heatmap(root, chart),
+        Chart::Pareto { .. } => draw_pareto(root, chart),
+    }
+}
+
+/// A chart's title, in the captions' font.
+fn caption(t: &str) -> (String, FontDesc<'static>) {
+    (t.to_string(), ("sans-serif", 20).into_font().style(FontStyle::Bold))
+}
+
+/// Lines over a numeric (or log) x axis, their CI bands, SLO rules and event marks.
+fn draw_lines<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> DrawResult<DB> {
+    let Chart::Lines {
+        title,
+        x_label,
+        y_label,
+        lines,
+        rules,
+        events,
+        log_x,
+    } = chart
+    else {
+        unreachable!("draw_lines draws a Chart::Lines")
+    };
+    let xs = lines.iter().flat_map(|l| l.points.iter().map(|p| p.0));
+    let (x0, x1) = xs
+        .clone()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(x), b.max(x)));
+    if !x0.is_finite() {
+        return no_data(root, title);
+    }
+    let ys = lines
+        .iter()
+        .flat_map(|l| {
+            l.points
                 .iter()
-                .flat_map(|l| {
-                    l.points
-                        .iter()
-                        .map(|p| p.1)
-                        .chain(l.band.iter().flat_map(|b| [b.1, b.2]))
-                })
-                .chain(rules.iter().map(|r| r.y))
-                .filter(|y| y.is_finite());
-            let (y0, y1) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| (a.min(y), b.max(y)));
-            let (y0, y1) = padded(y0, y1, true);
-            let (cx0, cx1) = if *log_x {
-                let lo = lines
-                    .iter()
-                    .flat_map(|l| l.points.iter().map(|p| p.0))
-                    .filter(|x| *x > 0.0)
-                    .fold(f64::INFINITY, f64::min);
-                let lo = if lo.is_finite() { lo } else { 1e-3 };
-                (lo.log10().floor(), x1.max(lo * 10.0).log10().ceil())
-            } else {
-                padded(x0, x1, false)
-            };
-            let mut c = ChartBuilder::on(root)
-                .caption(caption(title).0, caption(title).1)
-                .margin(12)
-                .x_label_area_size(45)
-                .y_label_area_size(70)
-                .build_cartesian_2d(cx0..cx1, y0..y1)?;
-            let log = *log_x;
-            let fmt_x = move |v: &f64| if log { tick(10f64.powf(*v)) } else { tick(*v) };
-            c.configure_mesh()
-                .x_desc(x_label.as_str())
-                .y_desc(y_label.as_str())
-                .x_label_formatter(&fmt_x)
-                .y_label_formatter(&|v| tick(*v))
-                .label_style(("sans-serif", 13))
-                .axis_desc_style(("sans-serif", 14))
-                .light_line_style(RGBColor(235, 235, 235))
-                .draw()?;
-            let tx = move |x: f64| if log { x.max(1e-12).log10() } else { x };
-            for e in events {
-                c.draw_series(std::iter::once(PathElement::new(
-                    vec![(tx(*e), y0), (tx(*e), y1)],
-                    RGBColor(200, 200, 200).stroke_width(1),
-                )))?;
-            }
-            for (i, l) in lines.iter().enumerate() {
-                let color = PALETTE[i % PALETTE.len()];
-                if !l.band.is_empty() {
-                    let mut poly: Vec<(f64, f64)> = l.band.iter().map(|b| (tx(b.0), b.2)).collect();
-                    poly.extend(l.band.iter().rev().map(|b| (tx(b.0), b.1)));
-                    c.draw_series(std::iter::once(Polygon::new(poly, color.mix(0.18).filled())))?;
-                }
-                let pts: Vec<(f64, f64)> = l
-                    .points
-                    .iter()
-                    .map(|p| (tx(p.0), p.1))
-                    .filter(|p| p.1.is_finite())
-                    .collect();
-                c.draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))?
-                    .label(l.name.clone())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3)));
-                if l.markers {
-                    c.draw_series(pts.iter().map(|p| Circle::new(*p, 3, color.filled())))?;
-                }
-            }
-            for r in rules {
-                let red = RGBColor(200, 30, 30);
-                c.draw_series(DashedLineSeries::new(
-                    vec![(cx0, r.y), (cx1, r.y)],
-                    8,
-                    5,
-                    red.stroke_width(2),
-                ))?
-                .label(r.label.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], red.stroke_width(2)));
-            }
-            if lines.len() + rules.len() > 1 || !rules.is_empty() {
-                c.configure_series_labels()
-                    .position(SeriesLabelPosition::UpperLeft)
-                    .label_font(("sans-serif", 13))
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(RGBColor(180, 180, 180))
-                    .draw()?;
-            }
+                .map(|p| p.1)
+                .chain(l.band.iter().flat_map(|b| [b.1, b.2]))
+        })
+        .chain(rules.iter().map(|r| r.y))
+        .filter(|y| y.is_finite());
+    let (y0, y1) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| (a.min(y), b.max(y)));
+    let (y0, y1) = padded(y0, y1, true);
+    let (cx0, cx1) = if *log_x {
+        let lo = lines
+            .iter()
+            .flat_map(|l| l.points.iter().map(|p| p.0))
+            .filter(|x| *x > 0.0)
+            .fold(f64::INFINITY, f64::min);
+        let lo = if lo.is_finite() { lo } else { 1e-3 };
+        (lo.log10().floor(), x1.max(lo * 10.0).log10().ceil())
+    } else {
+        padded(x0, x1, false)
+    };
+    let mut c = ChartBuilder::on(root)
+        .caption(caption(title).0, caption(title).1)
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(cx0..cx1, y0..y1)?;
+    let log = *log_x;
+    let fmt_x = move |v: &f64| if log { tick(10f64.powf(*v)) } else { tick(*v) };
+    c.configure_mesh()
+        .x_desc(x_label.as_str())
+        .y_desc(y_label.as_str())
+        .x_label_formatter(&fmt_x)
+        .y_label_formatter(&|v| tick(*v))
+        .label_style(("sans-serif", 13))
+        .axis_desc_style(("sans-serif", 14))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()?;
+    let tx = move |x: f64| if log { x.max(1e-12).log10() } else { x };
+    for e in events {
+        c.draw_series(std::iter::once(PathElement::new(
+            vec![(tx(*e), y0), (tx(*e), y1)],
+            RGBColor(200, 200, 200).stroke_width(1),
+        )))?;
+    }
+    for (i, l) in lines.iter().enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        if !l.band.is_empty() {
+            let mut poly: Vec<(f64, f64)> = l.band.iter().map(|b| (tx(b.0), b.2)).collect();
+            poly.extend(l.band.iter().rev().map(|b| (tx(b.0), b.1)));
+            c.draw_series(std::iter::once(Polygon::new(poly, color.mix(0.18).filled())))?;
         }
-        Chart::Bars { title, x_label, bars } => {
-            if bars.is_empty() {
-                return no_data(root, title);
-            }
-            let hi = bars
-                .iter()
-                .map(|b| b.2.map_or(b.1, |w| w.1.max(b.1)))
-                .fold(f64::NEG_INFINITY, f64::max);
-            let lo = bars
-                .iter()
-                .map(|b| b.2.map_or(b.1, |w| w.0.min(b.1)))
-                .fold(f64::INFINITY, f64::min);
-            let (x0, x1) = padded(lo.min(0.0), hi.max(0.0), false);
-            let n = bars.len();
-            let labels: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
-            let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(4) as u32;
-            let mut c = ChartBuilder::on(root)
-                .caption(caption(title).0, caption(title).1)
-                .margin(12)
-                .x_label_area_size(45)
-                .y_label_area_size((longest * 8 + 10).clamp(60, 280))
-                .build_cartesian_2d(x0..x1, (0..n).into_segmented())?;
-            // Row r (from the top) is segment n-1-r.
-            c.configure_mesh()
-                .x_desc(x_label.as_str())
-                .x_label_formatter(&|v| tick(*v))
-                .y_labels(n)
-                .y_label_formatter(&|v| match v {
-                    SegmentValue::CenterOf(i) if *i < n => labels[n - 1 - i].clone(),
-                    _ => String::new(),
-                })
-                .disable_y_mesh()
-                .label_style(("sans-serif", 13))
-                .axis_desc_style(("sans-serif", 14))
-                .light_line_style(RGBColor(235, 235, 235))
-                .draw()?;
-            for (i, (_, v, w)) in bars.iter().enumerate() {
-                let y = n - 1 - i;
-                let color = if *v >= 0.0 { PALETTE[0] } else { PALETTE[1] };
-                let mut bar = Rectangle::new(
-                    [(0.0, SegmentValue::Exact(y)), (*v, SegmentValue::Exact(y + 1))],
-                    color.mix(0.75).filled(),
-                );
-                bar.set_margin(4, 4, 0, 0);
-                c.draw_series(std::iter::once(bar))?;
-                if let Some((a, b)) = w {
-                    c.draw_series(std::iter::once(PathElement::new(
-                        vec![(*a, SegmentValue::CenterOf(y)), (*b, SegmentValue::CenterOf(y))],
-                        BLACK.stroke_width(2),
-                    )))?;
-                    for e in [*a, *b] {
-                        c.draw_series(std::iter::once(Circle::new(
-                            (e, SegmentValue::CenterOf(y)),
-                            3,
-                            BLACK.filled(),
-                        )))?;
-                    }
-                }
-            }
-        }
-        Chart::Heatmap {
-            title,
-            x_label,
-            y_label,
-            x_values,
-            y_values,
-            z,
-            pass,
-            z_label,
-        } => {
-            let vals: Vec<f64> = z
-                .iter()
-                .flatten()
-                .flatten()
-                .copied()
-                .filter(|v| v.is_finite())
-                .collect();
-            if vals.is_empty() || x_values.is_empty() || y_values.is_empty() {
-                return no_data(root, title);
-            }
-            let (zmin, zmax) = vals
-                .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(*v), b.max(*v)));
-            let (nx, ny) = (x_values.len(), y_values.len());
-            let (plot, legend) = root.split_horizontally(WIDTH - 110);
-            let mut c = ChartBuilder::on(&plot)
-                .caption(caption(title).0, caption(title).1)
-                .margin(12)
-                .x_label_area_size(45)
-                .y_label_area_size(70)
-                .build_cartesian_2d(0f64..nx as f64, 0f64..ny as f64)?;
-            let xl = x_values.clone();
-            let yl = y_values.clone();
-            c.configure_mesh()
-                .x_desc(x_label.as_str())
-                .y_desc(y_label.as_str())
-                .x_labels(nx * 2 + 1)
-                .y_labels(ny * 2 + 1)
-                .x_label_formatter(&move |v| centre_label(*v, &xl))
-                .y_label_formatter(&move |v| centre_label(*v, &yl))
-                .disable_mesh()
-                .label_style(("sans-serif", 13))
-                .axis_desc_style(("sans-serif", 14))
-                .draw()?;
-            let map = ViridisRGB;
-            let frac = |v: f64| if zmax > zmin { (v - zmin) / (zmax - zmin) } else { 0.5 };
-            for (yi, row) in z.iter().enumerate() {
-                for (xi, v) in row.iter().enumerate() {
-                    let (x, y) = (xi as f64, yi as f64);
-                    let fill = match v {
-                        Some(v) if v.is_finite() => map.get_color(frac(*v)).filled(),
-                        _ => RGBColor(220, 220, 220).filled(),
-                    };
-                    c.draw_series(std::iter::once(Rectangle::new([(x, y), (x + 1.0, y + 1.0)], fill)))?;
-                    if pass.get(yi).and_then(|r| r.get(xi)).copied().flatten() == Some(false) {
-                        let st = WHITE.mix(0.7).stroke_width(2);
-                        c.draw_series(std::iter::once(PathElement::new(
-                            vec![(x + 0.2, y + 0.2), (x + 0.8, y + 0.8)],
-                            st,
-                        )))?;
-                        c.draw_series(std::iter::once(PathElement::new(
-                            vec![(x + 0.2, y + 0.8), (x + 0.8, y + 0.2)],
-                            st,
-                        )))?;
-                    }
-                }
-            }
-            // The SLO frontier: edges between a passing and a failing cell.
-            let ok = |xi: usize, yi: usize| pass.get(yi).and_then(|r| r.get(xi)).copied().flatten();
-            let red = RGBColor(220, 20, 20).stroke_width(3);
-            for yi in 0..ny {
-                for xi in 0..nx {
-                    let here = ok(xi, yi);
-                    if xi + 1 < nx && here.is_some() && ok(xi + 1, yi).is_some() && here != ok(xi + 1, yi) {
-                        let x = (xi + 1) as f64;
-                        c.draw_series(std::iter::once(PathElement::new(
-                            vec![(x, yi as f64), (x, yi as f64 + 1.0)],
-                            red,
-                        )))?;
-                    }
-                    if yi + 1 < ny && here.is_some() && ok(xi, yi + 1).is_some() && here != ok(xi, yi + 1) {
-                        let y = (yi + 1) as f64;
-                        c.draw_series(std::iter::once(PathElement::new(
-                            vec![(xi as f64, y), (xi as f64 + 1.0, y)],
-                            red,
-                        )))?;
-                    }
-                }
-            }
-            // Colour scale.
-            let steps = 50;
-            let top = 60i32;
-            let bottom = HEIGHT as i32 - 60;
-            for s in 0..steps {
-                let f = s as f64 / (steps - 1) as f64;
-                let y = bottom - ((bottom - top) as f64 * f) as i32;
-                legend.draw(&Rectangle::new([(20, y - 5), (45, y + 4)], map.get_color(f).filled()))?;
-            }
-            legend.draw(&Text::new(tick(zmax), (50, top - 6), ("sans-serif", 12).into_font()))?;
-            legend.draw(&Text::new(tick(zmin), (50, bottom - 6), ("sans-serif", 12).into_font()))?;
-            legend.draw(&Text::new(
-                z_label.clone(),
-                (5, top - 35),
-                ("sans-serif", 12).into_font(),
-            ))?;
-            legend.draw(&Text::new(
-                "× fails SLO".to_string(),
-                (5, bottom + 25),
-                ("sans-serif", 12).into_font(),
-            ))?;
-        }
-        Chart::Pareto {
-            title,
-            x_label,
-            y_label,
-            points,
-        } => {
-            let pts: Vec<&(f64, f64, bool)> = points.iter().filter(|p| p.0.is_finite() && p.1.is_finite()).collect();
-            if pts.is_empty() {
-                return no_data(root, title);
-            }
-            let (x0, x1) = pts
-                .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.0), b.max(p.0)));
-            let (y0, y1) = pts
-                .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.1), b.max(p.1)));
-            let (x0, x1) = padded(x0, x1, false);
-            let (y0, y1) = padded(y0, y1, true);
-            let mut c = ChartBuilder::on(root)
-                .caption(caption(title).0, caption(title).1)
-                .margin(12)
-                .x_label_area_size(45)
-                .y_label_area_size(70)
-                .build_cartesian_2d(x0..x1, y0..y1)?;
-            c.configure_mesh()
-                .x_desc(x_label.as_str())
-                .y_desc(y_label.as_str())
-                .x_label_formatter(&|v| tick(*v))
-                .y_label_formatter(&|v| tick(*v))
-                .label_style(("sans-serif", 13))
-                .axis_desc_style(("sans-serif", 14))
-                .light_line_style(RGBColor(235, 235, 235))
-                .draw()?;
-            c.draw_series(
-                pts.iter()
-                    .filter(|p| !p.2)
-                    .map(|p| Cross::new((p.0, p.1), 4, PALETTE[1].stroke_width(2))),
-            )?
-            .label("fails an SLO")
-            .legend(|(x, y)| Cross::new((x + 9, y), 4, PALETTE[1].stroke_width(2)));
-            c.draw_series(
-                pts.iter()
-                    .filter(|p| p.2)
-                    .map(|p| Circle::new((p.0, p.1), 4, PALETTE[0].filled())),
-            )?
-            .label("meets the SLOs")
-            .legend(|(x, y)| Circle::new((x + 9, y), 4, PALETTE[0].filled()));
-            let front = pareto_front(points);
-            if front.len() > 1 {
-                c.draw_series(LineSeries::new(front, PALETTE[2].stroke_width(2)))?
-                    .label("Pareto front (passing)")
-                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], PALETTE[2].stroke_width(3)));
-            }
-            c.configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .label_font(("sans-serif", 13))
-                .background_style(WHITE.mix(0.85))
-                .border_style(RGBColor(180, 180, 180))
-                .draw()?;
+        let pts: Vec<(f64, f64)> = l
+            .points
+            .iter()
+            .map(|p| (tx(p.0), p.1))
+            .filter(|p| p.1.is_finite())
+            .collect();
+        c.draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))?
+            .label(l.name.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3)));
+        if l.markers {
+            c.draw_series(pts.iter().map(|p| Circle::new(*p, 3, color.filled())))?;
         }
     }
+    for r in rules {
+        let red = RGBColor(200, 30, 30);
+        c.draw_series(DashedLineSeries::new(
+            vec![(cx0, r.y), (cx1, r.y)],
+            8,
+            5,
+            red.stroke_width(2),
+        ))?
+        .label(r.label.clone())
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], red.stroke_width(2)));
+    }
+    if lines.len() + rules.len() > 1 || !rules.is_empty() {
+        c.configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font(("sans-serif", 13))
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(180, 180, 180))
+            .draw()?;
+    }
+    Ok(())
+}
+
+/// Horizontal bars with whiskers, one row per label, top to bottom.
+fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> DrawResult<DB> {
+    let Chart::Bars { title, x_label, bars } = chart else {
+        unreachable!("draw_bars draws a Chart::Bars")
+    };
+    if bars.is_empty() {
+        return no_data(root, title);
+    }
+    let hi = bars
+        .iter()
+        .map(|b| b.2.map_or(b.1, |w| w.1.max(b.1)))
+        .fold(f64::NEG_INFINITY, f64::max);
+    let lo = bars
+        .iter()
+        .map(|b| b.2.map_or(b.1, |w| w.0.min(b.1)))
+        .fold(f64::INFINITY, f64::min);
+    let (x0, x1) = padded(lo.min(0.0), hi.max(0.0), false);
+    let n = bars.len();
+    let labels: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
+    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(4) as u32;
+    let mut c = ChartBuilder::on(root)
+        .caption(caption(title).0, caption(title).1)
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size((longest * 8 + 10).clamp(60, 280))
+        .build_cartesian_2d(x0..x1, (0..n).into_segmented())?;
+    // Row r (from the top) is segment n-1-r.
+    c.configure_mesh()
+        .x_desc(x_label.as_str())
+        .x_label_formatter(&|v| tick(*v))
+        .y_labels(n)
+        .y_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) if *i < n => labels[n - 1 - i].clone(),
+            _ => String::new(),
+        })
+        .disable_y_mesh()
+        .label_style(("sans-serif", 13))
+        .axis_desc_style(("sans-serif", 14))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()?;
+    for (i, (_, v, w)) in bars.iter().enumerate() {
+        let y = n - 1 - i;
+        let color = if *v >= 0.0 { PALETTE[0] } else { PALETTE[1] };
+        let mut bar = Rectangle::new(
+            [(0.0, SegmentValue::Exact(y)), (*v, SegmentValue::Exact(y + 1))],
+            color.mix(0.75).filled(),
+        );
+        bar.set_margin(4, 4, 0, 0);
+        c.draw_series(std::iter::once(bar))?;
+        if let Some((a, b)) = w {
+            c.draw_series(std::iter::once(PathElement::new(
+                vec![(*a, SegmentValue::CenterOf(y)), (*b, SegmentValue::CenterOf(y))],
+                BLACK.stroke_width(2),
+            )))?;
+            for e in [*a, *b] {
+                c.draw_series(std::iter::once(Circle::new(
+                    (e, SegmentValue::CenterOf(y)),
+                    3,
+                    BLACK.filled(),
+                )))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A grid over two parameters with its colour scale, × on failing cells and the SLO frontier.
+fn draw_heatmap<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> DrawResult<DB> {
+    let Chart::Heatmap {
+        title,
+        x_label,
+        y_label,
+        x_values,
+        y_values,
+        z,
+        pass,
+        z_label,
+    } = chart
+    else {
+        unreachable!("draw_heatmap draws a Chart::Heatmap")
+    };
+    let vals: Vec<f64> = z
+        .iter()
+        .flatten()
+        .flatten()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
+    if vals.is_empty() || x_values.is_empty() || y_values.is_empty() {
+        return no_data(root, title);
+    }
+    let (zmin, zmax) = vals
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(*v), b.max(*v)));
+    let (nx, ny) = (x_values.len(), y_values.len());
+    let (plot, legend) = root.split_horizontally(WIDTH - 110);
+    let mut c = ChartBuilder::on(&plot)
+        .caption(caption(title).0, caption(title).1)
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0f64..nx as f64, 0f64..ny as f64)?;
+    let xl = x_values.clone();
+    let yl = y_values.clone();
+    c.configure_mesh()
+        .x_desc(x_label.as_str())
+        .y_desc(y_label.as_str())
+        .x_labels(nx * 2 + 1)
+        .y_labels(ny * 2 + 1)
+        .x_label_formatter(&move |v| centre_label(*v, &xl))
+        .y_label_formatter(&move |v| centre_label(*v, &yl))
+        .disable_mesh()
+        .label_style(("sans-serif", 13))
+        .axis_desc_style(("sans-serif", 14))
+        .draw()?;
+    let map = ViridisRGB;
+    let frac = |v: f64| if zmax > zmin { (v - zmin) / (zmax - zmin) } else { 0.5 };
+    for (yi, row) in z.iter().enumerate() {
+        for (xi, v) in row.iter().enumerate() {
+            let (x, y) = (xi as f64, yi as f64);
+            let fill = match v {
+                Some(v) if v.is_finite() => map.get_color(frac(*v)).filled(),
+                _ => RGBColor(220, 220, 220).filled(),
+            };
+            c.draw_series(std::iter::once(Rectangle::new([(x, y), (x + 1.0, y + 1.0)], fill)))?;
+            if pass.get(yi).and_then(|r| r.get(xi)).copied().flatten() == Some(false) {
+                let st = WHITE.mix(0.7).stroke_width(2);
+                c.draw_series(std::iter::once(PathElement::new(
+                    vec![(x + 0.2, y + 0.2), (x + 0.8, y + 0.8)],
+                    st,
+                )))?;
+                c.draw_series(std::iter::once(PathElement::new(
+                    vec![(x + 0.2, y + 0.8), (x + 0.8, y + 0.2)],
+                    st,
+                )))?;
+            }
+        }
+    }
+    // The SLO frontier: edges between a passing and a failing cell.
+    let ok = |xi: usize, yi: usize| pass.get(yi).and_then(|r| r.get(xi)).copied().flatten();
+    let red = RGBColor(220, 20, 20).stroke_width(3);
+    for yi in 0..ny {
+        for xi in 0..nx {
+            let here = ok(xi, yi);
+            if xi + 1 < nx && here.is_some() && ok(xi + 1, yi).is_some() && here != ok(xi + 1, yi) {
+                let x = (xi + 1) as f64;
+                c.draw_series(std::iter::once(PathElement::new(
+                    vec![(x, yi as f64), (x, yi as f64 + 1.0)],
+                    red,
+                )))?;
+            }
+            if yi + 1 < ny && here.is_some() && ok(xi, yi + 1).is_some() && here != ok(xi, yi + 1) {
+                let y = (yi + 1) as f64;
+                c.draw_series(std::iter::once(PathElement::new(
+                    vec![(xi as f64, y), (xi as f64 + 1.0, y)],
+                    red,
+                )))?;
+            }
+        }
+    }
+    // Colour scale.
+    let steps = 50;
+    let top = 60i32;
+    let bottom = HEIGHT as i32 - 60;
+    for s in 0..steps {
+        let f = s as f64 / (steps - 1) as f64;
+        let y = bottom - ((bottom - top) as f64 * f) as i32;
+        legend.draw(&Rectangle::new([(20, y - 5), (45, y + 4)], map.get_color(f).filled()))?;
+    }
+    legend.draw(&Text::new(tick(zmax), (50, top - 6), ("sans-serif", 12).into_font()))?;
+    legend.draw(&Text::new(tick(zmin), (50, bottom - 6), ("sans-serif", 12).into_font()))?;
+    legend.draw(&Text::new(
+        z_label.clone(),
+        (5, top - 35),
+        ("sans-serif", 12).into_font(),
+    ))?;
+    legend.draw(&Text::new(
+        "× fails SLO".to_string(),
+        (5, bottom + 25),
+        ("sans-serif", 12).into_font(),
+    ))?;
+    Ok(())
+}
+
+/// Passing and failing points and the Pareto front of the passing ones.
+fn draw_pareto<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> DrawResult<DB> {
+    let Chart::Pareto {
+        title,
+        x_label,
+        y_label,
+        points,
+    } = chart
+    else {
+        unreachable!("draw_pareto draws a Chart::Pareto")
+    };
+    let pts: Vec<&(f64, f64, bool)> = points.iter().filter(|p| p.0.is_finite() && p.1.is_finite()).collect();
+    if pts.is_empty() {
+        return no_data(root, title);
+    }
+    let (x0, x1) = pts
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.0), b.max(p.0)));
+    let (y0, y1) = pts
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.1), b.max(p.1)));
+    let (x0, x1) = padded(x0, x1, false);
+    let (y0, y1) = padded(y0, y1, true);
+    let mut c = ChartBuilder::on(root)
+        .caption(caption(title).0, caption(title).1)
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x0..x1, y0..y1)?;
+    c.configure_mesh()
+        .x_desc(x_label.as_str())
+        .y_desc(y_label.as_str())
+        .x_label_formatter(&|v| tick(*v))
+        .y_label_formatter(&|v| tick(*v))
+        .label_style(("sans-serif", 13))
+        .axis_desc_style(("sans-serif", 14))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()?;
+    c.draw_series(
+        pts.iter()
+            .filter(|p| !p.2)
+            .map(|p| Cross::new((p.0, p.1), 4, PALETTE[1].stroke_width(2))),
+    )?
+    .label("fails an SLO")
+    .legend(|(x, y)| Cross::new((x + 9, y), 4, PALETTE[1].stroke_width(2)));
+    c.draw_series(
+        pts.iter()
+            .filter(|p| p.2)
+            .map(|p| Circle::new((p.0, p.1), 4, PALETTE[0].filled())),
+    )?
+    .label("meets the SLOs")
+    .legend(|(x, y)| Circle::new((x + 9, y), 4, PALETTE[0].filled()));
+    let front = pareto_front(points);
+    if front.len() > 1 {
+        c.draw_series(LineSeries::new(front, PALETTE[2].stroke_width(2)))?
+            .label("Pareto front (passing)")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], PALETTE[2].stroke_width(3)));
+    }
+    c.configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font(("sans-serif", 13))
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(180, 180, 180))
+        .draw()?;
     Ok(())
 }
 

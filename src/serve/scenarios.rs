@@ -389,7 +389,7 @@ pub fn describe(name: &str, file: &Path, sc: &Scenario, merged: &toml::Table) ->
 pub fn load(file: &Path, sets: &[String]) -> Result<(Scenario, toml::Table), crate::scenario::ScenarioError> {
     let sources = source::load(file)?;
     let merged = sources.merged.clone();
-    let sc = Scenario::from_sources(sources, sets)?;
+    let sc = crate::scenario::from_sources(sources, sets)?;
     Ok((sc, merged))
 }
 
@@ -451,10 +451,10 @@ initial = 1
 "#;
         let path = Path::new("/nonexistent/lm.toml");
         let sources = source::load_str(path, text).unwrap();
-        let sc = Scenario::from_sources(sources.clone(), &[]).unwrap();
+        let sc = crate::scenario::from_sources(sources.clone(), &[]).unwrap();
         let sets = load_multiplier_sets(&sources.merged, &sc, 1.5).unwrap();
         assert_eq!(sets, vec!["workload.0.arrival.rate_per_s=3.0", "workload.1.tenants=8"]);
-        let scaled = Scenario::from_sources(sources.clone(), &sets).unwrap();
+        let scaled = crate::scenario::from_sources(sources.clone(), &sets).unwrap();
         assert_eq!(scaled.workloads[1].tenants, 8);
         assert!(load_multiplier_sets(&sources.merged, &sc, 0.0).is_err());
         assert!(load_multiplier_sets(&sources.merged, &sc, 1.0).unwrap().is_empty());

@@ -158,7 +158,7 @@ impl Sweep {
             }
         }
         let sources = crate::scenario::source::load(scenario)?;
-        let base = Scenario::from_sources(sources.clone(), &sets)?;
+        let base = crate::scenario::from_sources(sources.clone(), &sets)?;
         let points = match lhs_n {
             Some(n) => lhs(&params, n, base.simulation.seed),
             None => grid(&params),
@@ -221,7 +221,7 @@ impl Sweep {
                 None => sets.push(s),
             }
         }
-        Scenario::from_sources(self.sources.clone(), &sets)
+        crate::scenario::from_sources(self.sources.clone(), &sets)
     }
 
     /// Simulate one point: its summary, and whether `--precision` was met.

@@ -288,7 +288,7 @@ fn mm1(m: &Model) -> Vec<Expect> {
 impl Case {
     /// Parse the embedded scenario (with `overrides`, e.g. a shorter run).
     pub fn scenario(&self, overrides: &[String]) -> Result<Scenario, crate::scenario::ScenarioError> {
-        Scenario::from_str(Path::new(self.file), self.text, overrides)
+        crate::scenario::from_str(Path::new(self.file), self.text, overrides)
     }
 }
 

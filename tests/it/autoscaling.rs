@@ -4,7 +4,6 @@
 use super::repo;
 use std::path::Path;
 use tenantsim::runner::{run, run_replication, ReplicationResult};
-use tenantsim::scenario::Scenario;
 
 fn one(text: &str) -> ReplicationResult {
     super::run_text("auto.toml", text)
@@ -15,7 +14,7 @@ use super::overall as metric;
 #[test]
 fn hpa_replica_timeline_is_exact_on_deterministic_load() {
     // Worked out in the scenario's header from the Kubernetes algorithm.
-    let sc = Scenario::load(&repo("scenarios/examples/hpa-deterministic.toml"), &[]).unwrap();
+    let sc = tenantsim::scenario::load(&repo("scenarios/examples/hpa-deterministic.toml"), &[]).unwrap();
     let out = run(&sc, &|_| {});
     let r = &out.replications[0];
     let events: Vec<(f64, u32, u32)> = r.scaling_events.iter().map(|e| (e.time_s, e.from, e.to)).collect();
@@ -266,7 +265,7 @@ cores = 1
 workers = 1
 initial = 2
 "#;
-    let sc = Scenario::from_str(Path::new("iso.toml"), text, &[]).unwrap();
+    let sc = tenantsim::scenario::from_str(Path::new("iso.toml"), text, &[]).unwrap();
     let r = run_replication(&sc, 0, &|_| {});
     // 2 shared + 2 dedicated instances.
     assert_eq!(r.timeseries[0].instances_ready, 4);
@@ -317,7 +316,7 @@ scope = "instance"
 cores = 64
 max_connections = 100
 "#;
-    let sc = Scenario::from_str(Path::new("hybrid.toml"), text, &[]).unwrap();
+    let sc = tenantsim::scenario::from_str(Path::new("hybrid.toml"), text, &[]).unwrap();
     let r = run_replication(&sc, 0, &|_| {});
     let w = |t: usize| super::tier_metric(&r, t, "pool_wait_mean_s");
     let (bulk, premium) = (w(0), w(1));

@@ -3,7 +3,6 @@
 
 use super::{overall, run_text};
 use std::path::Path;
-use tenantsim::scenario::Scenario;
 
 /// One instance, one core, Poisson requests of exponential 10 ms CPU at
 /// `rate` per second (ρ = rate / 100).
@@ -102,7 +101,7 @@ fn background_and_pause_mistakes_are_located() {
         ),
     ];
     for (text, want) in cases {
-        let e = Scenario::from_str(Path::new("b.toml"), &text, &[]).expect_err(want);
+        let e = tenantsim::scenario::from_str(Path::new("b.toml"), &text, &[]).expect_err(want);
         let msg = e.to_string();
         assert!(msg.contains(want) && msg.contains("b.toml:"), "{msg}");
     }

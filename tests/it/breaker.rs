@@ -4,7 +4,6 @@
 
 use super::{overall, run_text, tier_metric};
 use std::path::Path;
-use tenantsim::scenario::Scenario;
 
 /// 100 req/s of 1 ms CPU plus one 5 ms query; the database slows down 50×
 /// from 60 s to 120 s (16 queries/s at most on 4 cores). The pool waits
@@ -165,12 +164,12 @@ fn breaker_keys_are_validated() {
     ];
     for (body, fragment) in cases {
         let text = format!("{DB_FAULT}[breaker.database]\n{body}");
-        let e = Scenario::from_str(Path::new("s.toml"), &text, &[]).expect_err(body);
+        let e = tenantsim::scenario::from_str(Path::new("s.toml"), &text, &[]).expect_err(body);
         let msg = e.to_string();
         assert!(msg.starts_with("s.toml:"), "no file:line in: {msg}");
         assert!(msg.contains(fragment), "`{fragment}` missing from: {msg}");
     }
-    let e = Scenario::from_str(
+    let e = tenantsim::scenario::from_str(
         Path::new("s.toml"),
         &format!("{DB_FAULT}[breaker.cache]\nconsecutive_failures = 3\n"),
         &[],

@@ -252,7 +252,7 @@ fn import_hpa_output_runs_as_a_scenario() {
     assert!(toml.contains("stabilization = \"120s\""));
     // Appended to a scenario, it is a valid [autoscaler] that scales.
     let base = std::fs::read_to_string(repo("models/examples/step-load-service.toml")).unwrap();
-    let sc = tenantsim::scenario::Scenario::from_str(
+    let sc = tenantsim::scenario::from_str(
         std::path::Path::new("imported.toml"),
         &format!("{base}\n{toml}"),
         &["simulation.duration=\"15m\"".into(), "simulation.replications=1".into()],

@@ -285,9 +285,9 @@ fn an_l3_catches_l2_misses_and_fills_the_l2() {
 #[test]
 fn bad_data_tier_keys_are_refused_with_their_key_and_line() {
     use std::path::Path;
-    use tenantsim::scenario::Scenario;
+
     let err = |text: String| {
-        Scenario::from_str(Path::new("s.toml"), &text, &[])
+        tenantsim::scenario::from_str(Path::new("s.toml"), &text, &[])
             .expect_err("should be refused")
             .to_string()
     };
@@ -333,7 +333,7 @@ fn bad_data_tier_keys_are_refused_with_their_key_and_line() {
     let e = err(DB.replace("[endpoint.write]\n", "[endpoint.write]\ndb_route = \"secondary\"\n"));
     assert!(e.contains("endpoint.write.db_route") && e.contains("primary"), "{e}");
     // count = 0 is no replicas at all.
-    let sc = Scenario::from_str(
+    let sc = tenantsim::scenario::from_str(
         Path::new("s.toml"),
         &format!("{DB}[database.replicas]\ncount = 0\n"),
         &[],

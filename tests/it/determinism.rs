@@ -16,7 +16,7 @@ fn summary_with_threads(sc: &Scenario, threads: usize) -> String {
 
 #[test]
 fn identical_summaries_across_runs_and_thread_counts() {
-    let sc = Scenario::load(
+    let sc = tenantsim::scenario::load(
         &repo("scenarios/examples/arrival-processes.toml"),
         &["simulation.duration=\"4m\"".into()],
     )
@@ -27,7 +27,7 @@ fn identical_summaries_across_runs_and_thread_counts() {
     assert_eq!(strip_engine_timing(&a), strip_engine_timing(&b));
     assert_eq!(strip_engine_timing(&b), strip_engine_timing(&c));
     // A different seed gives different numbers.
-    let other = Scenario::load(
+    let other = tenantsim::scenario::load(
         &repo("scenarios/examples/arrival-processes.toml"),
         &["simulation.duration=\"4m\"".into(), "simulation.seed=99".into()],
     )
@@ -71,7 +71,7 @@ fn capacity_changes_do_not_shift_the_arrival_sequence() {
     // the instance count (and so the balancer's and instances' behaviour)
     // changes.
     let load = |n: &str| {
-        let sc = Scenario::load(
+        let sc = tenantsim::scenario::load(
             &repo("scenarios/validation/mmc8-rho085.toml"),
             &[
                 "simulation.duration=\"60s\"".into(),

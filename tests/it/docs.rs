@@ -293,7 +293,7 @@ fn example_for(s: &Section, path: &str) -> Option<toml::Table> {
 
 fn parse_scenario(doc: &toml::Table) -> Result<Scenario, String> {
     let text = toml::to_string(doc).unwrap();
-    Scenario::from_str(&repo("scenario.toml"), &text, &[]).map_err(|e| e.to_string())
+    tenantsim::scenario::from_str(&repo("scenario.toml"), &text, &[]).map_err(|e| e.to_string())
 }
 
 /// The names a parser error says are allowed: serde's "expected one of
@@ -697,7 +697,7 @@ fn readme_quickstart_table_is_real() {
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
     let arrived = summary["metrics"]["requests_arrived"]["mean"].as_f64().unwrap();
-    let sc = Scenario::load(&repo("scenarios/examples/quickstart.toml"), &[]).unwrap();
+    let sc = tenantsim::scenario::load(&repo("scenarios/examples/quickstart.toml"), &[]).unwrap();
     let (warmup, step) = (
         sc.simulation.warmup.as_secs_f64(),
         sc.simulation.sample_interval.as_secs_f64(),

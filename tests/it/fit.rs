@@ -37,7 +37,7 @@ fn rel(a: f64, b: f64) -> f64 {
 /// - Mix shares within 0.02 (binomial SE ≤ 0.006 for the smallest tier).
 #[test]
 fn fitting_a_synthetic_log_recovers_the_known_scenario() {
-    let truth = Scenario::load(&repo("scenarios/examples/access-log-truth.toml"), &[]).unwrap();
+    let truth = tenantsim::scenario::load(&repo("scenarios/examples/access-log-truth.toml"), &[]).unwrap();
     let start = tenantsim::fit::timestamp::parse_timestamp("2026-05-04T00:00:00Z").unwrap();
     let reqs = tenantsim::fit::synth::synthesize(&truth, 7, start).unwrap();
     let map = tenantsim::fit::read_tier_map(&tenantsim::fit::synth::tier_map(&truth)).unwrap();
@@ -167,7 +167,7 @@ fn fit_check_and_replay_on_the_example_log() {
     assert!(rel(v[1], v[0]) < 0.10, "{tput}");
     assert!(stdout.contains("instances_mean"), "{stdout}");
     // The scenario is a valid scenario, with its Q-Q plots beside it.
-    let sc = Scenario::load(&out, &[]).unwrap();
+    let sc = tenantsim::scenario::load(&out, &[]).unwrap();
     assert_eq!(sc.workloads.len(), 4, "three tiers and the free tier's bursts");
     assert!(d.join("fitted-qq/get_api_items_id.png").exists());
     // Replay: each tier's workload replays exactly its own requests.
@@ -185,7 +185,7 @@ fn fit_check_and_replay_on_the_example_log() {
         .current_dir(repo(""))
         .assert()
         .success();
-    let sc = Scenario::load(&out2, &[]).unwrap();
+    let sc = tenantsim::scenario::load(&out2, &[]).unwrap();
     let events: usize = sc
         .workloads
         .iter()
@@ -232,7 +232,7 @@ fn trace_scenario(dir: &Path, arrival: &str) -> Result<Scenario, String> {
     let text = format!(
         "[[tier]]\nname = \"free\"\n[[tier]]\nname = \"pro\"\n[[workload]]\ntier = \"free\"\ntenants = 2\narrival = {arrival}\nmix = {{ x = 1.0, y = 1.0 }}\n[endpoint.x]\ncpu = \"1ms\"\n[endpoint.y]\ncpu = \"1ms\"\n[instance]\ncores = 1\nworkers = 1\ninitial = 1\n"
     );
-    Scenario::from_str(&dir.join("s.toml"), &text, &[]).map_err(|e| e.to_string())
+    tenantsim::scenario::from_str(&dir.join("s.toml"), &text, &[]).map_err(|e| e.to_string())
 }
 
 fn events(sc: &Scenario) -> Vec<(f64, Option<u32>, Option<usize>)> {

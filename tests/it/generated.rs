@@ -90,7 +90,8 @@ fn generated_scenarios_keep_every_invariant() {
 type Tally = std::collections::BTreeMap<&'static str, u64>;
 
 fn check(g: &Generated, tally: &mut Tally) -> Result<(), String> {
-    let sc = Scenario::from_str(Path::new("generated.toml"), &g.toml, &[]).map_err(|e| format!("invalid: {e}"))?;
+    let sc = tenantsim::scenario::from_str(Path::new("generated.toml"), &g.toml, &[])
+        .map_err(|e| format!("invalid: {e}"))?;
     let run = || RunOutput {
         replications: vec![run_replication(&sc, 0, &|_| {})],
         wall_s: 0.0,

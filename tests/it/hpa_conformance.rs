@@ -4,11 +4,10 @@
 
 use crate::repo;
 use tenantsim::runner::run;
-use tenantsim::scenario::Scenario;
 
 fn events(sets: &[&str]) -> Vec<(f64, u32, u32)> {
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-    let sc = Scenario::load(&repo("scenarios/examples/hpa-startup-step.toml"), &sets).unwrap();
+    let sc = tenantsim::scenario::load(&repo("scenarios/examples/hpa-startup-step.toml"), &sets).unwrap();
     let out = run(&sc, &|_| {});
     out.replications[0]
         .scaling_events

@@ -49,7 +49,7 @@ max_connections = 100
 
 fn load(text: &str, sets: &[&str]) -> Scenario {
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-    Scenario::from_str(Path::new("lint-test.toml"), text, &sets).unwrap()
+    tenantsim::scenario::from_str(Path::new("lint-test.toml"), text, &sets).unwrap()
 }
 
 /// The findings of `rule` after `sets`.
@@ -250,11 +250,11 @@ fn claim_consistency_finds_contradictions() {
 
 #[test]
 fn the_seed_scenarios_lint_with_the_arithmetic_the_readme_gives() {
-    let sc = Scenario::load(&repo("scenarios/hermes.toml"), &[]).unwrap();
+    let sc = tenantsim::scenario::load(&repo("scenarios/hermes.toml"), &[]).unwrap();
     let f: Vec<_> = lint(&sc).into_iter().filter(|f| f.rule == "pool-connections").collect();
     // 3 pools per 20 instances: shared (free), hybrid (pro), dedicated (enterprise).
     assert!(f.iter().any(|x| x.arithmetic.contains("= 3600 >")), "{f:#?}");
-    let sc = Scenario::load(&repo("scenarios/ai-orchestrator-hub.toml"), &[]).unwrap();
+    let sc = tenantsim::scenario::load(&repo("scenarios/ai-orchestrator-hub.toml"), &[]).unwrap();
     let f: Vec<_> = lint(&sc).into_iter().filter(|f| f.rule == "pool-connections").collect();
     assert!(f.iter().any(|x| x.arithmetic.contains("= 200 >")), "{f:#?}");
 }

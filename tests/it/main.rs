@@ -15,6 +15,7 @@ mod fit;
 mod fuzz_corpus;
 mod generated;
 mod hpa_conformance;
+mod layers;
 mod limits;
 mod lint;
 mod memory;
@@ -52,7 +53,7 @@ pub fn tmpdir(name: &str) -> PathBuf {
 /// Simulate replication 0 of a scenario given as text (`name` is used in
 /// messages and to resolve relative paths).
 pub fn run_text(name: &str, text: &str) -> tenantsim::runner::ReplicationResult {
-    let sc = tenantsim::scenario::Scenario::from_str(Path::new(name), text, &[]).unwrap();
+    let sc = tenantsim::scenario::from_str(Path::new(name), text, &[]).unwrap();
     tenantsim::runner::run_replication(&sc, 0, &|_| {})
 }
 

@@ -5,7 +5,6 @@
 use super::{overall, run_text};
 use std::path::Path;
 use tenantsim::metrics::names::index;
-use tenantsim::scenario::Scenario;
 
 /// One instance of 100 MB base, 100 MB per request, 1,000 MB in all: a
 /// tenth request in flight crosses the limit. Requests need 1 s of I/O-free
@@ -157,7 +156,7 @@ fn memory_mistakes_are_located() {
         ),
     ];
     for (text, want) in cases {
-        let e = Scenario::from_str(Path::new("m.toml"), &text, &[]).expect_err(want);
+        let e = tenantsim::scenario::from_str(Path::new("m.toml"), &text, &[]).expect_err(want);
         let msg = e.to_string();
         assert!(msg.contains(want) && msg.contains("m.toml:"), "{msg}");
     }

@@ -5,7 +5,6 @@ use proptest::prelude::*;
 use std::path::Path;
 use tenantsim::metrics::names::{Unit, METRICS};
 use tenantsim::runner::run_replication;
-use tenantsim::scenario::Scenario;
 
 fn arrival() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -108,7 +107,7 @@ proptest! {
 
     #[test]
     fn requests_are_conserved_and_metrics_are_sane(text in scenario()) {
-        let sc = Scenario::from_str(Path::new("prop.toml"), &text, &[]).unwrap();
+        let sc = tenantsim::scenario::from_str(Path::new("prop.toml"), &text, &[]).unwrap();
         let r = run_replication(&sc, 0, &|_| {});
         let c = r.conservation;
         // Server side: every arrival was rejected, finished, or is still in.

@@ -2,7 +2,6 @@
 
 use super::repo;
 use tenantsim::runner::run_replication;
-use tenantsim::scenario::Scenario;
 
 use super::overall as metric;
 use super::run_text as one;
@@ -109,7 +108,7 @@ fn autoscaler_waits_for_mttr_before_replacing() {
 #[test]
 fn bundled_examples_still_run() {
     // Guard for the fixes above on the real example with crashes.
-    let sc = Scenario::load(
+    let sc = tenantsim::scenario::load(
         &repo("scenarios/examples/crash-recovery.toml"),
         &["simulation.replications=1".into()],
     )

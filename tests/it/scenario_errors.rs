@@ -2,7 +2,6 @@
 //! allowed.
 
 use std::path::Path;
-use tenantsim::scenario::Scenario;
 
 const BASE: &str = "[[workload]]\ntenants = 2\narrival = { process = \"poisson\", rate_per_s = 1.0 }\n[endpoint.a]\ncpu = \"5ms\"\n[instance]\ncores = 1\n";
 
@@ -10,12 +9,12 @@ const BASE: &str = "[[workload]]\ntenants = 2\narrival = { process = \"poisson\"
 const DB: &str = "[[workload]]\ntenants = 2\narrival = { process = \"poisson\", rate_per_s = 1.0 }\n[endpoint.a]\ncpu = \"5ms\"\ndb_queries = 1\nquery = \"5ms\"\n[instance]\ncores = 1\n[database]\ncores = 4\nmax_connections = 10\n";
 
 fn err(text: &str) -> tenantsim::scenario::ScenarioError {
-    Scenario::from_str(Path::new("s.toml"), text, &[]).expect_err("scenario should be refused")
+    tenantsim::scenario::from_str(Path::new("s.toml"), text, &[]).expect_err("scenario should be refused")
 }
 
 #[test]
 fn the_base_scenario_is_valid() {
-    Scenario::from_str(Path::new("s.toml"), BASE, &[]).unwrap();
+    tenantsim::scenario::from_str(Path::new("s.toml"), BASE, &[]).unwrap();
 }
 
 #[test]
@@ -187,7 +186,7 @@ fn includes_merge_and_report_problems_in_the_right_file() {
         ),
     )
     .unwrap();
-    let sc = Scenario::load(&dir.join("main.toml"), &[]).unwrap();
+    let sc = tenantsim::scenario::load(&dir.join("main.toml"), &[]).unwrap();
     assert_eq!(sc.tiers[0].name, "free");
     assert_eq!(sc.tiers[0].max_concurrency, Some(2));
     // A problem inside the included file is reported there.
@@ -196,26 +195,26 @@ fn includes_merge_and_report_problems_in_the_right_file() {
         "[[tier]]\nname = \"free\"\nmax_concurrency = 0\n",
     )
     .unwrap();
-    let e = Scenario::load(&dir.join("main.toml"), &[]).unwrap_err();
+    let e = tenantsim::scenario::load(&dir.join("main.toml"), &[]).unwrap_err();
     assert!(e.to_string().contains("tiers.toml:3"), "{e}");
     // Missing includes and cycles.
     std::fs::write(dir.join("main.toml"), format!("include = [\"nope.toml\"]\n{BASE}")).unwrap();
-    let e = Scenario::load(&dir.join("main.toml"), &[]).unwrap_err();
+    let e = tenantsim::scenario::load(&dir.join("main.toml"), &[]).unwrap_err();
     assert!(
         e.to_string().contains("main.toml:1") && e.to_string().contains("nope.toml"),
         "{e}"
     );
     std::fs::write(dir.join("a.toml"), "include = [\"b.toml\"]\n").unwrap();
     std::fs::write(dir.join("b.toml"), "include = [\"a.toml\"]\n").unwrap();
-    let e = Scenario::load(&dir.join("a.toml"), &[]).unwrap_err();
+    let e = tenantsim::scenario::load(&dir.join("a.toml"), &[]).unwrap_err();
     assert!(e.to_string().contains("include cycle"), "{e}");
 }
 
 #[test]
 fn set_overrides_are_checked_too() {
-    let e = Scenario::from_str(Path::new("s.toml"), BASE, &["instance.cores=\"many\"".into()]).unwrap_err();
+    let e = tenantsim::scenario::from_str(Path::new("s.toml"), BASE, &["instance.cores=\"many\"".into()]).unwrap_err();
     assert!(e.to_string().contains("--set instance.cores"), "{e}");
-    let sc = Scenario::from_str(Path::new("s.toml"), BASE, &["workload.0.tenants=7".into()]).unwrap();
+    let sc = tenantsim::scenario::from_str(Path::new("s.toml"), BASE, &["workload.0.tenants=7".into()]).unwrap();
     assert_eq!(sc.workloads[0].tenants, 7);
 }
 
@@ -227,13 +226,13 @@ fn trace_files_are_validated() {
         "{ process = \"poisson\", rate_per_s = 1.0 }",
         "{ process = \"trace\", file = \"t.csv\" }",
     );
-    let e = Scenario::from_str(&dir.join("s.toml"), &text, &[]).unwrap_err();
+    let e = tenantsim::scenario::from_str(&dir.join("s.toml"), &text, &[]).unwrap_err();
     assert!(
         e.to_string().contains("t.csv:3") && e.to_string().contains("time order"),
         "{e}"
     );
     std::fs::write(dir.join("t.csv"), "time_s,tenant\n0.5,0\n0.7,5\n").unwrap();
-    let e = Scenario::from_str(&dir.join("s.toml"), &text, &[]).unwrap_err();
+    let e = tenantsim::scenario::from_str(&dir.join("s.toml"), &text, &[]).unwrap_err();
     assert!(e.to_string().contains("tenant 5"), "{e}");
 }
 
@@ -370,15 +369,15 @@ fn targets_of_metrics_that_are_not_ratios_keep_any_positive_value() {
     // rps, queue length and p95 latency are not ratios: 70 is meaningful.
     for m in ["rps", "queue", "pool_in_use", "latency_p95"] {
         let text = format!("{BASE}[autoscaler]\npolicy = \"hpa\"\nmetrics = [{{ metric = \"{m}\", target = 70 }}]\n");
-        Scenario::from_str(Path::new("s.toml"), &text, &[]).unwrap_or_else(|e| panic!("{m}: {e}"));
+        tenantsim::scenario::from_str(Path::new("s.toml"), &text, &[]).unwrap_or_else(|e| panic!("{m}: {e}"));
         let text = format!(
             "{BASE}[autoscaler]\npolicy = \"threshold\"\nmetrics = [{{ metric = \"{m}\", above = 70, below = 30 }}]\n"
         );
-        Scenario::from_str(Path::new("s.toml"), &text, &[]).unwrap_or_else(|e| panic!("{m}: {e}"));
+        tenantsim::scenario::from_str(Path::new("s.toml"), &text, &[]).unwrap_or_else(|e| panic!("{m}: {e}"));
     }
     // And a ratio within its range is fine.
     let text = format!("{BASE}[autoscaler]\npolicy = \"hpa\"\nmetrics = [{{ metric = \"cpu\", target = 0.7 }}]\n");
-    Scenario::from_str(Path::new("s.toml"), &text, &[]).unwrap();
+    tenantsim::scenario::from_str(Path::new("s.toml"), &text, &[]).unwrap();
 }
 
 // Issue 26 item 3: 20 tenants × 10⁹/s drew gaps that rounded to 0 ns on the
@@ -516,5 +515,5 @@ fn a_trace_that_starts_after_the_run_ends_is_refused_by_run() {
     );
     // With a trace that starts within the run it loads.
     std::fs::write(&csv, "time_s,tenant\n30,0\n150,1\n").unwrap();
-    Scenario::from_str(&dir.join("t.toml"), &text, &[]).unwrap();
+    tenantsim::scenario::from_str(&dir.join("t.toml"), &text, &[]).unwrap();
 }

@@ -34,8 +34,7 @@ fn every_seed_scenario_loads_and_has_a_claim() {
     );
     let sets: Vec<String> = vec!["simulation.duration=60s".into(), "simulation.warmup=0s".into()];
     for f in &files {
-        let sc = tenantsim::scenario::Scenario::load(f, &sets)
-            .unwrap_or_else(|e| panic!("{} does not load: {e}", f.display()));
+        let sc = tenantsim::scenario::load(f, &sets).unwrap_or_else(|e| panic!("{} does not load: {e}", f.display()));
         assert!(!sc.claims.is_empty(), "{} has no [[claim]]", f.display());
         for c in &sc.claims {
             assert!(
@@ -61,7 +60,7 @@ fn claims_gives_every_claim_of_every_seed_scenario_a_verdict() {
     let runs = v.as_array().unwrap();
     assert_eq!(runs.len(), files.len(), "one verdict block per scenario");
     for (run, f) in runs.iter().zip(&files) {
-        let sc = tenantsim::scenario::Scenario::load(f, &[]).unwrap();
+        let sc = tenantsim::scenario::load(f, &[]).unwrap();
         let claims = run["claims"].as_array().unwrap();
         assert_eq!(claims.len(), sc.claims.len(), "{}: a verdict per claim", f.display());
         for (c, want) in claims.iter().zip(&sc.claims) {

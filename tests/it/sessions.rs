@@ -8,7 +8,6 @@ use proptest::prelude::*;
 use std::path::Path;
 use tenantsim::metrics::names::index;
 use tenantsim::runner::run_replication;
-use tenantsim::scenario::Scenario;
 
 /// One tenant of `sessions` sessions on `instances` instances of 4 cores,
 /// a light HTTP load, and the `[sessions]` keys in `extra` (plus any other
@@ -236,7 +235,7 @@ fn session_mistakes_are_located() {
         ),
     ];
     for (text, want) in cases {
-        let e = Scenario::from_str(Path::new("bad.toml"), &text, &[])
+        let e = tenantsim::scenario::from_str(Path::new("bad.toml"), &text, &[])
             .unwrap_err()
             .to_string();
         assert!(e.contains(want), "{e} (wanted {want})");
@@ -255,10 +254,10 @@ fn a_reconnect_storm_after_a_crash_raises_rejects_and_latency() {
         "simulation.warmup=60s".to_string(),
         "fault.0.at=90s".to_string(),
     ];
-    let storm = Scenario::load(&path, &short).unwrap();
+    let storm = tenantsim::scenario::load(&path, &short).unwrap();
     let mut calm_set = short.to_vec();
     calm_set.push("fault=[]".to_string());
-    let calm = Scenario::load(&path, &calm_set).unwrap();
+    let calm = tenantsim::scenario::load(&path, &calm_set).unwrap();
     let (s, c) = (run_replication(&storm, 0, &|_| {}), run_replication(&calm, 0, &|_| {}));
     // 24,000 sessions on 3 instances; 8,000 drop, 4,000 fit on the
     // survivors, 4,000 are refused and back off until the replacement is
@@ -334,7 +333,7 @@ proptest! {
     /// maximum is kept at every connection), and requests are conserved.
     #[test]
     fn sessions_per_instance_never_exceed_the_cap(text in session_scenario()) {
-        let sc = Scenario::from_str(Path::new("prop.toml"), &text, &[]).unwrap();
+        let sc = tenantsim::scenario::from_str(Path::new("prop.toml"), &text, &[]).unwrap();
         let cap = sc.sessions.as_ref().unwrap().max_per_instance as f64;
         let r = run_replication(&sc, 0, &|_| {});
         let max = overall(&r, "sessions_max_per_instance");

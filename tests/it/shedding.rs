@@ -4,7 +4,6 @@
 
 use super::{run_text, tier_metric};
 use std::path::Path;
-use tenantsim::scenario::Scenario;
 
 /// Two tiers on one instance of 2 cores: premium offers 50 % of capacity,
 /// free 70 % (120 % in all). Exponential 10 ms requests.
@@ -122,7 +121,7 @@ fn shedding_keys_are_validated() {
     ];
     for (body, fragment) in cases {
         let text = overload(2, "2s", &format!("[shedding]\n{body}"));
-        let e = Scenario::from_str(Path::new("s.toml"), &text, &[]).expect_err(body);
+        let e = tenantsim::scenario::from_str(Path::new("s.toml"), &text, &[]).expect_err(body);
         let msg = e.to_string();
         assert!(msg.starts_with("s.toml:"), "no file:line in: {msg}");
         assert!(msg.contains(fragment), "`{fragment}` missing from: {msg}");

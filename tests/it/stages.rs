@@ -6,7 +6,6 @@ use super::{overall, run_text};
 use std::path::Path;
 use tenantsim::metrics::names::index;
 use tenantsim::runner::ReplicationResult;
-use tenantsim::scenario::Scenario;
 
 fn gateway(rate: f64, cores: u32, workers: u32, fail: f64) -> String {
     format!(
@@ -108,7 +107,7 @@ fn stage_draws_are_common_random_numbers_across_capacity_changes() {
 fn slo_on_a_stage_is_checked_against_that_stage() {
     let text = gateway(20.0, 1, 64, 0.0)
         + "[slo.stage.jwt]\nlatency_p95 = \"20ms\"\n[slo.stage.rbac]\nlatency_p95 = \"50ms\"\n";
-    let sc = Scenario::from_str(Path::new("g.toml"), &text, &[]).unwrap();
+    let sc = tenantsim::scenario::from_str(Path::new("g.toml"), &text, &[]).unwrap();
     let out = tenantsim::runner::run(&sc, &|_| {});
     let s = tenantsim::summary::build_summary(&sc, &out);
     let checks: Vec<(String, bool)> = s.slo.checks.iter().map(|c| (c.scope.clone(), c.passed)).collect();
@@ -147,7 +146,7 @@ fn stage_mistakes_are_located() {
         ),
     ];
     for (text, want) in cases {
-        let e = Scenario::from_str(Path::new("g.toml"), &text, &[]).expect_err(want);
+        let e = tenantsim::scenario::from_str(Path::new("g.toml"), &text, &[]).expect_err(want);
         let msg = e.to_string();
         assert!(msg.contains(want) && msg.contains("g.toml:"), "{msg}");
     }

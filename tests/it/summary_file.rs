@@ -6,7 +6,6 @@ use super::{repo, tmpdir};
 use assert_cmd::Command;
 use predicates::prelude::*;
 use std::path::{Path, PathBuf};
-use tenantsim::scenario::Scenario;
 use tenantsim::summary::Summary;
 use tenantsim::sweep::PointRecord;
 
@@ -27,7 +26,7 @@ fn a_summary_built_from_a_run_reads_back_equal_and_writes_the_same_bytes() {
             "simulation.max_events=20000".to_string(),
             "simulation.replications=2".to_string(),
         ];
-        let sc = Scenario::load(&repo(file), &sets).unwrap();
+        let sc = tenantsim::scenario::load(&repo(file), &sets).unwrap();
         let out = tenantsim::runner::run(&sc, &|_| {});
         let s = tenantsim::summary::build_summary(&sc, &out);
         let text = s.to_json();

@@ -3,7 +3,6 @@
 
 use super::{overall, run_text};
 use std::path::Path;
-use tenantsim::scenario::Scenario;
 
 /// 10 users × 20 requests of exactly 10 ms CPU, no think time, on one
 /// instance with 2 cores and 2 workers.
@@ -34,7 +33,7 @@ fn a_finite_test_ends_when_every_user_is_done() {
     assert!((overall(&r, "throughput_rps") - 200.0).abs() < 1e-9);
     assert_eq!(r.conservation.in_flight, 0);
     // A finite test measures from the start by default (no warm-up).
-    let sc = Scenario::from_str(Path::new("f.toml"), FINITE, &[]).unwrap();
+    let sc = tenantsim::scenario::from_str(Path::new("f.toml"), FINITE, &[]).unwrap();
     assert_eq!(sc.simulation.warmup, tenantsim::engine::SimTime::ZERO);
     // The time series stops with the test.
     assert_eq!(r.timeseries.last().unwrap().time_s, 1.0);
@@ -155,7 +154,7 @@ fn closed_workload_keys_are_validated() {
     ];
     for (from, to, fragments) in cases {
         let text = base.replace(from, to);
-        let e = Scenario::from_str(Path::new("s.toml"), &text, &[]).expect_err(&text);
+        let e = tenantsim::scenario::from_str(Path::new("s.toml"), &text, &[]).expect_err(&text);
         let msg = e.to_string();
         assert!(msg.starts_with("s.toml:8"), "no file:line in: {msg}");
         for f in fragments {
@@ -166,6 +165,6 @@ fn closed_workload_keys_are_validated() {
     let text = base
         .replace("requests_per_user = 20", "stages = [[\"2h\", 5]]")
         .replace("users = 10, ", "");
-    let sc = Scenario::from_str(Path::new("s.toml"), &text, &[]).unwrap();
+    let sc = tenantsim::scenario::from_str(Path::new("s.toml"), &text, &[]).unwrap();
     assert!(sc.warnings.iter().any(|w| w.contains("stages")), "{:?}", sc.warnings);
 }

@@ -1,0 +1,11 @@
+//! Importers (crate `tenantsim-import`, above the model): configuration
+//! written for other tools, turned into scenario sections.
+//!
+//! What it owns: [`hpa`] reads a Kubernetes HorizontalPodAutoscaler
+//! manifest (YAML or JSON) and renders the `[autoscaler]` section that
+//! behaves the same (`tenantsim import-hpa`). Invariant: an importer never
+//! writes a key the scenario reader would refuse; defaults come from the
+//! model (for example `HpaSpec::DEFAULT_TOLERANCE`), never typed here again.
+
+pub mod hpa;
+pub mod hpa_explain;

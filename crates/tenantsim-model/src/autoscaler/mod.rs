@@ -1,0 +1,370 @@
+//! The autoscaler: policies that turn observed metrics into a desired
+//! instance count, one file per policy behind the [`Policy`] trait.
+//!
+//! Every `interval` the service observes each instance group (averages over
+//! the ready instances since the previous observation) and asks the group's
+//! policy for a desired count; the instance lifecycle then starts or drains
+//! instances to reach it. A policy never sees instances, only the
+//! [`Observation`]; its answer is clamped to [min, max] here, so every
+//! policy keeps replicas within bounds.
+
+pub mod explain;
+pub mod hpa;
+pub mod k8s_view;
+mod observe;
+pub mod replica_calc;
+mod schedule;
+mod step;
+mod target_tracking;
+mod threshold;
+
+pub use observe::{GroupScaling, Scaling};
+pub use schedule::SchedulePolicy;
+pub use step::{StepAdjustment, StepPolicy};
+pub use target_tracking::TargetTrackingPolicy;
+pub use threshold::{ThresholdPolicy, ThresholdRule};
+
+use crate::spec::{AutoscalerSpec, PolicySpec};
+use tenantsim_engine::SimTime;
+
+/// What an autoscaler can scale on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScaleMetric {
+    /// Busy cores / cores of ready instances (0..1).
+    Cpu,
+    /// Memory used / memory of ready instances (0..1).
+    Memory,
+    /// Requests arriving per second per ready instance.
+    Rps,
+    /// Requests waiting for a worker, per ready instance (time average).
+    Queue,
+    /// Connections in use per pool (time average).
+    PoolInUse,
+    /// 95th percentile latency of requests completed in the interval (s).
+    LatencyP95,
+}
+
+impl ScaleMetric {
+    pub const NAMES: &'static [&'static str] = &["cpu", "memory", "rps", "queue", "pool_in_use", "latency_p95"];
+    pub fn parse(s: &str) -> Option<ScaleMetric> {
+        Some(match s {
+            "cpu" => ScaleMetric::Cpu,
+            "memory" => ScaleMetric::Memory,
+            "rps" => ScaleMetric::Rps,
+            "queue" => ScaleMetric::Queue,
+            "pool_in_use" => ScaleMetric::PoolInUse,
+            "latency_p95" => ScaleMetric::LatencyP95,
+            _ => return None,
+        })
+    }
+    pub fn index(self) -> usize {
+        self as usize
+    }
+    /// A utilization between 0 and 1 (cpu, memory): targets and thresholds
+    /// on it are ratios too. The others are counts, rates or seconds.
+    pub fn is_ratio(self) -> bool {
+        matches!(self, ScaleMetric::Cpu | ScaleMetric::Memory)
+    }
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self.index()]
+    }
+}
+
+/// What the autoscaler sees at one evaluation.
+#[derive(Clone, Copy, Debug)]
+pub struct Observation {
+    pub now: SimTime,
+    /// The group's desired count before this evaluation (Kubernetes'
+    /// spec.replicas): instances starting, ready, or failed and awaiting
+    /// their replacement.
+    pub current: u32,
+    /// Ready instances (those the metrics average over).
+    pub ready: u32,
+    /// Each metric's value over the last interval, by [`ScaleMetric::index`];
+    /// None when it could not be measured (no ready instance, no request).
+    pub metrics: [Option<f64>; 6],
+}
+
+impl Observation {
+    pub fn get(&self, m: ScaleMetric) -> Option<f64> {
+        self.metrics[m.index()]
+    }
+}
+
+/// A scaling policy: the desired count, and why.
+pub trait Policy: Send {
+    fn desired(&mut self, obs: &Observation) -> (u32, &'static str);
+
+    /// The same with the pods and samples the Kubernetes controller would
+    /// see; only the `hpa` policy reads them.
+    fn desired_seen(&mut self, obs: &Observation, _pods: &k8s_view::PodsView) -> (u32, &'static str) {
+        self.desired(obs)
+    }
+}
+
+/// A policy with its bounds.
+pub struct Autoscaler {
+    pub min: u32,
+    pub max: u32,
+    pub interval: SimTime,
+    policy: Box<dyn Policy>,
+}
+
+impl Autoscaler {
+    pub fn new(min: u32, max: u32, interval: SimTime, policy: Box<dyn Policy>) -> Self {
+        Autoscaler {
+            min,
+            max,
+            interval,
+            policy,
+        }
+    }
+
+    /// The desired count, clamped to [min, max], and the reason.
+    pub fn evaluate(&mut self, obs: &Observation) -> (u32, &'static str) {
+        let (d, why) = self.policy.desired(obs);
+        self.clamp(d, why)
+    }
+
+    /// [`Autoscaler::evaluate`] with the controller's view of the pods.
+    pub fn evaluate_seen(&mut self, obs: &Observation, pods: &k8s_view::PodsView) -> (u32, &'static str) {
+        let (d, why) = self.policy.desired_seen(obs, pods);
+        self.clamp(d, why)
+    }
+
+    fn clamp(&self, d: u32, why: &'static str) -> (u32, &'static str) {
+        let c = d.clamp(self.min, self.max.max(self.min));
+        (c, if c != d { "clamped to [min, max]" } else { why })
+    }
+}
+
+/// `hpa`: the Kubernetes algorithm ([`hpa::Hpa`]) on the configured metrics.
+///
+/// Instances still starting are handled as the controller handles unready
+/// pods (`replica_calculator.go`, `GetResourceReplicas`): when a metric
+/// points to a scale-up, the unready ones are assumed to use 0 % of it, so
+/// the average over all `current` instances is `value × ready / current`;
+/// if that no longer points up, the metric proposes no change. Without
+/// this, a slow `startup` makes the HPA see the same high load at every
+/// sync and scale to `max`.
+///
+/// With `controller` set (the default of `policy = "hpa"`), the policy is
+/// given the pods and samples of [`k8s_view`] instead and runs the
+/// controller's own calculation ([`replica_calc::calculate`]) per metric;
+/// the dilution above is then not used.
+pub struct HpaPolicy {
+    pub hpa: hpa::Hpa,
+    pub metrics: Vec<(ScaleMetric, f64)>,
+    pub controller: Option<k8s_view::ControllerSettings>,
+}
+
+impl HpaPolicy {
+    /// What the controller reads for metric `m` (target `target`) at this
+    /// sync: per-pod samples for cpu, memory, queue and rps; the group's
+    /// observed value as an Object metric for the others.
+    fn input(
+        m: ScaleMetric,
+        target: f64,
+        obs: &Observation,
+        pods: &k8s_view::PodsView,
+    ) -> Option<replica_calc::MetricInput> {
+        use replica_calc::{MetricInput, Resource, Target};
+        Some(match m {
+            ScaleMetric::Cpu => MetricInput::Resource {
+                resource: Resource::Cpu,
+                target: Target::Utilization(target * 100.0),
+                samples: pods.samples_of(k8s_view::CPU),
+            },
+            ScaleMetric::Memory => MetricInput::Resource {
+                resource: Resource::Memory,
+                target: Target::Utilization(target * 100.0),
+                samples: pods.samples_of(k8s_view::MEMORY),
+            },
+            ScaleMetric::Queue => MetricInput::Pods {
+                target: target * 1000.0,
+                samples: pods.samples_of(k8s_view::QUEUE),
+            },
+            ScaleMetric::Rps => MetricInput::Pods {
+                target: target * 1000.0,
+                samples: pods.samples_of(k8s_view::RPS),
+            },
+            ScaleMetric::PoolInUse | ScaleMetric::LatencyP95 => MetricInput::Object {
+                value: obs.get(m)? * 1000.0,
+                target: Target::Value(target * 1000.0),
+            },
+        })
+    }
+}
+
+impl Policy for HpaPolicy {
+    fn desired(&mut self, obs: &Observation) -> (u32, &'static str) {
+        let unready = obs.current.saturating_sub(obs.ready);
+        let samples: Vec<hpa::MetricSample> = self
+            .metrics
+            .iter()
+            .filter_map(|(m, target)| {
+                let mut current = obs.get(*m)?;
+                if unready > 0 && current > *target && obs.current > 0 {
+                    let diluted = current * obs.ready as f64 / obs.current as f64;
+                    // The direction reversed: no change from this metric.
+                    current = if diluted < *target { *target } else { diluted };
+                }
+                Some(hpa::MetricSample {
+                    current,
+                    target: *target,
+                })
+            })
+            .collect();
+        let d = self.hpa.reconcile(obs.now, obs.current, &samples);
+        (d, "hpa")
+    }
+
+    fn desired_seen(&mut self, obs: &Observation, pods: &k8s_view::PodsView) -> (u32, &'static str) {
+        let Some(settings) = self.controller else {
+            return self.desired(obs);
+        };
+        let cfg = settings.calc_config(self.hpa.spec().tolerance);
+        let proposals: Vec<Option<u32>> = self
+            .metrics
+            .iter()
+            .map(|&(m, target)| {
+                let input = Self::input(m, target, obs, pods)?;
+                replica_calc::calculate(&cfg, pods.now_s, obs.current, &pods.pods, &input)
+                    .ok()
+                    .map(|c| c.replicas)
+            })
+            .collect();
+        let d = self.hpa.decide(obs.now, obs.current, &proposals);
+        (d.desired, "hpa")
+    }
+}
+
+/// `none`: keep the initial count.
+pub struct NoPolicy;
+
+impl Policy for NoPolicy {
+    fn desired(&mut self, obs: &Observation) -> (u32, &'static str) {
+        (obs.current, "none")
+    }
+}
+
+/// The autoscaler a scenario's `[autoscaler]` describes: its policy, with
+/// its bounds and interval.
+pub fn from_spec(a: &AutoscalerSpec) -> Autoscaler {
+    let policy: Box<dyn Policy> = match &a.policy {
+        PolicySpec::None => Box::new(NoPolicy),
+        PolicySpec::Threshold {
+            rules,
+            step,
+            sustain,
+            scale_out_cooldown,
+            scale_in_cooldown,
+        } => Box::new(ThresholdPolicy::new(
+            rules.clone(),
+            *step,
+            *sustain,
+            *scale_out_cooldown,
+            *scale_in_cooldown,
+        )),
+        PolicySpec::Hpa {
+            metrics,
+            tolerance,
+            scale_up,
+            scale_down,
+            controller,
+        } => Box::new(HpaPolicy {
+            controller: *controller,
+            hpa: hpa::Hpa::new(hpa::HpaSpec {
+                min: a.min,
+                max: a.max,
+                tolerance: *tolerance,
+                scale_up: scale_up.clone(),
+                scale_down: scale_down.clone(),
+            }),
+            metrics: metrics.clone(),
+        }),
+        PolicySpec::TargetTracking {
+            metric,
+            target,
+            disable_scale_in,
+            scale_in_cooldown,
+            ..
+        } => Box::new(TargetTrackingPolicy::new(
+            *metric,
+            *target,
+            *disable_scale_in,
+            *scale_in_cooldown,
+        )),
+        PolicySpec::Step {
+            metric,
+            adjustments,
+            cooldown,
+        } => Box::new(StepPolicy::new(*metric, adjustments.clone(), *cooldown)),
+        PolicySpec::Schedule { entries } => Box::new(SchedulePolicy {
+            entries: entries.clone(),
+        }),
+    };
+    Autoscaler::new(a.min, a.max, a.interval, policy)
+}
+
+#[cfg(test)]
+pub(crate) fn obs(now_s: u64, current: u32, cpu: Option<f64>) -> Observation {
+    let mut metrics = [None; 6];
+    metrics[ScaleMetric::Cpu.index()] = cpu;
+    Observation {
+        now: SimTime::from_secs(now_s),
+        current,
+        ready: current,
+        metrics,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_are_enforced_for_every_policy() {
+        struct Wild(u32);
+        impl Policy for Wild {
+            fn desired(&mut self, _: &Observation) -> (u32, &'static str) {
+                (self.0, "wild")
+            }
+        }
+        let mut a = Autoscaler::new(2, 5, SimTime::from_secs(15), Box::new(Wild(100)));
+        assert_eq!(a.evaluate(&obs(0, 3, None)), (5, "clamped to [min, max]"));
+        let mut a = Autoscaler::new(2, 5, SimTime::from_secs(15), Box::new(Wild(0)));
+        assert_eq!(a.evaluate(&obs(0, 3, None)).0, 2);
+        let mut a = Autoscaler::new(2, 5, SimTime::from_secs(15), Box::new(Wild(4)));
+        assert_eq!(a.evaluate(&obs(0, 3, None)), (4, "wild"));
+    }
+
+    #[test]
+    fn hpa_policy_uses_configured_metrics() {
+        let mut p = HpaPolicy {
+            hpa: hpa::Hpa::new(hpa::HpaSpec::with_defaults(1, 10)),
+            metrics: vec![(ScaleMetric::Cpu, 0.7)],
+            controller: None,
+        };
+        // 3 instances at 90 % vs 70 %: ceil(3 × 0.9 / 0.7) = 4.
+        assert_eq!(p.desired(&obs(0, 3, Some(0.9))).0, 4);
+    }
+
+    #[test]
+    fn hpa_counts_starting_instances_as_idle_when_scaling_up() {
+        let mut p = HpaPolicy {
+            hpa: hpa::Hpa::new(hpa::HpaSpec::with_defaults(1, 20)),
+            metrics: vec![(ScaleMetric::Cpu, 0.5)],
+            controller: None,
+        };
+        // 6 requested, 3 ready at 100 %: the 3 starting count as 0 %, so
+        // the average is 0.5 = target: no further scale-up while they start.
+        let mut o = obs(0, 6, Some(1.0));
+        o.ready = 3;
+        assert_eq!(p.desired(&o).0, 6);
+        // 6 requested, 4 ready at 100 %: 4/6 = 0.67 → ceil(6 × 1.33) = 8.
+        o.ready = 4;
+        o.now = SimTime::from_secs(15);
+        assert_eq!(p.desired(&o).0, 8);
+    }
+}
