@@ -101,3 +101,50 @@ mod explain {
         );
     }
 }
+
+mod scaling_slo {
+    use crate::repo;
+    use assert_cmd::Command;
+
+    fn check(extra: &[&str], junit: &std::path::Path) -> (i32, String, String) {
+        let mut c = Command::cargo_bin("tenantsim").unwrap();
+        c.arg("check")
+            .arg(repo("scenarios/examples/hpa-scaling-slo.toml"))
+            .arg("--junit")
+            .arg(junit)
+            .args(extra);
+        let o = c.output().unwrap();
+        let xml = std::fs::read_to_string(junit).unwrap_or_default();
+        (
+            o.status.code().unwrap(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            xml,
+        )
+    }
+
+    #[test]
+    fn the_timeline_assertions_pass_for_the_policy_and_fail_ci_when_it_flaps() {
+        let dir = std::env::temp_dir().join(format!("hpa-slo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (code, out, xml) = check(&[], &dir.join("ok.xml"));
+        assert_eq!(code, 0, "{out}");
+        for name in [
+            "scale_flaps_per_hour",
+            "underprovisioned_fraction",
+            "overprovisioned_fraction",
+            "instance_hours",
+            "cost",
+        ] {
+            assert!(
+                xml.contains(&format!("name=\"all {name} ")),
+                "{name} missing from the JUnit report:\n{xml}"
+            );
+        }
+        // The averaged view flaps 3.5 times per hour: CI turns red, and the
+        // JUnit report says which assertion failed.
+        let (code, out, xml) = check(&["--set", "autoscaler.controller=\"simple\""], &dir.join("flaps.xml"));
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains("FAIL hpa-scaling-slo all scale_flaps_per_hour"), "{out}");
+        assert!(xml.contains("<failure"), "{xml}");
+    }
+}
