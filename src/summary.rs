@@ -79,6 +79,9 @@ pub enum Outcome {
     HoldsOnlyIf,
     CannotBeChecked,
     Inconsistent,
+    /// A model input was fitted to the claim's figure (`calibrated`): the
+    /// simulation reproduces it by construction, so it is not evidence.
+    UsedForCalibration,
 }
 
 impl Outcome {
@@ -89,6 +92,7 @@ impl Outcome {
             Outcome::HoldsOnlyIf => "holds-only-if",
             Outcome::CannotBeChecked => "cannot-be-checked",
             Outcome::Inconsistent => "inconsistent",
+            Outcome::UsedForCalibration => "used-for-calibration",
         }
     }
 }
@@ -101,6 +105,8 @@ pub enum CheckedBy {
     Lint,
     LittlesLaw,
     Untestable,
+    /// Only what it states (`states`): by the consistency pass.
+    Consistency,
 }
 
 impl CheckedBy {
@@ -110,6 +116,7 @@ impl CheckedBy {
             CheckedBy::Lint => "lint",
             CheckedBy::LittlesLaw => "littles-law",
             CheckedBy::Untestable => "untestable",
+            CheckedBy::Consistency => "consistency",
         }
     }
 }
@@ -260,6 +267,10 @@ pub struct ClaimResult {
     pub condition_value: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub condition_ci95: Option<[f64; 2]>,
+    /// Why a claim that holds may test nothing: its run fails an SLO or
+    /// is overloaded (see [`crate::claims::flag_vacuous`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flag: Option<String>,
 }
 
 impl ClaimResult {
@@ -527,6 +538,8 @@ fn judge_claim(
         outcome: Outcome::CannotBeChecked,
         checked_by: if c.metric.is_some() {
             CheckedBy::Simulation
+        } else if c.untestable.is_none() && c.lint.is_none() && c.littles_law.is_none() && !c.states.is_empty() {
+            CheckedBy::Consistency
         } else {
             CheckedBy::Untestable
         },
@@ -535,6 +548,7 @@ fn judge_claim(
         condition: None,
         condition_value: None,
         condition_ci95: None,
+        flag: None,
     };
     if c.lint.is_some() || c.littles_law.is_some() {
         judge_static(sc, c, &mut r);
@@ -599,6 +613,9 @@ pub fn judge_claims(
             });
         }
     }
+    let claims: Vec<&crate::scenario::Claim> = sc.claims.iter().collect();
+    let mut results: Vec<&mut ClaimResult> = out.iter_mut().collect();
+    crate::claims::apply_consistency(&claims, &mut results);
     out
 }
 
@@ -945,6 +962,8 @@ pub fn build_summary(sc: &Scenario, out: &RunOutput) -> Summary {
         a[3] += c.in_flight;
         a
     });
+    let mut claims = judge_claims(sc, &overall, &tier_est, &stage_est);
+    crate::claims::flag_vacuous(&checks, &overall, &mut claims);
     Summary {
         scenario: sc.name.clone(),
         description: sc.description.clone(),
@@ -969,7 +988,7 @@ pub fn build_summary(sc: &Scenario, out: &RunOutput) -> Summary {
             passed: checks.iter().all(|c| c.passed),
             checks,
         },
-        claims: judge_claims(sc, &overall, &tier_est, &stage_est),
+        claims,
         settings: settings(sc),
         stages: stage_est.iter().map(|(n, e)| (n.clone(), to_map(e))).collect(),
         limiters: named_estimates(out, |r| &r.limiters, crate::scenario::LIMITER_METRICS)

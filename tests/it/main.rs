@@ -7,6 +7,7 @@ mod breaker;
 mod claims;
 mod cli;
 mod compare;
+mod consistency;
 mod crash_safety;
 mod datatier;
 mod determinism;

@@ -29,6 +29,7 @@ mod service;
 pub mod session;
 pub mod shedding;
 pub mod spec;
+pub mod statement;
 pub mod workload;
 
 pub use service::Service;

@@ -740,6 +740,12 @@ pub struct Claim {
     /// "Holds only if": the knob searched when the claim fails at the
     /// scenario's setting (`if_key`, `if_range`, `if_step`).
     pub condition: Option<ClaimCondition>,
+    /// The quantities the claim states (`states`), for the consistency
+    /// pass over all claims of a report.
+    pub states: Vec<crate::statement::Statement>,
+    /// The model input fitted to this claim's figure (`calibrated`, a key
+    /// the scenario sets): the claim is "used for calibration", not evidence.
+    pub calibrated: Option<String>,
 }
 
 /// Little's law between a stated population, throughput and latency:

@@ -35,6 +35,7 @@ mod simulation;
 mod tiers;
 mod workloads;
 
+mod statements;
 use claims::{parse_claims, parse_slo, parse_stage_slo, Components};
 use instances::{parse_background, parse_pauses};
 use memory::parse_memory;
