@@ -15,6 +15,7 @@ mod docs;
 mod fit;
 mod fuzz_corpus;
 mod generated;
+mod hpa_conformance;
 mod layers;
 mod limits;
 mod lint;

@@ -128,6 +128,8 @@ pub enum Msg {
     Autoscale {
         group: u16,
     },
+    /// metrics-server scrapes every pod (the `hpa` controller view).
+    MetricsScrape,
     /// Start a replacement for a failed instance of a group.
     Replace {
         group: u16,

@@ -650,6 +650,9 @@ pub enum PolicySpec {
         tolerance: f64,
         scale_up: HpaBehavior,
         scale_down: HpaBehavior,
+        /// What the controller sees (`controller = "kubernetes"`, the
+        /// default); None: `controller = "simple"`, the averaged view.
+        controller: Option<crate::autoscaler::k8s_view::ControllerSettings>,
     },
     TargetTracking {
         metric: ScaleMetric,

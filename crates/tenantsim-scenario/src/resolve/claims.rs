@@ -32,6 +32,7 @@ pub(super) struct Components {
     pub(super) replicas: bool,
     pub(super) sessions: bool,
     pub(super) gc: bool,
+    pub(super) autoscaler: bool,
 }
 
 impl Components {
@@ -55,6 +56,7 @@ impl Components {
             Needs::Replicas => self.replicas,
             Needs::Sessions => self.sessions,
             Needs::EmergencyGc => self.gc,
+            Needs::Autoscaler => self.autoscaler,
         }
     }
 }

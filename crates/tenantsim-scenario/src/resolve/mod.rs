@@ -156,6 +156,7 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         replicas: database.as_ref().is_some_and(|d| d.replicas.is_some()),
         sessions: sessions.is_some(),
         gc: memory.as_ref().is_some_and(|m| m.has_gc()),
+        autoscaler: autoscaler.is_some(),
     };
     let claims = parse_claims(
         &cx,
