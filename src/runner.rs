@@ -386,7 +386,9 @@ pub fn run_to_precision(
 /// Compute every metric from a replication's counters. `all` marks the
 /// overall counters (instance-level metrics are only reported there).
 fn values(rec: &Recorder, c: &TierCounters, window: f64, sc: &Scenario, all: bool) -> MetricValues {
+    use crate::metrics::timeline;
     let ratio = |a: f64, b: f64| (b > 0.0).then(|| a / b);
+    let warmup_s = sc.simulation.warmup.as_secs_f64();
     METRICS
         .iter()
         .map(|m| {
@@ -409,6 +411,7 @@ fn values(rec: &Recorder, c: &TierCounters, window: f64, sc: &Scenario, all: boo
                 Needs::Limiters => !sc.rate_limits.is_empty(),
                 Needs::LimitStore => sc.limit_store.is_some(),
                 Needs::Replicas => sc.database.as_ref().is_some_and(|d| d.replicas.is_some()),
+                Needs::Autoscaler => sc.autoscaler.is_some(),
             };
             if !has || (!all && !m.per_tier) {
                 return None;
@@ -491,6 +494,15 @@ fn values(rec: &Recorder, c: &TierCounters, window: f64, sc: &Scenario, all: boo
                 "instances_max" => Some(rec.instances_max as f64),
                 "instance_hours" => Some(g.alive / 3600.0),
                 "cost" => Some(g.alive / 3600.0 * sc.instance.cost_per_hour),
+                "scale_flaps_per_hour" => timeline::flaps_per_hour(&rec.scaling_events, warmup_s, window),
+                "underprovisioned_fraction" => {
+                    let (t, tol) = timeline::cpu_band(sc.autoscaler.as_ref()?)?;
+                    timeline::provisioning(&rec.rows, warmup_s, t, tol).map(|p| p.0)
+                }
+                "overprovisioned_fraction" => {
+                    let (t, tol) = timeline::cpu_band(sc.autoscaler.as_ref()?)?;
+                    timeline::provisioning(&rec.rows, warmup_s, t, tol).map(|p| p.1)
+                }
                 "cpu_utilization" => ratio(g.busy_cores, g.cores),
                 "memory_utilization" => ratio(g.memory, g.serving),
                 "requests_arrived" => Some(c.arrived as f64),

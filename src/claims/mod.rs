@@ -15,7 +15,11 @@
 //! random beyond the simulations, so a report is a pure function of the
 //! scenarios, overrides and seed.
 
+pub mod consistency;
+mod index;
 mod markdown;
+
+pub use index::write_index;
 
 pub use markdown::{system_of, write_system_reports};
 
@@ -180,9 +184,10 @@ fn current_number(merged: &toml::Table, key: &str) -> Option<f64> {
     }
 }
 
-/// Counts of outcomes: (holds, fails, holds only if, inconsistent, cannot be checked).
-pub fn counts(claims: &[ClaimResult]) -> [usize; 5] {
-    let mut c = [0; 5];
+/// Counts of outcomes: (holds, fails, holds only if, inconsistent, cannot
+/// be checked, used for calibration).
+pub fn counts(claims: &[ClaimResult]) -> [usize; 6] {
+    let mut c = [0; 6];
     for r in claims {
         let k = match r.outcome {
             Outcome::Holds => 0,
@@ -190,19 +195,193 @@ pub fn counts(claims: &[ClaimResult]) -> [usize; 5] {
             Outcome::HoldsOnlyIf => 2,
             Outcome::Inconsistent => 3,
             Outcome::CannotBeChecked => 4,
+            Outcome::UsedForCalibration => 5,
         };
         c[k] += 1;
     }
     c
 }
 
-/// "3 hold, 1 fails, 1 holds only if, 0 inconsistent, 7 cannot be checked".
+/// "3 hold, 1 fails, 1 holds only if, 0 inconsistent, 7 cannot be checked,
+/// 1 used for calibration".
 pub fn counts_text(claims: &[ClaimResult]) -> String {
-    let [h, f, o, i, u] = counts(claims);
+    let [h, f, o, i, u, c] = counts(claims);
     format!(
-        "{h} {}, {f} {}, {o} {} only if, {i} inconsistent, {u} cannot be checked",
+        "{h} {}, {f} {}, {o} {} only if, {i} inconsistent, {u} cannot be checked, {c} used for calibration",
         if h == 1 { "holds" } else { "hold" },
         if f == 1 { "fails" } else { "fail" },
         if o == 1 { "holds" } else { "hold" },
     )
+}
+
+/// Apply the consistency pass over `claims` (one scenario, or every
+/// scenario of a report) to their results: `results[k]` is the verdict on
+/// `claims[k]`. A claim stated in several scenarios (a load-test variant
+/// repeating the base system's claims) counts once. Claims in a failed
+/// check become inconsistent, with the kind and arithmetic added (once:
+/// applying the pass again, to a larger set, adds only what is new);
+/// claims that only state quantities hold when every check they are in
+/// passes, and cannot be checked when none involves them.
+pub fn apply_consistency(claims: &[&crate::scenario::Claim], results: &mut [&mut ClaimResult]) {
+    use crate::summary::CheckedBy;
+    let mut unique: Vec<usize> = Vec::new();
+    let mut of: Vec<usize> = Vec::with_capacity(claims.len());
+    for (k, c) in claims.iter().enumerate() {
+        let same = unique
+            .iter()
+            .position(|&u| claims[u].id == c.id && claims[u].source == c.source && claims[u].states == c.states);
+        match same {
+            Some(p) => of.push(p),
+            None => {
+                unique.push(k);
+                of.push(unique.len() - 1);
+            }
+        }
+    }
+    let stated: Vec<consistency::Stated> = unique
+        .iter()
+        .map(|&k| consistency::Stated {
+            id: &claims[k].id,
+            source: &claims[k].source,
+            states: &claims[k].states,
+        })
+        .collect();
+    let checks = consistency::check(&stated);
+    for (k, r) in results.iter_mut().enumerate() {
+        let u = of[k];
+        let mine: Vec<&consistency::Check> = checks.iter().filter(|c| c.claims.contains(&u)).collect();
+        let only_states = r.checked_by == CheckedBy::Consistency;
+        if only_states {
+            r.arithmetic = None;
+            r.verdict = Verdict::Untestable;
+            r.outcome = Outcome::CannotBeChecked;
+            r.note = if mine.is_empty() {
+                "no other statement of the report to check it against".into()
+            } else {
+                String::new()
+            };
+        }
+        let failed: Vec<&&consistency::Check> = mine.iter().filter(|c| !c.ok).collect();
+        for c in &failed {
+            let text = format!("inconsistent ({}): {}", c.kind.as_str(), c.arithmetic);
+            match &mut r.arithmetic {
+                Some(a) if a.contains(&text) => {}
+                Some(a) => {
+                    a.push_str("; ");
+                    a.push_str(&text);
+                }
+                None => r.arithmetic = Some(text),
+            }
+            r.outcome = Outcome::Inconsistent;
+            if only_states {
+                r.verdict = Verdict::Refuted;
+            }
+        }
+        if only_states && failed.is_empty() && !mine.is_empty() {
+            r.verdict = Verdict::Confirmed;
+            r.outcome = Outcome::Holds;
+            r.arithmetic = Some(
+                mine.iter()
+                    .map(|c| format!("consistent ({}): {}", c.kind.as_str(), c.arithmetic))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            );
+        }
+    }
+    for (c, r) in claims.iter().zip(results.iter_mut()) {
+        mark_calibration(c, r);
+    }
+}
+
+/// [`apply_consistency`] over each report: the scenarios of one system
+/// (as [`system_of`] groups them) together.
+pub fn apply_consistency_per_system(judged: &mut [Judged]) {
+    let names: Vec<String> = judged.iter().map(|j| j.scenario.name.clone()).collect();
+    let refs: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
+    let systems: Vec<String> = names.iter().map(|n| system_of(n, &refs)).collect();
+    let mut done: Vec<&String> = Vec::new();
+    for sys in &systems {
+        if done.contains(&sys) {
+            continue;
+        }
+        done.push(sys);
+        let members: Vec<usize> = (0..judged.len()).filter(|&i| &systems[i] == sys).collect();
+        let claims: Vec<crate::scenario::Claim> = members
+            .iter()
+            .flat_map(|&i| judged[i].scenario.claims.iter().cloned())
+            .collect();
+        let refs: Vec<&crate::scenario::Claim> = claims.iter().collect();
+        let mut results: Vec<&mut ClaimResult> = Vec::new();
+        for (i, j) in judged.iter_mut().enumerate() {
+            if members.contains(&i) {
+                results.extend(j.claims.iter_mut());
+            }
+        }
+        apply_consistency(&refs, &mut results);
+    }
+}
+
+/// A claim a model input was fitted to (`calibrated`): its outcome is
+/// "used for calibration" whatever the simulation shows (unless the
+/// consistency pass found it inconsistent, which stays), and the note
+/// names the input.
+fn mark_calibration(c: &crate::scenario::Claim, r: &mut ClaimResult) {
+    let Some(input) = &c.calibrated else { return };
+    if r.outcome == Outcome::Inconsistent {
+        return;
+    }
+    r.outcome = Outcome::UsedForCalibration;
+    let why = format!("`{input}` was fitted to this figure, so reproducing it is not evidence");
+    if !r.note.contains(&why) {
+        r.note = if r.note.is_empty() || r.checked_by != crate::summary::CheckedBy::Simulation {
+            why
+        } else {
+            format!("{why}; {}", r.note)
+        };
+    }
+}
+
+/// The lowest utilization at which a run counts as overloaded.
+pub const OVERLOADED_AT: f64 = 0.95;
+
+/// Flag claims that hold in a run that tests nothing about them: a run
+/// that fails one of its SLOs, or whose CPU or database is at least
+/// [`OVERLOADED_AT`] busy (a max-instances claim "holds" while the same
+/// run fails its error SLO).
+pub fn flag_vacuous(
+    slos: &[crate::summary::SloResult],
+    overall: &[(&'static str, crate::stats::Estimate)],
+    claims: &mut [ClaimResult],
+) {
+    let mut why: Vec<String> = slos
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| {
+            format!(
+                "fails its SLO {} {} {}{}",
+                c.name,
+                c.bound.symbol(),
+                crate::report::table::fmt_value(&c.metric, c.limit),
+                c.value
+                    .map(|v| format!(" ({})", crate::report::table::fmt_value(&c.metric, v)))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    for m in ["cpu_utilization", "db_utilization"] {
+        if let Some((_, e)) = overall.iter().find(|(k, _)| *k == m) {
+            if e.mean >= OVERLOADED_AT {
+                why.push(format!("is overloaded ({m} {:.2} ≥ {OVERLOADED_AT})", e.mean));
+            }
+        }
+    }
+    if why.is_empty() {
+        return;
+    }
+    let text = format!("holds in a run that {}", why.join(" and "));
+    for r in claims.iter_mut() {
+        if r.outcome == Outcome::Holds && r.checked_by == crate::summary::CheckedBy::Simulation {
+            r.flag = Some(text.clone());
+        }
+    }
 }

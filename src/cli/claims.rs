@@ -22,9 +22,16 @@ other side, and cannot be checked when the interval straddles the limit (or
 the claim is untestable, with the reason). `lint` and `littles_law` claims
 are decided by arithmetic. A failing claim with `if_key` and `if_range` is
 searched along that knob: \"holds only if instance.initial ≥ 6\". Claims that
-contradict each other or Little's law are inconsistent.
+contradict each other or Little's law are inconsistent: before simulating,
+what the claims of one report state (`states`) is checked against each
+other, across the report's scenarios (units, mean against percentile,
+Little's and the utilization law, capacity, timeout order, \"N% faster\").
+A claim whose figure a model input was fitted to (`calibrated`) is \"used for
+calibration\", never \"holds\"; a hold in a run that fails an SLO or is
+overloaded is flagged.
 JSON keeps the older `verdict` (confirmed, refuted, inconclusive, untestable)
-next to `outcome` (holds, fails, holds-only-if, inconsistent, cannot-be-checked).
+next to `outcome` (holds, fails, holds-only-if, inconsistent, cannot-be-checked,
+used-for-calibration).
 Exit codes: 0 judged (1 with --fail-on-refuted and a refuted claim), 2 bad input.")]
 pub struct ClaimsArgs {
     /// Scenario files with [[claim]] entries.
@@ -93,6 +100,7 @@ fn print_text(j: &Judged) {
                 Outcome::HoldsOnlyIf => "HOLDS ONLY IF",
                 Outcome::Inconsistent => "INCONSISTENT",
                 Outcome::CannotBeChecked => "CANNOT BE CHECKED",
+                Outcome::UsedForCalibration => "USED FOR CALIBRATION",
             },
             c.id,
             c.source,
@@ -134,6 +142,9 @@ fn print_text(j: &Judged) {
         if !c.note.is_empty() {
             println!("  {pad:<18} {}", c.note);
         }
+        if let Some(f) = &c.flag {
+            println!("  {pad:<18} flagged: {f}");
+        }
     }
     println!("  {}\n", claims::counts_text(&j.claims));
 }
@@ -166,16 +177,20 @@ pub fn run(a: ClaimsArgs) -> anyhow::Result<i32> {
         if let Some(pb) = &pb {
             pb.finish_and_clear();
         }
+        judged.push(j);
+    }
+    // The claims of one report are checked against each other, across its scenarios.
+    claims::apply_consistency_per_system(&mut judged);
+    for j in &judged {
         refuted |= j.claims.iter().any(|c| c.verdict == Verdict::Refuted);
         if a.json {
             json.push(
-                serde_json::json!({"scenario": j.scenario.name, "path": p.display().to_string(),
+                serde_json::json!({"scenario": j.scenario.name, "path": j.path.display().to_string(),
                 "replications": j.summary.replications, "claims": j.claims}),
             );
         } else {
-            print_text(&j);
+            print_text(j);
         }
-        judged.push(j);
     }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&json)?);
@@ -184,6 +199,8 @@ pub fn run(a: ClaimsArgs) -> anyhow::Result<i32> {
         for f in claims::write_system_reports(dir, &judged, &command_line(&a))? {
             eprintln!("wrote {}", f.display());
         }
+        let f = claims::write_index(dir, &judged, &command_line(&a))?;
+        eprintln!("wrote {}", f.display());
     }
     Ok(if refuted && a.fail_on_refuted {
         EXIT_FAILED

@@ -12,13 +12,17 @@ use std::path::{Path, PathBuf};
   tenantsim fit scenarios/examples/access-log.csv --tier-map scenarios/examples/access-log-tenants.csv --out results/fit/fitted.toml --check\n  \
   tenantsim fit access.log --format nginx --out fitted.toml\n  \
   tenantsim fit --prometheus export.json --out fitted.toml\n  \
+  tenantsim fit access.csv --prometheus http://127.0.0.1:9090 --out fitted.toml\n  \
   tenantsim fit --synthesize scenarios/examples/access-log-truth.toml --out log.csv")]
 pub struct FitArgs {
     /// Access log: CSV (with a header), JSON lines, nginx combined or envoy's default format.
     pub log: Option<PathBuf>,
-    /// A Prometheus range-query export (JSON): request rates, latency histograms, CPU, replicas.
-    #[arg(long, value_name = "EXPORT.json")]
+    /// A Prometheus range-query export (JSON), or a live server's http:// URL: request rates, latency histograms, CPU, replicas.
+    #[arg(long, value_name = "EXPORT.json|URL")]
     pub prometheus: Option<PathBuf>,
+    /// With --prometheus URL: the range to query, START,END in Unix seconds [default: the log's span, else the last hour].
+    #[arg(long, value_name = "START,END")]
+    pub prometheus_range: Option<String>,
     /// `tenant,tier` lines: tenants are grouped by tier (without it: one group).
     #[arg(long, value_name = "FILE")]
     pub tier_map: Option<PathBuf>,
@@ -117,6 +121,7 @@ pub fn run(a: FitArgs) -> anyhow::Result<i32> {
         }
     };
     let mut parsed = None;
+    let mut parts = None;
     if let Some(p) = &a.log {
         let o = log::LogOptions {
             format: a.format,
@@ -148,12 +153,54 @@ pub fn run(a: FitArgs) -> anyhow::Result<i32> {
             eprintln!("  note: {n}");
         }
         fit::check_enough_requests(pl.requests.len()).map_err(|m| bad(format!("{}: {m}", p.display())))?;
+        // Per-component columns, when the log has them (CSV only).
+        let text = std::fs::read_to_string(p).map_err(|e| bad(format!("cannot read {}: {e}", p.display())))?;
+        parts = fit::components::read(&text).map_err(|m| bad(format!("{}: {m}", p.display())))?;
+        match &parts {
+            Some(d) => {
+                eprintln!("  latency decomposed into the scenario's parts:");
+                for n in d.notes() {
+                    eprintln!("    {n}");
+                }
+            }
+            None => eprintln!(
+                "  no per-component columns (cpu_s, pool_wait_s, hold_s, cache_s, cache_level): ASSUMED the whole latency is CPU demand"
+            ),
+        }
         parsed = Some(pl);
     }
     let prom = match &a.prometheus {
         None => None,
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| bad(format!("cannot read {}: {e}", p.display())))?;
+            let url = p.to_string_lossy();
+            let text = if url.starts_with("http://") || url.starts_with("https://") {
+                let (start, end) = match &a.prometheus_range {
+                    Some(r) => {
+                        let (s, e) = r
+                            .split_once(',')
+                            .and_then(|(s, e)| Some((s.trim().parse::<f64>().ok()?, e.trim().parse::<f64>().ok()?)))
+                            .ok_or_else(|| {
+                                bad(format!("--prometheus-range {r}: expected START,END in Unix seconds"))
+                            })?;
+                        (s, e)
+                    }
+                    None => match &parsed {
+                        Some(pl) if !pl.requests.is_empty() => {
+                            (pl.requests[0].t, pl.requests[pl.requests.len() - 1].t + 1.0)
+                        }
+                        _ => {
+                            let now = std::time::SystemTime::now()
+                                .duration_since(std::time::UNIX_EPOCH)
+                                .map_or(0.0, |d| d.as_secs_f64());
+                            (now - 3600.0, now)
+                        }
+                    },
+                };
+                eprintln!("querying {url} from {start:.0} to {end:.0}");
+                fit::prom_http::fetch_export(&url, start, end).map_err(bad)?
+            } else {
+                std::fs::read_to_string(p).map_err(|e| bad(format!("cannot read {}: {e}", p.display())))?
+            };
             let series = prometheus::parse_export(&text).map_err(|m| bad(format!("{}: {m}", p.display())))?;
             Some(prometheus::fit_export(&series).map_err(|m| bad(format!("{}: {m}", p.display())))?)
         }
@@ -187,7 +234,7 @@ pub fn run(a: FitArgs) -> anyhow::Result<i32> {
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(" and ");
-    let text = fit::render(
+    let text = fit::render_with(
         log_fit.as_ref(),
         prom.as_ref(),
         &fit::RenderOptions {
@@ -197,6 +244,7 @@ pub fn run(a: FitArgs) -> anyhow::Result<i32> {
             qq_dir: rel(&qq_dir),
             cores: a.cores,
         },
+        parts.as_ref(),
     )
     .map_err(bad)?;
     match &a.out {

@@ -8,6 +8,7 @@ mod claims;
 mod compare;
 mod fit;
 mod gen_scenario;
+mod hpa;
 mod import_hpa;
 mod lint;
 mod plan;
@@ -61,6 +62,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Print a Kubernetes HorizontalPodAutoscaler manifest as [autoscaler] TOML.
     ImportHpa(import_hpa::ImportHpaArgs),
+    /// Kubernetes HPA tools: `hpa explain` shows why it chose its replica count.
+    Hpa(hpa::HpaArgs),
     /// Performance suite: engine speed, sweeps, memory, peers.
     Bench(bench::BenchArgs),
     /// A scenario from an access log and/or Prometheus export (--check simulates and compares).
@@ -120,6 +123,7 @@ pub fn main() -> i32 {
         Command::Compare(a) => compare::run(a),
         Command::Validate(a) => validate::run(a),
         Command::ImportHpa(a) => import_hpa::run(a),
+        Command::Hpa(a) => hpa::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Fit(a) => fit::run(a),
         Command::Serve(a) => serve::run(a),

@@ -21,8 +21,10 @@
 
 pub mod arrival;
 pub mod check;
+pub mod components;
 pub mod dist;
 pub mod log;
+pub mod prom_http;
 pub mod prometheus;
 pub mod synth;
 pub mod timestamp;
@@ -333,6 +335,19 @@ fn secs(s: f64) -> String {
 /// The scenario text: a runnable scenario whose comments state each
 /// estimate and how well it fits.
 pub fn render(fit: Option<&LogFit>, prom: Option<&prometheus::PromFit>, o: &RenderOptions) -> Result<String, String> {
+    render_with(fit, prom, o, None)
+}
+
+/// [`render`], with the log's latency decomposition when it has
+/// per-component columns ([`components`]): each endpoint's CPU, query time,
+/// cache use and rest come from their own columns, and the data tier
+/// (`[pool]`, `[database]`, `[cache]`) is written.
+pub fn render_with(
+    fit: Option<&LogFit>,
+    prom: Option<&prometheus::PromFit>,
+    o: &RenderOptions,
+    parts: Option<&components::Decomposition>,
+) -> Result<String, String> {
     let mut s = String::new();
     let w = &mut s;
     let _ = writeln!(w, "# Fitted by `tenantsim fit` from {}.", o.source);
@@ -405,12 +420,21 @@ pub fn render(fit: Option<&LogFit>, prom: Option<&prometheus::PromFit>, o: &Rend
                     if let Some(d) = &o.qq_dir {
                         let _ = writeln!(t, "# Q-Q plot: {d}/{}.png", e.name);
                     }
-                    let _ = writeln!(
-                        t,
-                        "# ASSUMED: the logged latency is CPU demand (a lightly loaded service: no queueing or I/O in it)."
-                    );
-                    let _ = writeln!(t, "cpu = {}", best.fit.toml());
-                    mean_cpu.insert(e.name.clone(), best.fit.mean());
+                    match parts.and_then(|p| p.endpoint_toml(&e.name).map(|t| (p, t))) {
+                        Some((p, body)) => {
+                            t.push_str(&body);
+                            let c = &p.endpoints[&e.name].cpu;
+                            mean_cpu.insert(e.name.clone(), c.iter().sum::<f64>() / c.len().max(1) as f64);
+                        }
+                        None => {
+                            let _ = writeln!(
+                                t,
+                                "# ASSUMED: the logged latency is CPU demand (a lightly loaded service: no queueing or I/O in it)."
+                            );
+                            let _ = writeln!(t, "cpu = {}", best.fit.toml());
+                            mean_cpu.insert(e.name.clone(), best.fit.mean());
+                        }
+                    }
                 }
                 None => {
                     let m = e.median_s.unwrap_or(0.001).max(1e-6);
@@ -708,6 +732,9 @@ pub fn render(fit: Option<&LogFit>, prom: Option<&prometheus::PromFit>, o: &Rend
             "initial = {need}         # ASSUMED: peak CPU demand {peak_cpu:.3} cores (mean {offered_cpu:.3}) kept below 50 %"
         );
         let _ = writeln!(w);
+    }
+    if let Some(p) = parts {
+        w.push_str(&p.data_tier_toml());
     }
     if let Some(p) = prom {
         let _ = writeln!(

@@ -29,14 +29,21 @@ const LAYERS: &[(&str, &str, &[&str])] = &[
     (
         "crates/tenantsim-model",
         "tenantsim-model",
-        &["hdrhistogram", "rand", "rand_distr"],
+        // serde, thiserror: the HPA's explanation (`hpa explain --json`)
+        // and the replica calculation's errors (issue 23).
+        &["hdrhistogram", "rand", "rand_distr", "serde", "thiserror"],
     ),
     (
         "crates/tenantsim-scenario",
         "tenantsim-scenario",
         &["csv", "rand", "serde", "thiserror", "toml"],
     ),
-    ("crates/tenantsim-import", "tenantsim-import", &["granit-parser"]),
+    // serde_json: the pods snapshot of `hpa explain` (issue 23).
+    (
+        "crates/tenantsim-import",
+        "tenantsim-import",
+        &["granit-parser", "serde_json"],
+    ),
 ];
 
 #[test]

@@ -8,3 +8,4 @@
 //! model (for example `HpaSpec::DEFAULT_TOLERANCE`), never typed here again.
 
 pub mod hpa;
+pub mod hpa_explain;

@@ -29,6 +29,7 @@ mod service;
 pub mod session;
 pub mod shedding;
 pub mod spec;
+pub mod statement;
 pub mod workload;
 
 pub use service::Service;
@@ -127,6 +128,8 @@ pub enum Msg {
     Autoscale {
         group: u16,
     },
+    /// metrics-server scrapes every pod (the `hpa` controller view).
+    MetricsScrape,
     /// Start a replacement for a failed instance of a group.
     Replace {
         group: u16,
@@ -206,6 +209,7 @@ impl Msg {
             Msg::InstanceReady { .. } => "instances (startup)",
             Msg::DrainTimeout { .. } => "instances (drain timeout)",
             Msg::Autoscale { .. } => "autoscaler",
+            Msg::MetricsScrape => "metrics-server scrape (hpa)",
             Msg::Replace { .. } => "instance replacement",
             Msg::Crash { .. } => "instance crashes",
             Msg::FaultStart { .. } | Msg::FaultEnd { .. } => "faults",

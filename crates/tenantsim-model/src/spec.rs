@@ -650,6 +650,9 @@ pub enum PolicySpec {
         tolerance: f64,
         scale_up: HpaBehavior,
         scale_down: HpaBehavior,
+        /// What the controller sees (`controller = "kubernetes"`, the
+        /// default); None: `controller = "simple"`, the averaged view.
+        controller: Option<crate::autoscaler::k8s_view::ControllerSettings>,
     },
     TargetTracking {
         metric: ScaleMetric,
@@ -737,6 +740,12 @@ pub struct Claim {
     /// "Holds only if": the knob searched when the claim fails at the
     /// scenario's setting (`if_key`, `if_range`, `if_step`).
     pub condition: Option<ClaimCondition>,
+    /// The quantities the claim states (`states`), for the consistency
+    /// pass over all claims of a report.
+    pub states: Vec<crate::statement::Statement>,
+    /// The model input fitted to this claim's figure (`calibrated`, a key
+    /// the scenario sets): the claim is "used for calibration", not evidence.
+    pub calibrated: Option<String>,
 }
 
 /// Little's law between a stated population, throughput and latency:

@@ -27,6 +27,7 @@ pub use error::{did_you_mean, ScenarioError};
 // The description types live in the model crate (their one owner); they are
 // re-exported here so that `tenantsim_scenario::Scenario` reads naturally.
 pub use tenantsim_model::spec::*;
+pub use tenantsim_model::statement;
 
 use std::path::Path;
 

@@ -307,6 +307,8 @@ fn name_of(n: &Node) -> String {
 
 mod convert;
 mod fields;
+mod manifest;
+pub use manifest::{quantity_value, read_manifest, ManifestHpa};
 mod render;
 #[cfg(test)]
 mod tests;

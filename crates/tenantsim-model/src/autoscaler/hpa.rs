@@ -288,6 +288,56 @@ fn to_count(v: i64) -> u32 {
     u32::try_from(v.max(0)).unwrap_or(u32::MAX)
 }
 
+/// Which rule set the final count of a sync (the reason of the HPA's
+/// `ScalingLimited` condition, or why nothing was computed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum Limit {
+    /// The stabilized recommendation was within every limit.
+    DesiredWithinRange,
+    /// `maxReplicas` capped it (or corrected a count above it).
+    TooManyReplicas,
+    /// `minReplicas` raised it (or corrected a count below it).
+    TooFewReplicas,
+    /// A scale-up policy capped it.
+    ScaleUpLimit,
+    /// A scale-down policy held it up.
+    ScaleDownLimit,
+    /// The target has zero replicas and `minReplicas` > 0.
+    ScalingDisabled,
+    /// No metric could be computed (or one failed and the rest point down).
+    NoMetrics,
+}
+
+impl Limit {
+    pub fn name(self) -> &'static str {
+        match self {
+            Limit::DesiredWithinRange => "DesiredWithinRange",
+            Limit::TooManyReplicas => "TooManyReplicas",
+            Limit::TooFewReplicas => "TooFewReplicas",
+            Limit::ScaleUpLimit => "ScaleUpLimit",
+            Limit::ScaleDownLimit => "ScaleDownLimit",
+            Limit::ScalingDisabled => "ScalingDisabled",
+            Limit::NoMetrics => "NoMetrics",
+        }
+    }
+}
+
+/// One sync's decision, step by step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Decision {
+    /// `spec.replicas` before the sync.
+    pub current: u32,
+    /// The largest metric proposal (None when the count was corrected into
+    /// `[min, max]` before metrics, or no metric could be computed).
+    pub proposal: Option<u32>,
+    /// After the stabilization windows.
+    pub stabilized: Option<u32>,
+    /// After the policies and `[min, max]`: the new `spec.replicas`.
+    pub desired: u32,
+    /// What decided `desired`.
+    pub limit: Limit,
+}
+
 impl Hpa {
     pub fn new(mut spec: HpaSpec) -> Self {
         spec.max = spec.max.max(spec.min);
@@ -312,6 +362,17 @@ impl Hpa {
     /// still brought to the nearest bound (the controller does that before
     /// reading metrics); see the module documentation for the zero case.
     pub fn reconcile(&mut self, now: SimTime, current: u32, metrics: &[MetricSample]) -> u32 {
+        let proposals: Vec<Option<u32>> = metrics
+            .iter()
+            .map(|m| m.usage_ratio().map(|r| self.replicas_for_ratio(current, r)))
+            .collect();
+        self.decide(now, current, &proposals).desired
+    }
+
+    /// One sync from per-metric proposals that the caller computed (with
+    /// [`super::replica_calc::calculate`]): `None` for a metric the
+    /// controller could not compute. Returns every step of the decision.
+    pub fn decide(&mut self, now: SimTime, current: u32, proposals: &[Option<u32>]) -> Decision {
         // horizontal.go `reconcileAutoscaler` → `recordInitialRecommendation`:
         // the first sync seeds the history with the current count, so a new
         // HPA does not scale down before a full window of evidence.
@@ -325,49 +386,73 @@ impl Hpa {
         self.prune(now);
 
         let (min, max) = (self.spec.min, self.spec.max);
+        let mut d = Decision {
+            current,
+            proposal: None,
+            stabilized: None,
+            desired: current,
+            limit: Limit::DesiredWithinRange,
+        };
         // `reconcileAutoscaler`: the branch order matters.
-        let desired = if current == 0 && min != 0 {
+        if current == 0 && min != 0 {
             // "scaling is disabled since the replica count of the target is zero".
-            return 0;
+            d.desired = 0;
+            d.limit = Limit::ScalingDisabled;
+            return d;
         } else if current > max {
             // "Current number of replicas above Spec.MaxReplicas".
-            max
+            d.desired = max;
+            d.limit = Limit::TooManyReplicas;
         } else if current < min {
             // "Current number of replicas below Spec.MinReplicas".
-            min
+            d.desired = min;
+            d.limit = Limit::TooFewReplicas;
         } else {
-            let Some(proposal) = self.metric_proposal(current, metrics) else {
+            let Some(proposal) = Self::metric_proposal(current, proposals) else {
                 // `computeReplicasForMetrics` failed: no rescale this sync.
-                return current;
+                d.limit = Limit::NoMetrics;
+                return d;
             };
-            self.normalize(now, current, proposal)
-        };
+            d.proposal = Some(proposal);
+            let stabilized = self.stabilize(now, current, proposal);
+            d.stabilized = Some(stabilized);
+            let (desired, limit) = self.apply_policies(now, current, stabilized);
+            d.desired = desired;
+            d.limit = limit;
+        }
 
-        if desired != current {
+        if d.desired != current {
             // `storeScaleEvent`, after a successful rescale.
             self.events.push(ScaleEvent {
                 at: now,
-                delta: i64::from(desired) - i64::from(current),
+                delta: i64::from(d.desired) - i64::from(current),
             });
         }
-        desired
+        d
+    }
+
+    /// An HPA whose controller already holds this history: unstabilized
+    /// recommendations and scale events (`delta` > 0 up, < 0 down), as
+    /// `hpa explain` reads it from a snapshot and the ported controller
+    /// tests set it up.
+    pub fn with_history(spec: HpaSpec, recommendations: &[(SimTime, u32)], events: &[(SimTime, i64)]) -> Self {
+        let mut h = Hpa::new(spec);
+        h.synced = true;
+        h.recommendations = recommendations
+            .iter()
+            .map(|&(at, replicas)| Recommendation { at, replicas })
+            .collect();
+        h.recommendations.sort_by_key(|r| r.at);
+        h.events = events.iter().map(|&(at, delta)| ScaleEvent { at, delta }).collect();
+        h.events.sort_by_key(|e| e.at);
+        h
     }
 
     /// The maximum proposal over the metrics (`computeReplicasForMetrics`),
     /// or `None` when the controller would not scale on them.
-    fn metric_proposal(&self, current: u32, metrics: &[MetricSample]) -> Option<u32> {
-        let mut best: Option<u32> = None;
-        let mut invalid = 0usize;
-        for sample in metrics {
-            match sample.usage_ratio() {
-                Some(ratio) => {
-                    let p = self.replicas_for_ratio(current, ratio);
-                    best = Some(best.map_or(p, |b| b.max(p)));
-                }
-                None => invalid += 1,
-            }
-        }
-        let best = best?;
+    fn metric_proposal(current: u32, proposals: &[Option<u32>]) -> Option<u32> {
+        let best = proposals.iter().flatten().copied().max()?;
+        let invalid = proposals.iter().filter(|p| p.is_none()).count();
         // `computeReplicasForMetrics`: "If all metrics are invalid or some are
         // invalid and we would scale down", do nothing.
         if invalid > 0 && best < current {
@@ -393,13 +478,6 @@ impl Hpa {
         }
         // `current` stands in for the ready-pod count (see module docs).
         (ratio * f64::from(current)).ceil() as u32
-    }
-
-    /// `normalizeDesiredReplicasWithBehaviors`: stabilize, then rate-limit and
-    /// clamp to `[min, max]`.
-    fn normalize(&mut self, now: SimTime, current: u32, proposal: u32) -> u32 {
-        let stabilized = self.stabilize(now, current, proposal);
-        self.apply_policies(now, current, stabilized)
     }
 
     /// `stabilizeRecommendationWithBehaviors`: the lowest recommendation in
@@ -436,24 +514,38 @@ impl Hpa {
 
     /// `convertDesiredReplicasWithBehaviorRate`: limit the move from
     /// `current` to `desired` by the policies of its direction, and by
-    /// `[min, max]`. Called only with `min <= current <= max`.
-    fn apply_policies(&self, now: SimTime, current: u32, desired: u32) -> u32 {
+    /// `[min, max]`, and say which limit applied. Called only with
+    /// `min <= current <= max`.
+    fn apply_policies(&self, now: SimTime, current: u32, desired: u32) -> (u32, Limit) {
         let cur = i64::from(current);
         match desired.cmp(&current) {
             Ordering::Greater => {
                 // "We shouldn't scale up further until the scaleUpEvents will
                 // be cleaned up": a limit below current means no scale-up.
                 let limit = self.scale_up_limit(now, current).max(cur);
-                let max_allowed = i64::from(self.spec.max).min(limit);
-                desired.min(to_count(max_allowed))
+                let (allowed, why) = if i64::from(self.spec.max) > limit {
+                    (limit, Limit::ScaleUpLimit)
+                } else {
+                    (i64::from(self.spec.max), Limit::TooManyReplicas)
+                };
+                if i64::from(desired) > allowed {
+                    return (to_count(allowed), why);
+                }
             }
             Ordering::Less => {
                 let limit = self.scale_down_limit(now, current).min(cur);
-                let min_allowed = i64::from(self.spec.min).max(limit);
-                desired.max(to_count(min_allowed))
+                let (allowed, why) = if i64::from(self.spec.min) < limit {
+                    (limit, Limit::ScaleDownLimit)
+                } else {
+                    (i64::from(self.spec.min), Limit::TooFewReplicas)
+                };
+                if i64::from(desired) < allowed {
+                    return (to_count(allowed), why);
+                }
             }
-            Ordering::Equal => desired,
+            Ordering::Equal => {}
         }
+        (desired, Limit::DesiredWithinRange)
     }
 
     /// Replicas added and removed by scale events younger than `period`
@@ -1042,3 +1134,7 @@ mod tests {
         assert_eq!((hpa.spec().min, hpa.spec().max), (5, 5));
     }
 }
+
+#[cfg(test)]
+#[path = "hpa_behavior_table.rs"]
+mod behavior_table;

@@ -8,8 +8,11 @@
 //! [`Observation`]; its answer is clamped to [min, max] here, so every
 //! policy keeps replicas within bounds.
 
+pub mod explain;
 pub mod hpa;
+pub mod k8s_view;
 mod observe;
+pub mod replica_calc;
 mod schedule;
 mod step;
 mod target_tracking;
@@ -91,6 +94,12 @@ impl Observation {
 /// A scaling policy: the desired count, and why.
 pub trait Policy: Send {
     fn desired(&mut self, obs: &Observation) -> (u32, &'static str);
+
+    /// The same with the pods and samples the Kubernetes controller would
+    /// see; only the `hpa` policy reads them.
+    fn desired_seen(&mut self, obs: &Observation, _pods: &k8s_view::PodsView) -> (u32, &'static str) {
+        self.desired(obs)
+    }
 }
 
 /// A policy with its bounds.
@@ -114,6 +123,16 @@ impl Autoscaler {
     /// The desired count, clamped to [min, max], and the reason.
     pub fn evaluate(&mut self, obs: &Observation) -> (u32, &'static str) {
         let (d, why) = self.policy.desired(obs);
+        self.clamp(d, why)
+    }
+
+    /// [`Autoscaler::evaluate`] with the controller's view of the pods.
+    pub fn evaluate_seen(&mut self, obs: &Observation, pods: &k8s_view::PodsView) -> (u32, &'static str) {
+        let (d, why) = self.policy.desired_seen(obs, pods);
+        self.clamp(d, why)
+    }
+
+    fn clamp(&self, d: u32, why: &'static str) -> (u32, &'static str) {
         let c = d.clamp(self.min, self.max.max(self.min));
         (c, if c != d { "clamped to [min, max]" } else { why })
     }
@@ -128,9 +147,53 @@ impl Autoscaler {
 /// if that no longer points up, the metric proposes no change. Without
 /// this, a slow `startup` makes the HPA see the same high load at every
 /// sync and scale to `max`.
+///
+/// With `controller` set (the default of `policy = "hpa"`), the policy is
+/// given the pods and samples of [`k8s_view`] instead and runs the
+/// controller's own calculation ([`replica_calc::calculate`]) per metric;
+/// the dilution above is then not used.
 pub struct HpaPolicy {
     pub hpa: hpa::Hpa,
     pub metrics: Vec<(ScaleMetric, f64)>,
+    pub controller: Option<k8s_view::ControllerSettings>,
+}
+
+impl HpaPolicy {
+    /// What the controller reads for metric `m` (target `target`) at this
+    /// sync: per-pod samples for cpu, memory, queue and rps; the group's
+    /// observed value as an Object metric for the others.
+    fn input(
+        m: ScaleMetric,
+        target: f64,
+        obs: &Observation,
+        pods: &k8s_view::PodsView,
+    ) -> Option<replica_calc::MetricInput> {
+        use replica_calc::{MetricInput, Resource, Target};
+        Some(match m {
+            ScaleMetric::Cpu => MetricInput::Resource {
+                resource: Resource::Cpu,
+                target: Target::Utilization(target * 100.0),
+                samples: pods.samples_of(k8s_view::CPU),
+            },
+            ScaleMetric::Memory => MetricInput::Resource {
+                resource: Resource::Memory,
+                target: Target::Utilization(target * 100.0),
+                samples: pods.samples_of(k8s_view::MEMORY),
+            },
+            ScaleMetric::Queue => MetricInput::Pods {
+                target: target * 1000.0,
+                samples: pods.samples_of(k8s_view::QUEUE),
+            },
+            ScaleMetric::Rps => MetricInput::Pods {
+                target: target * 1000.0,
+                samples: pods.samples_of(k8s_view::RPS),
+            },
+            ScaleMetric::PoolInUse | ScaleMetric::LatencyP95 => MetricInput::Object {
+                value: obs.get(m)? * 1000.0,
+                target: Target::Value(target * 1000.0),
+            },
+        })
+    }
 }
 
 impl Policy for HpaPolicy {
@@ -154,6 +217,25 @@ impl Policy for HpaPolicy {
             .collect();
         let d = self.hpa.reconcile(obs.now, obs.current, &samples);
         (d, "hpa")
+    }
+
+    fn desired_seen(&mut self, obs: &Observation, pods: &k8s_view::PodsView) -> (u32, &'static str) {
+        let Some(settings) = self.controller else {
+            return self.desired(obs);
+        };
+        let cfg = settings.calc_config(self.hpa.spec().tolerance);
+        let proposals: Vec<Option<u32>> = self
+            .metrics
+            .iter()
+            .map(|&(m, target)| {
+                let input = Self::input(m, target, obs, pods)?;
+                replica_calc::calculate(&cfg, pods.now_s, obs.current, &pods.pods, &input)
+                    .ok()
+                    .map(|c| c.replicas)
+            })
+            .collect();
+        let d = self.hpa.decide(obs.now, obs.current, &proposals);
+        (d.desired, "hpa")
     }
 }
 
@@ -189,7 +271,9 @@ pub fn from_spec(a: &AutoscalerSpec) -> Autoscaler {
             tolerance,
             scale_up,
             scale_down,
+            controller,
         } => Box::new(HpaPolicy {
+            controller: *controller,
             hpa: hpa::Hpa::new(hpa::HpaSpec {
                 min: a.min,
                 max: a.max,
@@ -260,6 +344,7 @@ mod tests {
         let mut p = HpaPolicy {
             hpa: hpa::Hpa::new(hpa::HpaSpec::with_defaults(1, 10)),
             metrics: vec![(ScaleMetric::Cpu, 0.7)],
+            controller: None,
         };
         // 3 instances at 90 % vs 70 %: ceil(3 × 0.9 / 0.7) = 4.
         assert_eq!(p.desired(&obs(0, 3, Some(0.9))).0, 4);
@@ -270,6 +355,7 @@ mod tests {
         let mut p = HpaPolicy {
             hpa: hpa::Hpa::new(hpa::HpaSpec::with_defaults(1, 20)),
             metrics: vec![(ScaleMetric::Cpu, 0.5)],
+            controller: None,
         };
         // 6 requested, 3 ready at 100 %: the 3 starting count as 0 %, so
         // the average is 0.5 = target: no further scale-up while they start.

@@ -19,6 +19,7 @@
 //! observation moves the mark of every pool (not only the group's own), as
 //! the service always did.
 
+use super::k8s_view::MetricsPipeline;
 use super::{Autoscaler, Observation, ScaleMetric};
 use crate::instance::{Instance, InstanceState};
 use crate::metrics::LatencyHistogram;
@@ -47,6 +48,9 @@ pub struct Scaling {
     /// mark on its in-use integral (connection-seconds).
     pool_owner: Vec<Option<u32>>,
     pool_marks: Vec<f64>,
+    /// What the Kubernetes controller sees (an `hpa` policy with
+    /// `controller = "kubernetes"`): per-pod samples on a scrape grid.
+    pub pipeline: Option<MetricsPipeline>,
 }
 
 impl GroupScaling {
@@ -76,12 +80,21 @@ impl GroupScaling {
 impl Scaling {
     /// `groups` groups under `spec`, and `shared_pools` pools owned by no
     /// instance (created before any instance).
-    pub fn new(spec: Option<&AutoscalerSpec>, groups: usize, shared_pools: usize) -> Self {
+    /// `startup`: the instances' start-up time (the pods' timeline).
+    pub fn new(spec: Option<&AutoscalerSpec>, groups: usize, shared_pools: usize, startup: SimTime) -> Self {
+        let pipeline = match spec.map(|a| &a.policy) {
+            Some(PolicySpec::Hpa {
+                controller: Some(settings),
+                ..
+            }) => Some(MetricsPipeline::new(*settings, startup, groups)),
+            _ => None,
+        };
         Scaling {
             groups: (0..groups).map(|_| GroupScaling::new(spec)).collect(),
             instance_marks: Vec::new(),
             pool_owner: vec![None; shared_pools],
             pool_marks: vec![0.0; shared_pools],
+            pipeline,
         }
     }
 
@@ -89,6 +102,9 @@ impl Scaling {
     #[inline]
     pub fn arrival(&mut self, g: usize) {
         self.groups[g].arrivals += 1;
+        if let Some(p) = &mut self.pipeline {
+            p.arrival(g);
+        }
     }
 
     /// A request of group `g` completed after `latency`.
@@ -102,6 +118,9 @@ impl Scaling {
     /// A new instance was launched (ids are given in order).
     pub fn instance_added(&mut self) {
         self.instance_marks.push([0.0; 3]);
+        if let Some(p) = &mut self.pipeline {
+            p.instance_added();
+        }
     }
 
     /// `n` new pools owned by `owner` were appended to the pool list.

@@ -7,6 +7,7 @@
 mod histogram;
 pub mod names;
 mod recorder;
+pub mod timeline;
 
 pub use histogram::LatencyHistogram;
 pub use recorder::{

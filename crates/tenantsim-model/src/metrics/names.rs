@@ -55,6 +55,8 @@ pub enum Needs {
     Sessions,
     /// A memory `emergency-gc` action.
     EmergencyGc,
+    /// An `[autoscaler]` (scaling-timeline metrics).
+    Autoscaler,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -155,6 +157,9 @@ pub const METRICS: &[MetricDef] = &[
     m("instances_max", Instances, L, N, false, "largest number of ready instances"),
     m("instance_hours", Hours, L, N, false, "instance-hours from start request to removal"),
     m("cost", Money, L, N, false, "instance_hours × instance.cost_per_hour"),
+    m("scale_flaps_per_hour", Count, L, Needs::Autoscaler, false, "reversals of the desired count's direction (up then down or down then up) per hour: flapping"),
+    m("underprovisioned_fraction", Ratio, L, Needs::Autoscaler, false, "fraction of the samples with CPU utilization above the autoscaler's target band (target × (1 + tolerance))"),
+    m("overprovisioned_fraction", Ratio, L, Needs::Autoscaler, false, "fraction of the samples with CPU utilization below the autoscaler's target band (target × (1 − tolerance))"),
     m("cpu_utilization", Ratio, L, N, false, "busy cores / cores of ready instances, time-averaged"),
     m("memory_utilization", Ratio, L, N, false, "used / available instance memory, time-averaged"),
     m("pool_utilization", Ratio, L, Needs::Pool, false, "connections in use / pool capacity (size + overflow, or max)"),

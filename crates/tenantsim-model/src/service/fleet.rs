@@ -520,13 +520,32 @@ impl Service<'_> {
             return;
         };
         let interval = a.interval;
-        let (desired, why) = a.evaluate(&obs);
+        let (desired, why) = match &mut self.scaling.pipeline {
+            // The controller's view: pods and their latest visible samples.
+            Some(p) => {
+                p.scrape(now, &mut self.fleet.instances);
+                let pods = p.view(now, &self.fleet.groups[g].members, &self.fleet.instances);
+                a.evaluate_seen(&obs, &pods)
+            }
+            None => a.evaluate(&obs),
+        };
         // The policy's answer is relative to the current size; a failed
         // instance not yet replaced still counts as desired.
         self.set_desired(now, g, desired, why);
         self.reconcile(sched, g);
         if now + interval <= self.sc.simulation.duration {
             sched.schedule_in(interval, Msg::Autoscale { group: g as u16 });
+        }
+    }
+
+    /// metrics-server's scrape of every pod; the next one on the grid.
+    pub(super) fn on_metrics_scrape(&mut self, sched: &mut Scheduler<Msg>) {
+        let now = sched.now();
+        let Some(p) = &mut self.scaling.pipeline else { return };
+        p.scrape(now, &mut self.fleet.instances);
+        let next = p.next_scrape();
+        if next <= self.sc.simulation.duration {
+            sched.schedule_at(next, Msg::MetricsScrape);
         }
     }
 }

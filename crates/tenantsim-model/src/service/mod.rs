@@ -159,7 +159,7 @@ impl<'s> Service<'s> {
             limits: RateLimits::new(sc, &streams),
             draws: EndpointDraws::new(sc, &streams),
             caches: CacheTier::new(sc, &streams),
-            scaling: Scaling::new(sc.autoscaler.as_ref(), groups, data.pools.len()),
+            scaling: Scaling::new(sc.autoscaler.as_ref(), groups, data.pools.len(), sc.instance.startup),
             data,
             fleet,
             faults: Faults::new(&streams),
@@ -202,6 +202,9 @@ impl<'s> Service<'s> {
             if let Some(a) = &self.scaling.groups[g].autoscaler {
                 sched.schedule_at(a.interval, Msg::Autoscale { group: g as u16 });
             }
+        }
+        if self.scaling.pipeline.is_some() {
+            sched.schedule_at(SimTime::ZERO, Msg::MetricsScrape);
         }
         self.start_clients(sched);
         for (i, f) in sc.faults.iter().enumerate() {
@@ -411,6 +414,7 @@ impl Model for Service<'_> {
             Msg::InstanceReady { instance } => self.make_ready(instance, sched.now()),
             Msg::DrainTimeout { instance } => self.on_drain_timeout(sched, instance),
             Msg::Autoscale { group } => self.on_autoscale(sched, group as usize),
+            Msg::MetricsScrape => self.on_metrics_scrape(sched),
             Msg::Replace { group } => self.on_replace(sched, group as usize),
             Msg::Crash { instance } => self.on_crash(sched, instance),
             Msg::FaultStart { index } => self.on_fault_start(sched, index as usize),

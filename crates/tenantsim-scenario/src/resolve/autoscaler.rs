@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::raw::RawScenario;
+use tenantsim_model::autoscaler::k8s_view::ControllerSettings;
 
 /// `[autoscaler]`, given `instance.initial`.
 pub(super) fn resolve(
@@ -132,7 +133,18 @@ fn parse_autoscaler(cx: &Ctx, t: &toml::Table, initial: u32) -> Result<Autoscale
             "scale_out_cooldown",
             "scale_in_cooldown",
         ],
-        "hpa" => vec!["metrics", "tolerance", "scale_up", "scale_down"],
+        "hpa" => vec![
+            "metrics",
+            "tolerance",
+            "scale_up",
+            "scale_down",
+            "controller",
+            "metric_resolution",
+            "scrape_lag",
+            "cpu_initialization_period",
+            "initial_readiness_delay",
+            "container_start",
+        ],
         "target-tracking" => vec!["metric", "target", "disable_scale_in", "scale_in_cooldown", "warmup"],
         "step" => vec!["metric", "adjustments", "cooldown"],
         "schedule" => vec!["schedule"],
@@ -282,7 +294,62 @@ fn hpa(f: &Fields) -> Result<PolicySpec, ScenarioError> {
             t.get("scale_down"),
             HpaBehavior::default_scale_down(),
         )?,
+        controller: controller(f)?,
     })
+}
+
+/// `controller = "kubernetes"` (default) or `"simple"`, and the settings of
+/// what the Kubernetes controller sees (defaults: kube-controller-manager's
+/// and metrics-server's).
+fn controller(f: &Fields) -> Result<Option<ControllerSettings>, ScenarioError> {
+    let cx = f.cx;
+    let keys = [
+        "metric_resolution",
+        "scrape_lag",
+        "cpu_initialization_period",
+        "initial_readiness_delay",
+        "container_start",
+    ];
+    match f.str("controller")? {
+        None | Some("kubernetes") => {}
+        Some("simple") => {
+            if let Some(k) = keys.iter().find(|k| f.t.contains_key(**k)) {
+                return Err(cx.err(
+                    &f.path(k),
+                    "only applies to controller = \"kubernetes\"; remove it or the `controller = \"simple\"` line",
+                ));
+            }
+            return Ok(None);
+        }
+        Some(o) => {
+            return Err(cx.err(
+                &f.path("controller"),
+                format!("`{o}`: allowed: kubernetes (what the real controller sees: pod readiness, samples, windows), simple (averages over ready instances)"),
+            ))
+        }
+    }
+    let d = ControllerSettings::default();
+    let dur = |k: &str, def: SimTime, positive: bool| -> Result<SimTime, ScenarioError> {
+        match f.opt_dur(k)? {
+            None => Ok(def),
+            Some(v) if v < 0.0 || (positive && v <= 0.0) => Err(cx.err(
+                &f.path(k),
+                if positive {
+                    "must be longer than zero"
+                } else {
+                    "must not be negative"
+                },
+            )),
+            Some(v) => Ok(SimTime::from_secs_f64(v)),
+        }
+    };
+    Ok(Some(ControllerSettings {
+        metric_resolution: dur("metric_resolution", d.metric_resolution, true)?,
+        scrape_lag: dur("scrape_lag", d.scrape_lag, false)?,
+        cpu_initialization_period: dur("cpu_initialization_period", d.cpu_initialization_period, false)?,
+        initial_readiness_delay: dur("initial_readiness_delay", d.initial_readiness_delay, false)?,
+        container_start: dur("container_start", d.container_start, false)?,
+    }))
 }
 
 /// `policy = "step"`: a `metric` and its `adjustments`, `cooldown`.

@@ -32,6 +32,7 @@ pub(super) struct Components {
     pub(super) replicas: bool,
     pub(super) sessions: bool,
     pub(super) gc: bool,
+    pub(super) autoscaler: bool,
 }
 
 impl Components {
@@ -55,12 +56,13 @@ impl Components {
             Needs::Replicas => self.replicas,
             Needs::Sessions => self.sessions,
             Needs::EmergencyGc => self.gc,
+            Needs::Autoscaler => self.autoscaler,
         }
     }
 }
 
 /// The keys a `[[claim]]` may have.
-const CLAIM_KEYS: [&str; 14] = [
+const CLAIM_KEYS: [&str; 16] = [
     "id",
     "source",
     "text",
@@ -75,6 +77,8 @@ const CLAIM_KEYS: [&str; 14] = [
     "if_key",
     "if_range",
     "if_step",
+    "states",
+    "calibrated",
 ];
 
 /// `[[claim]]`: `id`, `source`, `text`, and one of: `metric` with one of
@@ -121,7 +125,13 @@ pub(super) fn parse_claims(
             ));
         }
         let condition = parse_claim_condition(cx, i, t)?;
-        if condition.is_some() && (t.contains_key("untestable") || t.contains_key("littles_law")) {
+        let states = match t.get("states") {
+            Some(v) => super::statements::parse_statements(cx, &key("states"), v)?,
+            None => Vec::new(),
+        };
+        let calibrated = super::statements::parse_calibrated(cx, &key("calibrated"), t.get("calibrated"))?;
+        let states_only = kinds.is_empty() && (!states.is_empty() || calibrated.is_some());
+        if condition.is_some() && (t.contains_key("untestable") || t.contains_key("littles_law") || states_only) {
             return Err(cx.err(
                 &key("if_key"),
                 "`if_key` (holds only if) applies to `metric` and `lint` claims only",
@@ -140,6 +150,8 @@ pub(super) fn parse_claims(
             lint,
             littles_law,
             condition: condition.clone(),
+            states: states.clone(),
+            calibrated: calibrated.clone(),
         };
         if let Some(why) = text_of("untestable")? {
             out.push(plain(None, None, None, Some(why)));
@@ -158,13 +170,20 @@ pub(super) fn parse_claims(
         if let Some(stage) = text_of("stage")? {
             let mut c = parse_stage_claim(cx, t, i, id, source, text, &stage, endpoints)?;
             c.condition = condition;
+            c.states = states;
+            c.calibrated = calibrated;
             out.push(c);
+            continue;
+        }
+        if states_only {
+            // Only what it states: judged by the consistency pass.
+            out.push(plain(None, None, None, None));
             continue;
         }
         let m = text_of("metric")?.ok_or_else(|| {
             cx.err(
                 &format!("claim.{i}"),
-                "a claim needs a `metric` with `at_least` or `at_most`, a `lint = \"rule-id\"`, a `littles_law = { ... }`, or `untestable = \"why\"`",
+                "a claim needs a `metric` with `at_least` or `at_most`, a `lint = \"rule-id\"`, a `littles_law = { ... }`, `untestable = \"why\"`, or what it states (`states = { quantity = ..., value = ... }`)",
             )
         })?;
         let def = names::metric(&m).ok_or_else(|| {
@@ -223,6 +242,8 @@ pub(super) fn parse_claims(
             lint: None,
             littles_law: None,
             condition,
+            states,
+            calibrated,
         });
     }
     Ok(out)
@@ -359,6 +380,8 @@ fn parse_stage_claim(
         lint: None,
         littles_law: None,
         condition: None,
+        states: Vec::new(),
+        calibrated: None,
     })
 }
 

@@ -35,6 +35,7 @@ mod simulation;
 mod tiers;
 mod workloads;
 
+mod statements;
 use claims::{parse_claims, parse_slo, parse_stage_slo, Components};
 use instances::{parse_background, parse_pauses};
 use memory::parse_memory;
@@ -155,6 +156,7 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         replicas: database.as_ref().is_some_and(|d| d.replicas.is_some()),
         sessions: sessions.is_some(),
         gc: memory.as_ref().is_some_and(|m| m.has_gc()),
+        autoscaler: autoscaler.is_some(),
     };
     let claims = parse_claims(
         &cx,
