@@ -105,14 +105,7 @@ pub fn run(a: FitArgs) -> anyhow::Result<i32> {
             "nothing to fit: give an access log, --prometheus EXPORT.json, or both".into(),
         ));
     }
-    let unit = match a.latency_unit.as_deref() {
-        None => None,
-        Some("s") => Some(1.0),
-        Some("ms") => Some(1e-3),
-        Some("us") => Some(1e-6),
-        Some("ns") => Some(1e-9),
-        Some(u) => return Err(bad(format!("--latency-unit {u}: allowed s, ms, us, ns"))),
-    };
+    let unit = latency_unit(&a)?;
     let tier_map = match &a.tier_map {
         None => None,
         Some(p) => {
@@ -123,99 +116,17 @@ pub fn run(a: FitArgs) -> anyhow::Result<i32> {
     let mut parsed = None;
     let mut parts = None;
     if let Some(p) = &a.log {
-        let o = log::LogOptions {
-            format: a.format,
-            columns: log::Columns {
-                timestamp: a.timestamp_col.clone(),
-                tenant: a.tenant_col.clone(),
-                endpoint: a.endpoint_col.clone(),
-                status: a.status_col.clone(),
-                latency: a.latency_col.clone(),
-                bytes: a.bytes_col.clone(),
-            },
-            latency_unit: unit,
-        };
-        let pl = log::read_log(p, &o).map_err(bad)?;
-        eprintln!(
-            "read {} requests from {} ({:?}; {} lines skipped)",
-            pl.requests.len(),
-            p.display(),
-            pl.format,
-            pl.skipped
-        );
-        for (field, col) in &pl.mapping {
-            eprintln!("  {field:<10} <- {col}");
-        }
-        for (line, why) in &pl.skipped_examples {
-            eprintln!("  skipped line {line}: {why}");
-        }
-        if let Some(n) = &pl.latency_note {
-            eprintln!("  note: {n}");
-        }
-        fit::check_enough_requests(pl.requests.len()).map_err(|m| bad(format!("{}: {m}", p.display())))?;
-        // Per-component columns, when the log has them (CSV only).
-        let text = std::fs::read_to_string(p).map_err(|e| bad(format!("cannot read {}: {e}", p.display())))?;
-        parts = fit::components::read(&text).map_err(|m| bad(format!("{}: {m}", p.display())))?;
-        match &parts {
-            Some(d) => {
-                eprintln!("  latency decomposed into the scenario's parts:");
-                for n in d.notes() {
-                    eprintln!("    {n}");
-                }
-            }
-            None => eprintln!(
-                "  no per-component columns (cpu_s, pool_wait_s, hold_s, cache_s, cache_level): ASSUMED the whole latency is CPU demand"
-            ),
-        }
+        let (pl, d) = read_access_log(&a, p, unit)?;
         parsed = Some(pl);
+        parts = d;
     }
     let prom = match &a.prometheus {
         None => None,
-        Some(p) => {
-            let url = p.to_string_lossy();
-            let text = if url.starts_with("http://") || url.starts_with("https://") {
-                let (start, end) = match &a.prometheus_range {
-                    Some(r) => {
-                        let (s, e) = r
-                            .split_once(',')
-                            .and_then(|(s, e)| Some((s.trim().parse::<f64>().ok()?, e.trim().parse::<f64>().ok()?)))
-                            .ok_or_else(|| {
-                                bad(format!("--prometheus-range {r}: expected START,END in Unix seconds"))
-                            })?;
-                        (s, e)
-                    }
-                    None => match &parsed {
-                        Some(pl) if !pl.requests.is_empty() => {
-                            (pl.requests[0].t, pl.requests[pl.requests.len() - 1].t + 1.0)
-                        }
-                        _ => {
-                            let now = std::time::SystemTime::now()
-                                .duration_since(std::time::UNIX_EPOCH)
-                                .map_or(0.0, |d| d.as_secs_f64());
-                            (now - 3600.0, now)
-                        }
-                    },
-                };
-                eprintln!("querying {url} from {start:.0} to {end:.0}");
-                fit::prom_http::fetch_export(&url, start, end).map_err(bad)?
-            } else {
-                std::fs::read_to_string(p).map_err(|e| bad(format!("cannot read {}: {e}", p.display())))?
-            };
-            let series = prometheus::parse_export(&text).map_err(|m| bad(format!("{}: {m}", p.display())))?;
-            Some(prometheus::fit_export(&series).map_err(|m| bad(format!("{}: {m}", p.display())))?)
-        }
+        Some(p) => Some(read_prometheus(&a, p, parsed.as_ref())?),
     };
     let log_fit = parsed
         .as_ref()
         .map(|p| fit::fit_log(&p.requests, tier_map.as_ref(), a.max_endpoints));
-    let name = a.name.clone().unwrap_or_else(|| {
-        let src = a.log.as_ref().or(a.prometheus.as_ref());
-        let stem = src
-            .and_then(|p| p.file_stem())
-            .and_then(|s| s.to_str())
-            .unwrap_or("fitted");
-        format!("{stem}-fitted")
-    });
     let qq_dir = a.out.as_ref().map(|o| sibling(o, "-qq"));
     let trace_path = a.out.as_ref().filter(|_| a.replay).map(|o| sibling(o, "-trace.csv"));
     if a.replay && (a.out.is_none() || log_fit.is_none()) {
@@ -238,7 +149,7 @@ pub fn run(a: FitArgs) -> anyhow::Result<i32> {
         log_fit.as_ref(),
         prom.as_ref(),
         &fit::RenderOptions {
-            name,
+            name: scenario_name(&a),
             source,
             replay: rel(&trace_path),
             qq_dir: rel(&qq_dir),
@@ -255,11 +166,7 @@ pub fn run(a: FitArgs) -> anyhow::Result<i32> {
                 write_atomic(t, &fit::trace_csv(&p.requests, f, tier_map.as_ref()))?;
             }
             if let (Some(d), Some(f)) = (&qq_dir, &log_fit) {
-                for e in &f.endpoints {
-                    if let Some(c) = fit::qq_chart(e) {
-                        crate::report::plots::png(&c, &d.join(format!("{}.png", e.name)))?;
-                    }
-                }
+                write_qq_plots(d, f)?;
             }
             eprintln!("wrote {}", out.display());
         }
@@ -271,23 +178,156 @@ pub fn run(a: FitArgs) -> anyhow::Result<i32> {
         let Some(f) = &log_fit else {
             return Err(bad("--check compares with an access log: give one".into()));
         };
-        let path = a.out.clone().unwrap_or_else(|| PathBuf::from("fitted.toml"));
-        let ov = crate::scenario::Overrides::new(&[], a.seed, a.replications);
-        let sc = crate::scenario::from_str(&path, &text, &ov.sets).map_err(|e| ov.name_flag(e))?;
-        let history: Vec<(f64, f64)> = prom
-            .as_ref()
-            .map(|p| {
-                p.replicas
-                    .iter()
-                    .map(|(t, r)| (t - f.start_unix, *r))
-                    .filter(|x| x.0 >= 0.0)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let cmp = fit::check::compare(&sc, f, &history);
-        print!("{}", cmp.text());
+        check_against_log(&a, &text, f, prom.as_ref())?;
     }
     Ok(EXIT_OK)
+}
+
+/// `--latency-unit` as seconds per unit (`None`: from the column name, else guessed).
+fn latency_unit(a: &FitArgs) -> anyhow::Result<Option<f64>> {
+    Ok(match a.latency_unit.as_deref() {
+        None => None,
+        Some("s") => Some(1.0),
+        Some("ms") => Some(1e-3),
+        Some("us") => Some(1e-6),
+        Some("ns") => Some(1e-9),
+        Some(u) => return Err(bad(format!("--latency-unit {u}: allowed s, ms, us, ns"))),
+    })
+}
+
+/// Read the access log and its per-component columns, telling on stderr
+/// how each field was read and which lines were skipped.
+fn read_access_log(
+    a: &FitArgs,
+    p: &Path,
+    unit: Option<f64>,
+) -> anyhow::Result<(log::ParsedLog, Option<fit::components::Decomposition>)> {
+    let o = log::LogOptions {
+        format: a.format,
+        columns: log::Columns {
+            timestamp: a.timestamp_col.clone(),
+            tenant: a.tenant_col.clone(),
+            endpoint: a.endpoint_col.clone(),
+            status: a.status_col.clone(),
+            latency: a.latency_col.clone(),
+            bytes: a.bytes_col.clone(),
+        },
+        latency_unit: unit,
+    };
+    let pl = log::read_log(p, &o).map_err(bad)?;
+    eprintln!(
+        "read {} requests from {} ({:?}; {} lines skipped)",
+        pl.requests.len(),
+        p.display(),
+        pl.format,
+        pl.skipped
+    );
+    for (field, col) in &pl.mapping {
+        eprintln!("  {field:<10} <- {col}");
+    }
+    for (line, why) in &pl.skipped_examples {
+        eprintln!("  skipped line {line}: {why}");
+    }
+    if let Some(n) = &pl.latency_note {
+        eprintln!("  note: {n}");
+    }
+    fit::check_enough_requests(pl.requests.len()).map_err(|m| bad(format!("{}: {m}", p.display())))?;
+    // Per-component columns, when the log has them (CSV only).
+    let text = std::fs::read_to_string(p).map_err(|e| bad(format!("cannot read {}: {e}", p.display())))?;
+    let parts = fit::components::read(&text).map_err(|m| bad(format!("{}: {m}", p.display())))?;
+    match &parts {
+        Some(d) => {
+            eprintln!("  latency decomposed into the scenario's parts:");
+            for n in d.notes() {
+                eprintln!("    {n}");
+            }
+        }
+        None => eprintln!(
+            "  no per-component columns (cpu_s, pool_wait_s, hold_s, cache_s, cache_level): ASSUMED the whole latency is CPU demand"
+        ),
+    }
+    Ok((pl, parts))
+}
+
+/// Fit a Prometheus export, read from a file or queried from a live server's URL.
+fn read_prometheus(a: &FitArgs, p: &Path, parsed: Option<&log::ParsedLog>) -> anyhow::Result<prometheus::PromFit> {
+    let url = p.to_string_lossy();
+    let text = if url.starts_with("http://") || url.starts_with("https://") {
+        let (start, end) = prometheus_range(a, parsed)?;
+        eprintln!("querying {url} from {start:.0} to {end:.0}");
+        fit::prom_http::fetch_export(&url, start, end).map_err(bad)?
+    } else {
+        std::fs::read_to_string(p).map_err(|e| bad(format!("cannot read {}: {e}", p.display())))?
+    };
+    let series = prometheus::parse_export(&text).map_err(|m| bad(format!("{}: {m}", p.display())))?;
+    prometheus::fit_export(&series).map_err(|m| bad(format!("{}: {m}", p.display())))
+}
+
+/// The range to query a live Prometheus for: `--prometheus-range`, else the
+/// log's span, else the last hour.
+fn prometheus_range(a: &FitArgs, parsed: Option<&log::ParsedLog>) -> anyhow::Result<(f64, f64)> {
+    Ok(match &a.prometheus_range {
+        Some(r) => r
+            .split_once(',')
+            .and_then(|(s, e)| Some((s.trim().parse::<f64>().ok()?, e.trim().parse::<f64>().ok()?)))
+            .ok_or_else(|| bad(format!("--prometheus-range {r}: expected START,END in Unix seconds")))?,
+        None => match parsed {
+            Some(pl) if !pl.requests.is_empty() => (pl.requests[0].t, pl.requests[pl.requests.len() - 1].t + 1.0),
+            _ => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0.0, |d| d.as_secs_f64());
+                (now - 3600.0, now)
+            }
+        },
+    })
+}
+
+/// The scenario's name: `--name`, else `<stem of the log or export>-fitted`.
+fn scenario_name(a: &FitArgs) -> String {
+    a.name.clone().unwrap_or_else(|| {
+        let src = a.log.as_ref().or(a.prometheus.as_ref());
+        let stem = src
+            .and_then(|p| p.file_stem())
+            .and_then(|s| s.to_str())
+            .unwrap_or("fitted");
+        format!("{stem}-fitted")
+    })
+}
+
+/// One Q-Q plot per fitted endpoint, `<dir>/<endpoint>.png`.
+fn write_qq_plots(dir: &Path, f: &fit::LogFit) -> anyhow::Result<()> {
+    for e in &f.endpoints {
+        if let Some(c) = fit::qq_chart(e) {
+            crate::report::plots::png(&c, &dir.join(format!("{}.png", e.name)))?;
+        }
+    }
+    Ok(())
+}
+
+/// `--check`: simulate the fitted scenario and print how it compares with
+/// the log (and with the export's replica history, when given).
+fn check_against_log(
+    a: &FitArgs,
+    text: &str,
+    f: &fit::LogFit,
+    prom: Option<&prometheus::PromFit>,
+) -> anyhow::Result<()> {
+    let path = a.out.clone().unwrap_or_else(|| PathBuf::from("fitted.toml"));
+    let ov = crate::scenario::Overrides::new(&[], a.seed, a.replications);
+    let sc = crate::scenario::from_str(&path, text, &ov.sets).map_err(|e| ov.name_flag(e))?;
+    let history: Vec<(f64, f64)> = prom
+        .map(|p| {
+            p.replicas
+                .iter()
+                .map(|(t, r)| (t - f.start_unix, *r))
+                .filter(|x| x.0 >= 0.0)
+                .collect()
+        })
+        .unwrap_or_default();
+    let cmp = fit::check::compare(&sc, f, &history);
+    print!("{}", cmp.text());
+    Ok(())
 }
 
 /// One line per group and endpoint: what was chosen.

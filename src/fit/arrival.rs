@@ -97,99 +97,147 @@ impl ArrivalFit {
 /// [`WINDOW_S`] (the readers keep it within [`super::MAX_SPAN_S`]).
 pub fn fit_arrivals(times: &[f64], span_s: f64) -> ArrivalFit {
     let span_s = span_s.max(WINDOW_S);
-    let w = WINDOW_S;
-    let nw = (span_s / w).ceil() as usize;
-    let mut counts = vec![0u32; nw];
-    for t in times {
-        let i = ((t / w) as usize).min(nw - 1);
-        counts[i] += 1;
-    }
-    // Length of each window (the last may be partial).
-    let wlen = |i: usize| (span_s - i as f64 * w).min(w);
-    let bin_s = if span_s >= 3.0 * 3600.0 { 3600.0 } else { 600.0 };
-    let per_bin = (bin_s / w) as usize;
-    let nb = nw.div_ceil(per_bin);
-    let mut burst = vec![false; nw];
-    let mut bin_rate = vec![0.0; nb];
-    for _round in 0..3 {
-        for (b, rate) in bin_rate.iter_mut().enumerate() {
-            let (mut c, mut len) = (0.0, 0.0);
-            for i in b * per_bin..((b + 1) * per_bin).min(nw) {
-                if !burst[i] {
-                    c += counts[i] as f64;
-                    len += wlen(i);
-                }
-            }
-            *rate = if len > 0.0 { c / len } else { 0.0 };
-        }
-        let sf = |i: usize| -> f64 {
-            let mu = bin_rate[i / per_bin] * wlen(i);
-            let c = counts[i] as u64;
-            if c == 0 {
-                return 1.0;
-            }
-            if mu <= 0.0 {
-                return 0.0;
-            }
-            Poisson::new(mu).map_or(1.0, |p| p.sf(c - 1))
-        };
-        let p: Vec<f64> = (0..nw).map(sf).collect();
-        // 10⁻³, or stricter for long logs so that chance windows (about
-        // nw × threshold of them) are rarely taken for bursts.
-        let threshold = (0.05 / nw as f64).min(1e-3);
-        let mut new: Vec<bool> = p.iter().map(|x| *x < threshold).collect();
-        // Grow bursts over neighbours that are unusual too (burst edges).
-        let mut changed = true;
-        while changed {
-            changed = false;
-            for i in 0..nw {
-                if !new[i] && p[i] < 0.05 && ((i > 0 && new[i - 1]) || (i + 1 < nw && new[i + 1])) {
-                    new[i] = true;
-                    changed = true;
-                }
-            }
-        }
-        burst = new;
-    }
+    let win = Windows::count(times, span_s);
+    let (burst, bin_rate) = win.find_burst_windows();
     // Index of dispersion around the trend.
     let mut d = 0.0;
     let mut m = 0usize;
-    for i in 0..nw {
-        let mu = bin_rate[i / per_bin] * wlen(i);
+    for i in 0..win.n() {
+        let mu = bin_rate[i / win.per_bin] * win.len(i);
         if mu > 0.0 {
-            d += (counts[i] as f64 - mu).powi(2) / mu;
+            d += (win.counts[i] as f64 - mu).powi(2) / mu;
             m += 1;
         }
     }
     let dispersion = if m > 1 { d / (m - 1) as f64 } else { 1.0 };
     let dispersion_se = (2.0 / (m.max(2) - 1) as f64).sqrt();
-    // Bursts: runs of burst windows, joined across one-window gaps.
-    let mut runs: Vec<(usize, usize)> = Vec::new();
-    let mut i = 0;
-    while i < nw {
-        if burst[i] {
-            let s = i;
-            while i < nw && (burst[i] || (i + 1 < nw && burst[i + 1] && i > s)) {
-                i += 1;
-            }
-            runs.push((s, i));
-        } else {
-            i += 1;
+    let runs = burst_runs(&burst);
+    let bursty = dispersion > 1.0 + 4.0 * dispersion_se && runs.len() >= 2;
+    let bursts = bursty.then(|| win.fit_bursts(&runs, &bin_rate));
+    let (binned, shape) = win.base_shape(&burst, bursty);
+    ArrivalFit {
+        requests: times.len(),
+        span_s,
+        bin_s: win.bin_s,
+        binned,
+        shape,
+        dispersion,
+        dispersion_se,
+        bursts,
+    }
+}
+
+/// A group's request counts per [`WINDOW_S`] window, and the trend bins
+/// (an hour, or ten minutes for logs under three hours) that group them.
+struct Windows {
+    counts: Vec<u32>,
+    span_s: f64,
+    bin_s: f64,
+    /// Windows per trend bin.
+    per_bin: usize,
+    /// Trend bins.
+    nb: usize,
+}
+
+impl Windows {
+    /// Count `times` (sorted seconds from the start) in windows over `span_s` (≥ [`WINDOW_S`]).
+    fn count(times: &[f64], span_s: f64) -> Windows {
+        let w = WINDOW_S;
+        let nw = (span_s / w).ceil() as usize;
+        let mut counts = vec![0u32; nw];
+        for t in times {
+            let i = ((t / w) as usize).min(nw - 1);
+            counts[i] += 1;
+        }
+        let bin_s = if span_s >= 3.0 * 3600.0 { 3600.0 } else { 600.0 };
+        let per_bin = (bin_s / w) as usize;
+        Windows {
+            counts,
+            span_s,
+            bin_s,
+            per_bin,
+            nb: nw.div_ceil(per_bin),
         }
     }
-    let excess = |i: usize| counts[i] as f64 - bin_rate[i / per_bin] * wlen(i);
-    let bursty = dispersion > 1.0 + 4.0 * dispersion_se && runs.len() >= 2;
-    let bursts = bursty.then(|| {
+
+    /// The number of windows.
+    fn n(&self) -> usize {
+        self.counts.len()
+    }
+
+    /// Length of window `i` in seconds (the last may be partial).
+    fn len(&self, i: usize) -> f64 {
+        (self.span_s - i as f64 * WINDOW_S).min(WINDOW_S)
+    }
+
+    /// The windows of trend bin `b`.
+    fn bin(&self, b: usize) -> std::ops::Range<usize> {
+        b * self.per_bin..((b + 1) * self.per_bin).min(self.n())
+    }
+
+    /// Which windows are bursts, and each trend bin's rate without them:
+    /// three rounds of re-estimating the trend and re-testing every window.
+    fn find_burst_windows(&self) -> (Vec<bool>, Vec<f64>) {
+        let nw = self.n();
+        let mut burst = vec![false; nw];
+        let mut bin_rate = vec![0.0; self.nb];
+        for _round in 0..3 {
+            for (b, rate) in bin_rate.iter_mut().enumerate() {
+                let (mut c, mut len) = (0.0, 0.0);
+                for i in self.bin(b) {
+                    if !burst[i] {
+                        c += self.counts[i] as f64;
+                        len += self.len(i);
+                    }
+                }
+                *rate = if len > 0.0 { c / len } else { 0.0 };
+            }
+            let sf = |i: usize| -> f64 {
+                let mu = bin_rate[i / self.per_bin] * self.len(i);
+                let c = self.counts[i] as u64;
+                if c == 0 {
+                    return 1.0;
+                }
+                if mu <= 0.0 {
+                    return 0.0;
+                }
+                Poisson::new(mu).map_or(1.0, |p| p.sf(c - 1))
+            };
+            let p: Vec<f64> = (0..nw).map(sf).collect();
+            // 10⁻³, or stricter for long logs so that chance windows (about
+            // nw × threshold of them) are rarely taken for bursts.
+            let threshold = (0.05 / nw as f64).min(1e-3);
+            let mut new: Vec<bool> = p.iter().map(|x| *x < threshold).collect();
+            // Grow bursts over neighbours that are unusual too (burst edges).
+            let mut changed = true;
+            while changed {
+                changed = false;
+                for i in 0..nw {
+                    if !new[i] && p[i] < 0.05 && ((i > 0 && new[i - 1]) || (i + 1 < nw && new[i + 1])) {
+                        new[i] = true;
+                        changed = true;
+                    }
+                }
+            }
+            burst = new;
+        }
+        (burst, bin_rate)
+    }
+
+    /// The bursts (`runs` of burst windows) as an on/off MMPP over the trend `bin_rate`.
+    fn fit_bursts(&self, runs: &[(usize, usize)], bin_rate: &[f64]) -> Bursts {
+        let w = WINDOW_S;
+        let excess = |i: usize| self.counts[i] as f64 - bin_rate[i / self.per_bin] * self.len(i);
         // Extra rate from windows well inside a burst (not its edges).
         let (mut e_in, mut n_in) = (0.0, 0.0);
         let (mut e_all, mut n_all) = (0.0, 0.0);
-        for &(s, e) in &runs {
+        for &(s, e) in runs {
             for i in s..e {
                 e_all += excess(i);
-                n_all += wlen(i);
+                n_all += self.len(i);
                 if i > s && i + 1 < e {
                     e_in += excess(i);
-                    n_in += wlen(i);
+                    n_in += self.len(i);
                 }
             }
         }
@@ -209,77 +257,87 @@ pub fn fit_arrivals(times: &[f64], span_s: f64) -> ArrivalFit {
             count,
             extra_rate,
             mean_burst_s: total_burst / count as f64,
-            mean_normal_s: ((span_s - total_burst) / count as f64).max(w),
-        }
-    });
-    // The base rate's shape.
-    let bin_len: Vec<f64> = (0..nb)
-        .map(|b| {
-            (b * per_bin..((b + 1) * per_bin).min(nw))
-                .filter(|i| !bursty || !burst[*i])
-                .map(wlen)
-                .sum()
-        })
-        .collect();
-    let bin_count: Vec<f64> = (0..nb)
-        .map(|b| {
-            (b * per_bin..((b + 1) * per_bin).min(nw))
-                .filter(|i| !bursty || !burst[*i])
-                .map(|i| counts[i] as f64)
-                .sum()
-        })
-        .collect();
-    let total_len: f64 = bin_len.iter().sum();
-    let mean = bin_count.iter().sum::<f64>() / total_len.max(1e-9);
-    let binned: Vec<f64> = bin_count
-        .iter()
-        .zip(&bin_len)
-        .map(|(c, l)| if *l > 0.0 { c / l } else { 0.0 })
-        .collect();
-    let (mut x2, mut dof) = (0.0, 0usize);
-    for (c, l) in bin_count.iter().zip(&bin_len) {
-        let e = mean * l;
-        if e > 0.0 {
-            x2 += (c - e).powi(2) / e;
-            dof += 1;
+            mean_normal_s: ((self.span_s - total_burst) / count as f64).max(w),
         }
     }
-    let p_const = if dof > 1 {
-        ChiSquared::new((dof - 1) as f64).map_or(1.0, |c| c.sf(x2))
-    } else {
-        1.0
-    };
-    let cosine = (span_s >= 20.0 * 3600.0)
-        .then(|| cosine_fit(&binned, &bin_len, bin_s))
-        .flatten();
-    let shape = if p_const > 0.01 {
-        Shape::Constant {
-            rate: mean,
-            p_value: p_const,
+
+    /// The base rate per trend bin (without burst windows when `bursty`)
+    /// and its shape: constant, a daily cosine, or steps.
+    fn base_shape(&self, burst: &[bool], bursty: bool) -> (Vec<f64>, Shape) {
+        let bin_len: Vec<f64> = (0..self.nb)
+            .map(|b| self.bin(b).filter(|i| !bursty || !burst[*i]).map(|i| self.len(i)).sum())
+            .collect();
+        let bin_count: Vec<f64> = (0..self.nb)
+            .map(|b| {
+                self.bin(b)
+                    .filter(|i| !bursty || !burst[*i])
+                    .map(|i| self.counts[i] as f64)
+                    .sum()
+            })
+            .collect();
+        let total_len: f64 = bin_len.iter().sum();
+        let mean = bin_count.iter().sum::<f64>() / total_len.max(1e-9);
+        let binned: Vec<f64> = bin_count
+            .iter()
+            .zip(&bin_len)
+            .map(|(c, l)| if *l > 0.0 { c / l } else { 0.0 })
+            .collect();
+        let (mut x2, mut dof) = (0.0, 0usize);
+        for (c, l) in bin_count.iter().zip(&bin_len) {
+            let e = mean * l;
+            if e > 0.0 {
+                x2 += (c - e).powi(2) / e;
+                dof += 1;
+            }
         }
-    } else if let Some((a, amp, peak_at_s, r2)) = cosine.filter(|c| c.3 >= 0.7) {
-        Shape::Diurnal {
-            peak: a + amp,
-            trough: (a - amp).max(0.0),
-            peak_at_s,
-            r2,
-        }
-    } else {
-        Shape::Steps {
-            steps: binned.iter().enumerate().map(|(b, r)| (b as f64 * bin_s, *r)).collect(),
-            r2_cosine: cosine.map(|c| c.3),
-        }
-    };
-    ArrivalFit {
-        requests: times.len(),
-        span_s,
-        bin_s,
-        binned,
-        shape,
-        dispersion,
-        dispersion_se,
-        bursts,
+        let p_const = if dof > 1 {
+            ChiSquared::new((dof - 1) as f64).map_or(1.0, |c| c.sf(x2))
+        } else {
+            1.0
+        };
+        let bin_s = self.bin_s;
+        let cosine = (self.span_s >= 20.0 * 3600.0)
+            .then(|| cosine_fit(&binned, &bin_len, bin_s))
+            .flatten();
+        let shape = if p_const > 0.01 {
+            Shape::Constant {
+                rate: mean,
+                p_value: p_const,
+            }
+        } else if let Some((a, amp, peak_at_s, r2)) = cosine.filter(|c| c.3 >= 0.7) {
+            Shape::Diurnal {
+                peak: a + amp,
+                trough: (a - amp).max(0.0),
+                peak_at_s,
+                r2,
+            }
+        } else {
+            Shape::Steps {
+                steps: binned.iter().enumerate().map(|(b, r)| (b as f64 * bin_s, *r)).collect(),
+                r2_cosine: cosine.map(|c| c.3),
+            }
+        };
+        (binned, shape)
     }
+}
+
+/// Runs of burst windows, `(first, end)`, joined across one-window gaps.
+fn burst_runs(burst: &[bool]) -> Vec<(usize, usize)> {
+    let nw = burst.len();
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < nw {
+        if burst[i] {
+            let s = i;
+            while i < nw && (burst[i] || (i + 1 < nw && burst[i + 1] && i > s)) {
+                i += 1;
+            }
+            runs.push((s, i));
+        } else {
+            i += 1;
+        }
+    }
+    runs
 }
 
 /// Weighted least squares of rate = a + b cos(ωt) + c sin(ωt) at bin

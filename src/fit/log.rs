@@ -221,200 +221,255 @@ pub fn parse_log(text: &str, o: &LogOptions) -> Result<ParsedLog, String> {
         latency_note: None,
     };
     // Latencies of tabular logs as read (unit applied afterwards, so the
-    // median guess sees them all).
-    let mut raw_latency: Vec<Option<(f64, bool)>> = Vec::new();
-    // Line number of each request (for the span check's message).
-    let mut lines: Vec<usize> = Vec::new();
+    // median guess sees them all), and the line number of each request
+    // (for the span check's message).
+    let mut read = ReadLines::default();
     let mut unit: Option<f64> = o.latency_unit;
-    let skip = |out: &mut ParsedLog, line: usize, why: String| {
-        out.skipped += 1;
-        if out.skipped_examples.len() < 5 {
-            out.skipped_examples.push((line, why));
-        }
-    };
     match format {
         Format::Csv | Format::Jsonl => {
-            let (headers, rows): (Vec<String>, Vec<Row>) = if format == Format::Csv {
-                let delim = if text.lines().next().unwrap_or("").contains('\t') {
-                    b'\t'
-                } else {
-                    b','
-                };
-                let mut rdr = csv::ReaderBuilder::new()
-                    .delimiter(delim)
-                    .trim(csv::Trim::All)
-                    .flexible(true)
-                    .from_reader(text.as_bytes());
-                let headers: Vec<String> = rdr
-                    .headers()
-                    .map_err(|e| format!("cannot read the CSV header: {e}"))?
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect();
-                let mut rows = Vec::new();
-                for (i, rec) in rdr.records().enumerate() {
-                    match rec {
-                        Ok(r) => rows.push((i + 2, r.iter().map(|s| Some(s.to_string())).collect())),
-                        Err(e) => skip(&mut out, i + 2, e.to_string()),
-                    }
-                }
-                (headers, rows)
+            let (headers, rows) = if format == Format::Csv {
+                read_csv_rows(text, &mut out)?
             } else {
-                let mut headers: Vec<String> = Vec::new();
-                let mut rows = Vec::new();
-                for (i, line) in text.lines().enumerate() {
-                    if line.trim().is_empty() {
-                        continue;
-                    }
-                    let v: serde_json::Value = match serde_json::from_str(line) {
-                        Ok(v) => v,
-                        Err(e) => {
-                            skip(&mut out, i + 1, format!("not JSON: {e}"));
-                            continue;
-                        }
-                    };
-                    let Some(obj) = v.as_object() else {
-                        skip(&mut out, i + 1, "not a JSON object".into());
-                        continue;
-                    };
-                    let mut row = vec![None; headers.len()];
-                    for (k, v) in obj {
-                        let idx = match headers.iter().position(|h| h == k) {
-                            Some(x) => x,
-                            None => {
-                                headers.push(k.clone());
-                                row.push(None);
-                                headers.len() - 1
-                            }
-                        };
-                        row[idx] = match v {
-                            serde_json::Value::String(s) => Some(s.clone()),
-                            serde_json::Value::Null => None,
-                            other => Some(other.to_string()),
-                        };
-                    }
-                    rows.push((i + 1, row));
-                }
-                (headers, rows)
+                read_jsonl_rows(text, &mut out)
             };
-            let c = &o.columns;
-            let t_col = find_col(&headers, &c.timestamp, TIME_NAMES, "timestamp")?.ok_or_else(|| {
-                format!(
-                    "no timestamp column found (looked for {}); name it with --timestamp-col (columns: {})",
-                    TIME_NAMES.join(", "),
-                    headers.join(", ")
-                )
-            })?;
-            let tenant_col = find_col(&headers, &c.tenant, TENANT_NAMES, "tenant")?;
-            let ep_col = find_col(&headers, &c.endpoint, ENDPOINT_NAMES, "endpoint")?;
-            let status_col = find_col(&headers, &c.status, STATUS_NAMES, "status")?;
-            let lat_col = find_col(&headers, &c.latency, LATENCY_NAMES, "latency")?;
-            let bytes_col = find_col(&headers, &c.bytes, BYTES_NAMES, "bytes")?;
-            let method_col = headers.iter().position(|h| h.eq_ignore_ascii_case("method"));
-            for (field, col) in [
-                ("timestamp", Some(t_col)),
-                ("tenant", tenant_col),
-                ("endpoint", ep_col),
-                ("status", status_col),
-                ("latency", lat_col),
-                ("bytes", bytes_col),
-            ] {
-                out.mapping
-                    .push((field, col.map_or("(none)".to_string(), |i| headers[i].clone())));
-            }
-            if unit.is_none() {
-                unit = lat_col.and_then(|i| unit_of(&headers[i]));
-            }
-            let get = |row: &Vec<Option<String>>, col: Option<usize>| -> Option<String> {
-                col.and_then(|i| row.get(i).cloned().flatten())
-                    .filter(|s| !s.is_empty() && s != "-")
-            };
-            for (line, row) in rows {
-                let Some(ts) = get(&row, Some(t_col)) else {
-                    skip(&mut out, line, "no timestamp".into());
-                    continue;
-                };
-                let Some(t) = parse_timestamp(&ts) else {
-                    skip(&mut out, line, format!("unreadable timestamp `{ts}`"));
-                    continue;
-                };
-                let status = match get(&row, status_col) {
-                    None => 200,
-                    Some(s) => match s.parse::<f64>() {
-                        Ok(v) if (100.0..600.0).contains(&v) => v as u16,
-                        _ => {
-                            skip(&mut out, line, format!("unreadable status `{s}`"));
-                            continue;
-                        }
-                    },
-                };
-                let lat = match get(&row, lat_col) {
-                    None => None,
-                    Some(s) => match parse_latency(&s) {
-                        Some(v) => Some(v),
-                        None => {
-                            skip(&mut out, line, format!("unreadable latency `{s}`"));
-                            continue;
-                        }
-                    },
-                };
-                let ep = get(&row, ep_col).unwrap_or_else(|| "all".into());
-                let ep = match get(&row, method_col) {
-                    Some(m) if ep.starts_with('/') => format!("{m} {ep}"),
-                    _ => ep,
-                };
-                raw_latency.push(lat);
-                lines.push(line);
-                out.requests.push(Request {
-                    t,
-                    tenant: get(&row, tenant_col).unwrap_or_else(|| "-".into()),
-                    endpoint: endpoint_name(&ep),
-                    status,
-                    latency_s: None,
-                    bytes: get(&row, bytes_col).and_then(|s| s.parse().ok()),
-                });
-            }
+            parse_rows(&headers, rows, o, &mut out, &mut read, &mut unit)?;
         }
-        Format::Nginx | Format::Envoy => {
-            out.mapping = if format == Format::Nginx {
-                vec![
-                    ("timestamp", "[$time_local]".into()),
-                    ("tenant", "tenant= field, else $remote_user".into()),
-                    ("endpoint", "\"$request\" (method and path template)".into()),
-                    ("status", "$status".into()),
-                    (
-                        "latency",
-                        "rt=/request_time= field or a trailing number (seconds)".into(),
-                    ),
-                    ("bytes", "$body_bytes_sent".into()),
-                ]
-            } else {
-                vec![
-                    ("timestamp", "[%START_TIME%]".into()),
-                    ("tenant", "tenant= field, else the first label of :authority".into()),
-                    ("endpoint", "\"%REQ(:METHOD)% %REQ(:PATH)%\" (path template)".into()),
-                    ("status", "%RESPONSE_CODE%".into()),
-                    ("latency", "%DURATION% (milliseconds)".into()),
-                    ("bytes", "%BYTES_SENT%".into()),
-                ]
-            };
-            for (i, line) in text.lines().enumerate() {
-                if line.trim().is_empty() {
-                    continue;
-                }
-                match parse_text_line(line, format) {
-                    Ok(r) => {
-                        raw_latency.push(None);
-                        lines.push(i + 1);
-                        out.requests.push(r)
-                    }
-                    Err(why) => skip(&mut out, i + 1, why),
-                }
-            }
-        }
+        Format::Nginx | Format::Envoy => parse_text_lines(text, format, &mut out, &mut read),
         Format::Auto => unreachable!("detect() never returns Auto"),
     }
-    // Unitless latency numbers: the column's unit, else a guess.
+    apply_latency_unit(&mut out, &read.raw_latency, unit);
+    if out.requests.is_empty() {
+        let ex = out
+            .skipped_examples
+            .first()
+            .map(|(l, w)| format!(" (line {l}: {w})"))
+            .unwrap_or_default();
+        return Err(format!("no request could be read from the log{ex}"));
+    }
+    check_span(&out.requests, &read.lines)?;
+    Ok(out)
+}
+
+/// What [`parse_log`] keeps per request besides the request itself:
+/// `raw_latency[i]` and `lines[i]` belong to `out.requests[i]`.
+#[derive(Default)]
+struct ReadLines {
+    /// The latency as read: (number, whether it carried its unit).
+    raw_latency: Vec<Option<(f64, bool)>>,
+    /// The line the request was read from.
+    lines: Vec<usize>,
+}
+
+/// Count a line that could not be read, keeping the first five reasons.
+fn skip(out: &mut ParsedLog, line: usize, why: String) {
+    out.skipped += 1;
+    if out.skipped_examples.len() < 5 {
+        out.skipped_examples.push((line, why));
+    }
+}
+
+/// A CSV (or tab-separated) log's header and rows, each row with its line number.
+fn read_csv_rows(text: &str, out: &mut ParsedLog) -> Result<(Vec<String>, Vec<Row>), String> {
+    let delim = if text.lines().next().unwrap_or("").contains('\t') {
+        b'\t'
+    } else {
+        b','
+    };
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(delim)
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers: Vec<String> = rdr
+        .headers()
+        .map_err(|e| format!("cannot read the CSV header: {e}"))?
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let mut rows = Vec::new();
+    for (i, rec) in rdr.records().enumerate() {
+        match rec {
+            Ok(r) => rows.push((i + 2, r.iter().map(|s| Some(s.to_string())).collect())),
+            Err(e) => skip(out, i + 2, e.to_string()),
+        }
+    }
+    Ok((headers, rows))
+}
+
+/// A JSON-lines log as a table: the keys in order of first appearance, and
+/// each object's values (strings as they are, other values as JSON text).
+fn read_jsonl_rows(text: &str, out: &mut ParsedLog) -> (Vec<String>, Vec<Row>) {
+    let mut headers: Vec<String> = Vec::new();
+    let mut rows = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: serde_json::Value = match serde_json::from_str(line) {
+            Ok(v) => v,
+            Err(e) => {
+                skip(out, i + 1, format!("not JSON: {e}"));
+                continue;
+            }
+        };
+        let Some(obj) = v.as_object() else {
+            skip(out, i + 1, "not a JSON object".into());
+            continue;
+        };
+        let mut row = vec![None; headers.len()];
+        for (k, v) in obj {
+            let idx = match headers.iter().position(|h| h == k) {
+                Some(x) => x,
+                None => {
+                    headers.push(k.clone());
+                    row.push(None);
+                    headers.len() - 1
+                }
+            };
+            row[idx] = match v {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Null => None,
+                other => Some(other.to_string()),
+            };
+        }
+        rows.push((i + 1, row));
+    }
+    (headers, rows)
+}
+
+/// Requests from a tabular log's rows: finds the columns (recorded in
+/// `out.mapping`), the latency unit its header names, and reads each row.
+fn parse_rows(
+    headers: &[String],
+    rows: Vec<Row>,
+    o: &LogOptions,
+    out: &mut ParsedLog,
+    read: &mut ReadLines,
+    unit: &mut Option<f64>,
+) -> Result<(), String> {
+    let c = &o.columns;
+    let t_col = find_col(headers, &c.timestamp, TIME_NAMES, "timestamp")?.ok_or_else(|| {
+        format!(
+            "no timestamp column found (looked for {}); name it with --timestamp-col (columns: {})",
+            TIME_NAMES.join(", "),
+            headers.join(", ")
+        )
+    })?;
+    let tenant_col = find_col(headers, &c.tenant, TENANT_NAMES, "tenant")?;
+    let ep_col = find_col(headers, &c.endpoint, ENDPOINT_NAMES, "endpoint")?;
+    let status_col = find_col(headers, &c.status, STATUS_NAMES, "status")?;
+    let lat_col = find_col(headers, &c.latency, LATENCY_NAMES, "latency")?;
+    let bytes_col = find_col(headers, &c.bytes, BYTES_NAMES, "bytes")?;
+    let method_col = headers.iter().position(|h| h.eq_ignore_ascii_case("method"));
+    for (field, col) in [
+        ("timestamp", Some(t_col)),
+        ("tenant", tenant_col),
+        ("endpoint", ep_col),
+        ("status", status_col),
+        ("latency", lat_col),
+        ("bytes", bytes_col),
+    ] {
+        out.mapping
+            .push((field, col.map_or("(none)".to_string(), |i| headers[i].clone())));
+    }
+    if unit.is_none() {
+        *unit = lat_col.and_then(|i| unit_of(&headers[i]));
+    }
+    let get = |row: &Vec<Option<String>>, col: Option<usize>| -> Option<String> {
+        col.and_then(|i| row.get(i).cloned().flatten())
+            .filter(|s| !s.is_empty() && s != "-")
+    };
+    for (line, row) in rows {
+        let Some(ts) = get(&row, Some(t_col)) else {
+            skip(out, line, "no timestamp".into());
+            continue;
+        };
+        let Some(t) = parse_timestamp(&ts) else {
+            skip(out, line, format!("unreadable timestamp `{ts}`"));
+            continue;
+        };
+        let status = match get(&row, status_col) {
+            None => 200,
+            Some(s) => match s.parse::<f64>() {
+                Ok(v) if (100.0..600.0).contains(&v) => v as u16,
+                _ => {
+                    skip(out, line, format!("unreadable status `{s}`"));
+                    continue;
+                }
+            },
+        };
+        let lat = match get(&row, lat_col) {
+            None => None,
+            Some(s) => match parse_latency(&s) {
+                Some(v) => Some(v),
+                None => {
+                    skip(out, line, format!("unreadable latency `{s}`"));
+                    continue;
+                }
+            },
+        };
+        let ep = get(&row, ep_col).unwrap_or_else(|| "all".into());
+        let ep = match get(&row, method_col) {
+            Some(m) if ep.starts_with('/') => format!("{m} {ep}"),
+            _ => ep,
+        };
+        read.raw_latency.push(lat);
+        read.lines.push(line);
+        out.requests.push(Request {
+            t,
+            tenant: get(&row, tenant_col).unwrap_or_else(|| "-".into()),
+            endpoint: endpoint_name(&ep),
+            status,
+            latency_s: None,
+            bytes: get(&row, bytes_col).and_then(|s| s.parse().ok()),
+        });
+    }
+    Ok(())
+}
+
+/// Requests from an nginx or Envoy text log, one per line (their latency
+/// carries its unit); records where each field comes from in `out.mapping`.
+fn parse_text_lines(text: &str, format: Format, out: &mut ParsedLog, read: &mut ReadLines) {
+    out.mapping = if format == Format::Nginx {
+        vec![
+            ("timestamp", "[$time_local]".into()),
+            ("tenant", "tenant= field, else $remote_user".into()),
+            ("endpoint", "\"$request\" (method and path template)".into()),
+            ("status", "$status".into()),
+            (
+                "latency",
+                "rt=/request_time= field or a trailing number (seconds)".into(),
+            ),
+            ("bytes", "$body_bytes_sent".into()),
+        ]
+    } else {
+        vec![
+            ("timestamp", "[%START_TIME%]".into()),
+            ("tenant", "tenant= field, else the first label of :authority".into()),
+            ("endpoint", "\"%REQ(:METHOD)% %REQ(:PATH)%\" (path template)".into()),
+            ("status", "%RESPONSE_CODE%".into()),
+            ("latency", "%DURATION% (milliseconds)".into()),
+            ("bytes", "%BYTES_SENT%".into()),
+        ]
+    };
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match parse_text_line(line, format) {
+            Ok(r) => {
+                read.raw_latency.push(None);
+                read.lines.push(i + 1);
+                out.requests.push(r)
+            }
+            Err(why) => skip(out, i + 1, why),
+        }
+    }
+}
+
+/// Set each request's latency in seconds: unitless numbers take the
+/// column's unit, else a guess from their median (noted in `out.latency_note`).
+fn apply_latency_unit(out: &mut ParsedLog, raw_latency: &[Option<(f64, bool)>], unit: Option<f64>) {
     let plain: Vec<f64> = raw_latency
         .iter()
         .flatten()
@@ -438,21 +493,11 @@ pub fn parse_log(text: &str, o: &LogOptions) -> Result<ParsedLog, String> {
             1.0
         }
     });
-    for (r, l) in out.requests.iter_mut().zip(&raw_latency) {
+    for (r, l) in out.requests.iter_mut().zip(raw_latency) {
         if let Some((v, had_unit)) = l {
             r.latency_s = Some(if *had_unit { *v } else { v * unit });
         }
     }
-    if out.requests.is_empty() {
-        let ex = out
-            .skipped_examples
-            .first()
-            .map(|(l, w)| format!(" (line {l}: {w})"))
-            .unwrap_or_default();
-        return Err(format!("no request could be read from the log{ex}"));
-    }
-    check_span(&out.requests, &lines)?;
-    Ok(out)
 }
 
 /// Refuse requests spanning more than [`super::MAX_SPAN_S`], naming the

@@ -356,6 +356,45 @@ pub fn render_with(
         (None, Some(p)) => (p.end - p.start).max(60.0),
         (None, None) => return Err("nothing to fit: give an access log, --prometheus, or both".into()),
     };
+    write_header(w, fit, o);
+    write_simulation(w, span);
+    // Endpoint names and their fitted CPU.
+    let mut endpoint_tables = String::new();
+    let mut mean_cpu: HashMap<String, f64> = HashMap::new();
+    if let Some(f) = fit {
+        for e in &f.endpoints {
+            write_log_endpoint(&mut endpoint_tables, e, o, parts, &mut mean_cpu);
+        }
+    } else if let Some(p) = prom {
+        write_prom_endpoints(&mut endpoint_tables, p, &mut mean_cpu);
+    }
+    // Tiers and workloads.
+    let mut cpu = CpuDemand::default();
+    if let Some(f) = fit {
+        write_log_workloads(w, f, o, &mean_cpu, &mut cpu);
+    } else if let Some(p) = prom {
+        cpu = write_prom_workload(w, p, &mean_cpu);
+    }
+    w.push_str(&endpoint_tables);
+    write_instances(w, o, prom, &cpu);
+    if let Some(p) = parts {
+        w.push_str(&p.data_tier_toml());
+    }
+    if let Some(p) = prom {
+        write_prom_footer(w, p, fit, &cpu, span);
+    }
+    Ok(s)
+}
+
+/// CPU demand of the fitted load, in busy cores: the mean and the peak.
+#[derive(Default)]
+struct CpuDemand {
+    offered: f64,
+    peak: f64,
+}
+
+/// The header comments about the log, and the scenario's `name` and `description`.
+fn write_header(w: &mut String, fit: Option<&LogFit>, o: &RenderOptions) {
     if let Some(f) = fit {
         let _ = writeln!(
             w,
@@ -379,311 +418,362 @@ pub fn render_with(
     let _ = writeln!(w, "name = \"{}\"", o.name);
     let _ = writeln!(w, "description = \"Fitted from {}\"", o.source.replace('"', "'"));
     let _ = writeln!(w);
+}
+
+/// The `[simulation]` table: the fitted span, with warm-up and sampling scaled to it.
+fn write_simulation(w: &mut String, span: f64) {
     let _ = writeln!(w, "[simulation]");
     let _ = writeln!(w, "duration = \"{}\"", secs(span));
     let _ = writeln!(w, "warmup = \"{}\"", secs((span / 100.0).clamp(1.0, 300.0)));
     let _ = writeln!(w, "replications = 3");
     let _ = writeln!(w, "sample_interval = \"{}\"", secs((span / 288.0).clamp(1.0, 300.0)));
     let _ = writeln!(w);
-    // Endpoint names and their fitted CPU.
-    let mut endpoint_tables = String::new();
-    let mut mean_cpu: HashMap<String, f64> = HashMap::new();
-    if let Some(f) = fit {
-        for e in &f.endpoints {
-            let t = &mut endpoint_tables;
-            let _ = writeln!(t, "[endpoint.{}]", e.name);
+}
+
+/// One `[endpoint.NAME]` table from the log's latency fits; records its mean CPU demand.
+fn write_log_endpoint(
+    t: &mut String,
+    e: &EndpointFit,
+    o: &RenderOptions,
+    parts: Option<&components::Decomposition>,
+    mean_cpu: &mut HashMap<String, f64>,
+) {
+    let _ = writeln!(t, "[endpoint.{}]", e.name);
+    let _ = writeln!(
+        t,
+        "# {} requests, {} with a latency, {:.2} % answered 5xx.",
+        e.requests,
+        e.latencies,
+        100.0 * e.errors_5xx as f64 / e.requests.max(1) as f64
+    );
+    match e.fits.first() {
+        Some(best) => {
             let _ = writeln!(
                 t,
-                "# {} requests, {} with a latency, {:.2} % answered 5xx.",
-                e.requests,
-                e.latencies,
-                100.0 * e.errors_5xx as f64 / e.requests.max(1) as f64
+                "# Latency, maximum-likelihood fits (lower AIC is better; KS D = largest CDF gap, p optimistic since fitted):"
             );
-            match e.fits.first() {
-                Some(best) => {
-                    let _ = writeln!(
-                        t,
-                        "# Latency, maximum-likelihood fits (lower AIC is better; KS D = largest CDF gap, p optimistic since fitted):"
-                    );
-                    for r in &e.fits {
-                        let _ = writeln!(
-                            t,
-                            "#   {:<12} AIC {:>12.1}  KS D {:.4} (p {:.3})  {}{}",
-                            r.fit.family.name(),
-                            r.aic,
-                            r.ks,
-                            dist::ks_p_value(r.ks, e.latencies as f64),
-                            r.fit.describe(),
-                            if std::ptr::eq(r, best) { "  <- chosen" } else { "" }
-                        );
-                    }
-                    if let Some(d) = &o.qq_dir {
-                        let _ = writeln!(t, "# Q-Q plot: {d}/{}.png", e.name);
-                    }
-                    match parts.and_then(|p| p.endpoint_toml(&e.name).map(|t| (p, t))) {
-                        Some((p, body)) => {
-                            t.push_str(&body);
-                            let c = &p.endpoints[&e.name].cpu;
-                            mean_cpu.insert(e.name.clone(), c.iter().sum::<f64>() / c.len().max(1) as f64);
-                        }
-                        None => {
-                            let _ = writeln!(
-                                t,
-                                "# ASSUMED: the logged latency is CPU demand (a lightly loaded service: no queueing or I/O in it)."
-                            );
-                            let _ = writeln!(t, "cpu = {}", best.fit.toml());
-                            mean_cpu.insert(e.name.clone(), best.fit.mean());
-                        }
-                    }
+            for r in &e.fits {
+                let _ = writeln!(
+                    t,
+                    "#   {:<12} AIC {:>12.1}  KS D {:.4} (p {:.3})  {}{}",
+                    r.fit.family.name(),
+                    r.aic,
+                    r.ks,
+                    dist::ks_p_value(r.ks, e.latencies as f64),
+                    r.fit.describe(),
+                    if std::ptr::eq(r, best) { "  <- chosen" } else { "" }
+                );
+            }
+            if let Some(d) = &o.qq_dir {
+                let _ = writeln!(t, "# Q-Q plot: {d}/{}.png", e.name);
+            }
+            match parts.and_then(|p| p.endpoint_toml(&e.name).map(|t| (p, t))) {
+                Some((p, body)) => {
+                    t.push_str(&body);
+                    let c = &p.endpoints[&e.name].cpu;
+                    mean_cpu.insert(e.name.clone(), c.iter().sum::<f64>() / c.len().max(1) as f64);
                 }
                 None => {
-                    let m = e.median_s.unwrap_or(0.001).max(1e-6);
                     let _ = writeln!(
                         t,
-                        "# Too few latencies to fit a distribution: ASSUMED exponential with the median as mean."
+                        "# ASSUMED: the logged latency is CPU demand (a lightly loaded service: no queueing or I/O in it)."
                     );
-                    let _ = writeln!(t, "cpu = {{ dist = \"exponential\", mean = \"{}\" }}", duration(m));
-                    mean_cpu.insert(e.name.clone(), m);
-                }
-            }
-            let _ = writeln!(t);
-        }
-    } else if let Some(p) = prom {
-        for (ep, n) in &p.per_endpoint {
-            let t = &mut endpoint_tables;
-            let _ = writeln!(t, "[endpoint.{ep}]");
-            let _ = writeln!(t, "# {n:.0} requests in the Prometheus export.");
-            let fits = p.latency.get(ep).or_else(|| p.latency.get("all"));
-            match fits.and_then(|(c, f)| f.first().map(|b| (c, f, b))) {
-                Some((count, all, best)) => {
-                    let _ = writeln!(
-                        t,
-                        "# Latency histogram ({count:.0} requests), interval-censored maximum-likelihood fits:"
-                    );
-                    for r in all {
-                        let _ = writeln!(
-                            t,
-                            "#   {:<12} AIC {:>12.1}  {}",
-                            r.fit.family.name(),
-                            r.aic,
-                            r.fit.describe()
-                        );
-                    }
-                    let _ = writeln!(t, "# ASSUMED: latency is CPU demand (a lightly loaded service).");
                     let _ = writeln!(t, "cpu = {}", best.fit.toml());
-                    mean_cpu.insert(ep.clone(), best.fit.mean());
-                }
-                None => {
-                    let c = p.cpu_per_request.unwrap_or(0.01);
-                    let _ = writeln!(t, "# No latency histogram: exponential with the CPU per request.");
-                    let _ = writeln!(t, "cpu = {{ dist = \"exponential\", mean = \"{}\" }}", duration(c));
-                    mean_cpu.insert(ep.clone(), c);
+                    mean_cpu.insert(e.name.clone(), best.fit.mean());
                 }
             }
-            let _ = writeln!(t);
+        }
+        None => {
+            let m = e.median_s.unwrap_or(0.001).max(1e-6);
+            let _ = writeln!(
+                t,
+                "# Too few latencies to fit a distribution: ASSUMED exponential with the median as mean."
+            );
+            let _ = writeln!(t, "cpu = {{ dist = \"exponential\", mean = \"{}\" }}", duration(m));
+            mean_cpu.insert(e.name.clone(), m);
         }
     }
-    // Tiers and workloads.
-    let mut offered_cpu = 0.0; // mean busy cores
-    let mut peak_cpu = 0.0;
-    if let Some(f) = fit {
-        for g in &f.groups {
-            let _ = writeln!(w, "[[tier]]");
-            let _ = writeln!(w, "name = \"{}\"", g.tier);
-            let _ = writeln!(w);
-        }
-        for g in &f.groups {
-            let n = g.population.max(1) as f64;
-            let a = &g.arrival;
-            let mix = g
-                .mix
-                .iter()
-                .map(|(e, p)| format!("{e} = {p:.4}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let cpu_per_req: f64 = g
-                .mix
-                .iter()
-                .map(|(e, p)| p * mean_cpu.get(e).copied().unwrap_or(0.0))
-                .sum();
-            offered_cpu += a.mean_rate() * cpu_per_req;
-            let _ = writeln!(w, "[[workload]]");
-            let _ = writeln!(w, "name = \"{}\"", g.tier);
-            let _ = writeln!(w, "tier = \"{}\"", g.tier);
-            let _ = writeln!(
-                w,
-                "# {} tenants ({} sent requests); {} requests, the busiest tenant {:.1} % of them",
-                g.population,
-                g.active,
-                g.requests,
-                100.0 * g.busiest_share
-            );
-            let _ = writeln!(w, "# (the simulator spreads a group's load evenly over its tenants).");
-            let _ = writeln!(w, "tenants = {}", g.population.max(1));
-            let _ = writeln!(
-                w,
-                "# Burstiness: index of dispersion of {}s counts around the trend {:.2} (Poisson: 1 ± {:.3}).",
-                arrival::WINDOW_S,
-                a.dispersion,
-                a.dispersion_se
-            );
-            if let Some(trace) = &o.replay {
+    let _ = writeln!(t);
+}
+
+/// The `[endpoint.NAME]` tables of a Prometheus export (no log); records their mean CPU demand.
+fn write_prom_endpoints(t: &mut String, p: &prometheus::PromFit, mean_cpu: &mut HashMap<String, f64>) {
+    for (ep, n) in &p.per_endpoint {
+        let _ = writeln!(t, "[endpoint.{ep}]");
+        let _ = writeln!(t, "# {n:.0} requests in the Prometheus export.");
+        let fits = p.latency.get(ep).or_else(|| p.latency.get("all"));
+        match fits.and_then(|(c, f)| f.first().map(|b| (c, f, b))) {
+            Some((count, all, best)) => {
                 let _ = writeln!(
-                    w,
-                    "# Replay of the log's own requests (tenant and endpoint per request)."
+                    t,
+                    "# Latency histogram ({count:.0} requests), interval-censored maximum-likelihood fits:"
                 );
-                let _ = writeln!(w, "arrival = {{ process = \"trace\", file = \"{trace}\" }}");
-                peak_cpu += a.binned.iter().cloned().fold(0.0, f64::max) * cpu_per_req;
-            } else {
-                match &a.shape {
-                    Shape::Constant { rate, p_value } => {
-                        let _ = writeln!(
-                            w,
-                            "# Rate: constant {} req/s for the group (χ² test of equal {} rates: p = {:.3}).",
-                            fmt_rate(*rate),
-                            hms(a.bin_s),
-                            p_value
-                        );
-                        let _ = writeln!(
-                            w,
-                            "arrival = {{ process = \"poisson\", rate_per_s = {} }}",
-                            fmt_rate(rate / n)
-                        );
-                        peak_cpu += rate * cpu_per_req;
-                    }
-                    Shape::Diurnal {
-                        peak,
-                        trough,
-                        peak_at_s,
-                        r2,
-                    } => {
-                        let _ = writeln!(
-                            w,
-                            "# Rate: daily cosine, group peak {} req/s at {} after the start, trough {} req/s; R² = {:.3} over {} hourly rates.",
-                            fmt_rate(*peak),
-                            hms(*peak_at_s),
-                            fmt_rate(*trough),
-                            r2,
-                            a.binned.len()
-                        );
-                        let _ = writeln!(
-                            w,
-                            "arrival = {{ process = \"diurnal\", peak_rate_per_s = {}, trough_rate_per_s = {}, period = \"1d\", peak_at = \"{}\" }}",
-                            fmt_rate(peak / n),
-                            fmt_rate(trough / n),
-                            secs(*peak_at_s)
-                        );
-                        peak_cpu += peak * cpu_per_req;
-                    }
-                    Shape::Steps { steps, r2_cosine } => {
-                        let _ = writeln!(
-                            w,
-                            "# Rate: steps of {} (not constant; {}).",
-                            hms(a.bin_s),
-                            match r2_cosine {
-                                Some(r) => format!("a daily cosine explains only R² = {r:.3}"),
-                                None => "the log is too short for a daily cosine".into(),
-                            }
-                        );
-                        let st: Vec<String> = steps
-                            .iter()
-                            .map(|(t, r)| format!("[\"{}s\", {}]", t.round() as i64, fmt_rate(r / n)))
-                            .collect();
-                        let _ = writeln!(w, "arrival = {{ process = \"steps\", steps = [{}] }}", st.join(", "));
-                        peak_cpu += steps.iter().map(|x| x.1).fold(0.0, f64::max) * cpu_per_req;
-                    }
+                for r in all {
+                    let _ = writeln!(
+                        t,
+                        "#   {:<12} AIC {:>12.1}  {}",
+                        r.fit.family.name(),
+                        r.aic,
+                        r.fit.describe()
+                    );
                 }
+                let _ = writeln!(t, "# ASSUMED: latency is CPU demand (a lightly loaded service).");
+                let _ = writeln!(t, "cpu = {}", best.fit.toml());
+                mean_cpu.insert(ep.clone(), best.fit.mean());
             }
-            let _ = writeln!(w, "mix = {{ {mix} }}");
-            let _ = writeln!(w);
-            if let (Some(b), None) = (&a.bursts, &o.replay) {
-                let _ = writeln!(
-                    w,
-                    "[[workload]]   # the bursts of `{}`, on top of its base rate",
-                    g.tier
-                );
-                let _ = writeln!(w, "name = \"{}-bursts\"", g.tier);
-                let _ = writeln!(w, "tier = \"{}\"", g.tier);
-                let _ = writeln!(w, "tenants = {}", g.population.max(1));
-                let _ = writeln!(
-                    w,
-                    "# {} bursts: +{} req/s for the group for {} on average, every {} on average (on/off MMPP).",
-                    b.count,
-                    fmt_rate(b.extra_rate),
-                    hms(b.mean_burst_s),
-                    hms(b.mean_normal_s + b.mean_burst_s)
-                );
-                let _ = writeln!(
-                    w,
-                    "arrival = {{ process = \"mmpp\", rate_per_s = 0.0, burst_rate_per_s = {}, normal_duration = \"{}\", burst_duration = \"{}\" }}",
-                    fmt_rate(b.extra_rate / n),
-                    secs(b.mean_normal_s),
-                    secs(b.mean_burst_s)
-                );
-                let _ = writeln!(w, "mix = {{ {mix} }}");
-                let _ = writeln!(w);
-                peak_cpu += b.extra_rate * cpu_per_req;
+            None => {
+                let c = p.cpu_per_request.unwrap_or(0.01);
+                let _ = writeln!(t, "# No latency histogram: exponential with the CPU per request.");
+                let _ = writeln!(t, "cpu = {{ dist = \"exponential\", mean = \"{}\" }}", duration(c));
+                mean_cpu.insert(ep.clone(), c);
             }
         }
-    } else if let Some(p) = prom {
-        let total: f64 = p.per_endpoint.values().sum();
-        let mix = p
-            .per_endpoint
+        let _ = writeln!(t);
+    }
+}
+
+/// The log's `[[tier]]` tables, then each group's `[[workload]]` (and its
+/// bursts); adds the groups' CPU demand to `cpu`.
+fn write_log_workloads(
+    w: &mut String,
+    f: &LogFit,
+    o: &RenderOptions,
+    mean_cpu: &HashMap<String, f64>,
+    cpu: &mut CpuDemand,
+) {
+    for g in &f.groups {
+        let _ = writeln!(w, "[[tier]]");
+        let _ = writeln!(w, "name = \"{}\"", g.tier);
+        let _ = writeln!(w);
+    }
+    for g in &f.groups {
+        let n = g.population.max(1) as f64;
+        let a = &g.arrival;
+        let mix = g
+            .mix
             .iter()
-            .map(|(e, c)| format!("{e} = {:.4}", c / total.max(1e-9)))
+            .map(|(e, p)| format!("{e} = {p:.4}"))
             .collect::<Vec<_>>()
             .join(", ");
-        // Rate shape from the counter's rate series, binned by hour.
-        let span = (p.end - p.start).max(60.0);
-        let bin_s = if span >= 3.0 * 3600.0 { 3600.0 } else { 600.0 };
-        let nb = (span / bin_s).ceil() as usize;
-        let mut sum = vec![0.0; nb];
-        let mut cnt = vec![0.0; nb];
-        for (t, r) in &p.rate {
-            let b = (((t - p.start) / bin_s) as usize).min(nb - 1);
-            sum[b] += r;
-            cnt[b] += 1.0;
-        }
-        let mean_rate = p.requests / span;
-        let steps: Vec<String> = (0..nb)
-            .filter(|b| cnt[*b] > 0.0)
-            .map(|b| format!("[\"{}s\", {}]", (b as f64 * bin_s) as i64, fmt_rate(sum[b] / cnt[b])))
-            .collect();
-        let _ = writeln!(w, "[[tier]]\nname = \"default\"\n");
+        let cpu_per_req: f64 = g
+            .mix
+            .iter()
+            .map(|(e, p)| p * mean_cpu.get(e).copied().unwrap_or(0.0))
+            .sum();
+        cpu.offered += a.mean_rate() * cpu_per_req;
         let _ = writeln!(w, "[[workload]]");
-        let _ = writeln!(w, "name = \"default\"");
+        let _ = writeln!(w, "name = \"{}\"", g.tier);
+        let _ = writeln!(w, "tier = \"{}\"", g.tier);
         let _ = writeln!(
             w,
-            "# ASSUMED: one tenant (the export has no tenant breakdown); {:.0} requests, mean {} req/s.",
-            p.requests,
-            fmt_rate(mean_rate)
+            "# {} tenants ({} sent requests); {} requests, the busiest tenant {:.1} % of them",
+            g.population,
+            g.active,
+            g.requests,
+            100.0 * g.busiest_share
         );
-        let _ = writeln!(w, "tenants = 1");
-        if steps.len() >= 2 {
+        let _ = writeln!(w, "# (the simulator spreads a group's load evenly over its tenants).");
+        let _ = writeln!(w, "tenants = {}", g.population.max(1));
+        let _ = writeln!(
+            w,
+            "# Burstiness: index of dispersion of {}s counts around the trend {:.2} (Poisson: 1 ± {:.3}).",
+            arrival::WINDOW_S,
+            a.dispersion,
+            a.dispersion_se
+        );
+        write_group_arrival(w, a, n, cpu_per_req, o, cpu);
+        let _ = writeln!(w, "mix = {{ {mix} }}");
+        let _ = writeln!(w);
+        if let (Some(b), None) = (&a.bursts, &o.replay) {
+            write_burst_workload(w, g, b, &mix, cpu_per_req, cpu);
+        }
+    }
+}
+
+/// A group's `arrival` line (trace replay, Poisson, diurnal or steps) with
+/// the evidence for its shape; adds the group's peak CPU demand to `cpu`.
+fn write_group_arrival(
+    w: &mut String,
+    a: &ArrivalFit,
+    n: f64,
+    cpu_per_req: f64,
+    o: &RenderOptions,
+    cpu: &mut CpuDemand,
+) {
+    if let Some(trace) = &o.replay {
+        let _ = writeln!(
+            w,
+            "# Replay of the log's own requests (tenant and endpoint per request)."
+        );
+        let _ = writeln!(w, "arrival = {{ process = \"trace\", file = \"{trace}\" }}");
+        cpu.peak += a.binned.iter().cloned().fold(0.0, f64::max) * cpu_per_req;
+        return;
+    }
+    match &a.shape {
+        Shape::Constant { rate, p_value } => {
             let _ = writeln!(
                 w,
-                "# Rate: {} steps, the mean of the counter's rate in each.",
-                hms(bin_s)
+                "# Rate: constant {} req/s for the group (χ² test of equal {} rates: p = {:.3}).",
+                fmt_rate(*rate),
+                hms(a.bin_s),
+                p_value
             );
-            let _ = writeln!(w, "arrival = {{ process = \"steps\", steps = [{}] }}", steps.join(", "));
-        } else {
             let _ = writeln!(
                 w,
                 "arrival = {{ process = \"poisson\", rate_per_s = {} }}",
-                fmt_rate(mean_rate)
+                fmt_rate(rate / n)
             );
+            cpu.peak += rate * cpu_per_req;
         }
-        let _ = writeln!(w, "mix = {{ {mix} }}\n");
-        let cpu_per_req: f64 = p
-            .per_endpoint
-            .iter()
-            .map(|(e, c)| c / total.max(1e-9) * mean_cpu.get(e).copied().unwrap_or(0.0))
-            .sum();
-        offered_cpu = mean_rate * cpu_per_req;
-        peak_cpu = p.rate.iter().map(|x| x.1).fold(0.0, f64::max) * cpu_per_req;
+        Shape::Diurnal {
+            peak,
+            trough,
+            peak_at_s,
+            r2,
+        } => {
+            let _ = writeln!(
+                w,
+                "# Rate: daily cosine, group peak {} req/s at {} after the start, trough {} req/s; R² = {:.3} over {} hourly rates.",
+                fmt_rate(*peak),
+                hms(*peak_at_s),
+                fmt_rate(*trough),
+                r2,
+                a.binned.len()
+            );
+            let _ = writeln!(
+                w,
+                "arrival = {{ process = \"diurnal\", peak_rate_per_s = {}, trough_rate_per_s = {}, period = \"1d\", peak_at = \"{}\" }}",
+                fmt_rate(peak / n),
+                fmt_rate(trough / n),
+                secs(*peak_at_s)
+            );
+            cpu.peak += peak * cpu_per_req;
+        }
+        Shape::Steps { steps, r2_cosine } => {
+            let _ = writeln!(
+                w,
+                "# Rate: steps of {} (not constant; {}).",
+                hms(a.bin_s),
+                match r2_cosine {
+                    Some(r) => format!("a daily cosine explains only R² = {r:.3}"),
+                    None => "the log is too short for a daily cosine".into(),
+                }
+            );
+            let st: Vec<String> = steps
+                .iter()
+                .map(|(t, r)| format!("[\"{}s\", {}]", t.round() as i64, fmt_rate(r / n)))
+                .collect();
+            let _ = writeln!(w, "arrival = {{ process = \"steps\", steps = [{}] }}", st.join(", "));
+            cpu.peak += steps.iter().map(|x| x.1).fold(0.0, f64::max) * cpu_per_req;
+        }
     }
-    w.push_str(&endpoint_tables);
-    // Instances.
+}
+
+/// The second `[[workload]]` of a bursty group: its bursts as an on/off
+/// MMPP on top of the base rate; adds their peak CPU demand to `cpu`.
+fn write_burst_workload(
+    w: &mut String,
+    g: &GroupFit,
+    b: &arrival::Bursts,
+    mix: &str,
+    cpu_per_req: f64,
+    cpu: &mut CpuDemand,
+) {
+    let n = g.population.max(1) as f64;
+    let _ = writeln!(
+        w,
+        "[[workload]]   # the bursts of `{}`, on top of its base rate",
+        g.tier
+    );
+    let _ = writeln!(w, "name = \"{}-bursts\"", g.tier);
+    let _ = writeln!(w, "tier = \"{}\"", g.tier);
+    let _ = writeln!(w, "tenants = {}", g.population.max(1));
+    let _ = writeln!(
+        w,
+        "# {} bursts: +{} req/s for the group for {} on average, every {} on average (on/off MMPP).",
+        b.count,
+        fmt_rate(b.extra_rate),
+        hms(b.mean_burst_s),
+        hms(b.mean_normal_s + b.mean_burst_s)
+    );
+    let _ = writeln!(
+        w,
+        "arrival = {{ process = \"mmpp\", rate_per_s = 0.0, burst_rate_per_s = {}, normal_duration = \"{}\", burst_duration = \"{}\" }}",
+        fmt_rate(b.extra_rate / n),
+        secs(b.mean_normal_s),
+        secs(b.mean_burst_s)
+    );
+    let _ = writeln!(w, "mix = {{ {mix} }}");
+    let _ = writeln!(w);
+    cpu.peak += b.extra_rate * cpu_per_req;
+}
+
+/// The single tier and workload of a Prometheus export (no log): the
+/// counter's rate as steps, or a Poisson rate; returns its CPU demand.
+fn write_prom_workload(w: &mut String, p: &prometheus::PromFit, mean_cpu: &HashMap<String, f64>) -> CpuDemand {
+    let total: f64 = p.per_endpoint.values().sum();
+    let mix = p
+        .per_endpoint
+        .iter()
+        .map(|(e, c)| format!("{e} = {:.4}", c / total.max(1e-9)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // Rate shape from the counter's rate series, binned by hour.
+    let span = (p.end - p.start).max(60.0);
+    let bin_s = if span >= 3.0 * 3600.0 { 3600.0 } else { 600.0 };
+    let nb = (span / bin_s).ceil() as usize;
+    let mut sum = vec![0.0; nb];
+    let mut cnt = vec![0.0; nb];
+    for (t, r) in &p.rate {
+        let b = (((t - p.start) / bin_s) as usize).min(nb - 1);
+        sum[b] += r;
+        cnt[b] += 1.0;
+    }
+    let mean_rate = p.requests / span;
+    let steps: Vec<String> = (0..nb)
+        .filter(|b| cnt[*b] > 0.0)
+        .map(|b| format!("[\"{}s\", {}]", (b as f64 * bin_s) as i64, fmt_rate(sum[b] / cnt[b])))
+        .collect();
+    let _ = writeln!(w, "[[tier]]\nname = \"default\"\n");
+    let _ = writeln!(w, "[[workload]]");
+    let _ = writeln!(w, "name = \"default\"");
+    let _ = writeln!(
+        w,
+        "# ASSUMED: one tenant (the export has no tenant breakdown); {:.0} requests, mean {} req/s.",
+        p.requests,
+        fmt_rate(mean_rate)
+    );
+    let _ = writeln!(w, "tenants = 1");
+    if steps.len() >= 2 {
+        let _ = writeln!(
+            w,
+            "# Rate: {} steps, the mean of the counter's rate in each.",
+            hms(bin_s)
+        );
+        let _ = writeln!(w, "arrival = {{ process = \"steps\", steps = [{}] }}", steps.join(", "));
+    } else {
+        let _ = writeln!(
+            w,
+            "arrival = {{ process = \"poisson\", rate_per_s = {} }}",
+            fmt_rate(mean_rate)
+        );
+    }
+    let _ = writeln!(w, "mix = {{ {mix} }}\n");
+    let cpu_per_req: f64 = p
+        .per_endpoint
+        .iter()
+        .map(|(e, c)| c / total.max(1e-9) * mean_cpu.get(e).copied().unwrap_or(0.0))
+        .sum();
+    CpuDemand {
+        offered: mean_rate * cpu_per_req,
+        peak: p.rate.iter().map(|x| x.1).fold(0.0, f64::max) * cpu_per_req,
+    }
+}
+
+/// The `[instance]` table, and an `[autoscaler]` when the export's replica
+/// history moves; without a history, enough instances for the peak.
+fn write_instances(w: &mut String, o: &RenderOptions, prom: Option<&prometheus::PromFit>, cpu: &CpuDemand) {
+    let (offered_cpu, peak_cpu) = (cpu.offered, cpu.peak);
     let cores = o.cores.max(1);
     let _ = writeln!(w, "[instance]");
     let _ = writeln!(w, "cores = {cores}          # ASSUMED (--cores)");
@@ -733,31 +823,30 @@ pub fn render_with(
         );
         let _ = writeln!(w);
     }
-    if let Some(p) = parts {
-        w.push_str(&p.data_tier_toml());
-    }
-    if let Some(p) = prom {
+}
+
+/// The closing comments about the Prometheus export: its totals, CPU per
+/// request against the fitted demand, and the series it did not use.
+fn write_prom_footer(w: &mut String, p: &prometheus::PromFit, fit: Option<&LogFit>, cpu: &CpuDemand, span: f64) {
+    let _ = writeln!(
+        w,
+        "# Prometheus export: {:.0} requests ({:.2} % 5xx) from {} to {}.",
+        p.requests,
+        100.0 * p.errors_5xx / p.requests.max(1.0),
+        timestamp::rfc3339(p.start),
+        timestamp::rfc3339(p.end)
+    );
+    if let Some(c) = p.cpu_per_request {
         let _ = writeln!(
             w,
-            "# Prometheus export: {:.0} requests ({:.2} % 5xx) from {} to {}.",
-            p.requests,
-            100.0 * p.errors_5xx / p.requests.max(1.0),
-            timestamp::rfc3339(p.start),
-            timestamp::rfc3339(p.end)
+            "# CPU per request (container_cpu_usage_seconds_total / http_requests_total): {} (fitted mean CPU demand: {}).",
+            duration(c),
+            duration(cpu.offered / (fit.map_or(p.requests, |f| f.requests as f64) / span).max(1e-12))
         );
-        if let Some(c) = p.cpu_per_request {
-            let _ = writeln!(
-                w,
-                "# CPU per request (container_cpu_usage_seconds_total / http_requests_total): {} (fitted mean CPU demand: {}).",
-                duration(c),
-                duration(offered_cpu / (fit.map_or(p.requests, |f| f.requests as f64) / span).max(1e-12))
-            );
-        }
-        if !p.ignored.is_empty() {
-            let _ = writeln!(w, "# Series not used: {}.", p.ignored.join(", "));
-        }
     }
-    Ok(s)
+    if !p.ignored.is_empty() {
+        let _ = writeln!(w, "# Series not used: {}.", p.ignored.join(", "));
+    }
 }
 
 /// The log as a trace CSV for the `trace` arrival process: `time_s` from

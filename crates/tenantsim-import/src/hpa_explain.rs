@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::hpa::{quantity_value, read_manifest};
+use crate::hpa::{quantity_value, read_manifest, ManifestHpa};
 use tenantsim_model::autoscaler::explain::{History, MetricRead};
 use tenantsim_model::autoscaler::hpa::HpaSpec;
 use tenantsim_model::autoscaler::replica_calc::{
@@ -446,6 +446,35 @@ pub fn read(manifest: &str, snapshot: &str) -> Result<ExplainInput, String> {
         // failed nor being deleted stand in for it.
         None => pods.iter().filter(|p| !p.deleted && p.phase != Phase::Failed).count() as u32,
     };
+    let config = controller_config(top, &hpa)?;
+    let metrics = metric_reads(&defs, top, &pods, &samples)?;
+    let history = history(top)?;
+    let name = hpa
+        .json
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("(unnamed)")
+        .to_string();
+    let mut spec = HpaSpec::with_defaults(hpa.min, hpa.max);
+    spec.scale_up = hpa.scale_up;
+    spec.scale_down = hpa.scale_down;
+    spec.tolerance = config.tolerance_up.min(config.tolerance_down);
+    Ok(ExplainInput {
+        name,
+        spec,
+        config,
+        now,
+        replicas,
+        pods,
+        metrics,
+        history,
+    })
+}
+
+/// The controller's flags: the tolerances (the manifest's own per
+/// direction first, then `snapshot.controller.tolerance`, then the
+/// default) and the CPU initialization and readiness delays.
+fn controller_config(top: &serde_json::Map<String, Value>, hpa: &ManifestHpa) -> Result<CalcConfig, String> {
     let mut config = CalcConfig {
         tolerance_down: hpa.tolerance_down.unwrap_or(HpaSpec::DEFAULT_TOLERANCE),
         tolerance_up: hpa.tolerance_up.unwrap_or(HpaSpec::DEFAULT_TOLERANCE),
@@ -476,9 +505,21 @@ pub fn read(manifest: &str, snapshot: &str) -> Result<ExplainInput, String> {
             config.initial_readiness_delay = duration(d, "snapshot.controller.initial_readiness_delay")?;
         }
     }
+    Ok(config)
+}
+
+/// Each metric of the manifest with what the snapshot says of it: per-pod
+/// samples for Resource and Pods metrics, the value(s) for Object and
+/// External ones.
+fn metric_reads(
+    defs: &[MetricDef],
+    top: &serde_json::Map<String, Value>,
+    pods: &[PodState],
+    samples: &[Samples],
+) -> Result<Vec<MetricRead>, String> {
     let pod_samples = |key: &str| -> Vec<PodSample> {
         pods.iter()
-            .zip(&samples)
+            .zip(samples)
             .filter_map(|(p, s)| {
                 s.get(key).map(|&(value, timestamp, window)| PodSample {
                     pod: p.name.clone(),
@@ -502,7 +543,7 @@ pub fn read(manifest: &str, snapshot: &str) -> Result<ExplainInput, String> {
         }
     };
     let mut metrics = Vec::new();
-    for d in &defs {
+    for d in defs {
         metrics.push(match d {
             MetricDef::Resource { resource, target } => MetricRead {
                 name: format!("Resource {resource}"),
@@ -546,6 +587,11 @@ pub fn read(manifest: &str, snapshot: &str) -> Result<ExplainInput, String> {
             },
         });
     }
+    Ok(metrics)
+}
+
+/// `snapshot.history`: the recent recommendations and scale events.
+fn history(top: &serde_json::Map<String, Value>) -> Result<History, String> {
     let mut history = History::default();
     if let Some(h) = top.get("history") {
         object(h, "snapshot.history", &["recommendations", "scale_events"])?;
@@ -574,26 +620,7 @@ pub fn read(manifest: &str, snapshot: &str) -> Result<ExplainInput, String> {
             }
         }
     }
-    let name = hpa
-        .json
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or("(unnamed)")
-        .to_string();
-    let mut spec = HpaSpec::with_defaults(hpa.min, hpa.max);
-    spec.scale_up = hpa.scale_up;
-    spec.scale_down = hpa.scale_down;
-    spec.tolerance = config.tolerance_up.min(config.tolerance_down);
-    Ok(ExplainInput {
-        name,
-        spec,
-        config,
-        now,
-        replicas,
-        pods,
-        metrics,
-        history,
-    })
+    Ok(history)
 }
 
 #[cfg(test)]

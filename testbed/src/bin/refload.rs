@@ -210,6 +210,19 @@ fn quantile(sorted: &[f64], p: f64) -> f64 {
     sorted[i]
 }
 
+/// What every request of a run shares: where it goes, what it asks for,
+/// its deadlines, and where its outcome is recorded.
+struct Plan {
+    addr: Rc<str>,
+    tenants: Rc<Vec<String>>,
+    mix: Rc<Vec<(&'static str, f64)>>,
+    /// The mix's shares added up.
+    total: f64,
+    duration: f64,
+    timeout: f64,
+    outcomes: Rc<RefCell<Vec<Outcome>>>,
+}
+
 fn main() -> anyhow::Result<()> {
     let a = Args::parse();
     let d = |s: &str| tenantsim_refsvc::parse_duration(s).map_err(anyhow::Error::msg);
@@ -227,8 +240,50 @@ fn main() -> anyhow::Result<()> {
         .into_keys()
         .collect::<Vec<_>>()
         .into();
+    let mix = parse_mix(&a.mix)?;
+    let total: f64 = mix.iter().map(|x| x.1).sum();
+    let mix: Rc<Vec<(&'static str, f64)>> = Rc::new(mix);
+    anyhow::ensure!(total > 0.0, "--mix: the shares add up to 0");
+    let keys = KeyChooser::new(a.keys, a.zipf).map_err(anyhow::Error::msg)?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let local = tokio::task::LocalSet::new();
+    let plan = Plan {
+        addr: Rc::from(a.addr.as_str()),
+        tenants,
+        mix,
+        total,
+        duration,
+        timeout,
+        outcomes: Rc::default(),
+    };
+    let max_lag = local.block_on(&rt, async {
+        let start = Instant::now();
+        if let (Some(users), Some(think)) = (a.users, &a.think) {
+            closed_loop(&a, &plan, users, d(think)?, start).await?;
+            return Ok(0.0);
+        }
+        open_loop(&a, &plan, &keys, start).await
+    })?;
+    let mut out = plan.outcomes.borrow_mut();
+    out.sort_by(|x, y| x.due_s.total_cmp(&y.due_s));
+    if let Some(p) = &a.log {
+        write_log(p, &out, &plan.tenants)?;
+    }
+    let summary = summary_json(&out, warmup, duration, max_lag);
+    match &a.summary {
+        Some(p) => std::fs::write(p, summary + "\n")?,
+        None => println!("{summary}"),
+    }
+    if max_lag > 0.05 {
+        eprintln!("refload: the client fell {max_lag:.3} s behind its schedule at worst: it, not only the service, limited this run");
+    }
+    Ok(())
+}
+
+/// `--mix`: `ENDPOINT=SHARE` pairs, separated by commas, of `read`, `write` and `cpu`.
+fn parse_mix(s: &str) -> anyhow::Result<Vec<(&'static str, f64)>> {
     let mut mix: Vec<(&'static str, f64)> = Vec::new();
-    for kv in a.mix.split(',') {
+    for kv in s.split(',') {
         let (k, v) = kv
             .split_once('=')
             .ok_or_else(|| anyhow::anyhow!("--mix: `{kv}` is not ENDPOINT=SHARE"))?;
@@ -240,146 +295,152 @@ fn main() -> anyhow::Result<()> {
         };
         mix.push((name, v.trim().parse()?));
     }
-    let total: f64 = mix.iter().map(|x| x.1).sum();
-    let mix: Rc<Vec<(&'static str, f64)>> = Rc::new(mix);
-    anyhow::ensure!(total > 0.0, "--mix: the shares add up to 0");
-    let keys = KeyChooser::new(a.keys, a.zipf).map_err(anyhow::Error::msg)?;
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let local = tokio::task::LocalSet::new();
-    let outcomes: Rc<RefCell<Vec<Outcome>>> = Rc::default();
-    let in_flight = Rc::new(RefCell::new(0usize));
-    let mut max_lag = 0.0f64;
-    let addr: Rc<str> = Rc::from(a.addr.as_str());
-    local.block_on(&rt, async {
-        let idle: Idle = Rc::default();
-        let mut rng = rand::rngs::StdRng::seed_from_u64(a.seed);
-        let start = Instant::now();
-        if let (Some(users), Some(think)) = (a.users, &a.think) {
-            let think = d(think)?;
-            let sent = Rc::new(RefCell::new(0u64));
-            let mut handles = Vec::new();
-            for u in 0..users {
-                let mut urng = rand::rngs::StdRng::seed_from_u64(a.seed.wrapping_mul(1_000_003).wrapping_add(u as u64));
-                let (idle, outcomes, addr, sent, mix, tenants) = (
-                    Idle::default(),
-                    outcomes.clone(),
-                    addr.clone(),
-                    sent.clone(),
-                    mix.clone(),
-                    tenants.clone(),
-                );
-                let keys = KeyChooser::new(a.keys, a.zipf).map_err(anyhow::Error::msg)?;
-                let tenant = u % tenants.len();
-                let max_requests = a.max_requests;
-                handles.push(tokio::task::spawn_local(async move {
-                    loop {
-                        let e: f64 = rand_distr::Exp1.sample(&mut urng);
-                        tokio::time::sleep(Duration::from_secs_f64(think * e)).await;
-                        let due = start.elapsed().as_secs_f64();
-                        if due >= duration || *sent.borrow() >= max_requests {
-                            break;
-                        }
-                        *sent.borrow_mut() += 1;
-                        let endpoint = pick(&mix, total, &mut urng);
-                        let key = keys.sample(&mut urng);
-                        let req = request(endpoint, key, &addr, &tenants[tenant]);
-                        let r = tokio::time::timeout(
-                            Duration::from_secs_f64(timeout),
-                            one_request(&addr, &idle, req.as_bytes()),
-                        )
-                        .await;
-                        let (status, reason) = r.unwrap_or((0, "client_timeout".into()));
-                        outcomes.borrow_mut().push(Outcome {
-                            due_s: due,
-                            endpoint,
-                            tenant,
-                            status,
-                            reason,
-                            latency_s: start.elapsed().as_secs_f64() - due,
-                        });
-                    }
-                }));
-            }
-            for h in handles {
-                let _ = h.await;
-            }
-            return Ok(());
-        }
-        let rate = a.rate.unwrap_or(1.0);
-        let exp = rand_distr::Exp::new(rate).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let mut due = 0.0f64;
-        let mut handles = Vec::new();
-        for _ in 0..a.max_requests {
-            due += exp.sample(&mut rng);
-            if due >= duration {
-                break;
-            }
-            let endpoint = pick(&mix, total, &mut rng);
-            let tenant = rng.random_range(0..tenants.len());
-            let key = keys.sample(&mut rng);
-            // tokio's timers tick in whole milliseconds: sleep to a
-            // millisecond before the due time, then yield (other requests'
-            // answers are read meanwhile) until it. The client has its own
-            // core, so the spin costs the service nothing.
-            let at = start + Duration::from_secs_f64(due);
-            if let Some(early) = at.checked_sub(Duration::from_millis(1)) {
-                tokio::time::sleep_until(early.into()).await;
-            }
-            while Instant::now() < at {
-                tokio::task::yield_now().await;
-            }
-            max_lag = max_lag.max(start.elapsed().as_secs_f64() - due);
-            if *in_flight.borrow() >= a.max_in_flight {
-                outcomes.borrow_mut().push(Outcome {
-                    due_s: due,
-                    endpoint,
-                    tenant,
-                    status: 0,
-                    reason: "client_overflow".into(),
-                    latency_s: 0.0,
-                });
-                continue;
-            }
-            let req = request(endpoint, key, &addr, &tenants[tenant]);
-            let (idle, outcomes, in_flight, addr) = (idle.clone(), outcomes.clone(), in_flight.clone(), addr.clone());
-            *in_flight.borrow_mut() += 1;
-            handles.push(tokio::task::spawn_local(async move {
+    Ok(mix)
+}
+
+/// The closed loop: `users` users, each with its own tenant, connection
+/// and random stream, thinking (exponential, mean `think` s) between answers.
+async fn closed_loop(a: &Args, p: &Plan, users: usize, think: f64, start: Instant) -> anyhow::Result<()> {
+    let (duration, timeout, total) = (p.duration, p.timeout, p.total);
+    let sent = Rc::new(RefCell::new(0u64));
+    let mut handles = Vec::new();
+    for u in 0..users {
+        let mut urng = rand::rngs::StdRng::seed_from_u64(a.seed.wrapping_mul(1_000_003).wrapping_add(u as u64));
+        let (idle, outcomes, addr, sent, mix, tenants) = (
+            Idle::default(),
+            p.outcomes.clone(),
+            p.addr.clone(),
+            sent.clone(),
+            p.mix.clone(),
+            p.tenants.clone(),
+        );
+        let keys = KeyChooser::new(a.keys, a.zipf).map_err(anyhow::Error::msg)?;
+        let tenant = u % tenants.len();
+        let max_requests = a.max_requests;
+        handles.push(tokio::task::spawn_local(async move {
+            loop {
+                let e: f64 = rand_distr::Exp1.sample(&mut urng);
+                tokio::time::sleep(Duration::from_secs_f64(think * e)).await;
+                let due = start.elapsed().as_secs_f64();
+                if due >= duration || *sent.borrow() >= max_requests {
+                    break;
+                }
+                *sent.borrow_mut() += 1;
+                let endpoint = pick(&mix, total, &mut urng);
+                let key = keys.sample(&mut urng);
+                let req = request(endpoint, key, &addr, &tenants[tenant]);
                 let r = tokio::time::timeout(
                     Duration::from_secs_f64(timeout),
                     one_request(&addr, &idle, req.as_bytes()),
                 )
                 .await;
                 let (status, reason) = r.unwrap_or((0, "client_timeout".into()));
-                let latency_s = start.elapsed().as_secs_f64() - due;
-                *in_flight.borrow_mut() -= 1;
                 outcomes.borrow_mut().push(Outcome {
                     due_s: due,
                     endpoint,
                     tenant,
                     status,
                     reason,
-                    latency_s,
+                    latency_s: start.elapsed().as_secs_f64() - due,
                 });
-            }));
-        }
-        for h in handles {
-            let _ = h.await;
-        }
-        Ok::<_, anyhow::Error>(())
-    })?;
-    let mut out = outcomes.borrow_mut();
-    out.sort_by(|x, y| x.due_s.total_cmp(&y.due_s));
-    if let Some(p) = &a.log {
-        let mut w = std::io::BufWriter::new(std::fs::File::create(p)?);
-        writeln!(w, "due_s,tenant,endpoint,status,reason,latency_s")?;
-        for o in out.iter() {
-            writeln!(
-                w,
-                "{:.6},{},{},{},{},{:.6}",
-                o.due_s, tenants[o.tenant], o.endpoint, o.status, o.reason, o.latency_s
-            )?;
-        }
+            }
+        }));
     }
+    for h in handles {
+        let _ = h.await;
+    }
+    Ok(())
+}
+
+/// The open loop: requests due at the arrivals of a Poisson process of
+/// `--rate`, each sent at its due time whatever the earlier ones are
+/// doing; returns how far the client fell behind its schedule at worst (s).
+async fn open_loop(a: &Args, p: &Plan, keys: &KeyChooser, start: Instant) -> anyhow::Result<f64> {
+    let (duration, timeout, total) = (p.duration, p.timeout, p.total);
+    let idle: Idle = Rc::default();
+    let in_flight = Rc::new(RefCell::new(0usize));
+    let mut max_lag = 0.0f64;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(a.seed);
+    let rate = a.rate.unwrap_or(1.0);
+    let exp = rand_distr::Exp::new(rate).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut due = 0.0f64;
+    let mut handles = Vec::new();
+    for _ in 0..a.max_requests {
+        due += exp.sample(&mut rng);
+        if due >= duration {
+            break;
+        }
+        let endpoint = pick(&p.mix, total, &mut rng);
+        let tenant = rng.random_range(0..p.tenants.len());
+        let key = keys.sample(&mut rng);
+        // tokio's timers tick in whole milliseconds: sleep to a
+        // millisecond before the due time, then yield (other requests'
+        // answers are read meanwhile) until it. The client has its own
+        // core, so the spin costs the service nothing.
+        let at = start + Duration::from_secs_f64(due);
+        if let Some(early) = at.checked_sub(Duration::from_millis(1)) {
+            tokio::time::sleep_until(early.into()).await;
+        }
+        while Instant::now() < at {
+            tokio::task::yield_now().await;
+        }
+        max_lag = max_lag.max(start.elapsed().as_secs_f64() - due);
+        if *in_flight.borrow() >= a.max_in_flight {
+            p.outcomes.borrow_mut().push(Outcome {
+                due_s: due,
+                endpoint,
+                tenant,
+                status: 0,
+                reason: "client_overflow".into(),
+                latency_s: 0.0,
+            });
+            continue;
+        }
+        let req = request(endpoint, key, &p.addr, &p.tenants[tenant]);
+        let (idle, outcomes, in_flight, addr) = (idle.clone(), p.outcomes.clone(), in_flight.clone(), p.addr.clone());
+        *in_flight.borrow_mut() += 1;
+        handles.push(tokio::task::spawn_local(async move {
+            let r = tokio::time::timeout(
+                Duration::from_secs_f64(timeout),
+                one_request(&addr, &idle, req.as_bytes()),
+            )
+            .await;
+            let (status, reason) = r.unwrap_or((0, "client_timeout".into()));
+            let latency_s = start.elapsed().as_secs_f64() - due;
+            *in_flight.borrow_mut() -= 1;
+            outcomes.borrow_mut().push(Outcome {
+                due_s: due,
+                endpoint,
+                tenant,
+                status,
+                reason,
+                latency_s,
+            });
+        }));
+    }
+    for h in handles {
+        let _ = h.await;
+    }
+    Ok(max_lag)
+}
+
+/// `--log`: every request as a CSV line, in order of due time.
+fn write_log(path: &std::path::Path, out: &[Outcome], tenants: &[String]) -> anyhow::Result<()> {
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(w, "due_s,tenant,endpoint,status,reason,latency_s")?;
+    for o in out.iter() {
+        writeln!(
+            w,
+            "{:.6},{},{},{},{},{:.6}",
+            o.due_s, tenants[o.tenant], o.endpoint, o.status, o.reason, o.latency_s
+        )?;
+    }
+    Ok(())
+}
+
+/// The JSON summary of the requests due after the warm-up: throughput,
+/// latency quantiles of the answered ones, error rate and reasons.
+fn summary_json(out: &[Outcome], warmup: f64, duration: f64, max_lag: f64) -> String {
     let window = duration - warmup;
     let measured: Vec<&Outcome> = out.iter().filter(|o| o.due_s >= warmup).collect();
     let mut ok: Vec<f64> = measured
@@ -394,7 +455,7 @@ fn main() -> anyhow::Result<()> {
     }
     let n = measured.len().max(1) as f64;
     let errors = measured.iter().filter(|o| o.status != 200).count() as f64;
-    let summary = format!(
+    format!(
         "{{\"offered_rps\": {:.4}, \"sent\": {}, \"throughput_rps\": {:.4}, \"latency_mean_s\": {:.6}, \"latency_p50_s\": {:.6}, \"latency_p95_s\": {:.6}, \"latency_p99_s\": {:.6}, \"error_rate\": {:.6}, \"max_send_lag_s\": {:.6}, \"reasons\": {{{}}}}}",
         measured.len() as f64 / window,
         measured.len(),
@@ -410,13 +471,5 @@ fn main() -> anyhow::Result<()> {
             .map(|(k, v)| format!("\"{k}\": {v}"))
             .collect::<Vec<_>>()
             .join(", ")
-    );
-    match &a.summary {
-        Some(p) => std::fs::write(p, summary + "\n")?,
-        None => println!("{summary}"),
-    }
-    if max_lag > 0.05 {
-        eprintln!("refload: the client fell {max_lag:.3} s behind its schedule at worst: it, not only the service, limited this run");
-    }
-    Ok(())
+    )
 }

@@ -98,49 +98,73 @@ pub(super) fn parse_claims(
     for (i, t) in claims.iter().enumerate() {
         let key = |k: &str| format!("claim.{i}.{k}");
         check_claim_keys(cx, i, t)?;
-        let text_of = |k: &str| -> Result<Option<String>, ScenarioError> {
-            match t.get(k) {
-                None => Ok(None),
-                Some(toml::Value::String(s)) => Ok(Some(s.clone())),
-                Some(v) => Err(cx.err(&key(k), format!("must be a string, got {v}"))),
-            }
-        };
-        let id = text_of("id")?.ok_or_else(|| cx.err(&format!("claim.{i}"), "a claim needs an `id`"))?;
-        if out.iter().any(|c| c.id == id) {
-            return Err(cx.err(&key("id"), format!("claim id `{id}` is used twice")));
+        let head = parse_claim_head(cx, i, t, &out)?;
+        if let Some(why) = claim_text(cx, i, t, "untestable")? {
+            out.push(head.plain(None, None, None, Some(why)));
+            continue;
         }
-        let source = text_of("source")?.unwrap_or_default();
-        let text = text_of("text")?.unwrap_or_default();
-        let kinds: Vec<&str> = ["metric", "untestable", "lint", "littles_law"]
-            .into_iter()
-            .filter(|k| t.contains_key(*k))
-            .collect();
-        if kinds.len() > 1 {
-            return Err(cx.err(
-                &key(kinds[1]),
-                format!(
-                    "a claim is checked one way: give one of `metric`, `lint`, `littles_law` or `untestable`, not {}",
-                    kinds.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(" and ")
-                ),
-            ));
+        if let Some(rule) = claim_text(cx, i, t, "lint")? {
+            let rule_id = lint_rule(cx, &key("lint"), &rule)?;
+            out.push(head.plain(None, Some(rule_id), None, None));
+            continue;
         }
-        let condition = parse_claim_condition(cx, i, t)?;
-        let states = match t.get("states") {
-            Some(v) => super::statements::parse_statements(cx, &key("states"), v)?,
-            None => Vec::new(),
-        };
-        let calibrated = super::statements::parse_calibrated(cx, &key("calibrated"), t.get("calibrated"))?;
-        let states_only = kinds.is_empty() && (!states.is_empty() || calibrated.is_some());
-        if condition.is_some() && (t.contains_key("untestable") || t.contains_key("littles_law") || states_only) {
-            return Err(cx.err(
-                &key("if_key"),
-                "`if_key` (holds only if) applies to `metric` and `lint` claims only",
-            ));
+        if let Some(v) = t.get("littles_law") {
+            let ll = parse_littles_law(cx, &key("littles_law"), v, workloads)?;
+            out.push(head.plain(None, None, Some(ll), None));
+            continue;
         }
-        let plain = |metric, lint, littles_law, untestable| Claim {
-            id: id.clone(),
-            source: source.clone(),
-            text: text.clone(),
+        if let Some(stage) = claim_text(cx, i, t, "stage")? {
+            let ClaimHead {
+                id,
+                source,
+                text,
+                condition,
+                states,
+                calibrated,
+                ..
+            } = head;
+            let mut c = parse_stage_claim(cx, t, i, id, source, text, &stage, endpoints)?;
+            c.condition = condition;
+            c.states = states;
+            c.calibrated = calibrated;
+            out.push(c);
+            continue;
+        }
+        if head.states_only {
+            // Only what it states: judged by the consistency pass.
+            out.push(head.plain(None, None, None, None));
+            continue;
+        }
+        out.push(parse_metric_claim(cx, i, t, head, tiers, components)?);
+    }
+    Ok(out)
+}
+
+/// What every kind of claim has: who makes it, when it holds, and what it states.
+struct ClaimHead {
+    id: String,
+    source: String,
+    text: String,
+    condition: Option<ClaimCondition>,
+    states: Vec<crate::statement::Statement>,
+    calibrated: Option<String>,
+    /// No `metric`, `lint`, `littles_law` or `untestable`: the claim only states values.
+    states_only: bool,
+}
+
+impl ClaimHead {
+    /// A claim of this head checked by no metric (a lint, Little's law, untestable, or statements only).
+    fn plain(
+        &self,
+        metric: Option<&'static str>,
+        lint: Option<&'static str>,
+        littles_law: Option<LittlesLaw>,
+        untestable: Option<String>,
+    ) -> Claim {
+        Claim {
+            id: self.id.clone(),
+            source: self.source.clone(),
+            text: self.text.clone(),
             metric,
             tier: None,
             stage: None,
@@ -149,104 +173,148 @@ pub(super) fn parse_claims(
             untestable,
             lint,
             littles_law,
-            condition: condition.clone(),
-            states: states.clone(),
-            calibrated: calibrated.clone(),
-        };
-        if let Some(why) = text_of("untestable")? {
-            out.push(plain(None, None, None, Some(why)));
-            continue;
+            condition: self.condition.clone(),
+            states: self.states.clone(),
+            calibrated: self.calibrated.clone(),
         }
-        if let Some(rule) = text_of("lint")? {
-            let rule_id = lint_rule(cx, &key("lint"), &rule)?;
-            out.push(plain(None, Some(rule_id), None, None));
-            continue;
-        }
-        if let Some(v) = t.get("littles_law") {
-            let ll = parse_littles_law(cx, &key("littles_law"), v, workloads)?;
-            out.push(plain(None, None, Some(ll), None));
-            continue;
-        }
-        if let Some(stage) = text_of("stage")? {
-            let mut c = parse_stage_claim(cx, t, i, id, source, text, &stage, endpoints)?;
-            c.condition = condition;
-            c.states = states;
-            c.calibrated = calibrated;
-            out.push(c);
-            continue;
-        }
-        if states_only {
-            // Only what it states: judged by the consistency pass.
-            out.push(plain(None, None, None, None));
-            continue;
-        }
-        let m = text_of("metric")?.ok_or_else(|| {
-            cx.err(
-                &format!("claim.{i}"),
-                "a claim needs a `metric` with `at_least` or `at_most`, a `lint = \"rule-id\"`, a `littles_law = { ... }`, `untestable = \"why\"`, or what it states (`states = { quantity = ..., value = ... }`)",
-            )
-        })?;
-        let def = names::metric(&m).ok_or_else(|| {
-            let hint = did_you_mean(&m, names::METRICS.iter().map(|d| d.name))
-                .map(|s| format!("; did you mean `{s}`?"))
-                .unwrap_or_default();
-            cx.err(&key("metric"), format!("`{m}` is not a metric{hint}"))
-        })?;
-        if !components.has(def.needs) {
-            return Err(cx.err(
-                &key("metric"),
-                format!(
-                    "`{m}` needs a {:?} component, which this scenario does not have",
-                    def.needs
-                ),
-            ));
-        }
-        let (bound, k) = match (t.get("at_least"), t.get("at_most")) {
-            (Some(_), None) => (Bound::AtLeast, "at_least"),
-            (None, Some(_)) => (Bound::AtMost, "at_most"),
-            _ => return Err(cx.err(&format!("claim.{i}"), "give exactly one of `at_least` and `at_most`")),
-        };
-        let v = &t[k];
-        let limit = match (def.unit, v) {
-            (Unit::Seconds, toml::Value::String(s)) => parse_duration_secs(s).map_err(|e| cx.err(&key(k), e))?,
-            (_, v) => num(v).ok_or_else(|| cx.err(&key(k), format!("must be a number, got {v}")))?,
-        };
-        if !limit.is_finite() {
-            return Err(cx.err(&key(k), "must be a finite number"));
-        }
-        if def.unit == Unit::Ratio {
-            ratio(cx, &key(k), &format!("a claim on `{m}`"), limit, false)?;
-        }
-        let tier =
-            match text_of("tier")? {
-                None => None,
-                Some(name) => {
-                    if !def.per_tier {
-                        return Err(cx.err(&key("tier"), format!("`{m}` is not reported per tier")));
-                    }
-                    Some(tiers.iter().position(|n| *n == name).ok_or_else(|| {
-                        cx.err(&key("tier"), format!("no tier `{name}`; tiers: {}", tiers.join(", ")))
-                    })?)
-                }
-            };
-        out.push(Claim {
-            id,
-            source,
-            text,
-            metric: Some(def.name),
-            tier,
-            stage: None,
-            bound,
-            limit,
-            untestable: None,
-            lint: None,
-            littles_law: None,
-            condition,
-            states,
-            calibrated,
-        });
     }
-    Ok(out)
+}
+
+/// Key `k` of claim `i` as text (`None` when absent; an error when not a string).
+fn claim_text(cx: &Ctx, i: usize, t: &toml::Table, k: &str) -> Result<Option<String>, ScenarioError> {
+    match t.get(k) {
+        None => Ok(None),
+        Some(toml::Value::String(s)) => Ok(Some(s.clone())),
+        Some(v) => Err(cx.err(&format!("claim.{i}.{k}"), format!("must be a string, got {v}"))),
+    }
+}
+
+/// Claim `i`'s id (unique among the claims before it, `seen`), source,
+/// text, condition and statements; refuses two ways of checking it, and a
+/// condition on a claim that cannot have one.
+fn parse_claim_head(cx: &Ctx, i: usize, t: &toml::Table, seen: &[Claim]) -> Result<ClaimHead, ScenarioError> {
+    let key = |k: &str| format!("claim.{i}.{k}");
+    let id = claim_text(cx, i, t, "id")?.ok_or_else(|| cx.err(&format!("claim.{i}"), "a claim needs an `id`"))?;
+    if seen.iter().any(|c| c.id == id) {
+        return Err(cx.err(&key("id"), format!("claim id `{id}` is used twice")));
+    }
+    let source = claim_text(cx, i, t, "source")?.unwrap_or_default();
+    let text = claim_text(cx, i, t, "text")?.unwrap_or_default();
+    let kinds: Vec<&str> = ["metric", "untestable", "lint", "littles_law"]
+        .into_iter()
+        .filter(|k| t.contains_key(*k))
+        .collect();
+    if kinds.len() > 1 {
+        return Err(cx.err(
+            &key(kinds[1]),
+            format!(
+                "a claim is checked one way: give one of `metric`, `lint`, `littles_law` or `untestable`, not {}",
+                kinds.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(" and ")
+            ),
+        ));
+    }
+    let condition = parse_claim_condition(cx, i, t)?;
+    let states = match t.get("states") {
+        Some(v) => super::statements::parse_statements(cx, &key("states"), v)?,
+        None => Vec::new(),
+    };
+    let calibrated = super::statements::parse_calibrated(cx, &key("calibrated"), t.get("calibrated"))?;
+    let states_only = kinds.is_empty() && (!states.is_empty() || calibrated.is_some());
+    if condition.is_some() && (t.contains_key("untestable") || t.contains_key("littles_law") || states_only) {
+        return Err(cx.err(
+            &key("if_key"),
+            "`if_key` (holds only if) applies to `metric` and `lint` claims only",
+        ));
+    }
+    Ok(ClaimHead {
+        id,
+        source,
+        text,
+        condition,
+        states,
+        calibrated,
+        states_only,
+    })
+}
+
+/// A claim on a metric: the metric (one this scenario reports), its bound
+/// (`at_least` or `at_most`, in the metric's unit) and an optional tier.
+fn parse_metric_claim(
+    cx: &Ctx,
+    i: usize,
+    t: &toml::Table,
+    head: ClaimHead,
+    tiers: &[String],
+    components: Components,
+) -> Result<Claim, ScenarioError> {
+    let key = |k: &str| format!("claim.{i}.{k}");
+    let m = claim_text(cx, i, t, "metric")?.ok_or_else(|| {
+        cx.err(
+            &format!("claim.{i}"),
+            "a claim needs a `metric` with `at_least` or `at_most`, a `lint = \"rule-id\"`, a `littles_law = { ... }`, `untestable = \"why\"`, or what it states (`states = { quantity = ..., value = ... }`)",
+        )
+    })?;
+    let def = names::metric(&m).ok_or_else(|| {
+        let hint = did_you_mean(&m, names::METRICS.iter().map(|d| d.name))
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_default();
+        cx.err(&key("metric"), format!("`{m}` is not a metric{hint}"))
+    })?;
+    if !components.has(def.needs) {
+        return Err(cx.err(
+            &key("metric"),
+            format!(
+                "`{m}` needs a {:?} component, which this scenario does not have",
+                def.needs
+            ),
+        ));
+    }
+    let (bound, k) = match (t.get("at_least"), t.get("at_most")) {
+        (Some(_), None) => (Bound::AtLeast, "at_least"),
+        (None, Some(_)) => (Bound::AtMost, "at_most"),
+        _ => return Err(cx.err(&format!("claim.{i}"), "give exactly one of `at_least` and `at_most`")),
+    };
+    let v = &t[k];
+    let limit = match (def.unit, v) {
+        (Unit::Seconds, toml::Value::String(s)) => parse_duration_secs(s).map_err(|e| cx.err(&key(k), e))?,
+        (_, v) => num(v).ok_or_else(|| cx.err(&key(k), format!("must be a number, got {v}")))?,
+    };
+    if !limit.is_finite() {
+        return Err(cx.err(&key(k), "must be a finite number"));
+    }
+    if def.unit == Unit::Ratio {
+        ratio(cx, &key(k), &format!("a claim on `{m}`"), limit, false)?;
+    }
+    let tier = match claim_text(cx, i, t, "tier")? {
+        None => None,
+        Some(name) => {
+            if !def.per_tier {
+                return Err(cx.err(&key("tier"), format!("`{m}` is not reported per tier")));
+            }
+            Some(
+                tiers
+                    .iter()
+                    .position(|n| *n == name)
+                    .ok_or_else(|| cx.err(&key("tier"), format!("no tier `{name}`; tiers: {}", tiers.join(", "))))?,
+            )
+        }
+    };
+    Ok(Claim {
+        id: head.id,
+        source: head.source,
+        text: head.text,
+        metric: Some(def.name),
+        tier,
+        stage: None,
+        bound,
+        limit,
+        untestable: None,
+        lint: None,
+        littles_law: None,
+        condition: head.condition,
+        states: head.states,
+        calibrated: head.calibrated,
+    })
 }
 
 /// Refuse a key of claim `i` not in [`CLAIM_KEYS`].
