@@ -627,6 +627,38 @@ pub enum ScaleIn {
 pub use crate::autoscaler::hpa::Behavior as HpaBehavior;
 pub use crate::autoscaler::{ScaleMetric, StepAdjustment, ThresholdRule};
 
+/// The controller's view settings (kube-controller-manager flags and the
+/// metrics pipeline), with the Kubernetes defaults.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ControllerSettings {
+    /// metrics-server `--metric-resolution` (15 s): scrape period and
+    /// sample window.
+    pub metric_resolution: SimTime,
+    /// How long after its window ends a sample becomes visible to the HPA
+    /// (0 s: an assumption; the kubelet and metrics-server add a few
+    /// seconds in practice).
+    pub scrape_lag: SimTime,
+    /// `--horizontal-pod-autoscaler-cpu-initialization-period` (5 min).
+    pub cpu_initialization_period: SimTime,
+    /// `--horizontal-pod-autoscaler-initial-readiness-delay` (30 s).
+    pub initial_readiness_delay: SimTime,
+    /// From launch to the container's start (phase Running); the rest of
+    /// `instance.startup` is the wait for readiness. 0 s by default.
+    pub container_start: SimTime,
+}
+
+impl Default for ControllerSettings {
+    fn default() -> Self {
+        ControllerSettings {
+            metric_resolution: SimTime::from_secs(15),
+            scrape_lag: SimTime::ZERO,
+            cpu_initialization_period: SimTime::from_secs(300),
+            initial_readiness_delay: SimTime::from_secs(30),
+            container_start: SimTime::ZERO,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct AutoscalerSpec {
     pub min: u32,
@@ -652,7 +684,7 @@ pub enum PolicySpec {
         scale_down: HpaBehavior,
         /// What the controller sees (`controller = "kubernetes"`, the
         /// default); None: `controller = "simple"`, the averaged view.
-        controller: Option<crate::autoscaler::k8s_view::ControllerSettings>,
+        controller: Option<ControllerSettings>,
     },
     TargetTracking {
         metric: ScaleMetric,

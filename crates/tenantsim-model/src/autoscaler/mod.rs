@@ -155,7 +155,7 @@ impl Autoscaler {
 pub struct HpaPolicy {
     pub hpa: hpa::Hpa,
     pub metrics: Vec<(ScaleMetric, f64)>,
-    pub controller: Option<k8s_view::ControllerSettings>,
+    pub controller: Option<crate::spec::ControllerSettings>,
 }
 
 impl HpaPolicy {

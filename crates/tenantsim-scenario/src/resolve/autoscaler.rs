@@ -5,7 +5,7 @@
 
 use super::*;
 use crate::raw::RawScenario;
-use tenantsim_model::autoscaler::k8s_view::ControllerSettings;
+use tenantsim_model::spec::ControllerSettings;
 
 /// `[autoscaler]`, given `instance.initial`.
 pub(super) fn resolve(
