@@ -87,12 +87,7 @@ pub fn read(text: &str) -> Result<Option<Decomposition>, String> {
     if first.trim_start().starts_with('{') {
         return Ok(None);
     }
-    let delim = if first.contains('\t') { b'\t' } else { b',' };
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(delim)
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_reader(text.as_bytes());
+    let mut rdr = super::log::csv_reader(text);
     let headers: Vec<String> = rdr
         .headers()
         .map_err(|e| format!("cannot read the CSV header: {e}"))?

@@ -268,18 +268,24 @@ fn skip(out: &mut ParsedLog, line: usize, why: String) {
     }
 }
 
-/// A CSV (or tab-separated) log's header and rows, each row with its line number.
-fn read_csv_rows(text: &str, out: &mut ParsedLog) -> Result<(Vec<String>, Vec<Row>), String> {
+/// A reader of a CSV log, or a tab-separated one when its first line has a
+/// tab: fields trimmed, rows of any length (the caller checks them).
+pub(crate) fn csv_reader(text: &str) -> csv::Reader<&[u8]> {
     let delim = if text.lines().next().unwrap_or("").contains('\t') {
         b'\t'
     } else {
         b','
     };
-    let mut rdr = csv::ReaderBuilder::new()
+    csv::ReaderBuilder::new()
         .delimiter(delim)
         .trim(csv::Trim::All)
         .flexible(true)
-        .from_reader(text.as_bytes());
+        .from_reader(text.as_bytes())
+}
+
+/// A CSV (or tab-separated) log's header and rows, each row with its line number.
+fn read_csv_rows(text: &str, out: &mut ParsedLog) -> Result<(Vec<String>, Vec<Row>), String> {
+    let mut rdr = csv_reader(text);
     let headers: Vec<String> = rdr
         .headers()
         .map_err(|e| format!("cannot read the CSV header: {e}"))?
