@@ -466,7 +466,7 @@ fn resource_utilization(
     let ready = verdicts.iter().filter(|v| v.class == PodClass::Ready).count() as u32;
     let has = |c| verdicts.iter().any(|v| v.class == c);
     let up_with_unready = has(PodClass::Unready) && ratio > 1.0;
-    let mut calc = Calculation {
+    let calc = Calculation {
         kind: "Resource",
         replicas: current,
         current: pct,
@@ -478,14 +478,7 @@ fn resource_utilization(
         rule: "",
     };
     if !up_with_unready && !has(PodClass::Missing) {
-        if cfg.within_tolerance(ratio) {
-            calc.rule = "within tolerance: keep the current count";
-        } else {
-            calc.replicas = ceil_count(ratio * f64::from(ready));
-            calc.rule = "ceil(usage ratio × ready pods)";
-        }
-        calc.pods = verdicts;
-        return Ok(calc);
+        return Ok(decide_on_ready(cfg, calc, verdicts, ratio, ready));
     }
     // Fill in the pods set aside and recompute.
     let fallback_pct = target_pct.max(100.0);
@@ -503,6 +496,26 @@ fn resource_utilization(
     }
     let (_, _, new_ratio) = utilization(&values, &requests, target_pct)?;
     finish(cfg, current, calc, verdicts, ratio, new_ratio, values.len())
+}
+
+/// The common first pass of `GetResourceReplicas` and
+/// `calcPlainMetricReplicas` when no pod is set aside (no unready pod on a
+/// scale-up, no missing pod): the usage ratio over the ready pods decides.
+fn decide_on_ready(
+    cfg: &CalcConfig,
+    mut calc: Calculation,
+    verdicts: Vec<PodVerdict>,
+    ratio: f64,
+    ready: u32,
+) -> Calculation {
+    if cfg.within_tolerance(ratio) {
+        calc.rule = "within tolerance: keep the current count";
+    } else {
+        calc.replicas = ceil_count(ratio * f64::from(ready));
+        calc.rule = "ceil(usage ratio × ready pods)";
+    }
+    calc.pods = verdicts;
+    calc
 }
 
 /// The common end of `GetResourceReplicas` and `calcPlainMetricReplicas`
@@ -568,7 +581,7 @@ fn plain(
     let ready = verdicts.iter().filter(|v| v.class == PodClass::Ready).count() as u32;
     let has = |c| verdicts.iter().any(|v| v.class == c);
     let up_with_unready = has(PodClass::Unready) && ratio > 1.0;
-    let mut calc = Calculation {
+    let calc = Calculation {
         kind,
         replicas: current,
         current: avg,
@@ -580,14 +593,7 @@ fn plain(
         rule: "",
     };
     if !up_with_unready && !has(PodClass::Missing) {
-        if cfg.within_tolerance(ratio) {
-            calc.rule = "within tolerance: keep the current count";
-        } else {
-            calc.replicas = ceil_count(ratio * f64::from(ready));
-            calc.rule = "ceil(usage ratio × ready pods)";
-        }
-        calc.pods = verdicts;
-        return Ok(calc);
+        return Ok(decide_on_ready(cfg, calc, verdicts, ratio, ready));
     }
     for v in &mut verdicts {
         let fill = match v.class {
