@@ -14,6 +14,7 @@ mod determinism;
 mod docs;
 mod fit;
 mod fuzz_corpus;
+mod host;
 mod generated;
 mod hpa_conformance;
 mod layers;

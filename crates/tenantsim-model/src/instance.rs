@@ -8,6 +8,16 @@
 //! while it waits for caches or the database, but uses CPU only during its
 //! CPU phase. With `workers <= cores` the instance is exactly an M/M/c
 //! station for exponential CPU demand.
+//!
+//! Event-loop threads (`[host] threads`, see [`Instance::use_threads`]): an
+//! asynchronous server runs every CPU phase of its requests on one of a
+//! few threads, to completion and without preemption. Then at most
+//! `threads` CPU phases run at once; the others wait FCFS in the threads'
+//! run queue. The running phases still share the cores with the host's
+//! other jobs (the database's query CPU, background tasks): the operating
+//! system shares the cores between processes. Invariant: phases on
+//! threads ≤ `threads`, and a phase waits in the run queue only while every
+//! thread is busy.
 
 use super::cpu::CpuShare;
 use super::request::ReqRef;
@@ -54,6 +64,12 @@ pub struct Instance {
     queues: Vec<VecDeque<ReqRef>>,
     queued: u32,
     cpu: CpuShare,
+    /// Event-loop threads; `u32::MAX` when CPU phases are not gated by
+    /// threads (the default: every running request shares the cores).
+    threads: u32,
+    threads_busy: u32,
+    /// CPU phases waiting for a thread, FCFS, with their work.
+    run_queue: VecDeque<(ReqRef, SimTime)>,
     base_memory_mb: f64,
     memory_per_request_mb: f64,
     memory_mb: f64,
@@ -93,6 +109,9 @@ impl Instance {
                 .collect(),
             queued: 0,
             cpu: CpuShare::new(Station::Instance(id), spec.cores, spec.workers, now),
+            threads: u32::MAX,
+            threads_busy: 0,
+            run_queue: VecDeque::new(),
             base_memory_mb: spec.base_memory_mb,
             memory_per_request_mb: spec.memory_per_request_mb,
             memory_mb: spec.memory_mb,
@@ -196,9 +215,88 @@ impl Instance {
             return;
         }
         debug_assert!(self.busy_workers <= self.workers, "more requests than workers");
+        debug_assert!(
+            self.threads == u32::MAX || self.threads_busy <= self.threads,
+            "more CPU phases on threads than threads"
+        );
         debug_assert!(self.queued as u64 <= self.queue_capacity as u64, "queue over capacity");
         self.busy.set(now, self.cpu.busy_cores() as f64);
         self.memory.set(now, self.memory_fraction());
+    }
+
+    /// Run the request's CPU phases on `threads` event-loop threads (see
+    /// the module doc). The cores become processor-shared whatever the
+    /// worker count, since the host's other jobs share them too.
+    pub fn use_threads(&mut self, threads: u32, now: SimTime) {
+        debug_assert!(threads > 0);
+        self.threads = threads;
+        self.force_shared_cpu(now);
+    }
+
+    /// CPU phases waiting for a thread.
+    pub fn run_queue_len(&self) -> usize {
+        self.run_queue.len()
+    }
+
+    /// Start `req`'s CPU phase of `cpu` on a thread, or queue it for one.
+    #[inline]
+    fn on_thread(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, cpu: SimTime) {
+        if self.threads == u32::MAX {
+            self.cpu.begin(sched, req, cpu);
+        } else if self.threads_busy < self.threads {
+            self.threads_busy += 1;
+            self.cpu.begin(sched, req, cpu);
+        } else {
+            self.run_queue.push_back((req, cpu));
+        }
+    }
+
+    /// A CPU phase that ran on a thread ended (the caller knows it was a
+    /// thread's: a request's CPU phase or a database reply): the thread
+    /// takes the next phase of its run queue.
+    #[inline]
+    pub fn thread_done(&mut self, sched: &mut Scheduler<Msg>) {
+        if self.threads == u32::MAX {
+            return;
+        }
+        self.threads_busy -= 1;
+        if let Some((next, cpu)) = self.run_queue.pop_front() {
+            self.threads_busy += 1;
+            self.cpu.begin(sched, next, cpu);
+        }
+        self.update_gauges(sched.now());
+    }
+
+    /// Stop `req`'s CPU phase (or reply) on a thread, or take it out of
+    /// the run queue. Its thread takes no further phase: this is for work
+    /// abandoned with a failing instance.
+    pub fn leave_thread(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef) {
+        if let Some(pos) = self.run_queue.iter().position(|(r, _)| *r == req) {
+            // Still waiting for a thread: it holds none.
+            self.run_queue.remove(pos);
+        } else if self.cpu.cancel(sched, req) && self.threads != u32::MAX {
+            self.threads_busy -= 1;
+        }
+    }
+
+    /// Processing a database reply on a thread: `cpu` of work, after any
+    /// phases queued before it. Completes like a CPU phase.
+    pub fn run_reply(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, cpu: SimTime) {
+        self.on_thread(sched, req, cpu);
+        self.update_gauges(sched.now());
+    }
+
+    /// CPU work of the host that no thread runs (the database's query CPU
+    /// on a shared host): it shares the cores with the threads.
+    pub fn run_host(&mut self, sched: &mut Scheduler<Msg>, job: ReqRef, cpu: SimTime) {
+        self.cpu.begin(sched, job, cpu);
+        self.update_gauges(sched.now());
+    }
+
+    /// Stop host work that no thread runs (a query cut short).
+    pub fn cancel_host(&mut self, sched: &mut Scheduler<Msg>, job: ReqRef) {
+        self.cpu.cancel(sched, job);
+        self.update_gauges(sched.now());
     }
 
     /// Offer a request with CPU demand `cpu` and priority `level`.
@@ -225,7 +323,7 @@ impl Instance {
     #[inline]
     pub fn start(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, cpu: SimTime) {
         self.busy_workers += 1;
-        self.cpu.begin(sched, req, cpu);
+        self.on_thread(sched, req, cpu);
         self.update_gauges(sched.now());
     }
 
@@ -256,7 +354,7 @@ impl Instance {
     /// (the next request stage).
     #[inline]
     pub fn run_cpu(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, cpu: SimTime) {
-        self.cpu.begin(sched, req, cpu);
+        self.on_thread(sched, req, cpu);
         self.update_gauges(sched.now());
     }
 
@@ -306,7 +404,7 @@ impl Instance {
     /// without starting another, and stop its CPU work.
     pub fn abandon(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, in_cpu: bool) {
         if in_cpu {
-            self.cpu.cancel(sched, req);
+            self.leave_thread(sched, req);
         }
         self.busy_workers = self.busy_workers.saturating_sub(1);
         self.update_gauges(sched.now());
@@ -448,5 +546,113 @@ mod tests {
         assert!(out[..4].iter().all(|(_, t)| (t - 2.0).abs() < 1e-6), "{out:?}");
         assert_eq!(out[4].0, 4);
         assert!((out[4].1 - 3.0).abs() < 1e-6);
+    }
+
+    /// Drive one instance with `threads` event-loop threads: requests of
+    /// the given CPU (on threads) and host jobs (no thread), all offered at
+    /// time zero; returns (job, completion time) in completion order.
+    fn threaded(cores: u32, threads: u32, on_thread: &[f64], on_host: &[f64]) -> Vec<(u32, f64)> {
+        let mut s: Scheduler<Msg> = Scheduler::new();
+        let mut inst = Instance::new(0, 0, &spec(cores, 64, 10), 1, SimTime::ZERO);
+        inst.use_threads(threads, SimTime::ZERO);
+        inst.start_serving(SimTime::ZERO);
+        let n = on_thread.len() as u32;
+        for (i, d) in on_thread.iter().enumerate() {
+            inst.offer(&mut s, r(i as u32), SimTime::from_secs_f64(*d), 0);
+        }
+        for (i, d) in on_host.iter().enumerate() {
+            inst.run_host(&mut s, r(n + i as u32), SimTime::from_secs_f64(*d));
+        }
+        struct H<'a> {
+            inst: &'a mut Instance,
+            n: u32,
+            out: Vec<(u32, f64)>,
+        }
+        impl Model for H<'_> {
+            type Msg = Msg;
+            fn handle(&mut self, s: &mut Scheduler<Msg>, m: Msg) {
+                let Msg::CpuTick { gen, .. } = m else { unreachable!("threads use the shared CPU") };
+                let mut done = vec![];
+                self.inst.cpu_tick(s, gen, &mut done);
+                for q in done {
+                    self.out.push((q.idx, s.now().as_secs_f64()));
+                    if q.idx < self.n {
+                        self.inst.thread_done(s);
+                    }
+                }
+            }
+        }
+        use tenantsim_engine::Model;
+        let mut h = H { inst: &mut inst, n, out: vec![] };
+        s.run_until(&mut h, SimTime::from_secs(1000));
+        h.out
+    }
+
+    #[test]
+    fn one_thread_runs_cpu_phases_one_after_the_other() {
+        // One core, one thread, 64 workers: three phases of 1 s run FCFS
+        // (done at 1, 2, 3 s), where processor sharing would finish all
+        // three at 3 s.
+        let out = threaded(1, 1, &[1.0, 1.0, 1.0], &[]);
+        let t: Vec<f64> = out.iter().map(|x| x.1).collect();
+        assert_eq!(out.iter().map(|x| x.0).collect::<Vec<_>>(), vec![0, 1, 2]);
+        assert!(t.iter().zip([1.0, 2.0, 3.0]).all(|(a, b)| (a - b).abs() < 1e-6), "{out:?}");
+        // Two threads on two cores: two at a time.
+        let out = threaded(2, 2, &[1.0, 1.0, 1.0], &[]);
+        assert!((out[2].1 - 2.0).abs() < 1e-6, "{out:?}");
+    }
+
+    #[test]
+    fn host_work_and_a_thread_halve_each_others_speed_on_one_core() {
+        // A thread's phase of 1 s and the database's 1 s of query CPU on
+        // the same core: each progresses at 1/2, both done at 2 s.
+        let out = threaded(1, 1, &[1.0], &[1.0]);
+        assert_eq!(out.len(), 2);
+        assert!(out.iter().all(|(_, t)| (t - 2.0).abs() < 1e-6), "{out:?}");
+        // Two threads' phases and one host job on one core: 1/3 each.
+        let out = threaded(1, 2, &[1.0, 1.0], &[1.0]);
+        assert!(out.iter().all(|(_, t)| (t - 3.0).abs() < 1e-6), "{out:?}");
+        // A queued phase does not take a share: one thread, phases of 1 s
+        // and 1 s, host job of 1 s: the first phase and the host job share
+        // the core until 2 s, then the second phase runs alone until 3 s.
+        let out = threaded(1, 1, &[1.0, 1.0], &[1.0]);
+        assert!((out[0].1 - 2.0).abs() < 1e-6 && (out[1].1 - 2.0).abs() < 1e-6, "{out:?}");
+        assert_eq!(out[2].0, 1);
+        assert!((out[2].1 - 3.0).abs() < 1e-6, "{out:?}");
+    }
+
+    #[test]
+    fn a_reply_waits_for_the_thread_to_finish_its_phase() {
+        // One thread busy with a 1 s phase; a reply of 0.1 s of CPU comes
+        // at 0.25 s: it runs only once the phase is over (1.0 → 1.1 s).
+        let mut s: Scheduler<Msg> = Scheduler::new();
+        let mut inst = Instance::new(0, 0, &spec(1, 64, 10), 1, SimTime::ZERO);
+        inst.use_threads(1, SimTime::ZERO);
+        inst.start_serving(SimTime::ZERO);
+        inst.offer(&mut s, r(0), SimTime::from_secs(1), 0);
+        struct H<'a> {
+            inst: &'a mut Instance,
+            out: Vec<(u32, f64)>,
+        }
+        impl Model for H<'_> {
+            type Msg = Msg;
+            fn handle(&mut self, s: &mut Scheduler<Msg>, m: Msg) {
+                let Msg::CpuTick { gen, .. } = m else { unreachable!() };
+                let mut done = vec![];
+                self.inst.cpu_tick(s, gen, &mut done);
+                for q in done {
+                    self.out.push((q.idx, s.now().as_secs_f64()));
+                    self.inst.thread_done(s);
+                }
+            }
+        }
+        use tenantsim_engine::Model;
+        let mut h = H { inst: &mut inst, out: vec![] };
+        s.run_until(&mut h, SimTime::from_nanos(250_000_000));
+        h.inst.run_reply(&mut s, r(1), SimTime::from_secs_f64(0.1));
+        assert_eq!(h.inst.run_queue_len(), 1);
+        s.run_until(&mut h, SimTime::from_secs(10));
+        assert_eq!(h.out[1].0, 1);
+        assert!((h.out[0].1 - 1.0).abs() < 1e-6 && (h.out[1].1 - 1.1).abs() < 1e-6, "{:?}", h.out);
     }
 }
