@@ -24,7 +24,6 @@ ROOT=$(cd "$HERE/.." && pwd)
 . "$HERE/infra.sh"
 
 POOL= RATE= LOAD= USERS= THINK= CACHE=on DURATION=30 REPS=3 OUT= CAL= FREE_RATE=${FREE_RATE:-25}
-PRED_REPS=${PRED_REPS:-5}
 while [ $# -gt 0 ]; do
   case "$1" in
     --pool-size) POOL=$2; shift 2 ;;
@@ -50,21 +49,7 @@ case "$CACHE" in on|off) ;; *) echo "run.sh: --cache on|off" >&2; exit 2 ;; esac
 mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
 CAL=${CAL:-$OUT/calibration}; mkdir -p "$CAL"; CAL=$(cd "$CAL" && pwd)
 
-# The service's fixed configuration: one source for the service, the load
-# client and the scenario overrides below.
-WARMUP=${WARMUP:-5}
-CPU_DIST=${CPU_DIST:-exp:1ms}
-PG_SLEEP=${PG_SLEEP:-2ms}
-POOL_TIMEOUT_S=${POOL_TIMEOUT_S:-1}
-ROWS=${ROWS:-100000}
-KEYS=${KEYS:-100000}
-ZIPF=${ZIPF:-0.9}
-L1=${L1:-2000}
-MIX=${MIX:-read=0.8,write=0.1,cpu=0.1}
-CAL_RATE=${CAL_RATE:-60}
-CAL_DURATION=${CAL_DURATION:-40}
-CAL_POOL=4
-PRO_CONC=32 FREE_CONC=8
+. "$HERE/config.sh"
 TIERS=(--tier "free:rate=$FREE_RATE,burst=$FREE_RATE,conc=$FREE_CONC" --tier "pro:conc=$PRO_CONC")
 
 TB_BIN=${TB_BIN:-$ROOT/target/debug}
@@ -127,7 +112,7 @@ core_cpu() {
 }
 
 # --- Calibration: once, at a low load --------------------------------------
-if [ ! -s "$CAL/calibrated.toml" ]; then
+if [ ! -s "$CAL/fitted.toml" ] || [ ! -s "$CAL/capacity.json" ]; then
   tb_log "calibrating at $CAL_RATE req/s for ${CAL_DURATION}s, pool $CAL_POOL, cache on"
   tb_start_prometheus "$SVCPORT"
   IDLE_S=${CAL_IDLE_S:-10} measure_once "$CAL_POOL" on "$CAL_RATE" "$CAL_DURATION" 1 "$CAL/run"
@@ -138,9 +123,12 @@ if [ ! -s "$CAL/calibrated.toml" ]; then
   "$TENANTSIM" fit "$CAL/run/access.csv" --tier-map "$MAP" --cores 1 --name testbed-log-only \
     --out "$CAL/fitted-log-only.toml" 2>>"$CAL/fit.log"
   python3 "$HERE/scripts/capacity.py" "$CAL" "$CAL_POOL" >"$CAL/capacity.json"
-  python3 "$HERE/scripts/calibrated.py" "$CAL/fitted.toml" "$CAL/capacity.json" >"$CAL/calibrated.toml"
   tb_log "calibration: $(cat "$CAL/capacity.json")"
 fi
+# The calibrated scenario: the stored calibration as the current model uses
+# it (rebuilt every time, so a calibration made before a model change is
+# reused as it was measured).
+python3 "$HERE/scripts/calibrated.py" "$CAL/fitted.toml" "$CAL/capacity.json" "$(tb_threads)" "$(tb_round_trips)" >"$CAL/calibrated.toml"
 CAPACITY=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["capacity_rps"])' "$CAL/capacity.json")
 if [ -n "$USERS" ]; then RATE=closed; elif [ -z "$RATE" ]; then RATE=$(python3 -c "print(round($LOAD * $CAPACITY, 1))"); fi
 
