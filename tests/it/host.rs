@@ -102,7 +102,10 @@ fn host_mistakes_are_located() {
     let cases = [
         (base.clone() + "[host]\nreply_cpu = \"1ms\"\n", "missing `threads`"),
         (base.clone() + "[host]\nthreads = 0\n", "host.threads"),
-        (base.clone() + "[host]\nthreads = 1\nthread = 2\n", "unknown field `thread`"),
+        (
+            base.clone() + "[host]\nthreads = 1\nthread = 2\n",
+            "unknown field `thread`",
+        ),
         (
             base.replace("cores = 1\nworkers = 1000", "cores = 1\nworkers = 1000\ninitial = 2")
                 + "[host]\nthreads = 1\nquery_cpu = \"1ms\"\n",

@@ -571,7 +571,9 @@ mod tests {
         impl Model for H<'_> {
             type Msg = Msg;
             fn handle(&mut self, s: &mut Scheduler<Msg>, m: Msg) {
-                let Msg::CpuTick { gen, .. } = m else { unreachable!("threads use the shared CPU") };
+                let Msg::CpuTick { gen, .. } = m else {
+                    unreachable!("threads use the shared CPU")
+                };
                 let mut done = vec![];
                 self.inst.cpu_tick(s, gen, &mut done);
                 for q in done {
@@ -583,7 +585,11 @@ mod tests {
             }
         }
         use tenantsim_engine::Model;
-        let mut h = H { inst: &mut inst, n, out: vec![] };
+        let mut h = H {
+            inst: &mut inst,
+            n,
+            out: vec![],
+        };
         s.run_until(&mut h, SimTime::from_secs(1000));
         h.out
     }
@@ -596,7 +602,10 @@ mod tests {
         let out = threaded(1, 1, &[1.0, 1.0, 1.0], &[]);
         let t: Vec<f64> = out.iter().map(|x| x.1).collect();
         assert_eq!(out.iter().map(|x| x.0).collect::<Vec<_>>(), vec![0, 1, 2]);
-        assert!(t.iter().zip([1.0, 2.0, 3.0]).all(|(a, b)| (a - b).abs() < 1e-6), "{out:?}");
+        assert!(
+            t.iter().zip([1.0, 2.0, 3.0]).all(|(a, b)| (a - b).abs() < 1e-6),
+            "{out:?}"
+        );
         // Two threads on two cores: two at a time.
         let out = threaded(2, 2, &[1.0, 1.0, 1.0], &[]);
         assert!((out[2].1 - 2.0).abs() < 1e-6, "{out:?}");
@@ -616,7 +625,10 @@ mod tests {
         // and 1 s, host job of 1 s: the first phase and the host job share
         // the core until 2 s, then the second phase runs alone until 3 s.
         let out = threaded(1, 1, &[1.0, 1.0], &[1.0]);
-        assert!((out[0].1 - 2.0).abs() < 1e-6 && (out[1].1 - 2.0).abs() < 1e-6, "{out:?}");
+        assert!(
+            (out[0].1 - 2.0).abs() < 1e-6 && (out[1].1 - 2.0).abs() < 1e-6,
+            "{out:?}"
+        );
         assert_eq!(out[2].0, 1);
         assert!((out[2].1 - 3.0).abs() < 1e-6, "{out:?}");
     }
@@ -647,12 +659,19 @@ mod tests {
             }
         }
         use tenantsim_engine::Model;
-        let mut h = H { inst: &mut inst, out: vec![] };
+        let mut h = H {
+            inst: &mut inst,
+            out: vec![],
+        };
         s.run_until(&mut h, SimTime::from_nanos(250_000_000));
         h.inst.run_reply(&mut s, r(1), SimTime::from_secs_f64(0.1));
         assert_eq!(h.inst.run_queue_len(), 1);
         s.run_until(&mut h, SimTime::from_secs(10));
         assert_eq!(h.out[1].0, 1);
-        assert!((h.out[0].1 - 1.0).abs() < 1e-6 && (h.out[1].1 - 1.1).abs() < 1e-6, "{:?}", h.out);
+        assert!(
+            (h.out[0].1 - 1.0).abs() < 1e-6 && (h.out[1].1 - 1.1).abs() < 1e-6,
+            "{:?}",
+            h.out
+        );
     }
 }

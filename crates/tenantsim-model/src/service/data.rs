@@ -362,7 +362,13 @@ impl Service<'_> {
         r.phase = Phase::Query;
         r.queries += 1;
         let (tier, q, target, inst) = (r.tier as usize, r.queries, r.db_target, r.instance as usize);
-        match self.sc.host.as_ref().map(|h| h.query_cpu).filter(|c| *c > SimTime::ZERO) {
+        match self
+            .sc
+            .host
+            .as_ref()
+            .map(|h| h.query_cpu)
+            .filter(|c| *c > SimTime::ZERO)
+        {
             // The database runs on the instance's host: its CPU for the
             // query first, shared with the instance's threads.
             Some(cpu) => {

@@ -166,7 +166,9 @@ impl Service<'_> {
                 continue;
             }
             // Background tasks name no request.
-            let Some(phase) = self.requests.get(r).map(|q| q.phase) else { continue };
+            let Some(phase) = self.requests.get(r).map(|q| q.phase) else {
+                continue;
+            };
             match phase {
                 Phase::HostQuery => self.host_query_done(sched, r),
                 Phase::Reply => {

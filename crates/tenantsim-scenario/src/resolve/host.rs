@@ -20,7 +20,9 @@ pub(super) struct HostContext {
 }
 
 pub(super) fn resolve(cx: &Ctx, raw: &RawScenario, ctx: HostContext) -> Result<Option<HostSpec>, ScenarioError> {
-    let Some(h): Option<&RawHost> = raw.host.as_ref() else { return Ok(None) };
+    let Some(h): Option<&RawHost> = raw.host.as_ref() else {
+        return Ok(None);
+    };
     let threads = match h.threads {
         Some(0) => return Err(cx.err("host.threads", "must be at least 1")),
         Some(t) => t,
