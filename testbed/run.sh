@@ -84,13 +84,14 @@ measure_once() {
     sleep "$IDLE_S"
     echo "$cpu0 $(core_cpu) $stat0 $(core_stat) $IDLE_S" >"$dir/idle"
   fi
-  cpu0=$(core_cpu); stat0=$(core_stat)
+  cpu0=$(core_cpu); stat0=$(core_stat); svc0=$(svc_cpu)
   date +%s.%N >"$dir/start"
   taskset -c "$TB_LOAD_CORE" nice -n "$TB_LOAD_NICE" "$TB_BIN/refload" --addr "127.0.0.1:$SVCPORT" "${load_args[@]}" --duration "${dur}s" \
     --warmup "${WARMUP}s" --tier-map "$MAP" --mix "$MIX" --keys "$KEYS" --zipf "$ZIPF" --seed "$seed" \
     --timeout 10s --summary "$dir/client.json" --log "$dir/client.csv" 2>"$dir/client.err" || { cat "$dir/client.err" >&2; return 1; }
   date +%s.%N >"$dir/end"
   echo "$cpu0 $(core_cpu)" >"$dir/core_cpu"
+  echo "$svc0 $(svc_cpu)" >"$dir/svc_cpu"
   echo "$stat0 $(core_stat)" >"$dir/core_stat"
   tb_stop_service
 }
@@ -109,6 +110,12 @@ core_cpu() {
   pids+=($(ps -u postgres -o pid= 2>/dev/null))
   for p in "${pids[@]}"; do [ -r "/proc/$p/stat" ] && awk '{print $14+$15}' "/proc/$p/stat"; done \
     | awk -v t="$tck" '{s+=$1} END {printf "%.3f\n", s/t}'
+}
+
+# CPU seconds used so far by refsvc alone (its thread's work, HTTP and the
+# drivers), to tell it from PostgreSQL's and Redis's in core_cpu.
+svc_cpu() {
+  awk -v t="$(getconf CLK_TCK)" '{printf "%.3f\n", ($14+$15)/t}' "/proc/$TB_SVC_PID/stat"
 }
 
 # --- Calibration: once, at a low load --------------------------------------
