@@ -11,7 +11,11 @@
 //! | `POST /api/sweeps` | `{…, params: ["pool.size=10..60:10"], lhs}` → job id |
 //! | `GET /api/{runs,compare,sweeps}/{id}` | status, progress, result, CLI command |
 //! | `DELETE /api/{runs,compare,sweeps}/{id}` | cancel |
-//! | `GET /api/{runs,compare,sweeps}/{id}/events` | Server-Sent Events: progress, time-series rows, summaries |
+//! | `GET /api/{runs,compare,sweeps}/{id}/events` | Server-Sent Events: progress, time-series rows, summaries; `id:` on each, resumable with `Last-Event-ID` |
+//!
+//! Every route but the static assets needs the access token printed at
+//! start (`/?token=…` sets a cookie for the page; scripts send
+//! `Authorization: Bearer …`).
 //!
 //! Jobs run on a bounded worker pool ([`jobs`]) outside the server's
 //! threads, write the same files as the CLI command they print (under
@@ -20,8 +24,8 @@
 //! Safety: binds to 127.0.0.1 unless told otherwise (and warns then);
 //! every request passes the Host allowlist, the Origin check and the token
 //! check of [`access`] first; event streams resume from `Last-Event-ID`
-//! without duplicates ([`stream`]); request bodies are capped; the run queue is bounded (429 when full);
-//! scenario names are looked up in the folder's listing, never joined to a
+//! without duplicates ([`stream`]); request bodies are capped; the run
+//! queue is bounded (429 when full); scenario names are looked up in the folder's listing, never joined to a
 //! path ([`scenarios`]); overrides cannot name files (`include`, trace
 //! `file`, `instance.type`).
 
