@@ -14,8 +14,8 @@
 //!    (`X-Forwarded-Host`, `Forwarded`) are never read: a rebound page can set
 //!    them.
 //! 2. **Origin** (POST, PUT, PATCH, DELETE): an `Origin` header must be the
-//!    request's own `http://HOST` (same origin); any other value, `null`
-//!    included, is 403. A request without `Origin` (curl, scripts; browsers
+//!    request's own `http://HOST` (or `https://HOST`, behind a TLS proxy that
+//!    keeps the Host); any other value, `null` included, is 403. A request without `Origin` (curl, scripts; browsers
 //!    always send it on these methods) is allowed only when it carries the
 //!    token itself (header or query), not just the page's cookie.
 //! 3. **Token** (everything but the static assets `/app.js` and
@@ -147,6 +147,15 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Whether `origin` is `http://HOST` or `https://HOST`.
+fn same_origin(origin: &str, host: &str) -> bool {
+    let origin = origin.to_ascii_lowercase();
+    let rest = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"));
+    rest.is_some_and(|r| r.eq_ignore_ascii_case(host))
+}
+
 fn changes_state(m: &Method) -> bool {
     matches!(*m, Method::POST | Method::PUT | Method::PATCH | Method::DELETE)
 }
@@ -223,7 +232,8 @@ pub fn judge(access: &Access, req: &ServiceRequest) -> Verdict {
     // 2. Origin.
     if changes_state(req.method()) {
         match req.headers().get(header::ORIGIN).map(|v| v.to_str().unwrap_or("")) {
-            Some(origin) if !origin.eq_ignore_ascii_case(&format!("http://{host}")) => {
+            // `https://` too: behind a TLS-terminating proxy that keeps the Host.
+            Some(origin) if !same_origin(origin, host) => {
                 return Verdict::Refuse(
                     StatusCode::FORBIDDEN,
                     format!("cross-site request refused: Origin `{origin}` is not http://{host}"),
@@ -424,14 +434,22 @@ mod tests {
             judge_req(post().insert_header(cookie.clone()).insert_header(("origin", "null"))),
             Verdict::Refuse(StatusCode::FORBIDDEN, _)
         ));
-        assert_eq!(
-            judge_req(
-                post()
-                    .insert_header(cookie.clone())
-                    .insert_header(("origin", "http://localhost:8080"))
-            ),
-            Verdict::Pass
-        );
+        for same in ["http://localhost:8080", "https://LocalHost:8080"] {
+            assert_eq!(
+                judge_req(post().insert_header(cookie.clone()).insert_header(("origin", same))),
+                Verdict::Pass,
+                "{same}"
+            );
+        }
+        for other in [
+            "http://localhost:8081",
+            "http://localhost",
+            "ftp://localhost:8080",
+            "localhost:8080",
+        ] {
+            let v = judge_req(post().insert_header(cookie.clone()).insert_header(("origin", other)));
+            assert!(matches!(v, Verdict::Refuse(StatusCode::FORBIDDEN, _)), "{other}");
+        }
         // No Origin: the cookie alone is not enough, the token itself is.
         assert!(matches!(
             judge_req(post().insert_header(cookie)),

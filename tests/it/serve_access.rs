@@ -123,7 +123,7 @@ async fn a_cross_site_request_is_refused_and_starts_nothing() {
         "http://evil.example",
         "null",
         "http://127.0.0.1:8080.evil.example",
-        "https://127.0.0.1:8080",
+        "http://127.0.0.1:9999",
     ] {
         for auth in [cookie.clone(), bearer()] {
             let (code, _, body) = raw!(&app, post().insert_header(("origin", origin)).insert_header(auth));
