@@ -11,6 +11,7 @@ mod consistency;
 mod contract;
 mod crash_safety;
 mod datatier;
+mod deploy;
 mod determinism;
 mod docs;
 mod fit;
