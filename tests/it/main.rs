@@ -9,6 +9,7 @@ mod cli;
 mod compare;
 mod consistency;
 mod contract;
+mod conventions;
 mod crash_safety;
 mod datatier;
 mod deploy;
