@@ -32,6 +32,10 @@ set -euo pipefail
 : "${OUT:?set OUT to a folder on a shared file system}"
 : "${SHARDS:?set SHARDS to the number of shards, the same for every submission (array ids 0 to SHARDS-1)}"
 : "${SLURM_ARRAY_TASK_ID:?run this as an array job: sbatch --array=0-$((SHARDS - 1)) deploy/slurm/sweep.sh}"
+if ! [[ $SHARDS =~ ^[1-9][0-9]*$ ]]; then
+    echo "error: SHARDS=$SHARDS: expected the number of shards, e.g. 4" >&2
+    exit 2
+fi
 TENANTSIM=${TENANTSIM:-tenantsim}
 shard=$SLURM_ARRAY_TASK_ID
 if ! [[ $shard =~ ^[0-9]+$ ]] || ((shard >= SHARDS)); then

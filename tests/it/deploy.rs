@@ -348,7 +348,12 @@ fn a_slurm_array_runs_its_shards_and_a_retried_task_resumes() {
     let o = slurm_task(&root.join("none"), "", 0, 0, 3);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("set SHARDS"));
-    assert!(!root.join("bad").exists() && !root.join("none").exists());
+    let o = slurm_task(&root.join("words"), "four", 0, 0, 3);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("SHARDS=four"));
+    for d in ["bad", "none", "words"] {
+        assert!(!root.join(d).exists(), "{d}: something was written");
+    }
 }
 
 #[test]
