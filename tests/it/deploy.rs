@@ -385,7 +385,7 @@ fn the_dockerfile_pins_the_toolchain_and_runs_as_a_non_root_user() {
     let user = final_stage
         .lines()
         .filter_map(|l| l.strip_prefix("USER "))
-        .last()
+        .next_back()
         .expect("a USER in the final stage");
     let uid = user.split(':').next().unwrap().trim();
     assert!(uid != "root" && uid != "0", "USER {user}");
