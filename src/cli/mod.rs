@@ -48,7 +48,7 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Simulate a scenario and write summary.json and the time series.
+    /// Simulate a scenario and write summary.json, the time series and the per-tier table.
     Run(run::RunArgs),
     /// Run a scenario over a grid or Latin hypercube of parameter values.
     Sweep(sweep::SweepArgs),
