@@ -1,7 +1,8 @@
 //! `[[assumption]]`: an input the report does not state, with its
 //! plausible range; `tenantsim claims` judges every claim over the range
 //! and reports one whose verdict flips inside it as "depends on" the
-//! assumption, with the flip point.
+//! assumption, with the flip point. And a latency ceiling with no request
+//! completed fails rather than being undecided.
 
 use super::tmpdir;
 use assert_cmd::Command;
@@ -228,4 +229,27 @@ fn malformed_assumptions_are_refused_with_file_line_and_key() {
         .stderr(predicate::str::contains(
             "`instance.cores` = 8 lies outside its assumed range [1, 6]",
         ));
+}
+
+#[test]
+fn a_latency_ceiling_fails_when_no_request_completes() {
+    // Every request needs 5 s of CPU and the client gives up after 1 s:
+    // none completes, so none came in under 200 ms (it was "cannot be
+    // checked" while the metric was undefined).
+    let d = tmpdir("claims-none-completed");
+    let p = d.join("stuck.toml");
+    let text = CORES.replace(
+        "cpu = { dist = \"exponential\", mean = \"10ms\" }",
+        "cpu = { dist = \"deterministic\", value = \"5s\" }\ntimeout = \"1s\"",
+    );
+    std::fs::write(
+        &p,
+        format!("{text}[[claim]]\nid = \"e2e\"\nsource = \"t L1\"\nmetric = \"latency_p95_s\"\nat_most = \"200ms\"\n"),
+    )
+    .unwrap();
+    let v = claims_json(&p);
+    let c = &v[0]["claims"][0];
+    assert_eq!(c["verdict"], "refuted", "{c}");
+    assert_eq!(c["outcome"], "fails", "{c}");
+    assert!(c["note"].as_str().unwrap().contains("no request completed"), "{c}");
 }
