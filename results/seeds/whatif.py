@@ -331,15 +331,19 @@ def agent_hive(rs, sweep):
     e2e_ok = [r for r in rs if (m(r, "latency_p95_s") or 9e9) <= e2e_max and served(r)]
     first = rs[0]
     cores = point(sweep, first)["settings"]["instance"]["cores"]
-    # CPU and database time per completed request, from the first point's utilizations.
-    x = m(first, "throughput_rps") or 0
-    cpu_per_req = (m(first, "cpu_utilization") or 0) * cores * int(first["instance.initial"]) / x if x else None
-    db_per_req = (m(first, "db_utilization") or 0) * int(first["database.cores"]) / x if x else None
+    # CPU and database time per completed request, from the utilizations of
+    # the point that completes the most (where few requests fail part-way).
+    top = max(rs, key=lambda r: m(r, "throughput_rps") or 0)
+    x = m(top, "throughput_rps") or 0
+    cpu_per_req = (m(top, "cpu_utilization") or 0) * cores * int(top["instance.initial"]) / x if x else None
+    db_per_req = (m(top, "db_utilization") or 0) * int(top["database.cores"]) / x if x else None
     text = f"At the offered {rate:g} req/s, "
     if cpu_per_req is not None:
         text += (
-            f"the first point's utilizations give {ms(cpu_per_req)} of instance CPU and {ms(db_per_req)} of database "
-            f"time per completed request ({cpu_per_req * rate:.1f} cores and {db_per_req * rate:.1f} database cores of work at that rate). "
+            f"the utilizations at {top['instance.initial']} instances and {top['database.cores']} database cores "
+            f"({ci(top, 'throughput_rps', num0)} req/s complete) give {ms(cpu_per_req)} of instance CPU and "
+            f"{ms(db_per_req)} of database time per completed request: {cpu_per_req * rate:.1f} cores and "
+            f"{db_per_req * rate:.1f} database cores of work at {rate:g} req/s. "
         )
     text += (
         f"With {first['instance.initial']} instances of {cores} cores and a {first['database.cores']}-core database "
