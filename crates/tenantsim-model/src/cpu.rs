@@ -330,8 +330,23 @@ mod tests {
 
     #[test]
     fn ceil_nanos_is_ceil_then_cast() {
-        let mut xs = vec![0.0, 0.25, 0.5, 1.0, 1.5, 2.0 - 1e-12, 1e9 + 0.5, 9_007_199_254_740_991.0];
-        xs.extend([2f64.powi(53), 2f64.powi(53) + 2.0, 2f64.powi(63) * 1.5, 2f64.powi(64), 1e300]);
+        let mut xs = vec![
+            0.0,
+            0.25,
+            0.5,
+            1.0,
+            1.5,
+            2.0 - 1e-12,
+            1e9 + 0.5,
+            9_007_199_254_740_991.0,
+        ];
+        xs.extend([
+            2f64.powi(53),
+            2f64.powi(53) + 2.0,
+            2f64.powi(63) * 1.5,
+            2f64.powi(64),
+            1e300,
+        ]);
         xs.extend([f64::INFINITY, f64::NAN, f64::MIN_POSITIVE, 5e-324]);
         // Quotients as reschedule makes them: work over a rate cores / n.
         for n in 1..200u32 {
