@@ -103,6 +103,8 @@ impl LatencyHistogram {
         // A bucket above 0 fills the upper half of its 2,048 sub-buckets:
         // the counts end at a multiple of 1,024, at least bucket 0's 2,048.
         let len = ((index / half + 1) * half).max(2 * half);
+        // Exactly that (as HDR's resize): `resize` alone may double.
+        self.counts.reserve_exact(len - self.counts.len());
         self.counts.resize(len, 0);
         self.counts[index] += 1;
     }
@@ -110,6 +112,7 @@ impl LatencyHistogram {
     /// Add `other`'s records to this one.
     pub fn merge(&mut self, other: &LatencyHistogram) {
         if self.counts.len() < other.counts.len() {
+            self.counts.reserve_exact(other.counts.len() - self.counts.len());
             self.counts.resize(other.counts.len(), 0);
         }
         for (a, b) in self.counts.iter_mut().zip(&other.counts) {
@@ -240,6 +243,22 @@ mod tests {
             small.reset();
             assert_eq!(small.quantile_s(0.5), None);
         }
+    }
+
+    #[test]
+    fn counts_grow_one_hdr_bucket_at_a_time_and_no_further() {
+        // Peak memory: the counts cover what HDR's auto-resize covered
+        // (2,048 for bucket 0, then 1,024 per bucket), without `Vec`'s
+        // doubling on top.
+        let mut h = LatencyHistogram::new();
+        assert_eq!(h.counts.capacity(), 0);
+        h.record(SimTime::from_nanos(1_000));
+        assert_eq!((h.counts.len(), h.counts.capacity()), (2048, 2048));
+        h.record(SimTime::from_nanos(2_000_000)); // bucket 1
+        assert_eq!((h.counts.len(), h.counts.capacity()), (3072, 3072));
+        let mut other = LatencyHistogram::new();
+        other.merge(&h);
+        assert_eq!((other.counts.len(), other.counts.capacity()), (3072, 3072));
     }
 
     #[test]
