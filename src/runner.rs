@@ -575,7 +575,12 @@ mod tests {
 
     fn quickstart() -> Scenario {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/examples/quickstart.toml");
-        let sets = ["simulation.duration=3m", "simulation.warmup=30s", "simulation.replications=3"].map(String::from);
+        let sets = [
+            "simulation.duration=3m",
+            "simulation.warmup=30s",
+            "simulation.replications=3",
+        ]
+        .map(String::from);
         crate::scenario::load(&path, &sets).expect("the bundled quickstart loads")
     }
 
@@ -588,7 +593,11 @@ mod tests {
         assert_eq!(run_cancellable(&sc, &watch).err(), Some(Cancelled));
         // Each replication stops at the first stretch after the stop: at
         // most one more call per replication than the 10 that said go.
-        assert!(calls.load(Ordering::Relaxed) <= 10 + 3, "{}", calls.load(Ordering::Relaxed));
+        assert!(
+            calls.load(Ordering::Relaxed) <= 10 + 3,
+            "{}",
+            calls.load(Ordering::Relaxed)
+        );
         let p = Precision {
             relative_half_width: 0.01,
             metrics: vec!["latency_mean_s"],

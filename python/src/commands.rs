@@ -12,8 +12,8 @@ use rayon::prelude::*;
 use std::path::PathBuf;
 use tenantsim::runner::{self, Cancelled};
 use tenantsim::scenario::{Overrides, ScenarioError};
-use tenantsim::sweep::{self, ParamSpec, PointRecord, Sweep};
-use tenantsim::{metrics::names, plan, report, summary};
+use tenantsim::sweep::{self as sweeps, ParamSpec, PointRecord, Sweep};
+use tenantsim::{metrics::names, plan as planning, report, summary};
 
 fn scenario_error(e: ScenarioError) -> PyErr {
     input_error(e.to_string())
@@ -44,8 +44,8 @@ pub fn run<'py>(
     let input = Input::new(path, text)?;
     let ov = Overrides::new(&sets, seed, replications).max_events(max_events);
     let sc = input.load(&ov).map_err(scenario_error)?;
-    let precision = sweep::precision_of(precision, &precision_metrics, max_replications, &sc)
-        .map_err(|e| input_error(e.0))?;
+    let precision =
+        sweeps::precision_of(precision, &precision_metrics, max_replications, &sc).map_err(|e| input_error(e.0))?;
     let (json, frame) = drive(py, threads, progress.as_ref(), PER_MILLE as u64, |w: &Watch| {
         let go = |f: f64| w.advance(f * PER_MILLE);
         let (out, met) = match &precision {
@@ -60,8 +60,8 @@ pub fn run<'py>(
         }
         let mut s = summary::build_summary(&sc, &out);
         if let (Some(p), Some(outcome)) = (&precision, met) {
-            s.precision = Some(sweep::precision_note(p, &outcome));
-            s.warnings.extend(sweep::precision_warnings(p, &outcome));
+            s.precision = Some(sweeps::precision_note(p, &outcome));
+            s.warnings.extend(sweeps::precision_warnings(p, &outcome));
         }
         let bytes = report::parquet_bytes(&mut report::timeseries_frame(&out)?)?;
         Ok((s.to_json(), bytes))
@@ -105,8 +105,8 @@ pub fn sweep<'py>(
         .collect::<Result<_, _>>()
         .map_err(input_error)?;
     let base = input.load(&ov).map_err(scenario_error)?;
-    let precision = sweep::precision_of(precision, &precision_metrics, max_replications, &base)
-        .map_err(|e| input_error(e.0))?;
+    let precision =
+        sweeps::precision_of(precision, &precision_metrics, max_replications, &base).map_err(|e| input_error(e.0))?;
     let sources = input.sources().map_err(scenario_error)?;
     let sw = Sweep::prepare_sources(sources, input.path(), ov.sets.clone(), params, lhs, None, precision)
         .map_err(library_error)?;
@@ -128,7 +128,7 @@ pub fn sweep<'py>(
                 })
             })
             .collect::<anyhow::Result<_>>()?;
-        let bytes = report::parquet_bytes(&mut sweep::results_frame(&sw.manifest, &records)?)?;
+        let bytes = report::parquet_bytes(&mut sweeps::results_frame(&sw.manifest, &records)?)?;
         let points = records
             .iter()
             .map(serde_json::to_string)
@@ -202,7 +202,11 @@ pub fn compare<'py>(
     let seed = sa.simulation.seed;
     // Common random numbers: B runs on A's seed unless asked otherwise
     // (the CLI's `--independent` seed).
-    sb.simulation.seed = if independent { seed ^ 0x5bd1_e995_9e37_79b9 } else { seed };
+    sb.simulation.seed = if independent {
+        seed ^ 0x5bd1_e995_9e37_79b9
+    } else {
+        seed
+    };
     let a_label = match &b {
         None => sa.name.clone(),
         Some(_) => format!("{} ({})", sa.name, a.path().display()),
@@ -214,7 +218,14 @@ pub fn compare<'py>(
         if let Some(e) = oa.stall_error().or_else(|| ob.stall_error()) {
             return Err(e.into());
         }
-        Ok(report::compare::compare(&a_label, &b_label, seed, !independent, &oa, &ob))
+        Ok(report::compare::compare(
+            &a_label,
+            &b_label,
+            seed,
+            !independent,
+            &oa,
+            &ob,
+        ))
     })?;
     Ok((c.to_json(), c.to_csv()))
 }
@@ -284,14 +295,14 @@ pub fn plan(
     let cap: Vec<usize> = params
         .iter()
         .enumerate()
-        .filter(|(_, p)| plan::is_capacity_key(&p.key) || capacity.contains(&p.key))
+        .filter(|(_, p)| planning::is_capacity_key(&p.key) || capacity.contains(&p.key))
         .map(|(i, _)| i)
         .collect();
     let sources = input.sources().map_err(scenario_error)?;
     let sw = Sweep::prepare_sources(sources, input.path(), ov.sets, params.clone(), None, None, None)
         .map_err(|e| input_error(format!("{e:#}").replace("--param", "vary")))?;
-    let cfg = plan::PlanConfig {
-        objective: plan::Objective { metric },
+    let cfg = planning::PlanConfig {
+        objective: planning::Objective { metric },
         screening_replications: replications,
         max_replications,
         capacity: cap,
@@ -299,8 +310,8 @@ pub fn plan(
     };
     let total = sw.points.len() as u64 * u64::from(max_replications);
     let doc = drive(py, jobs, progress.as_ref(), total, |w: &Watch| {
-        let r = plan::plan_cancellable(&sw, &cfg, &|f| w.advance(f))?;
-        Ok(plan::to_json(&params, metric, &r))
+        let r = planning::plan_cancellable(&sw, &cfg, &|f| w.advance(f))?;
+        Ok(planning::to_json(&params, metric, &r))
     })?;
     Ok(doc.to_string())
 }
@@ -330,6 +341,11 @@ pub fn validate(
     serde_json::to_string(&rows).map_err(|e| library_error(e.into()))
 }
 
+/// A message about the file `p`, as an error naming it.
+fn at(p: &std::path::Path) -> impl Fn(String) -> PyErr + '_ {
+    move |m| input_error(format!("{}: {m}", p.display()))
+}
+
 /// `tenantsim fit` of an access log and/or a Prometheus export file: the
 /// scenario TOML text (what `--out` would hold).
 #[pyfunction]
@@ -343,15 +359,13 @@ pub fn fit(
     cores: u32,
 ) -> PyResult<String> {
     use tenantsim::fit::{self as f, log as flog};
-    let read = |p: &PathBuf| {
-        std::fs::read_to_string(p).map_err(|e| input_error(format!("cannot read {}: {e}", p.display())))
-    };
+    let read =
+        |p: &PathBuf| std::fs::read_to_string(p).map_err(|e| input_error(format!("cannot read {}: {e}", p.display())));
     if log.is_none() && prometheus.is_none() {
         return Err(input_error(
             "nothing to fit: give an access log, a Prometheus export, or both".into(),
         ));
     }
-    let at = |p: &PathBuf| move |m: String| input_error(format!("{}: {m}", p.display()));
     let tiers = match &tier_map {
         None => None,
         Some(p) => Some(f::read_tier_map(&read(p)?).map_err(at(p))?),

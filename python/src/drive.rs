@@ -48,7 +48,7 @@ impl Watch {
 /// by default), the GIL released. `progress`, if given, is called as
 /// `progress(done, total)` on this thread whenever the whole units done
 /// change, and once with `(total, total)` at the end.
-pub fn drive<T: Send>(
+pub fn drive<T: Send + Sync>(
     py: Python<'_>,
     threads: Option<usize>,
     progress: Option<&Bound<'_, PyAny>>,
@@ -84,9 +84,7 @@ pub fn drive<T: Send>(
             if finished {
                 break;
             }
-            let checked = py
-                .check_signals()
-                .and_then(|()| report(watch.done().min(total)));
+            let checked = py.check_signals().and_then(|()| report(watch.done().min(total)));
             if let Err(e) = checked {
                 watch.stop.store(true, Ordering::Relaxed);
                 // The worker stops at its next stretch; its result (a

@@ -243,7 +243,9 @@ impl Sweep {
     pub fn run_point(&self, p: &Point) -> Result<(Summary, Option<bool>), ScenarioError> {
         let go = |_: f64| true;
         // The watcher never asks to stop, so the point always finishes.
-        Ok(self.run_point_cancellable(p, &go)?.expect("an unstopped point finishes"))
+        Ok(self
+            .run_point_cancellable(p, &go)?
+            .expect("an unstopped point finishes"))
     }
 
     /// [`Sweep::run_point`] that stops (None) when `progress`, told the

@@ -92,7 +92,11 @@ fn feature_sets(args: &[&str]) -> std::collections::BTreeMap<String, BTreeSet<St
         .args(args)
         .output()
         .expect("cargo tree runs");
-    assert!(out.status.success(), "cargo tree {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "cargo tree {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut sets: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let words: Vec<&str> = line.split_whitespace().collect();
@@ -134,5 +138,8 @@ fn the_python_extension_shares_every_dependency_with_the_test_build() {
         differ.is_empty(),
         "features differ, so the extension would recompile them: {differ:#?}"
     );
-    assert!(python.keys().any(|p| p.starts_with("polars ")), "the extension builds on polars");
+    assert!(
+        python.keys().any(|p| p.starts_with("polars ")),
+        "the extension builds on polars"
+    );
 }
