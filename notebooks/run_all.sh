@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
-# Execute every notebook in notebooks/ headless (nbclient) against the
-# committed result sets in results/baselines/; exit 1 on any cell error.
+# Install the Python package (python/) into notebooks/.venv, run its pytest
+# suite, then execute every notebook in notebooks/ headless (nbclient): they
+# run their simulations through the package. Exit 1 on a failing test or
+# any cell error.
 #
 #   notebooks/run_all.sh
 #
 # Creates notebooks/.venv (gitignored) with the pinned requirements on first
-# use, and reinstalls when requirements.txt changes. Executed copies, with
-# their outputs and plots, go to notebooks/.executed/ (gitignored) to look at.
+# use, and reinstalls when requirements.txt changes. The package is rebuilt
+# and reinstalled on every run (`pip install ./python`; cargo makes that a
+# no-op when nothing changed). It is built with cargo's dev profile in the
+# workspace target/ — the profile and dependency features `cargo test`
+# builds — so after `cargo test` (as in .ci/run) only the extension crate
+# itself compiles, not polars a second time; TENANTSIM_PY_PROFILE=release
+# builds it optimised instead. Executed copies, with their outputs and plots,
+# go to notebooks/.executed/ (gitignored) to look at.
 #
 # Needs python3 >= 3.11 with venv and the Python package index. When the
 # index cannot be reached and no venv is installed yet, it prints SKIPPED and
@@ -50,6 +58,19 @@ EOF
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-compile -r "$req"
     echo "$want" >"$stamp"
 fi
+
+# maturin's PEP 517 backend takes cargo arguments from MATURIN_PEP517_ARGS;
+# pip builds the local folder in place, so cargo uses the workspace target/.
+profile="${TENANTSIM_PY_PROFILE:-dev}"
+echo "notebooks: building and installing the tenantsim package (python/, cargo profile $profile)"
+start=$(date +%s)
+MATURIN_PEP517_ARGS="--profile $profile" "$venv/bin/python" -m pip install --quiet \
+    --disable-pip-version-check --no-compile --force-reinstall --no-deps "$here/../python"
+echo "notebooks: package built and installed in $(( $(date +%s) - start )) s"
+
+# The package's tests (python/tests), in the same venv. pytest exits 5 when
+# it collects no test: that is a failure here too.
+(cd "$here/.." && "$venv/bin/python" -m pytest -q python/tests)
 
 mkdir -p "$here/.executed"
 "$venv/bin/python" - "$here" <<'EOF'

@@ -266,19 +266,51 @@ pub fn run_replication_watched(
 
 /// Run every replication of `sc` on the current rayon pool.
 pub fn run(sc: &Scenario, progress: &(dyn Fn(f64) + Sync)) -> RunOutput {
+    let go = |f: f64| {
+        progress(f);
+        true
+    };
+    // The watcher never asks to stop, so the run always finishes.
+    run_cancellable(sc, &go).expect("an unstopped run finishes")
+}
+
+/// A run whose watcher asked it to stop (Ctrl-C in the Python package):
+/// no result, since the replications were cut short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the run was cancelled")]
+pub struct Cancelled;
+
+/// [`run`] that can be stopped: `progress` gets the same increments and
+/// returns false to stop. Every replication then stops at its next stretch
+/// (a hundredth of its simulated time), so a watcher that keeps returning
+/// false ends the run within one stretch. Watching does not change the
+/// result.
+pub fn run_cancellable(sc: &Scenario, progress: &(dyn Fn(f64) -> bool + Sync)) -> Result<RunOutput, Cancelled> {
     let start = Instant::now();
     let n = sc.simulation.replications;
     let per = |f: f64| progress(f / n as f64);
-    let replications = run_range(sc, 0..n, &per);
-    RunOutput {
+    let replications = run_range_cancellable(sc, 0..n, &per)?;
+    Ok(RunOutput {
         replications,
         wall_s: start.elapsed().as_secs_f64(),
-    }
+    })
 }
 
 /// Replications `reps` of `sc`, in parallel, returned in order.
 pub fn run_range(sc: &Scenario, reps: std::ops::Range<u32>, progress: &(dyn Fn(f64) + Sync)) -> Vec<ReplicationResult> {
     reps.into_par_iter().map(|r| run_replication(sc, r, progress)).collect()
+}
+
+/// [`run_range`] that stops when `progress` returns false (see
+/// [`run_cancellable`]).
+pub fn run_range_cancellable(
+    sc: &Scenario,
+    reps: std::ops::Range<u32>,
+    progress: &(dyn Fn(f64) -> bool + Sync),
+) -> Result<Vec<ReplicationResult>, Cancelled> {
+    reps.into_par_iter()
+        .map(|r| run_replication_watched(sc, r, &|c: Chunk| progress(c.fraction)).ok_or(Cancelled))
+        .collect()
 }
 
 /// What `--precision` asks for: the relative half-width of the 95 % CI of
@@ -323,6 +355,21 @@ pub fn run_to_precision(
     p: &Precision,
     progress: &(dyn Fn(f64) + Sync),
 ) -> (RunOutput, PrecisionOutcome) {
+    let go = |f: f64| {
+        progress(f);
+        true
+    };
+    // The watcher never asks to stop, so the run always finishes.
+    run_to_precision_cancellable(sc, p, &go).expect("an unstopped run finishes")
+}
+
+/// [`run_to_precision`] that stops when `progress` returns false (see
+/// [`run_cancellable`]).
+pub fn run_to_precision_cancellable(
+    sc: &Scenario,
+    p: &Precision,
+    progress: &(dyn Fn(f64) -> bool + Sync),
+) -> Result<(RunOutput, PrecisionOutcome), Cancelled> {
     let start = Instant::now();
     let mut n = sc.simulation.replications.max(3).min(p.max_replications.max(2));
     let mut reps: Vec<ReplicationResult> = Vec::new();
@@ -336,7 +383,7 @@ pub fn run_to_precision(
         // The bar's whole length is the cap: the target may be met sooner.
         let cap = p.max_replications.max(n) as f64;
         let per = |f: f64| progress(f / cap);
-        reps.extend(run_range(sc, have..n, &per));
+        reps.extend(run_range_cancellable(sc, have..n, &per)?);
         let mut needed = n as usize;
         let mut outcome = PrecisionOutcome {
             met: true,
@@ -370,12 +417,13 @@ pub fn run_to_precision(
         }
         if outcome.met || n >= p.max_replications {
             let cap = p.max_replications.max(n);
-            progress((cap - n) as f64 / cap as f64);
+            // The run is complete: a stop asked for now changes nothing.
+            let _ = progress((cap - n) as f64 / cap as f64);
             let out = RunOutput {
                 replications: reps,
                 wall_s: start.elapsed().as_secs_f64(),
             };
-            return (out, outcome);
+            return Ok((out, outcome));
         }
         // Grow by at least one and at most doubling per round: the first
         // estimate of the spread is itself noisy.
@@ -518,4 +566,52 @@ fn values(rec: &Recorder, c: &TierCounters, window: f64, sc: &Scenario, all: boo
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn quickstart() -> Scenario {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/examples/quickstart.toml");
+        let sets = [
+            "simulation.duration=3m",
+            "simulation.warmup=30s",
+            "simulation.replications=3",
+        ]
+        .map(String::from);
+        crate::scenario::load(&path, &sets).expect("the bundled quickstart loads")
+    }
+
+    #[test]
+    fn a_watcher_that_says_stop_ends_every_replication_at_its_next_stretch() {
+        let sc = quickstart();
+        let calls = AtomicUsize::new(0);
+        // Stop after 10 stretches: 3 replications × 100 stretches would run otherwise.
+        let watch = |_: f64| calls.fetch_add(1, Ordering::Relaxed) < 10;
+        assert_eq!(run_cancellable(&sc, &watch).err(), Some(Cancelled));
+        // Each replication stops at the first stretch after the stop: at
+        // most one more call per replication than the 10 that said go.
+        assert!(
+            calls.load(Ordering::Relaxed) <= 10 + 3,
+            "{}",
+            calls.load(Ordering::Relaxed)
+        );
+        let p = Precision {
+            relative_half_width: 0.01,
+            metrics: vec!["latency_mean_s"],
+            max_replications: 10,
+        };
+        assert_eq!(run_to_precision_cancellable(&sc, &p, &|_| false).err(), Some(Cancelled));
+    }
+
+    #[test]
+    fn watching_without_stopping_gives_the_plain_run() {
+        let sc = quickstart();
+        let plain = run(&sc, &|_| {});
+        let watched = run_cancellable(&sc, &|_| true).expect("never stopped");
+        let overall = |o: &RunOutput| o.replications.iter().map(|r| r.overall.clone()).collect::<Vec<_>>();
+        assert_eq!(overall(&plain), overall(&watched));
+    }
 }

@@ -3,10 +3,9 @@
 
 use super::{progress_bar, BadInput, ScenarioArgs, EXIT_FAILED, EXIT_OK};
 use crate::metrics::names;
-use crate::plan::{self, Candidate, Objective, PlanConfig, PlanResult};
+use crate::plan::{self, Candidate, Objective, PlanConfig};
 use crate::report::table::fmt_value;
 use crate::sweep::{ParamSpec, Sweep};
-use serde_json::{json, Map, Value};
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -57,41 +56,6 @@ pub struct PlanArgs {
     /// No progress and no text.
     #[arg(long)]
     pub quiet: bool,
-}
-
-fn values_map(params: &[ParamSpec], c: &Candidate) -> Map<String, Value> {
-    params
-        .iter()
-        .zip(&c.values)
-        .map(|(p, v)| {
-            let val = v
-                .parse::<i64>()
-                .map(Value::from)
-                .or_else(|_| v.parse::<f64>().map(Value::from))
-                .unwrap_or_else(|_| Value::String(v.clone()));
-            (p.key.clone(), val)
-        })
-        .collect()
-}
-
-fn to_json(params: &[ParamSpec], objective: &str, r: &PlanResult) -> Value {
-    let c = r.chosen.as_ref();
-    json!({
-        "chosen": c.map(|c| Value::Object(values_map(params, c))),
-        "metrics": c.map(|c| serde_json::to_value(&c.summary.metrics).unwrap_or(Value::Null)),
-        "slo": c.map(|c| serde_json::to_value(&c.summary.slo).unwrap_or(Value::Null)),
-        "runner_up": r.runner_up.as_ref().map(|u| Value::Object(values_map(params, u))),
-        "runner_up_metrics": r
-            .runner_up
-            .as_ref()
-            .map(|u| serde_json::to_value(&u.summary.metrics).unwrap_or(Value::Null)),
-        "objective": objective,
-        "replications": c.map(|c| c.replications),
-        "simulations": r.simulations,
-        "grid_points": r.grid_points,
-        "grid_simulations": r.grid_points as u64 * r.confirmed_replications as u64,
-        "points_evaluated": r.points_evaluated,
-    })
 }
 
 fn describe(params: &[ParamSpec], c: &Candidate, objective: &str) -> String {
@@ -204,7 +168,7 @@ pub fn run(a: PlanArgs) -> anyhow::Result<i32> {
     if let Some(pb) = &spinner {
         pb.finish_and_clear();
     }
-    let doc = to_json(&params, metric, &result);
+    let doc = plan::to_json(&params, metric, &result);
     let text = serde_json::to_string_pretty(&doc)? + "\n";
     let plan_path = dir.join("plan.json");
     crate::files::write_atomic(&plan_path, text.as_bytes())

@@ -3,8 +3,6 @@
 //! shards.
 
 use super::{progress_bar, BadInput, ScenarioArgs, EXIT_OK};
-use crate::metrics::names;
-use crate::runner::Precision;
 use crate::scenario::Overrides;
 use crate::sweep::{self, ParamSpec, PointRecord, Shard, Sweep};
 use std::path::PathBuf;
@@ -112,45 +110,7 @@ fn shard_of(a: &SweepArgs) -> Result<Option<Shard>, BadInput> {
     Shard::new(i, n).map(Some).map_err(|e| BadInput(format!("{name}: {e}")))
 }
 
-/// The precision request, with the metrics checked against the catalogue.
-pub fn precision_of(
-    fraction: Option<f64>,
-    metrics: &[String],
-    max: u32,
-    sc: &crate::scenario::Scenario,
-) -> Result<Option<Precision>, BadInput> {
-    let Some(f) = fraction else { return Ok(None) };
-    if !(f > 0.0 && f < 1.0) {
-        return Err(BadInput(format!(
-            "--precision {f}: expected a fraction between 0 and 1, e.g. 0.05"
-        )));
-    }
-    let mut ms: Vec<&'static str> = Vec::new();
-    for m in metrics {
-        let def = names::metric(m).ok_or_else(|| {
-            let hint = crate::scenario::did_you_mean(m, names::METRICS.iter().map(|x| x.name))
-                .map(|s| format!("; did you mean `{s}`?"))
-                .unwrap_or_default();
-            BadInput(format!("--precision-metric {m}: unknown metric{hint}"))
-        })?;
-        ms.push(def.name);
-    }
-    if ms.is_empty() {
-        for c in &sc.slo {
-            if !ms.contains(&c.metric) {
-                ms.push(c.metric);
-            }
-        }
-    }
-    if ms.is_empty() {
-        ms.push("latency_mean_s");
-    }
-    Ok(Some(Precision {
-        relative_half_width: f,
-        metrics: ms,
-        max_replications: max.max(3),
-    }))
-}
+pub use crate::sweep::precision_of;
 
 pub fn run(a: SweepArgs) -> anyhow::Result<i32> {
     let ov = Overrides::new(&a.scenario.set, a.scenario.seed, a.replications).max_events(a.max_events);

@@ -26,10 +26,11 @@
 //! plan is deterministic. `exhaustive` skips 1–2 and runs every grid point
 //! at `max_replications` (the brute-force reference the tests compare with).
 
-use crate::runner::{run_range, ReplicationResult, RunOutput};
+use crate::runner::{run_range_cancellable, Cancelled, ReplicationResult, RunOutput};
 use crate::scenario::Scenario;
 use crate::summary::{build_summary, Summary};
-use crate::sweep::Sweep;
+use crate::sweep::{ParamSpec, Sweep};
+use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
 /// Keys (suffixes) that add capacity: raising them never hurts an SLO.
@@ -158,6 +159,8 @@ pub struct PlanResult {
 struct Search<'a> {
     sweep: &'a Sweep,
     cfg: &'a PlanConfig,
+    /// Told each simulated stretch (fractions of a replication); false stops the search.
+    watch: &'a (dyn Fn(f64) -> bool + Sync),
     evals: HashMap<usize, Eval>,
     scenarios: HashMap<usize, Scenario>,
     simulations: u64,
@@ -184,17 +187,17 @@ impl<'a> Search<'a> {
                 jobs.push((p, sc, have));
             }
         }
-        let quiet = |_: f64| {};
+        let watch = self.watch;
         let fresh: Vec<(usize, Vec<ReplicationResult>)> = jobs
             .par_iter()
             .map(|(p, sc, have)| {
-                let mut rs = run_range(sc, *have..reps, &quiet);
+                let mut rs = run_range_cancellable(sc, *have..reps, watch)?;
                 for r in &mut rs {
                     r.timeseries = Vec::new();
                 }
-                (*p, rs)
+                Ok((*p, rs))
             })
-            .collect();
+            .collect::<Result<_, Cancelled>>()?;
         for (p, rs) in fresh {
             self.simulations += rs.len() as u64;
             let mut reps = self.evals.remove(&p).map(|e| e.reps).unwrap_or_default();
@@ -245,11 +248,23 @@ fn neighbour(lens: &[usize], p: usize, dim: usize, value_index: usize) -> usize 
 
 /// Run the plan search over the grid of `sweep`.
 pub fn plan(sweep: &Sweep, cfg: &PlanConfig) -> anyhow::Result<PlanResult> {
+    plan_cancellable(sweep, cfg, &|_| true)
+}
+
+/// [`plan`] that stops with a [`Cancelled`] error when `watch`, told the
+/// fraction of a replication each simulated stretch covers (they sum to
+/// the replications simulated), returns false.
+pub fn plan_cancellable(
+    sweep: &Sweep,
+    cfg: &PlanConfig,
+    watch: &(dyn Fn(f64) -> bool + Sync),
+) -> anyhow::Result<PlanResult> {
     let lens: Vec<usize> = sweep.params.iter().map(|p| p.value_count().unwrap_or(1)).collect();
     let n = sweep.points.len();
     let mut s = Search {
         sweep,
         cfg,
+        watch,
         evals: HashMap::new(),
         scenarios: HashMap::new(),
         simulations: 0,
@@ -392,6 +407,44 @@ fn best_of(s: &Search, candidates: &[usize]) -> Option<usize> {
         .filter(|c| c.verdict == Verdict::Sure)
         .min_by(|a, b| a.objective.total_cmp(&b.objective).then(a.point.cmp(&b.point)))
         .map(|c| c.point)
+}
+
+/// The chosen values by parameter key, as JSON numbers where they parse.
+fn values_map(params: &[ParamSpec], c: &Candidate) -> Map<String, Value> {
+    params
+        .iter()
+        .zip(&c.values)
+        .map(|(p, v)| {
+            let val = v
+                .parse::<i64>()
+                .map(Value::from)
+                .or_else(|_| v.parse::<f64>().map(Value::from))
+                .unwrap_or_else(|_| Value::String(v.clone()));
+            (p.key.clone(), val)
+        })
+        .collect()
+}
+
+/// What `plan.json` holds: the chosen setting (parameter → value), its
+/// metrics and SLO verdicts, the runner-up, and what the search cost.
+pub fn to_json(params: &[ParamSpec], objective: &str, r: &PlanResult) -> Value {
+    let c = r.chosen.as_ref();
+    json!({
+        "chosen": c.map(|c| Value::Object(values_map(params, c))),
+        "metrics": c.map(|c| serde_json::to_value(&c.summary.metrics).unwrap_or(Value::Null)),
+        "slo": c.map(|c| serde_json::to_value(&c.summary.slo).unwrap_or(Value::Null)),
+        "runner_up": r.runner_up.as_ref().map(|u| Value::Object(values_map(params, u))),
+        "runner_up_metrics": r
+            .runner_up
+            .as_ref()
+            .map(|u| serde_json::to_value(&u.summary.metrics).unwrap_or(Value::Null)),
+        "objective": objective,
+        "replications": c.map(|c| c.replications),
+        "simulations": r.simulations,
+        "grid_points": r.grid_points,
+        "grid_simulations": r.grid_points as u64 * r.confirmed_replications as u64,
+        "points_evaluated": r.points_evaluated,
+    })
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ pub mod table;
 mod timeseries;
 
 pub use table::print_summary;
-pub use timeseries::{timeseries_frame, write_latency_cdf, write_timeseries};
+pub use timeseries::{parquet_bytes, timeseries_frame, write_latency_cdf, write_timeseries};
 
 use std::path::Path;
 

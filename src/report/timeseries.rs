@@ -85,3 +85,12 @@ pub fn write_latency_cdf(out: &RunOutput, tiers: &[String], dir: &Path) -> anyho
     crate::files::write_atomic(&dir.join("latency_cdf.csv"), text.as_bytes())?;
     Ok(())
 }
+
+/// A frame as the bytes of a Parquet file, for callers that hand frames
+/// across a language boundary (the Python package reads them with the
+/// polars wheel): lossless column types, no second Arrow stack.
+pub fn parquet_bytes(df: &mut DataFrame) -> PolarsResult<Vec<u8>> {
+    let mut buf = Vec::new();
+    ParquetWriter::new(&mut buf).finish(df)?;
+    Ok(buf)
+}

@@ -147,6 +147,22 @@ impl Sweep {
         shard: Option<Shard>,
         precision: Option<Precision>,
     ) -> anyhow::Result<Sweep> {
+        let sources = crate::scenario::source::load(scenario)?;
+        Sweep::prepare_sources(sources, scenario, sets, params, lhs_n, shard, precision)
+    }
+
+    /// [`Sweep::prepare`] of a scenario already read (a TOML string handed
+    /// to the Python package); `scenario` names it in the manifest and is
+    /// where `instance.type=NAME` looks for `models/instances/`.
+    pub fn prepare_sources(
+        sources: Sources,
+        scenario: &Path,
+        sets: Vec<String>,
+        params: Vec<ParamSpec>,
+        lhs_n: Option<usize>,
+        shard: Option<Shard>,
+        precision: Option<Precision>,
+    ) -> anyhow::Result<Sweep> {
         // One axis per key: a key swept twice would run every point and
         // then fail on a duplicate column, after writing the folder.
         for (i, p) in params.iter().enumerate() {
@@ -157,7 +173,6 @@ impl Sweep {
                 )));
             }
         }
-        let sources = crate::scenario::source::load(scenario)?;
         let base = crate::scenario::from_sources(sources.clone(), &sets)?;
         let points = match lhs_n {
             Some(n) => lhs(&params, n, base.simulation.seed),
@@ -226,17 +241,34 @@ impl Sweep {
 
     /// Simulate one point: its summary, and whether `--precision` was met.
     pub fn run_point(&self, p: &Point) -> Result<(Summary, Option<bool>), ScenarioError> {
+        let go = |_: f64| true;
+        // The watcher never asks to stop, so the point always finishes.
+        Ok(self
+            .run_point_cancellable(p, &go)?
+            .expect("an unstopped point finishes"))
+    }
+
+    /// [`Sweep::run_point`] that stops (None) when `progress`, told the
+    /// fraction of the point just simulated, returns false (see
+    /// [`runner::run_cancellable`]).
+    pub fn run_point_cancellable(
+        &self,
+        p: &Point,
+        progress: &(dyn Fn(f64) -> bool + Sync),
+    ) -> Result<Option<(Summary, Option<bool>)>, ScenarioError> {
         let sc = self.scenario(p)?;
-        let quiet = |_: f64| {};
         Ok(match &self.precision {
-            None => (summary::build_summary(&sc, &runner::run(&sc, &quiet)), None),
-            Some(prec) => {
-                let (out, outcome) = runner::run_to_precision(&sc, prec, &quiet);
-                let mut s = summary::build_summary(&sc, &out);
-                s.precision = Some(precision_note(prec, &outcome));
-                s.warnings.extend(precision_warnings(prec, &outcome));
-                (s, Some(outcome.met))
-            }
+            None => runner::run_cancellable(&sc, progress)
+                .ok()
+                .map(|out| (summary::build_summary(&sc, &out), None)),
+            Some(prec) => runner::run_to_precision_cancellable(&sc, prec, progress)
+                .ok()
+                .map(|(out, outcome)| {
+                    let mut s = summary::build_summary(&sc, &out);
+                    s.precision = Some(precision_note(prec, &outcome));
+                    s.warnings.extend(precision_warnings(prec, &outcome));
+                    (s, Some(outcome.met))
+                }),
         })
     }
 }
@@ -284,6 +316,46 @@ pub fn instance_type(scenario_path: &str, name: &str) -> Result<Vec<String>, Sce
         .and_then(|v| v.as_table())
         .ok_or_else(|| ScenarioError::new(format!("{}: expected an [instance] table", file.display())))?;
     Ok(inst.iter().map(|(k, v)| format!("instance.{k}={v}")).collect())
+}
+
+/// The precision request, with the metrics checked against the catalogue.
+pub fn precision_of(
+    fraction: Option<f64>,
+    metrics: &[String],
+    max: u32,
+    sc: &crate::scenario::Scenario,
+) -> Result<Option<Precision>, crate::InputError> {
+    let Some(f) = fraction else { return Ok(None) };
+    if !(f > 0.0 && f < 1.0) {
+        return Err(crate::InputError(format!(
+            "--precision {f}: expected a fraction between 0 and 1, e.g. 0.05"
+        )));
+    }
+    let mut ms: Vec<&'static str> = Vec::new();
+    for m in metrics {
+        let def = crate::metrics::names::metric(m).ok_or_else(|| {
+            let hint = crate::scenario::did_you_mean(m, crate::metrics::names::METRICS.iter().map(|x| x.name))
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            crate::InputError(format!("--precision-metric {m}: unknown metric{hint}"))
+        })?;
+        ms.push(def.name);
+    }
+    if ms.is_empty() {
+        for c in &sc.slo {
+            if !ms.contains(&c.metric) {
+                ms.push(c.metric);
+            }
+        }
+    }
+    if ms.is_empty() {
+        ms.push("latency_mean_s");
+    }
+    Ok(Some(Precision {
+        relative_half_width: f,
+        metrics: ms,
+        max_replications: max.max(3),
+    }))
 }
 
 /// What `summary.json` says about a `--precision` run.

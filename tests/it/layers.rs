@@ -81,3 +81,65 @@ fn the_application_crate_uses_every_layer() {
         );
     }
 }
+
+/// Every package `cargo tree` lists for `args`, with its set of enabled
+/// features (a package built for both host and target lists both sets).
+fn feature_sets(args: &[&str]) -> std::collections::BTreeMap<String, BTreeSet<String>> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["tree", "--locked", "--prefix", "none", "-f", "{p} {f}"])
+        .args(args)
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        out.status.success(),
+        "cargo tree {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut sets: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words.len() < 2 {
+            continue;
+        }
+        // `name vX.Y.Z [(path)] [(proc-macro)] [features] [(*)]`
+        let features = words[2..]
+            .iter()
+            .filter(|w| !w.starts_with('(') && !w.ends_with(')'))
+            .copied()
+            .collect::<Vec<_>>()
+            .join(",");
+        sets.entry(format!("{} {}", words[0], words[1]))
+            .or_default()
+            .insert(features);
+    }
+    sets
+}
+
+/// CI builds the Python extension (python/, not a default member) right
+/// after `cargo test`, in the same target folder and profile. Cargo reuses a
+/// compiled dependency only when its features are the same, so every
+/// package both builds share must resolve to the same features — else
+/// polars, serde and the rest compile twice (the pins in python/Cargo.toml
+/// and the root's [build-dependencies] syn keep them equal).
+#[test]
+fn the_python_extension_shares_every_dependency_with_the_test_build() {
+    let test = feature_sets(&["-e", "normal,build,dev"]);
+    let python = feature_sets(&["-p", "tenantsim-python", "-e", "normal,build"]);
+    let differ: Vec<String> = python
+        .iter()
+        .filter_map(|(pkg, f)| {
+            let t = test.get(pkg)?;
+            (t != f).then(|| format!("{pkg}: cargo test {t:?}, python {f:?}"))
+        })
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "features differ, so the extension would recompile them: {differ:#?}"
+    );
+    assert!(
+        python.keys().any(|p| p.starts_with("polars ")),
+        "the extension builds on polars"
+    );
+}
