@@ -50,6 +50,9 @@ pub struct Scenario {
     pub autoscaler: Option<AutoscalerSpec>,
     pub faults: Vec<FaultSpec>,
     pub slo: Vec<SloCheck>,
+    /// `[slo.scaling]`: the load step the scaling-timeline metrics
+    /// `time_to_need_s` and `overshoot_instances` measure from.
+    pub scaling_reference: Option<ScalingReference>,
     pub claims: Vec<Claim>,
     /// Problems that do not stop a run (e.g. offered load above capacity).
     pub warnings: Vec<String>,
@@ -685,6 +688,9 @@ pub enum PolicySpec {
         /// What the controller sees (`controller = "kubernetes"`, the
         /// default); None: `controller = "simple"`, the averaged view.
         controller: Option<ControllerSettings>,
+        /// `policy = "keda"`: this HPA is the one a KEDA ScaledObject
+        /// generates, with KEDA's triggers and its 0 ↔ 1 activation.
+        keda: Option<KedaSpec>,
     },
     TargetTracking {
         metric: ScaleMetric,
@@ -701,6 +707,30 @@ pub enum PolicySpec {
     Schedule {
         entries: Vec<(SimTime, u32)>,
     },
+}
+
+/// What KEDA adds to the HPA it generates for a ScaledObject
+/// (<https://keda.sh/docs/latest/reference/scaledobject-spec/>).
+/// Invariant: `polling_interval` > 0; trigger targets > 0, activations ≥ 0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KedaSpec {
+    /// The triggers: External metrics with an `AverageValue` target.
+    pub triggers: Vec<KedaTrigger>,
+    /// `pollingInterval`: how often KEDA checks whether a trigger is active.
+    pub polling_interval: SimTime,
+    /// `cooldownPeriod`: how long after the last active check KEDA scales
+    /// to zero (only with `min = 0`).
+    pub cooldown_period: SimTime,
+}
+
+/// One KEDA trigger: the group's total of `metric` (an External metric,
+/// `AverageValue` target `target` per replica) and its activation
+/// threshold (active when the value is above it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KedaTrigger {
+    pub metric: ScaleMetric,
+    pub target: f64,
+    pub activation: f64,
 }
 
 /// A fault injected into the run.
@@ -816,6 +846,19 @@ pub struct ClaimCondition {
     pub ascending: bool,
     /// The values are durations (shown with a unit).
     pub duration: bool,
+}
+
+/// `[slo.scaling]`: a load step and the instance count the load after it
+/// needs in steady state (declared by the user, e.g. offered cores /
+/// (cores per instance × CPU target), rounded up). Invariant: `need` ≥ 1
+/// and `step_at` < `until` ≤ the run's duration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScalingReference {
+    pub step_at: SimTime,
+    pub need: u32,
+    /// The end of the stretch the overshoot is measured over (the next
+    /// load change, or the end of the run).
+    pub until: SimTime,
 }
 
 /// One SLO threshold.

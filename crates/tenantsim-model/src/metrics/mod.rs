@@ -11,6 +11,7 @@ pub mod timeline;
 
 pub use histogram::LatencyHistogram;
 pub use recorder::{
+    ReplicaPoint,
     BreakerEvent, CacheEvent, GaugeAreas, Outcome, Recorder, ScalingEvent, TierCounters, TimeSeriesRow,
 };
 

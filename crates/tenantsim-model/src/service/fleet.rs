@@ -327,6 +327,14 @@ impl Service<'_> {
         self.fleet.groups[g].balancer.add(id);
         self.fleet.ready.add(now, 1.0);
         self.fleet.serving.add(now, 1.0);
+        self.note_replicas(now);
+    }
+
+    /// Hand the recorder's replica timeline the ready and desired counts.
+    pub(super) fn note_replicas(&mut self, now: SimTime) {
+        let ready = self.fleet.ready.value() as u32;
+        let desired = self.desired_total();
+        self.rec.replicas(now, ready, desired);
     }
 
     /// Start or drain instances until group `g` has `desired`.
@@ -382,6 +390,7 @@ impl Service<'_> {
                 inst.state = InstanceState::Draining;
                 self.fleet.groups[g].balancer.remove(id);
                 self.fleet.ready.add(now, -1.0);
+                self.note_replicas(now);
                 // Its connections close now (a graceful shutdown); the
                 // clients reconnect elsewhere.
                 self.drop_sessions(sched, id);
@@ -408,6 +417,7 @@ impl Service<'_> {
             InstanceState::Ready => {
                 self.fleet.groups[g].balancer.remove(id);
                 self.fleet.ready.add(now, -1.0);
+                self.note_replicas(now);
             }
             InstanceState::Starting | InstanceState::Draining => {}
             InstanceState::Stopped => return false,
@@ -506,6 +516,7 @@ impl Service<'_> {
                 to,
                 reason,
             });
+            self.note_replicas(now);
         }
     }
 

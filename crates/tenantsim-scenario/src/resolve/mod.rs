@@ -139,6 +139,8 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
     let breakers = resilience::breakers(&cx, &raw, &database, &cache)?;
 
     // [slo]
+    let scaling_reference =
+        claims::parse_scaling_reference(&cx, raw.slo.as_ref(), autoscaler.is_some(), simulation.duration)?;
     let components = Components {
         pool: pool.is_some(),
         database: database.is_some(),
@@ -157,6 +159,7 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         sessions: sessions.is_some(),
         gc: memory.as_ref().is_some_and(|m| m.has_gc()),
         autoscaler: autoscaler.is_some(),
+        scaling_step: scaling_reference.is_some(),
     };
     let claims = parse_claims(
         &cx,
@@ -197,6 +200,7 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         autoscaler,
         faults,
         slo,
+        scaling_reference,
         claims,
         warnings,
     };
