@@ -305,14 +305,14 @@ fn name_of(n: &Node) -> String {
     name.map(|s| format!(" `{}`", short(s))).unwrap_or_default()
 }
 
-mod convert;
-mod fields;
+pub(crate) mod convert;
+pub(crate) mod fields;
 mod manifest;
 pub use manifest::{quantity_value, read_manifest, ManifestHpa};
-mod render;
+pub(crate) mod render;
 #[cfg(test)]
 mod tests;
-mod yaml;
+pub(crate) mod yaml;
 
 use convert::*;
 use fields::*;
