@@ -195,18 +195,19 @@ mod scaling_slo {
     }
 
     #[test]
-    fn a_scaling_step_without_an_autoscaler_or_outside_the_run_is_refused() {
+    fn a_scaling_step_outside_the_run_or_with_an_unknown_key_is_refused() {
         let dir = std::env::temp_dir().join(format!("hpa-step-bad-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let bad = dir.join("bad.toml");
         let base = std::fs::read_to_string(repo("scenarios/examples/hpa-startup-step.toml")).unwrap();
-        std::fs::write(&bad, format!("{base}\n[slo.scaling]\nstep_at = \"20m\"\nneed = 4\n")).unwrap();
+        std::fs::write(&bad, format!("{base}\n[slo.scaling]\nstep_at = \"5m\"\nneed = 4\nuntil = \"20m\"\n")).unwrap();
         let junit = dir.join("bad.xml");
         let mut c = Command::cargo_bin("tenantsim").unwrap();
         let o = c.arg("check").arg(&bad).arg("--junit").arg(&junit).output().unwrap();
         assert_eq!(o.status.code(), Some(2));
         let err = String::from_utf8_lossy(&o.stderr);
-        assert!(err.contains("bad.toml:") && err.contains("slo.scaling.step_at"), "{err}");
+        assert!(err.contains("bad.toml:") && err.contains("slo.scaling.until"), "{err}");
+        assert!(err.contains("must be within the run"), "{err}");
         assert!(!junit.exists(), "nothing is written on bad input");
 
         std::fs::write(&bad, format!("{base}\n[slo.scaling]\nstep_at = \"5m\"\nneeds = 4\n")).unwrap();

@@ -16,6 +16,7 @@ mod fit;
 mod fuzz_corpus;
 mod generated;
 mod hpa_conformance;
+mod keda;
 mod layers;
 mod limits;
 mod lint;

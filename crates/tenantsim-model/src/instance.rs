@@ -332,6 +332,7 @@ mod tests {
             load_balancer: Balancing::RoundRobin,
             drain_timeout: SimTime::ZERO,
             scale_in: crate::spec::ScaleIn::Newest,
+            none_ready: crate::spec::NoneReady::Fail,
         }
     }
 

@@ -618,6 +618,19 @@ pub struct InstanceSpec {
     pub load_balancer: Balancing,
     pub drain_timeout: SimTime,
     pub scale_in: ScaleIn,
+    /// What a request meets when no instance of its group is ready (e.g.
+    /// scaled to zero).
+    pub none_ready: NoneReady,
+}
+
+/// A request that finds no ready instance of its group: refused at once
+/// (503, `rejected_no_instance`), or held (as an event queue or a
+/// scale-from-zero proxy holds it) until one is ready, its client's
+/// timeout running from its arrival.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoneReady {
+    Fail,
+    Wait,
 }
 
 /// Which instance a scale-in removes.
@@ -851,7 +864,8 @@ pub struct ClaimCondition {
 /// `[slo.scaling]`: a load step and the instance count the load after it
 /// needs in steady state (declared by the user, e.g. offered cores /
 /// (cores per instance × CPU target), rounded up). Invariant: `need` ≥ 1
-/// and `step_at` < `until` ≤ the run's duration.
+/// and `until` ≤ the run's duration (`step_at` may lie after the end of a
+/// run shortened with `--set`: the step metrics are then undefined).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScalingReference {
     pub step_at: SimTime,

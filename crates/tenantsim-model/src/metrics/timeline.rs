@@ -40,6 +40,9 @@ pub fn time_to_need(points: &[ReplicaPoint], r: &ScalingReference, end_s: f64) -
 /// `until` (0 when it never exceeds it).
 pub fn overshoot(points: &[ReplicaPoint], r: &ScalingReference) -> Option<f64> {
     let (step, until) = (r.step_at.as_secs_f64(), r.until.as_secs_f64());
+    if step >= until {
+        return None;
+    }
     let first = at(points, step);
     let later = points.iter().filter(|p| p.time_s > step && p.time_s < until);
     let max = first.into_iter().chain(later).map(|p| p.desired).max()?;
@@ -163,6 +166,8 @@ mod tests {
         assert_eq!(overshoot(&p, &reference(300.0, 6, 900.0)), Some(0.0));
         // The count in force at the step counts too.
         assert_eq!(overshoot(&p, &reference(400.0, 5, 900.0)), Some(1.0));
+        // A step at or after the end of the stretch has no value.
+        assert_eq!(overshoot(&p, &reference(900.0, 4, 900.0)), None);
     }
 
     #[test]

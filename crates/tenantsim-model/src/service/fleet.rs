@@ -524,9 +524,14 @@ impl Service<'_> {
         let now = sched.now();
         let group = &self.fleet.groups[g];
         let (instances, pools) = (&mut self.fleet.instances, &mut self.data.pools);
-        let obs = self
+        let mut obs = self
             .scaling
             .observe(now, g, group.desired, &group.members, instances, pools);
+        // Requests held for a ready instance wait too (a broker's backlog
+        // while scaled to zero): counted as they stand at this sync.
+        if let Some(w) = &mut obs.waiting {
+            *w += self.held[g].len() as f64;
+        }
         let Some(a) = self.scaling.groups[g].autoscaler.as_mut() else {
             return;
         };
