@@ -183,13 +183,21 @@ mod scaling_slo {
         }
         assert!(!xml.contains("<failure"), "{xml}");
 
-        let (code, out, xml) = check_on("hpa-step-response", &["--set", "autoscaler.interval=\"60s\""], &dir.join("slow.xml"));
+        let (code, out, xml) = check_on(
+            "hpa-step-response",
+            &["--set", "autoscaler.interval=\"60s\""],
+            &dir.join("slow.xml"),
+        );
         assert_eq!(code, 1, "{out}");
         assert!(out.contains("FAIL hpa-step-response all time_to_need"), "{out}");
         assert!(!out.contains("FAIL hpa-step-response all overshoot_instances"), "{out}");
         assert!(xml.contains("<failure"), "{xml}");
 
-        let (code, out, _) = check_on("hpa-step-response", &["--set", "autoscaler.controller=\"simple\""], &dir.join("over.xml"));
+        let (code, out, _) = check_on(
+            "hpa-step-response",
+            &["--set", "autoscaler.controller=\"simple\""],
+            &dir.join("over.xml"),
+        );
         assert_eq!(code, 1, "{out}");
         assert!(out.contains("FAIL hpa-step-response all overshoot_instances"), "{out}");
     }
@@ -200,7 +208,11 @@ mod scaling_slo {
         std::fs::create_dir_all(&dir).unwrap();
         let bad = dir.join("bad.toml");
         let base = std::fs::read_to_string(repo("scenarios/examples/hpa-startup-step.toml")).unwrap();
-        std::fs::write(&bad, format!("{base}\n[slo.scaling]\nstep_at = \"5m\"\nneed = 4\nuntil = \"20m\"\n")).unwrap();
+        std::fs::write(
+            &bad,
+            format!("{base}\n[slo.scaling]\nstep_at = \"5m\"\nneed = 4\nuntil = \"20m\"\n"),
+        )
+        .unwrap();
         let junit = dir.join("bad.xml");
         let mut c = Command::cargo_bin("tenantsim").unwrap();
         let o = c.arg("check").arg(&bad).arg("--junit").arg(&junit).output().unwrap();
@@ -211,9 +223,17 @@ mod scaling_slo {
         assert!(!junit.exists(), "nothing is written on bad input");
 
         std::fs::write(&bad, format!("{base}\n[slo.scaling]\nstep_at = \"5m\"\nneeds = 4\n")).unwrap();
-        let o = Command::cargo_bin("tenantsim").unwrap().arg("check").arg(&bad).output().unwrap();
+        let o = Command::cargo_bin("tenantsim")
+            .unwrap()
+            .arg("check")
+            .arg(&bad)
+            .output()
+            .unwrap();
         assert_eq!(o.status.code(), Some(2));
         let err = String::from_utf8_lossy(&o.stderr);
-        assert!(err.contains("slo.scaling.needs") && err.contains("allowed: step_at, need, until"), "{err}");
+        assert!(
+            err.contains("slo.scaling.needs") && err.contains("allowed: step_at, need, until"),
+            "{err}"
+        );
     }
 }

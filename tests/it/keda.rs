@@ -98,7 +98,13 @@ fn the_documentation_examples_convert_to_scenarios_that_run() {
         let events = &out.replications[0].scaling_events;
         assert!(!events.is_empty(), "{f}: the load step moves the count");
         for e in events {
-            assert!((a.min..=a.max).contains(&e.to), "{f}: {} outside [{}, {}]", e.to, a.min, a.max);
+            assert!(
+                (a.min..=a.max).contains(&e.to),
+                "{f}: {} outside [{}, {}]",
+                e.to,
+                a.min,
+                a.max
+            );
         }
     }
 }

@@ -710,6 +710,7 @@ pub enum PolicySpec {
         target: f64,
         disable_scale_in: bool,
         scale_in_cooldown: SimTime,
+        scale_out_cooldown: SimTime,
         warmup: SimTime,
     },
     Step {

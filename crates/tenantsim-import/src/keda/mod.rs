@@ -49,7 +49,9 @@
 //! cpu/memory targets, `idleReplicaCount` and `scalingModifiers`.
 
 use crate::hpa::convert::{behavior, classify, Class};
-use crate::hpa::fields::{at, check_keys, describe, fail, field, int, join, map_of, parse_quantity, seq_of, short, text, Entries};
+use crate::hpa::fields::{
+    at, check_keys, describe, fail, field, int, join, map_of, parse_quantity, seq_of, short, text, Entries,
+};
 use crate::hpa::render::{duration, Rules};
 use crate::hpa::yaml::{self, Node, Value};
 use tenantsim_engine::SimTime;
@@ -251,7 +253,8 @@ fn convert(root: &Node, base: &str, notes: &mut Vec<String>) -> Result<String, S
         _ => String::new(),
     };
     let spec_path = join(base, "spec");
-    let spec_node = field(m, "spec").ok_or_else(|| fail(&spec_path, root.line, "missing; required: the ScaledObject's spec"))?;
+    let spec_node =
+        field(m, "spec").ok_or_else(|| fail(&spec_path, root.line, "missing; required: the ScaledObject's spec"))?;
     let spec = map_of(spec_node, &spec_path)?;
     check_keys(spec, &spec_path, SPEC)?;
     if let Some(n) = field(spec, "scaleTargetRef") {
@@ -265,8 +268,20 @@ fn convert(root: &Node, base: &str, notes: &mut Vec<String>) -> Result<String, S
     };
     let polling = opt_int("pollingInterval", 1, INT32_MAX, "a whole number of seconds ≥ 1", 30)?;
     let cooldown = opt_int("cooldownPeriod", 0, INT32_MAX, "a whole number of seconds ≥ 0", 300)?;
-    let mut min = opt_int("minReplicaCount", 0, MAX_INSTANCES, "a whole number from 0 to 100000", 0)?;
-    let max = opt_int("maxReplicaCount", 1, MAX_INSTANCES, "a whole number from 1 to 100000", 100)?;
+    let mut min = opt_int(
+        "minReplicaCount",
+        0,
+        MAX_INSTANCES,
+        "a whole number from 0 to 100000",
+        0,
+    )?;
+    let max = opt_int(
+        "maxReplicaCount",
+        1,
+        MAX_INSTANCES,
+        "a whole number from 1 to 100000",
+        100,
+    )?;
     if let Some(n) = field(spec, "idleReplicaCount") {
         return Err(fail(
             &join(&spec_path, "idleReplicaCount"),
@@ -275,7 +290,13 @@ fn convert(root: &Node, base: &str, notes: &mut Vec<String>) -> Result<String, S
         ));
     }
     if let Some(n) = field(spec, "initialCooldownPeriod") {
-        let v = int(n, &join(&spec_path, "initialCooldownPeriod"), 0, INT32_MAX, "a whole number of seconds ≥ 0")?;
+        let v = int(
+            n,
+            &join(&spec_path, "initialCooldownPeriod"),
+            0,
+            INT32_MAX,
+            "a whole number of seconds ≥ 0",
+        )?;
         if v > 0 {
             notes.push(format!(
                 "{}: not modelled: the cooldown starts with the run",
@@ -295,7 +316,10 @@ fn convert(root: &Node, base: &str, notes: &mut Vec<String>) -> Result<String, S
         fail(
             &triggers_path,
             spec_node.line,
-            format!("missing; required: a list of triggers (supported types: {})", supported()),
+            format!(
+                "missing; required: a list of triggers (supported types: {})",
+                supported()
+            ),
         )
     })?;
     let list = seq_of(tn, &triggers_path)?;
@@ -362,7 +386,11 @@ fn convert(root: &Node, base: &str, notes: &mut Vec<String>) -> Result<String, S
          polling_interval = \"{}\"\n\
          cooldown_period = \"{}\"\n\
          tolerance = {tolerance:?}\n",
-        if name.is_empty() { String::new() } else { format!(" {name}") },
+        if name.is_empty() {
+            String::new()
+        } else {
+            format!(" {name}")
+        },
         HpaSpec::DEFAULT_SYNC_PERIOD_S,
         duration(SimTime::from_secs(polling as u64)),
         duration(SimTime::from_secs(cooldown as u64)),
@@ -379,14 +407,27 @@ fn convert(root: &Node, base: &str, notes: &mut Vec<String>) -> Result<String, S
 
 /// `spec.advanced`: the generated HPA's behavior; the rest is dropped or
 /// refused.
-fn advanced(spec: &Entries, spec_node: &Node, spec_path: &str, notes: &mut Vec<String>) -> Result<(Rules, Rules), String> {
+fn advanced(
+    spec: &Entries,
+    spec_node: &Node,
+    spec_path: &str,
+    notes: &mut Vec<String>,
+) -> Result<(Rules, Rules), String> {
     let path = join(spec_path, "advanced");
     let Some(a) = field(spec, "advanced") else {
         // KEDA's HPA has no behavior then: the HPA importer's default and note.
         return behavior(&[], spec_node, &join(&path, "horizontalPodAutoscalerConfig"), notes);
     };
     let am = map_of(a, &path)?;
-    check_keys(am, &path, &["restoreToOriginalReplicaCount", "horizontalPodAutoscalerConfig", "scalingModifiers"])?;
+    check_keys(
+        am,
+        &path,
+        &[
+            "restoreToOriginalReplicaCount",
+            "horizontalPodAutoscalerConfig",
+            "scalingModifiers",
+        ],
+    )?;
     if let Some(n) = field(am, "scalingModifiers") {
         return Err(fail(
             &join(&path, "scalingModifiers"),
@@ -422,7 +463,10 @@ fn number(md: &Entries, path: &str, key: &str) -> Result<Option<(f64, usize)>, S
         None => Err(fail(
             &p,
             n.line,
-            format!("`{}` is not a number; allowed: a number such as \"100\" or \"0.5\"", short(s)),
+            format!(
+                "`{}` is not a number; allowed: a number such as \"100\" or \"0.5\"",
+                short(s)
+            ),
         )),
     }
 }
@@ -431,7 +475,13 @@ fn positive(md: &Entries, path: &str, key: &str, default: Option<f64>, parent: &
     match number(md, path, key)? {
         Some((v, _)) if v > 0.0 => Ok(v),
         Some((v, line)) => Err(fail(&join(path, key), line, format!("{v}: must be above 0"))),
-        None => default.ok_or_else(|| fail(&join(path, key), parent.line, "missing; required: the per-replica target")),
+        None => default.ok_or_else(|| {
+            fail(
+                &join(path, key),
+                parent.line,
+                "missing; required: the per-replica target",
+            )
+        }),
     }
 }
 
@@ -454,7 +504,8 @@ fn trigger(t: &Node, path: &str, notes: &mut Vec<String>) -> Result<Converted, S
     let tn = field(m, "type").ok_or_else(|| fail(&type_path, t.line, format!("missing; allowed: {}", supported())))?;
     let kind = text(tn, &type_path)?;
     let md_path = join(path, "metadata");
-    let md_node = field(m, "metadata").ok_or_else(|| fail(&md_path, t.line, "missing; required: the trigger's metadata"))?;
+    let md_node =
+        field(m, "metadata").ok_or_else(|| fail(&md_path, t.line, "missing; required: the trigger's metadata"))?;
     let md = map_of(md_node, &md_path)?;
     for k in ["authenticationRef", "useCachedMetrics", "fallback"] {
         if let Some(n) = field(m, k) {
@@ -569,7 +620,11 @@ fn external(
         return Err(fail(
             type_path,
             tn.line,
-            format!("`{}` is not a trigger type the simulator can read; allowed: {}", short(kind), supported()),
+            format!(
+                "`{}` is not a trigger type the simulator can read; allowed: {}",
+                short(kind),
+                supported()
+            ),
         ));
     };
     let mut metric = "queue";
@@ -595,10 +650,13 @@ fn external(
                     return Err(fail(
                         &join(md_path, "mode"),
                         n.line,
-                        format!("{}: allowed: QueueLength, MessageRate", describe(&Value::Str {
-                            text: other.to_owned(),
-                            plain: true
-                        })),
+                        format!(
+                            "{}: allowed: QueueLength, MessageRate",
+                            describe(&Value::Str {
+                                text: other.to_owned(),
+                                plain: true
+                            })
+                        ),
                     ))
                 }
             },

@@ -36,17 +36,32 @@ fn prometheus_request_rate_becomes_an_rps_trigger_with_keda_defaults() {
         ],
     );
     assert!(!out.toml.contains("metrics ="), "{}", out.toml);
-    assert!(out.notes.iter().any(|n| n.contains("spec.scaleTargetRef (line 9): dropped")), "{:?}", out.notes);
+    assert!(
+        out.notes
+            .iter()
+            .any(|n| n.contains("spec.scaleTargetRef (line 9): dropped")),
+        "{:?}",
+        out.notes
+    );
 }
 
 #[test]
 fn other_documents_are_skipped_and_authentication_dropped() {
     let out = import("prometheus-bearer.yaml");
-    has(&out, &["max = 12", "triggers = [ { metric = \"rps\", target = 100.0, activation = 0.0 } ]"]);
+    has(
+        &out,
+        &[
+            "max = 12",
+            "triggers = [ { metric = \"rps\", target = 100.0, activation = 0.0 } ]",
+        ],
+    );
     let notes = out.notes.join("\n");
     assert!(notes.contains("document 1: Secret skipped"), "{notes}");
     assert!(notes.contains("document 2: TriggerAuthentication skipped"), "{notes}");
-    assert!(notes.contains("spec.triggers[0].authenticationRef (line 39): dropped"), "{notes}");
+    assert!(
+        notes.contains("spec.triggers[0].authenticationRef (line 39): dropped"),
+        "{notes}"
+    );
 }
 
 #[test]
@@ -54,13 +69,22 @@ fn a_cpu_trigger_is_a_resource_metric_and_cannot_scale_to_zero() {
     let out = import("cpu.yaml");
     has(&out, &["min = 1", "metrics = [ { metric = \"cpu\", target = 0.5 } ]"]);
     assert!(!out.toml.contains("triggers ="), "{}", out.toml);
-    assert!(out.notes.iter().any(|n| n.contains("KEDA cannot scale such a target to zero")), "{:?}", out.notes);
+    assert!(
+        out.notes
+            .iter()
+            .any(|n| n.contains("KEDA cannot scale such a target to zero")),
+        "{:?}",
+        out.notes
+    );
 }
 
 #[test]
 fn a_rabbitmq_queue_length_is_a_queue_trigger() {
     let out = import("rabbitmq.yaml");
-    has(&out, &["triggers = [ { metric = \"queue\", target = 20.0, activation = 0.0 } ]"]);
+    has(
+        &out,
+        &["triggers = [ { metric = \"queue\", target = 20.0, activation = 0.0 } ]"],
+    );
 }
 
 #[test]
@@ -79,7 +103,10 @@ fn the_specification_example_keeps_its_behavior_and_activation() {
     );
     let notes = out.notes.join("\n");
     assert!(notes.contains("spec.fallback (line 22): dropped"), "{notes}");
-    assert!(notes.contains("restoreToOriginalReplicaCount (line 26): dropped"), "{notes}");
+    assert!(
+        notes.contains("restoreToOriginalReplicaCount (line 26): dropped"),
+        "{notes}"
+    );
 }
 
 #[test]
@@ -124,7 +151,10 @@ fn unsupported_triggers_name_the_line_and_what_is_allowed() {
     let e = err(&format!(
         "{HEAD}  triggers:\n  - type: cpu\n    metricType: AverageValue\n    metadata:\n      value: '500m'\n"
     ));
-    assert!(e.starts_with("spec.triggers[0].metricType (line 8): `AverageValue` for a cpu trigger: allowed: Utilization"), "{e}");
+    assert!(
+        e.starts_with("spec.triggers[0].metricType (line 8): `AverageValue` for a cpu trigger: allowed: Utilization"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -132,15 +162,29 @@ fn unsupported_fields_are_refused_with_their_line() {
     let e = err(&format!("{HEAD}  idleReplicaCount: 0\n  triggers: []\n"));
     assert!(e.starts_with("spec.idleReplicaCount (line 6): not supported"), "{e}");
     let e = err(&format!("{HEAD}  pollingIntervall: 10\n"));
-    assert!(e.starts_with("spec.pollingIntervall (line 6): unknown field; allowed here:"), "{e}");
+    assert!(
+        e.starts_with("spec.pollingIntervall (line 6): unknown field; allowed here:"),
+        "{e}"
+    );
     let e = err(&format!("{HEAD}  triggers: []\n"));
     assert!(e.starts_with("spec.triggers (line 6): empty"), "{e}");
     let e = err(&format!(
         "{HEAD}  advanced:\n    scalingModifiers:\n      formula: a + b\n  triggers: []\n"
     ));
-    assert!(e.starts_with("spec.advanced.scalingModifiers (line 7): not supported"), "{e}");
+    assert!(
+        e.starts_with("spec.advanced.scalingModifiers (line 7): not supported"),
+        "{e}"
+    );
     let e = err("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\n");
-    assert!(e.contains("no ScaledObject in the input (found: HorizontalPodAutoscaler)"), "{e}");
-    let e = err(&format!("{HEAD}  triggers:\n  - type: aws-sqs-queue\n    metadata:\n      queueLength: 'five'\n"));
-    assert!(e.starts_with("spec.triggers[0].metadata.queueLength (line 9): `five` is not a number"), "{e}");
+    assert!(
+        e.contains("no ScaledObject in the input (found: HorizontalPodAutoscaler)"),
+        "{e}"
+    );
+    let e = err(&format!(
+        "{HEAD}  triggers:\n  - type: aws-sqs-queue\n    metadata:\n      queueLength: 'five'\n"
+    ));
+    assert!(
+        e.starts_with("spec.triggers[0].metadata.queueLength (line 9): `five` is not a number"),
+        "{e}"
+    );
 }

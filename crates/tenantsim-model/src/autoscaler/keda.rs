@@ -145,7 +145,10 @@ mod tests {
         assert_eq!(k.desired(&at(120, 3, 0.0)).0, 3);
         assert_eq!(k.desired(&at(360, 3, 0.0)).0, 3);
         // 390 − 90 = 300 s = cooldownPeriod: to zero.
-        assert_eq!(k.desired(&at(390, 3, 0.0)), (0, "keda: no trigger active for cooldownPeriod, scale to zero"));
+        assert_eq!(
+            k.desired(&at(390, 3, 0.0)),
+            (0, "keda: no trigger active for cooldownPeriod, scale to zero")
+        );
     }
 
     #[test]

@@ -367,12 +367,14 @@ pub fn from_spec(a: &AutoscalerSpec) -> Autoscaler {
             target,
             disable_scale_in,
             scale_in_cooldown,
+            scale_out_cooldown,
             ..
         } => Box::new(TargetTrackingPolicy::new(
             *metric,
             *target,
             *disable_scale_in,
             *scale_in_cooldown,
+            *scale_out_cooldown,
         )),
         PolicySpec::Step {
             metric,

@@ -160,7 +160,13 @@ mod tests {
 
     #[test]
     fn overshoot_is_the_highest_desired_count_above_need_within_the_stretch() {
-        let p = [pt(0.0, 2, 2), pt(315.0, 2, 4), pt(360.0, 4, 6), pt(420.0, 6, 4), pt(1000.0, 4, 9)];
+        let p = [
+            pt(0.0, 2, 2),
+            pt(315.0, 2, 4),
+            pt(360.0, 4, 6),
+            pt(420.0, 6, 4),
+            pt(1000.0, 4, 9),
+        ];
         assert_eq!(overshoot(&p, &reference(300.0, 4, 900.0)), Some(2.0));
         // Never above: 0, and what comes after `until` does not count.
         assert_eq!(overshoot(&p, &reference(300.0, 6, 900.0)), Some(0.0));

@@ -118,7 +118,15 @@ fn parse_behavior(
 fn parse_autoscaler(cx: &Ctx, t: &toml::Table, initial: u32) -> Result<AutoscalerSpec, ScenarioError> {
     let key = "autoscaler";
     let f = Fields { cx, key, t };
-    const POLICIES: &[&str] = &["none", "threshold", "hpa", "keda", "target-tracking", "step", "schedule"];
+    const POLICIES: &[&str] = &[
+        "none",
+        "threshold",
+        "hpa",
+        "keda",
+        "target-tracking",
+        "step",
+        "schedule",
+    ];
     let policy = f
         .str("policy")?
         .ok_or_else(|| cx.err(key, format!("missing `policy`; allowed: {}", POLICIES.join(", "))))?;
@@ -135,7 +143,14 @@ fn parse_autoscaler(cx: &Ctx, t: &toml::Table, initial: u32) -> Result<Autoscale
         ],
         "hpa" => HPA_KEYS.to_vec(),
         "keda" => HPA_KEYS.iter().copied().chain(KEDA_KEYS.iter().copied()).collect(),
-        "target-tracking" => vec!["metric", "target", "disable_scale_in", "scale_in_cooldown", "warmup"],
+        "target-tracking" => vec![
+            "metric",
+            "target",
+            "disable_scale_in",
+            "scale_in_cooldown",
+            "scale_out_cooldown",
+            "warmup",
+        ],
         "step" => vec!["metric", "adjustments", "cooldown"],
         "schedule" => vec!["schedule"],
         o => {
@@ -161,11 +176,13 @@ fn parse_autoscaler(cx: &Ctx, t: &toml::Table, initial: u32) -> Result<Autoscale
             format!("must be a whole number ≥ 1 and ≥ min ({min})"),
         ));
     }
-    let interval = f.opt_dur("interval")?.unwrap_or(if policy == "hpa" || policy == "keda" {
-        tenantsim_model::autoscaler::hpa::HpaSpec::DEFAULT_SYNC_PERIOD_S
-    } else {
-        30.0
-    });
+    let interval = f
+        .opt_dur("interval")?
+        .unwrap_or(if policy == "hpa" || policy == "keda" {
+            tenantsim_model::autoscaler::hpa::HpaSpec::DEFAULT_SYNC_PERIOD_S
+        } else {
+            30.0
+        });
     if interval <= 0.0 {
         return Err(cx.err("autoscaler.interval", "must be longer than zero"));
     }
@@ -185,7 +202,10 @@ fn parse_autoscaler(cx: &Ctx, t: &toml::Table, initial: u32) -> Result<Autoscale
                 metric,
                 target,
                 disable_scale_in: t.get("disable_scale_in").and_then(|v| v.as_bool()).unwrap_or(false),
+                // Application Auto Scaling's default for ECS services and
+                // most targets (300 s each).
                 scale_in_cooldown: dur_or(&f, "scale_in_cooldown", 300.0)?,
+                scale_out_cooldown: dur_or(&f, "scale_out_cooldown", 300.0)?,
                 warmup: dur_or(&f, "warmup", 0.0)?,
             }
         }
@@ -275,7 +295,10 @@ fn keda(f: &Fields) -> Result<PolicySpec, ScenarioError> {
             let a = v
                 .as_array()
                 .ok_or_else(|| cx.err(&f.path("triggers"), format!("must be a list such as [ {{ {need} }} ]")))?;
-            a.iter().enumerate().map(|(i, m)| (format!("autoscaler.triggers.{i}"), m)).collect()
+            a.iter()
+                .enumerate()
+                .map(|(i, m)| (format!("autoscaler.triggers.{i}"), m))
+                .collect()
         }
     };
     if list.is_empty() && !f.t.contains_key("metrics") {

@@ -821,7 +821,10 @@ pub(super) fn parse_scaling_reference(
     let step_at = SimTime::from_secs_f64(f.dur("step_at")?);
     let need = f.positive("need")?;
     if need.fract() != 0.0 || need > f64::from(u32::MAX) {
-        return Err(cx.err(&f.path("need"), format!("must be a whole number of instances, got {need}")));
+        return Err(cx.err(
+            &f.path("need"),
+            format!("must be a whole number of instances, got {need}"),
+        ));
     }
     let explicit_until = f.opt_dur("until")?.map(SimTime::from_secs_f64);
     let until = explicit_until.unwrap_or(duration);
