@@ -9,7 +9,10 @@ use assert_cmd::Command;
 use tenantsim::metrics::names::index;
 use tenantsim::runner::run;
 
-fn scale_to_zero(sets: &[&str]) -> (Vec<(f64, u32, u32)>, Vec<Option<f64>>) {
+/// Scaling events (time, from, to) of one run.
+type Events = Vec<(f64, u32, u32)>;
+
+fn scale_to_zero(sets: &[&str]) -> (Events, Vec<Option<f64>>) {
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
     let sc = tenantsim::scenario::load(&repo("scenarios/examples/keda-scale-to-zero.toml"), &sets).unwrap();
     let out = run(&sc, &|_| {});

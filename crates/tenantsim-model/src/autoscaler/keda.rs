@@ -60,7 +60,7 @@ impl KedaPolicy {
         }
         if obs.now >= self.next_poll {
             while self.next_poll <= obs.now {
-                self.next_poll = self.next_poll + self.spec.polling_interval;
+                self.next_poll += self.spec.polling_interval;
             }
             if self.any_active(obs) {
                 self.last_active = Some(obs.now);
