@@ -562,7 +562,7 @@ fn trigger(t: &Node, path: &str, notes: &mut Vec<String>) -> Result<Converted, S
             }
             let (metric, target, act) = external(kind, tn, md, md_node, &md_path, &type_path)?;
             notes.push(format!(
-                "{}: a `{}` trigger read as the simulated service's {}",
+                "{}: trigger `{}` read as the simulated service's {}",
                 at(path, t.line),
                 short(kind),
                 if metric == "rps" {
