@@ -7,6 +7,7 @@
 #
 #   results/regenerate.sh            # all baselines
 #   results/regenerate.sh quickstart # only those named
+#   TENANTSIM=target/debug/tenantsim results/regenerate.sh   # with a built binary
 #
 # Fixed seeds: without a model change the output is byte-identical, except
 # the wall-clock fields of summaries (engine.wall_s, engine.events_per_s),
@@ -15,9 +16,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-target="${CARGO_TARGET_DIR:-target}"
-cargo build --release --quiet
-bin="$target/release/tenantsim"
+# TENANTSIM=path/to/tenantsim uses that binary instead of building the
+# release one (results do not depend on the profile: a debug build gives
+# the same bytes).
+if [[ -n "${TENANTSIM:-}" ]]; then
+    bin=$TENANTSIM
+else
+    target="${CARGO_TARGET_DIR:-target}"
+    cargo build --release --quiet
+    bin="$target/release/tenantsim"
+fi
 
 # Zero the wall-clock fields of a summary.json or a sweep point file, in
 # place, keeping tenantsim's formatting of everything else.

@@ -13,7 +13,8 @@
 # with the same flags for both binaries, so the comparison stays exact;
 # --max-events keeps the long seed scenarios short. The wall-clock fields
 # (engine.wall_s, engine.events_per_s) are zeroed as in
-# results/regenerate.sh, then summary.json and timeseries.csv are compared.
+# results/regenerate.sh, the version fields (schema_version, tool_version)
+# dropped, then summary.json and timeseries.csv are compared.
 #
 # Exit code 1 from `run` means an SLO failed: a normal outcome, compared
 # like any other. Prints one line per scenario:
@@ -47,8 +48,11 @@ old=$(realpath "$old")
 new=$(realpath "$new")
 cd "$(dirname "$0")/.."
 
+# Also drop `schema_version` and `tool_version`: they say which binary
+# wrote the file (a release bump, a binary from before the contract), not
+# what the model computed.
 strip_timing() {
-    sed -E -i 's/"(wall_s|events_per_s)":( ?)[-+0-9.eE]+/"\1":\20.0/g' "$1"
+    sed -E -i 's/"(wall_s|events_per_s)":( ?)[-+0-9.eE]+/"\1":\20.0/g; /^  "(schema_version|tool_version)": /d' "$1"
 }
 
 tmp=$(mktemp -d)

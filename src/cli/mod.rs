@@ -16,6 +16,7 @@ mod plan;
 mod report;
 mod run;
 mod serve;
+mod shell;
 mod sweep;
 mod validate;
 
@@ -29,10 +30,15 @@ pub const EXIT_FAILED: i32 = 1;
 /// Exit code for bad input (scenario errors, bad flags, unreadable files).
 pub const EXIT_BAD_INPUT: i32 = 2;
 
+/// `tenantsim --version`: the crate version and the git revision it was
+/// built from (`unknown` outside git; see build.rs). The revision is here
+/// only, never in `summary.json`, whose `tool_version` is the crate version.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (git ", env!("TENANTSIM_GIT_REV"), ")");
+
 #[derive(Parser, Debug)]
 #[command(
     name = "tenantsim",
-    version,
+    version = VERSION,
     about = "Deterministic discrete-event simulator and capacity planner for multi-tenant SaaS services",
     after_help = "Examples:\n  tenantsim run scenarios/examples/quickstart.toml\n  tenantsim run scenarios/examples/quickstart.toml --set instance.initial=3 --replications 20\n  tenantsim validate --quick\n\nExit codes: 0 ok, 1 an SLO or check failed, 2 bad input."
 )]
@@ -43,7 +49,7 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Simulate a scenario and write summary.json and the time series.
+    /// Simulate a scenario and write summary.json, the time series and the per-tier table.
     Run(run::RunArgs),
     /// Run a scenario over a grid or Latin hypercube of parameter values.
     Sweep(sweep::SweepArgs),
@@ -75,6 +81,10 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Static checks of a scenario's configuration and claims (no simulation).
     Lint(lint::LintArgs),
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    Completions(shell::CompletionsArgs),
+    /// Print the manual page (roff), or write one per subcommand with --dir.
+    Man(shell::ManArgs),
     /// Print a random valid scenario (the property suite's generator).
     #[command(hide = true)]
     GenScenario(gen_scenario::GenScenarioArgs),
@@ -106,9 +116,27 @@ impl ScenarioArgs {
     }
 }
 
+/// Whether the user asked for no colour: `NO_COLOR` set and not empty
+/// (<https://no-color.org>), whatever `CLICOLOR_FORCE` says.
+pub fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
 /// Parse arguments, run the command, and return the process exit code.
+///
+/// Colour: tenantsim's own output (tables, progress bars, whose templates
+/// use no colour) is plain text; only clap's help and usage errors are
+/// styled, on a terminal or with `CLICOLOR_FORCE`. With `NO_COLOR` they
+/// are not, whatever else is set.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    if no_color() {
+        cmd = cmd.color(clap::ColorChoice::Never);
+    }
+    let parsed = cmd
+        .try_get_matches()
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
@@ -132,6 +160,8 @@ pub fn main() -> i32 {
         Command::Fit(a) => fit::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Lint(a) => lint::run(a),
+        Command::Completions(a) => shell::completions(a),
+        Command::Man(a) => shell::man(a),
         Command::GenScenario(a) => gen_scenario::run(a),
     };
     match result {

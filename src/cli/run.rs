@@ -1,5 +1,6 @@
 //! `tenantsim run`: simulate a scenario, print the summary table, and write
-//! `summary.json`, `timeseries.csv` and `timeseries.parquet`.
+//! `summary.json`, `timeseries.csv` and `timeseries.parquet`, and the
+//! per-tier table `tiers.csv` and `tiers.parquet`.
 
 use super::{progress_bar, BadInput, ScenarioArgs, EXIT_FAILED, EXIT_OK};
 use crate::report;
@@ -107,6 +108,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
     crate::files::write_atomic(&summary_path, summary.to_json().as_bytes())
         .with_context(|| format!("cannot write {}", summary_path.display()))?;
     report::write_timeseries(&out, &dir)?;
+    crate::summary::tiers::write_tiers(&[(None, &summary)], &dir)?;
     let tiers: Vec<String> = sc.tiers.iter().map(|t| t.name.clone()).collect();
     report::write_latency_cdf(&out, &tiers, &dir)?;
     if !a.no_report {

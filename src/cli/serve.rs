@@ -6,16 +6,25 @@ use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
-  tenantsim serve scenarios/                       (then open http://127.0.0.1:8080/)
+  tenantsim serve scenarios/                       (then open the printed http://127.0.0.1:8080/?token=…)
   tenantsim serve scenarios/ --bind 127.0.0.1:9000 --max-events 500000000
-  tenantsim serve scenarios/ --bind 0.0.0.0:8080   (reachable from other machines: a warning is printed)
+  tenantsim serve scenarios/ --bind 0.0.0.0:8080 --allow-host box.lan
+                                                   (reachable from other machines: a warning is printed)
+  curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:8080/api/scenarios
+
+Access: a random token is made at start (or --token / TENANTSIM_SERVE_TOKEN)
+and printed in the URL; the page sets it as a cookie, API clients send
+`Authorization: Bearer TOKEN` or `X-Tenantsim-Token: TOKEN`. Requests whose
+Host is not a loopback name, the bound address or an --allow-host name get
+403, and so do POST/DELETE requests from another Origin. --no-token is
+refused unless the address is loopback.
 
 The page picks a scenario, changes its knobs, runs it (or compares it with
 the scenario as written, on common random numbers) and draws the time series
 as the simulation goes. Every job writes the same files as the CLI command it
 shows, under RESULTS/serve/. Jobs run one at a time (--workers) with up to
 --queue waiting; more get HTTP 429.
-Exit codes: 0 stopped, 2 bad input (folder, address).")]
+Exit codes: 0 stopped, 2 bad input (folder, address, token).")]
 pub struct ServeArgs {
     /// Folder of scenario files to offer (searched 4 levels deep).
     #[arg(default_value = "scenarios")]
@@ -44,6 +53,48 @@ pub struct ServeArgs {
     /// Most points of a sweep.
     #[arg(long, default_value_t = 64)]
     pub max_points: usize,
+    /// The access token (at least 16 of A-Z a-z 0-9 - . _ ~) [default:
+    /// $TENANTSIM_SERVE_TOKEN, else 48 random hex digits].
+    #[arg(long, value_name = "TOKEN", conflicts_with = "no_token")]
+    pub token: Option<String>,
+    /// Serve without a token: any program on this machine may use it.
+    /// Refused unless --bind is a loopback address.
+    #[arg(long)]
+    pub no_token: bool,
+    /// Another Host name to answer to (the name or address others use to
+    /// reach this machine); repeatable. Loopback names and the bound
+    /// address are always answered.
+    #[arg(long, value_name = "NAME")]
+    pub allow_host: Vec<String>,
+}
+
+/// The environment variable that may hold the token.
+pub const TOKEN_ENV: &str = "TENANTSIM_SERVE_TOKEN";
+
+/// The token to require: --token, else $TENANTSIM_SERVE_TOKEN, else a
+/// fresh random one; none with --no-token (loopback only).
+fn token(a: &ServeArgs, bind: &std::net::SocketAddr) -> anyhow::Result<Option<String>> {
+    if a.no_token {
+        if !serve::is_loopback(bind) {
+            return Err(BadInput(format!(
+                "--no-token with --bind {bind}: a server reachable from other machines needs a token; \
+                 drop --no-token (a random token is printed at start) or bind 127.0.0.1"
+            ))
+            .into());
+        }
+        return Ok(None);
+    }
+    let given = match &a.token {
+        Some(t) => Some(("--token", t.clone())),
+        None => std::env::var(TOKEN_ENV).ok().map(|t| (TOKEN_ENV, t)),
+    };
+    match given {
+        Some((from, t)) => {
+            serve::access::check_token(&t).map_err(|e| BadInput(format!("{from}: {e}")))?;
+            Ok(Some(t))
+        }
+        None => Ok(Some(serve::access::generate_token()?)),
+    }
 }
 
 pub fn run(a: ServeArgs) -> anyhow::Result<i32> {
@@ -57,6 +108,7 @@ pub fn run(a: ServeArgs) -> anyhow::Result<i32> {
     if a.workers == 0 {
         return Err(BadInput("--workers 0: at least one worker is needed".into()).into());
     }
+    let token = token(&a, &bind)?;
     let cfg = ServeConfig {
         scenario_dir: a.scenario_dir,
         results: a.results,
@@ -66,7 +118,11 @@ pub fn run(a: ServeArgs) -> anyhow::Result<i32> {
         max_events: a.max_events,
         max_replications: a.max_replications,
         max_points: a.max_points,
+        bind,
+        allow_hosts: a.allow_host,
+        token,
+        ..ServeConfig::default()
     };
-    serve::serve(cfg, bind).map_err(|e| BadInput(format!("{e:#}")))?;
+    serve::serve(cfg).map_err(|e| BadInput(format!("{e:#}")))?;
     Ok(EXIT_OK)
 }

@@ -25,8 +25,10 @@ Every point uses the same seed (common random numbers across points), so
 neighbouring points differ by the parameter, not by luck.
 Output: DIR/results.csv and DIR/results.parquet (one row per point:
 parameters, replications, slo_passed, slo_passed_ci, events, then
-<metric>_mean/_ci_low/_ci_high), DIR/points/*.json (each point's full
-summary, written as soon as it finishes), DIR/sweep.json (the manifest).
+<metric>_mean/_ci_low/_ci_high), DIR/tiers.csv and DIR/tiers.parquet (per
+tier, long: point, tier, metric, mean, ci_low, ci_high), DIR/points/*.json
+(each point's full summary, written as soon as it finishes), DIR/sweep.json
+(the manifest).
 Exit codes: 0 done (whatever the SLO verdicts of the points), 2 bad input.")]
 pub struct SweepArgs {
     #[command(flatten)]

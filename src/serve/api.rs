@@ -10,7 +10,7 @@ use super::jobs::{self, Job, SubmitError, Work};
 use super::scenarios::{self, NameError};
 use super::{cli_command, AppState, MAX_BODY_BYTES};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 use std::path::PathBuf;
@@ -35,9 +35,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
             let resp = HttpResponse::build(status).json(json!({"error": err.to_string()}));
             actix_web::error::InternalError::from_response(err, resp).into()
         });
-    cfg.app_data(state)
-        .app_data(json_cfg)
-        .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
+    // Every route sits behind the access checks (Host, Origin, token).
+    let routes = web::scope("")
+        .wrap(actix_web::middleware::from_fn(super::access::guard))
         .route(
             "/",
             web::get().to(|| async { asset(INDEX_HTML, "text/html; charset=utf-8") }),
@@ -59,6 +59,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
         .route("/api/{kind}/{id}", web::get().to(get_job))
         .route("/api/{kind}/{id}", web::delete().to(cancel_job))
         .route("/api/{kind}/{id}/events", web::get().to(job_events));
+    cfg.app_data(state)
+        .app_data(json_cfg)
+        .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
+        .service(routes);
 }
 
 fn asset(body: &'static str, content_type: &str) -> HttpResponse {
@@ -492,44 +496,11 @@ async fn cancel_job(st: web::Data<AppState>, path: web::Path<(String, String)>) 
     }
 }
 
-/// Server-Sent Events: every event of the job so far, then new ones as
-/// they come; the stream ends after the job's `done` event.
-async fn job_events(st: web::Data<AppState>, path: web::Path<(String, String)>) -> HttpResponse {
-    let job = match find(&st, &path.0, &path.1) {
-        Ok(j) => j,
-        Err(r) => return r,
-    };
-    let rx = job.subscribe();
-    let stream = futures_util::stream::unfold((job, rx, 0usize, false), |(job, mut rx, cursor, ended)| async move {
-        if ended {
-            return None;
-        }
-        loop {
-            rx.borrow_and_update();
-            let (events, finished) = job.events_since(cursor);
-            if !events.is_empty() {
-                let mut body = String::new();
-                for e in &events {
-                    body.push_str("data: ");
-                    body.push_str(e);
-                    body.push_str("\n\n");
-                }
-                let next = cursor + events.len();
-                let chunk = Ok::<_, actix_web::Error>(web::Bytes::from(body));
-                // After the last events of a finished job, end the stream.
-                return Some((chunk, (job, rx, next, finished)));
-            }
-            if finished {
-                return None;
-            }
-            if rx.changed().await.is_err() {
-                return None;
-            }
-        }
-    });
-    HttpResponse::Ok()
-        .content_type("text/event-stream")
-        .insert_header(("cache-control", "no-cache"))
-        .insert_header(("x-accel-buffering", "no"))
-        .streaming(stream)
+/// Server-Sent Events: the job's events after `Last-Event-ID` (all of
+/// them without it), then new ones as they come ([`super::stream`]).
+async fn job_events(req: HttpRequest, st: web::Data<AppState>, path: web::Path<(String, String)>) -> HttpResponse {
+    match find(&st, &path.0, &path.1) {
+        Ok(job) => super::stream::respond(&req, job, st.cfg.keep_alive),
+        Err(r) => r,
+    }
 }

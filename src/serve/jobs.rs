@@ -4,8 +4,12 @@
 //! Invariants: at most `queue` jobs wait and `workers` run; a submission
 //! beyond that is refused at once (the API answers 429), never queued.
 //! Each job has an append-only event log (JSON strings) that event streams
-//! replay from the start and then follow, so a page that connects late
-//! still draws the whole chart. A job stops when cancelled or when its
+//! replay from the start (or from a `Last-Event-ID`, [`super::stream`]) and
+//! then follow, so a page that connects late still draws the whole chart.
+//! The log is kept whole while the job is in the table, and is bounded by
+//! construction: at most `MAX_STREAMED_ROWS` rows per side, in one `rows`
+//! event per 1 % chunk of replication 0, a `progress` event per 1 % of the
+//! job, one `point` per sweep point (`--max-points`) and a few summaries. A job stops when cancelled or when its
 //! simulated events exceed the budget, checked after every 1 % of a
 //! replication's simulated time (between points for sweeps).
 
@@ -206,6 +210,11 @@ impl Job {
             st.log.get(from..).map(|s| s.to_vec()).unwrap_or_default(),
             st.status.finished(),
         )
+    }
+
+    /// How many events the job has logged (the id of the last one).
+    pub fn logged(&self) -> usize {
+        self.lock().log.len()
     }
 
     pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {

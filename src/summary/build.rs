@@ -306,6 +306,8 @@ pub fn build_summary(sc: &Scenario, out: &RunOutput) -> Summary {
     let mut claims = judge_claims(sc, &overall, &tier_est, &stage_est);
     crate::claims::flag_vacuous(&checks, &overall, &mut claims);
     Summary {
+        schema_version: SCHEMA_VERSION.to_string(),
+        tool_version: TOOL_VERSION.to_string(),
         scenario: sc.name.clone(),
         description: sc.description.clone(),
         seed: sc.simulation.seed,

@@ -19,6 +19,7 @@ use std::fmt;
 
 mod build;
 mod judge;
+pub mod tiers;
 
 pub use build::build_summary;
 pub use judge::{judge_claims, outcome_of};
@@ -405,9 +406,28 @@ pub struct EngineFigures {
     pub stopped_at_max_events: Option<u32>,
 }
 
+/// The version of the `summary.json` contract, `"MAJOR.MINOR"`, checked
+/// against `docs/summary.schema.json` by the tests. Bump MINOR when a
+/// field or a metric is added (a reader that ignores what it does not know
+/// keeps working); bump MAJOR when a field is renamed, removed, changes
+/// type or meaning, or a metric changes unit — and update the schema and
+/// `docs/scenario-reference.md#summaryjson` in the same commit. This
+/// reader refuses a summary of another MAJOR.
+pub const SCHEMA_VERSION: &str = "1.0";
+
+/// The tenantsim version that wrote a summary (the crate version; the git
+/// revision is in `tenantsim --version` only, so that a commit does not
+/// change every committed baseline).
+pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
+
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Summary {
+    /// [`SCHEMA_VERSION`] of the writer.
+    #[serde(deserialize_with = "read_schema_version")]
+    pub schema_version: String,
+    /// [`TOOL_VERSION`] of the writer.
+    pub tool_version: String,
     pub scenario: String,
     pub description: String,
     pub seed: u64,
@@ -464,6 +484,24 @@ pub struct Summary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub precision: Option<Value>,
     pub engine: EngineFigures,
+}
+
+/// The MAJOR part of a `"MAJOR.MINOR"` version.
+fn major(v: &str) -> &str {
+    v.split('.').next().unwrap_or(v)
+}
+
+/// `schema_version` as read: a summary (or sweep point) of another MAJOR
+/// is refused, since its fields may mean something else.
+fn read_schema_version<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let v = String::deserialize(d)?;
+    if major(&v) != major(SCHEMA_VERSION) {
+        return Err(serde::de::Error::custom(format!(
+            "schema_version {v:?}: this tenantsim ({TOOL_VERSION}) reads schema {}.x; run the scenario again with it",
+            major(SCHEMA_VERSION)
+        )));
+    }
+    Ok(v)
 }
 
 impl Summary {

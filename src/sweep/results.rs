@@ -5,7 +5,8 @@
 //! the catalogue `<metric>_mean`, `<metric>_ci_low`, `<metric>_ci_high`
 //! (empty where a metric is undefined or there is a single replication).
 //! Built only from the stored point records, so a merged sweep and an
-//! unsharded one give identical files.
+//! unsharded one give identical files. Per-tier estimates are in the long
+//! table `tiers.csv` / `tiers.parquet` ([`crate::summary::tiers`]).
 
 use super::{Manifest, PointRecord};
 use crate::files::write_atomic_with;
@@ -117,7 +118,8 @@ pub fn results_frame(manifest: &Manifest, records: &[PointRecord]) -> PolarsResu
     DataFrame::new(n, cols)
 }
 
-/// Write `results.csv` and `results.parquet` into `dir`.
+/// Write `results.csv` and `results.parquet`, and the per-tier long table
+/// `tiers.csv` and `tiers.parquet` (with `point`), into `dir`.
 pub fn write_results(manifest: &Manifest, records: &[PointRecord], dir: &Path) -> anyhow::Result<()> {
     let mut df = results_frame(manifest, records)?;
     let to_io = |e: PolarsError| std::io::Error::other(e.to_string());
@@ -127,5 +129,7 @@ pub fn write_results(manifest: &Manifest, records: &[PointRecord], dir: &Path) -
     write_atomic_with(&dir.join("results.parquet"), |f| {
         ParquetWriter::new(f).finish(&mut df).map(|_| ()).map_err(to_io)
     })?;
+    let per_point: Vec<(Option<usize>, &Summary)> = records.iter().map(|r| (Some(r.index), &r.summary)).collect();
+    crate::summary::tiers::write_tiers(&per_point, dir)?;
     Ok(())
 }

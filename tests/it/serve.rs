@@ -6,7 +6,6 @@
 use actix_web::{test, web, App};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 use tenantsim::serve::{configure, AppState, ServeConfig};
 
 /// A served folder with `tiny.toml`: the quickstart scenario, 2 simulated
@@ -35,17 +34,49 @@ pub fn tiny_dir(name: &str) -> PathBuf {
     d
 }
 
-fn config(d: &Path) -> ServeConfig {
+/// The token of the test servers.
+pub const TOKEN: &str = "test-token-0123456789";
+
+/// A request as an API client on this machine sends it: a loopback Host
+/// and the token.
+pub fn authed(r: test::TestRequest) -> test::TestRequest {
+    r.insert_header(("host", "127.0.0.1:8080"))
+        .insert_header(("authorization", format!("Bearer {TOKEN}")))
+}
+
+pub fn config(d: &Path) -> ServeConfig {
     ServeConfig {
         scenario_dir: d.join("scenarios"),
         results: d.join("results"),
         workers: 1,
         threads: 2,
         queue: 2,
+        token: Some(TOKEN.into()),
         ..ServeConfig::default()
     }
 }
 
+/// The events of an SSE text: (`id`, parsed `data`) of each complete
+/// event; comments and `retry` lines are skipped.
+pub fn sse_events(text: &str) -> Vec<(Option<usize>, Value)> {
+    let mut out = Vec::new();
+    for block in text.split("\n\n") {
+        let (mut id, mut data) = (None, None);
+        for line in block.lines() {
+            if let Some(v) = line.strip_prefix("id: ") {
+                id = Some(v.parse().unwrap_or_else(|_| panic!("id `{v}`")));
+            } else if let Some(v) = line.strip_prefix("data: ") {
+                data = Some(serde_json::from_str(v).unwrap_or_else(|e| panic!("data `{v}`: {e}")));
+            }
+        }
+        if let Some(d) = data {
+            out.push((id, d));
+        }
+    }
+    out
+}
+
+#[macro_export]
 macro_rules! app {
     ($cfg:expr) => {{
         let state = web::Data::new(AppState::new($cfg).unwrap());
@@ -53,10 +84,11 @@ macro_rules! app {
     }};
 }
 
-/// Call the app: (status, JSON body or Null).
+/// Call the app as an authorised local client: (status, JSON body or Null).
+#[macro_export]
 macro_rules! send {
     ($app:expr, $req:expr) => {{
-        let resp = test::call_service($app, $req.to_request()).await;
+        let resp = test::call_service($app, $crate::serve::authed($req).to_request()).await;
         let status = resp.status().as_u16();
         let body = test::read_body(resp).await;
         (status, serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null))
@@ -64,17 +96,21 @@ macro_rules! send {
 }
 
 /// Poll a job until it has finished; its JSON.
+#[macro_export]
 macro_rules! wait_finished {
     ($app:expr, $url:expr) => {{
-        let start = Instant::now();
+        let start = std::time::Instant::now();
         loop {
-            let (code, v) = send!($app, test::TestRequest::get().uri($url));
+            let (code, v) = $crate::send!($app, test::TestRequest::get().uri($url));
             assert_eq!(code, 200, "{v}");
             if ["done", "failed", "cancelled"].contains(&v["status"].as_str().unwrap()) {
                 break v;
             }
-            assert!(start.elapsed() < Duration::from_secs(600), "job did not finish: {v}");
-            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(600),
+                "job did not finish: {v}"
+            );
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }};
 }
@@ -118,7 +154,7 @@ async fn scenarios_are_listed_and_described_with_knobs() {
         ("/app.js", "EventSource"),
         ("/style.css", ".badge"),
     ] {
-        let resp = test::call_service(&app, test::TestRequest::get().uri(uri).to_request()).await;
+        let resp = test::call_service(&app, authed(test::TestRequest::get().uri(uri)).to_request()).await;
         assert_eq!(resp.status().as_u16(), 200);
         let body = String::from_utf8(test::read_body(resp).await.to_vec()).unwrap();
         assert!(body.contains(needle), "{uri}");
@@ -214,18 +250,12 @@ async fn a_run_streams_rows_and_writes_what_its_cli_command_writes() {
     // The event stream replays from the start and ends after `done`.
     let resp = test::call_service(
         &app,
-        test::TestRequest::get()
-            .uri(sub["events"].as_str().unwrap())
-            .to_request(),
+        authed(test::TestRequest::get().uri(sub["events"].as_str().unwrap())).to_request(),
     )
     .await;
     assert_eq!(resp.headers().get("content-type").unwrap(), "text/event-stream");
     let text = String::from_utf8(test::read_body(resp).await.to_vec()).unwrap();
-    let events: Vec<Value> = text
-        .split("\n\n")
-        .filter_map(|e| e.strip_prefix("data: "))
-        .map(|e| serde_json::from_str(e).unwrap())
-        .collect();
+    let events: Vec<Value> = sse_events(&text).into_iter().map(|(_, v)| v).collect();
     let rows: usize = events
         .iter()
         .filter(|e| e["type"] == "rows")

@@ -1,14 +1,23 @@
 //! End to end: the real `tenantsim serve` binary, driven in headless
 //! Chromium through ChromeDriver (W3C WebDriver over plain HTTP, so no
-//! browser-automation crate): the page loads, a slider moves with arrow
-//! keys, Run is clicked, and the test waits for the latency chart's first
-//! point and the SLO verdict badges, then saves a screenshot to
-//! `results/serve-e2e/dashboard.png`.
+//! browser-automation crate): the page is opened with the token the server
+//! printed, a slider moves with arrow keys, Run is clicked, and the test
+//! waits for the latency chart's first point and the SLO verdict badges,
+//! then saves a screenshot to `results/serve-e2e/dashboard.png`.
+//!
+//! The browser reaches the server through a proxy ([`super::stream_proxy`])
+//! that breaks the job's event stream twice mid-run: it cuts the first
+//! connection inside its 4th event, and forwards the browser's reconnect
+//! without its `Last-Event-ID` (so the server replays from the start) and
+//! cuts that one inside its 7th event; the third connection resumes. The
+//! test checks that the browser reconnected with the right ids and that
+//! the chart has every point once: no duplicate, none missing.
 //!
 //! Needs `chromium` and `chromedriver` (Debian: chromium, chromium-driver;
 //! `.ci/run` installs them). Without them the test says so loudly and
 //! returns; set TENANTSIM_E2E_REQUIRED=1 to make that a failure.
 
+use super::stream_proxy::{Proxy, StreamPlan};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -207,6 +216,25 @@ fn dashboard_runs_a_changed_scenario_in_headless_chromium() {
         .find(|w| w.starts_with("http://"))
         .unwrap_or_else(|| panic!("no URL in {line:?}"))
         .to_string();
+    // http://127.0.0.1:PORT/?token=T, reached through the stream-breaking proxy.
+    let (addr, query) = url
+        .strip_prefix("http://")
+        .and_then(|u| u.split_once('/'))
+        .unwrap_or_else(|| panic!("{url}"));
+    assert!(query.starts_with("?token="), "the URL carries the token: {url}");
+    let server_port: u16 = addr.rsplit_once(':').unwrap().1.parse().unwrap();
+    let plans = vec![
+        StreamPlan {
+            cut_in_event: Some(4),
+            ..StreamPlan::default()
+        },
+        StreamPlan {
+            strip_last_event_id: true,
+            cut_in_event: Some(7),
+        },
+    ];
+    let proxy = Proxy::start(server_port, plans);
+    let url = format!("http://127.0.0.1:{}/{query}", proxy.port);
     let driver_port = free_port();
     let _driver = Killed(
         Command::new(&driver)
@@ -249,7 +277,7 @@ fn dashboard_runs_a_changed_scenario_in_headless_chromium() {
         port: driver_port,
         session: v["value"]["sessionId"].as_str().unwrap().to_string(),
     };
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drive(&b, &url, &d)));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drive(&b, &url, &d, &proxy)));
     let _ = http(driver_port, "DELETE", &format!("/session/{}", b.session), None);
     if let Err(e) = result {
         std::panic::resume_unwind(e);
@@ -262,13 +290,18 @@ fn http_ready(port: u16) -> Option<()> {
     (code == 200 && v["value"]["ready"] == json!(true)).then_some(())
 }
 
-fn drive(b: &Browser, url: &str, d: &Path) {
-    b.cmd("POST", "url", Some(json!({"url": format!("{url}?scenario=tiny")})));
+fn drive(b: &Browser, url: &str, d: &Path, proxy: &Proxy) {
+    b.cmd("POST", "url", Some(json!({"url": format!("{url}&scenario=tiny")})));
     b.wait_for(
         "return document.body.dataset.ready === 'true'",
         "the page to load",
         Duration::from_secs(30),
     );
+    // The token went into a cookie and out of the address bar.
+    let here = b.js("return location.href");
+    assert!(!here.as_str().unwrap().contains("token"), "{here}");
+    // Ten simulated minutes: the stream is cut while the job runs.
+    b.js("const d = document.getElementById('duration'); d.value = 600; d.dispatchEvent(new Event('input'));");
     // Move the workers slider with the keyboard, as a user would.
     let sel = "input[type=range][data-key='instance.workers']";
     let before = b.js(&format!("return document.querySelector(\"{sel}\").value"));
@@ -315,6 +348,24 @@ fn drive(b: &Browser, url: &str, d: &Path) {
     assert!(cli.as_str().unwrap().contains("--set instance.workers="), "{cli}");
     let points = b.js("return Number(document.getElementById('chart-latency').dataset.points)");
     assert!(points.as_u64().unwrap() >= 20, "latency chart has {points} points");
+    // The stream was cut twice and the browser came back each time, with
+    // the id of the last whole event it had.
+    let seen = proxy.seen();
+    assert!(seen.len() >= 3, "{seen:?}");
+    assert!(seen[0].cut && seen[1].cut, "{seen:?}");
+    assert_eq!(seen[0].last_event_id, None, "{seen:?}");
+    assert_eq!(seen[1].last_event_id.as_deref(), Some("3"), "{seen:?}");
+    assert_eq!(seen[2].last_event_id.as_deref(), Some("6"), "{seen:?}");
+    let opens = b.js("return Number(document.body.dataset.streamOpens)");
+    assert!(opens.as_u64().unwrap() >= 3, "the page saw {opens} stream openings");
+    // Every sample interval once: 600 s / 5 s, strictly increasing times.
+    let times = b.js("return state.series.a.map((r) => r.t)");
+    let times: Vec<f64> = times.as_array().unwrap().iter().map(|t| t.as_f64().unwrap()).collect();
+    assert_eq!(times.len(), 600 / 5, "points on the chart: {times:?}");
+    assert!(
+        times.windows(2).all(|w| w[0] < w[1]),
+        "a point twice or out of order: {times:?}"
+    );
     // The files of the run are where the command says.
     let out = b.js("return document.getElementById('status').textContent");
     assert!(out.as_str().unwrap().contains("results/serve/run-tiny-"), "{out}");
@@ -325,7 +376,8 @@ fn drive(b: &Browser, url: &str, d: &Path) {
     std::fs::write(shot_dir.join("dashboard.png"), &png).unwrap();
     let _ = std::fs::remove_dir_all(d.join("chromium-profile"));
     eprintln!(
-        "serve e2e: Run → first chart point {} ms (page clock {page_ms} ms), verdict {verdict}; screenshot {}",
+        "serve e2e: Run → first chart point {} ms (page clock {page_ms} ms), verdict {verdict}; stream requests \
+         {seen:?}; screenshot {}",
         first_point.as_millis(),
         shot_dir.join("dashboard.png").display()
     );

@@ -403,44 +403,6 @@ fn precision_names_only_the_metrics_that_missed_and_holds_near_zero_rates_to_an_
 }
 
 #[test]
-fn the_slurm_array_script_runs_shards_that_merge_to_the_whole_sweep() {
-    let root = tmpdir("slurm");
-    let bin = assert_cmd::cargo::cargo_bin("tenantsim");
-    let params = "--param pool.size=2..8:2 --param instance.initial=1,2,3 --replications 2 \
-                  --set simulation.duration=40s --set simulation.warmup=10s";
-    // An array submitted as --array=1-2: task ids 1 and 2, minimum 1.
-    for task in ["1", "2"] {
-        let st = std::process::Command::new("bash")
-            .arg(repo("deploy/slurm/sweep.sh"))
-            .env("TENANTSIM", &bin)
-            .env("SCENARIO", repo("scenarios/examples/pool-exhaustion.toml"))
-            .env("PARAMS", params)
-            .env("OUT", &root)
-            .env("SLURM_ARRAY_TASK_ID", task)
-            .env("SLURM_ARRAY_TASK_MIN", "1")
-            .env("SLURM_ARRAY_TASK_COUNT", "2")
-            .env("SLURM_CPUS_PER_TASK", "1")
-            .env_remove("JOB_COMPLETION_INDEX")
-            .status()
-            .unwrap();
-        assert!(st.success(), "task {task}");
-    }
-    let merged = root.join("merged");
-    tenantsim()
-        .args([
-            "merge",
-            root.join("shard-1").to_str().unwrap(),
-            root.join("shard-2").to_str().unwrap(),
-        ])
-        .args(["--out", merged.to_str().unwrap(), "--quiet"])
-        .assert()
-        .success();
-    let whole = root.join("whole");
-    tenantsim().args(sweep_args(&whole, &[])).assert().success();
-    assert_eq!(csv(&merged), csv(&whole));
-}
-
-#[test]
 fn a_key_swept_twice_is_refused_before_anything_runs() {
     let d = tmpdir("sweep-dup-key");
     let out = d.join("s");

@@ -8,6 +8,7 @@ const state = {
   scenario: null,     // GET /api/scenarios/{name}
   job: null,          // {id, kind, events, cli}
   source: null,       // EventSource of the running job
+  lastEventId: 0,     // id of the last event applied: an event is applied once
   series: { a: [], b: [] },
   compare: false,
   clickedAt: null,    // performance.now() when Run/Compare was pressed
@@ -278,13 +279,36 @@ function changed() {
 function startFollowing(job, kind) {
   if (state.source) state.source.close();
   state.job = job;
+  state.lastEventId = 0;
   $("cli").textContent = job.cli;
   $("cancel").disabled = false;
   $("progress").value = 0;
   const es = new EventSource(job.events);
   state.source = es;
-  es.onmessage = (m) => onEvent(JSON.parse(m.data), kind);
-  es.onerror = () => { if (es.readyState === EventSource.CLOSED) state.source = null; };
+  // The browser reconnects by itself after a dropped connection, sending
+  // the last id it saw; the server resumes after it. Events are applied in
+  // id order and at most once, so a replayed event never adds a point twice.
+  es.onmessage = (m) => {
+    const ev = JSON.parse(m.data);
+    if (ev.type === "reset") { // the server did not know our last id: it replays all
+      state.lastEventId = 0;
+      state.series = { a: [], b: [] };
+      redraw();
+      return;
+    }
+    const id = Number(m.lastEventId);
+    if (!(id > state.lastEventId)) return;
+    state.lastEventId = id;
+    document.body.dataset.lastEventId = id;
+    onEvent(ev, kind);
+  };
+  es.onopen = () => { document.body.dataset.streamOpens = Number(document.body.dataset.streamOpens || 0) + 1; };
+  es.onerror = () => {
+    if (es.readyState === EventSource.CLOSED && state.source === es) {
+      state.source = null;
+      setStatus(`lost the event stream of ${kind} ${job.id} (server stopped, or job gone): reload the page`, true);
+    }
+  };
 }
 
 function onEvent(ev, kind) {
@@ -331,6 +355,8 @@ function resetOutputs(compare) {
   state.firstPointMs = null;
   delete document.body.dataset.jobStatus;
   delete document.body.dataset.firstPointMs;
+  delete document.body.dataset.streamOpens;
+  delete document.body.dataset.lastEventId;
   $("verdicts").innerHTML = ""; $("headline").innerHTML = "";
   redraw();
 }

@@ -312,7 +312,9 @@ pub use manifest::{quantity_value, read_manifest, ManifestHpa};
 pub(crate) mod render;
 #[cfg(test)]
 mod tests;
-pub(crate) mod yaml;
+// Public for the tests of the deploy manifests (tests/it/deploy.rs), which
+// read Kubernetes YAML with the same parser; the KEDA importer reads it too.
+pub mod yaml;
 
 use convert::*;
 use fields::*;
