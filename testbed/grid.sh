@@ -6,6 +6,14 @@
 #
 #   testbed/grid.sh [--out DIR]          # the full grid (about 2 h here)
 #   POOLS="4 8" LOADS="0.3 0.85" testbed/grid.sh   # a subset
+#   testbed/grid.sh --predict-only       # re-predict the measured grid
+#
+# --predict-only measures nothing and starts no service: for every
+# runs/*/comparison.json it keeps the measured side, rebuilds the
+# calibrated scenario from the stored calibration (calibration/fitted.toml
+# and capacity.json, through scripts/calibrated.py: the current model's
+# use of the one calibration), predicts the setting with the current
+# tenantsim binary, replaces the predicted side, and regenerates the report.
 #
 # Axes (environment): LOADS (fractions of the calibrated capacity), POOLS,
 # CACHES (on off), FREE_RATES (the free tier's token-bucket rate per tenant:
@@ -15,10 +23,12 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 OUT=$ROOT/results/testbed
+PREDICT_ONLY=
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) OUT=$2; shift 2 ;;
-    -h|--help) sed -n 2,15p "$0"; exit 0 ;;
+    --predict-only) PREDICT_ONLY=1; shift ;;
+    -h|--help) sed -n 2,24p "$0"; exit 0 ;;
     *) echo "grid.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -28,6 +38,37 @@ CACHES=${CACHES:-on off}
 FREE_RATES=${FREE_RATES:-25 10}
 DURATION=${DURATION:-20}
 REPS=${REPS:-3}
+if [ -n "$PREDICT_ONLY" ]; then
+  . "$HERE/config.sh"
+  TENANTSIM=${TENANTSIM:-$ROOT/target/debug/tenantsim}
+  [ -x "$TENANTSIM" ] || { echo "grid.sh: $TENANTSIM missing: build it with \`cargo test --no-run\` (or set TENANTSIM)" >&2; exit 2; }
+  CAL=$OUT/calibration
+  [ -s "$CAL/fitted.toml" ] && [ -s "$CAL/capacity.json" ] \
+    || { echo "grid.sh: --predict-only needs a calibration in $CAL (fitted.toml, capacity.json)" >&2; exit 2; }
+  python3 "$HERE/scripts/calibrated.py" "$CAL/fitted.toml" "$CAL/capacity.json" "$(tb_threads)" "$(tb_round_trips)" >"$CAL/calibrated.toml"
+  tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+  n=0
+  for cmp in "$OUT"/runs/*/comparison.json; do
+    dir=$(dirname "$cmp")
+    # The setting, as run.sh predicted it (rate, pool, cache, tier limit).
+    read -r rate pool cache dur free < <(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["setting"]
+print(s["rate_rps"], s["pool_size"], s["cache"], int(s["duration_s"]), int(s["free_tier_rate_per_s"]))' "$cmp")
+    python3 "$HERE/scripts/overrides.py" "$CAL/calibrated.toml" "$rate" "$pool" "$cache" "$dur" "$WARMUP" \
+      "$POOL_TIMEOUT_S" "$KEYS" "$ZIPF" "$L1" "$free" "$FREE_CONC" "$PRO_CONC" "$PRED_REPS" >"$dir/overrides.txt"
+    mapfile -t SETS <"$dir/overrides.txt"
+    SETARGS=(); for s in "${SETS[@]}"; do SETARGS+=(--set "$s"); done
+    rm -rf "$tmp/predicted"
+    "$TENANTSIM" run "$CAL/calibrated.toml" "${SETARGS[@]}" --out "$tmp/predicted" --quiet --no-report --threads 2 \
+      >/dev/null 2>"$dir/predict.log" || { rc=$?; [ $rc = 1 ] || { cat "$dir/predict.log" >&2; exit 1; }; }
+    python3 "$HERE/scripts/compare.py" --repredict "$cmp" "$tmp/predicted" >"$tmp/comparison.json"
+    mv "$tmp/comparison.json" "$cmp"
+    n=$((n + 1))
+  done
+  echo "re-predicted $n settings with $TENANTSIM" >&2
+  python3 "$HERE/scripts/report.py" "$OUT"
+  echo "wrote $OUT/README.md"
+  exit 0
+fi
 mkdir -p "$OUT/runs"
 (cd "$ROOT" && cargo build -q -p tenantsim-refsvc)
 base=${FREE_RATES%% *}

@@ -24,7 +24,6 @@ ROOT=$(cd "$HERE/.." && pwd)
 . "$HERE/infra.sh"
 
 POOL= RATE= LOAD= USERS= THINK= CACHE=on DURATION=30 REPS=3 OUT= CAL= FREE_RATE=${FREE_RATE:-25}
-PRED_REPS=${PRED_REPS:-5}
 while [ $# -gt 0 ]; do
   case "$1" in
     --pool-size) POOL=$2; shift 2 ;;
@@ -50,21 +49,7 @@ case "$CACHE" in on|off) ;; *) echo "run.sh: --cache on|off" >&2; exit 2 ;; esac
 mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
 CAL=${CAL:-$OUT/calibration}; mkdir -p "$CAL"; CAL=$(cd "$CAL" && pwd)
 
-# The service's fixed configuration: one source for the service, the load
-# client and the scenario overrides below.
-WARMUP=${WARMUP:-5}
-CPU_DIST=${CPU_DIST:-exp:1ms}
-PG_SLEEP=${PG_SLEEP:-2ms}
-POOL_TIMEOUT_S=${POOL_TIMEOUT_S:-1}
-ROWS=${ROWS:-100000}
-KEYS=${KEYS:-100000}
-ZIPF=${ZIPF:-0.9}
-L1=${L1:-2000}
-MIX=${MIX:-read=0.8,write=0.1,cpu=0.1}
-CAL_RATE=${CAL_RATE:-60}
-CAL_DURATION=${CAL_DURATION:-40}
-CAL_POOL=4
-PRO_CONC=32 FREE_CONC=8
+. "$HERE/config.sh"
 TIERS=(--tier "free:rate=$FREE_RATE,burst=$FREE_RATE,conc=$FREE_CONC" --tier "pro:conc=$PRO_CONC")
 
 TB_BIN=${TB_BIN:-$ROOT/target/debug}
@@ -99,13 +84,14 @@ measure_once() {
     sleep "$IDLE_S"
     echo "$cpu0 $(core_cpu) $stat0 $(core_stat) $IDLE_S" >"$dir/idle"
   fi
-  cpu0=$(core_cpu); stat0=$(core_stat)
+  cpu0=$(core_cpu); stat0=$(core_stat); svc0=$(svc_cpu)
   date +%s.%N >"$dir/start"
   taskset -c "$TB_LOAD_CORE" nice -n "$TB_LOAD_NICE" "$TB_BIN/refload" --addr "127.0.0.1:$SVCPORT" "${load_args[@]}" --duration "${dur}s" \
     --warmup "${WARMUP}s" --tier-map "$MAP" --mix "$MIX" --keys "$KEYS" --zipf "$ZIPF" --seed "$seed" \
     --timeout 10s --summary "$dir/client.json" --log "$dir/client.csv" 2>"$dir/client.err" || { cat "$dir/client.err" >&2; return 1; }
   date +%s.%N >"$dir/end"
   echo "$cpu0 $(core_cpu)" >"$dir/core_cpu"
+  echo "$svc0 $(svc_cpu)" >"$dir/svc_cpu"
   echo "$stat0 $(core_stat)" >"$dir/core_stat"
   tb_stop_service
 }
@@ -126,8 +112,14 @@ core_cpu() {
     | awk -v t="$tck" '{s+=$1} END {printf "%.3f\n", s/t}'
 }
 
+# CPU seconds used so far by refsvc alone (its thread's work, HTTP and the
+# drivers), to tell it from PostgreSQL's and Redis's in core_cpu.
+svc_cpu() {
+  awk -v t="$(getconf CLK_TCK)" '{printf "%.3f\n", ($14+$15)/t}' "/proc/$TB_SVC_PID/stat"
+}
+
 # --- Calibration: once, at a low load --------------------------------------
-if [ ! -s "$CAL/calibrated.toml" ]; then
+if [ ! -s "$CAL/fitted.toml" ] || [ ! -s "$CAL/capacity.json" ]; then
   tb_log "calibrating at $CAL_RATE req/s for ${CAL_DURATION}s, pool $CAL_POOL, cache on"
   tb_start_prometheus "$SVCPORT"
   IDLE_S=${CAL_IDLE_S:-10} measure_once "$CAL_POOL" on "$CAL_RATE" "$CAL_DURATION" 1 "$CAL/run"
@@ -138,9 +130,12 @@ if [ ! -s "$CAL/calibrated.toml" ]; then
   "$TENANTSIM" fit "$CAL/run/access.csv" --tier-map "$MAP" --cores 1 --name testbed-log-only \
     --out "$CAL/fitted-log-only.toml" 2>>"$CAL/fit.log"
   python3 "$HERE/scripts/capacity.py" "$CAL" "$CAL_POOL" >"$CAL/capacity.json"
-  python3 "$HERE/scripts/calibrated.py" "$CAL/fitted.toml" "$CAL/capacity.json" >"$CAL/calibrated.toml"
   tb_log "calibration: $(cat "$CAL/capacity.json")"
 fi
+# The calibrated scenario: the stored calibration as the current model uses
+# it (rebuilt every time, so a calibration made before a model change is
+# reused as it was measured).
+python3 "$HERE/scripts/calibrated.py" "$CAL/fitted.toml" "$CAL/capacity.json" "$(tb_threads)" "$(tb_round_trips)" >"$CAL/calibrated.toml"
 CAPACITY=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["capacity_rps"])' "$CAL/capacity.json")
 if [ -n "$USERS" ]; then RATE=closed; elif [ -z "$RATE" ]; then RATE=$(python3 -c "print(round($LOAD * $CAPACITY, 1))"); fi
 

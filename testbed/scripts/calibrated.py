@@ -1,28 +1,88 @@
 #!/usr/bin/env python3
-"""calibrated.toml: the scenario `tenantsim fit` wrote, plus two stages per
-endpoint for what the calibration run measured outside the access log
-(capacity.json): the host's CPU per request (a CPU stage: it competes with
-the requests' work for the one core) and the time outside the handler (a
+"""calibrated.toml: the scenario `tenantsim fit` wrote, plus what the
+calibration run measured outside the access log (capacity.json) and what
+the service's configuration fixes about its host.
+
+From capacity.json, two stages per endpoint: the host's CPU per request
+beyond the logged work (a CPU stage) and the time outside the handler (a
 wait stage). Both constant, the same for every endpoint (one run cannot
 split them by endpoint): ASSUMED.
 
-usage: calibrated.py FITTED.toml CAPACITY.json > calibrated.toml"""
-import json, sys, tomllib
+From the service's configuration, `[host]`: refsvc runs every request on
+THREADS actix worker threads (`--workers`, 1), an asynchronous server
+whose thread also runs the PostgreSQL driver: a request's CPU work runs to
+completion on it, and a query's reply is processed on it before the
+connection is given back. With `pg_sleep` on (ROUND_TRIPS = 2) a
+connection is held over two round trips (`SELECT pg_sleep`, then the
+query), each answered through the thread: the fitted hold is split evenly
+over them (db_queries = 2, each with half the fitted mean, the same cv:
+ASSUMED). When the calibration measured refsvc's CPU apart from
+PostgreSQL's and Redis's (capacity.json `db_cpu_per_request_s`), their CPU
+is the database's on the host, `query_cpu` per round trip (processor-shared
+with the thread; taken out of the fitted hold, which included it), and the
+thread's CPU stage is the rest. Otherwise (calibrations before it) all the
+host CPU runs on the thread and `query_cpu` = 0 (ASSUMED; the thread is
+then as busy as the core, an upper bound on its waits).
+
+usage: calibrated.py FITTED.toml CAPACITY.json [THREADS ROUND_TRIPS] > calibrated.toml"""
+import json, re, sys, tomllib
 
 fitted, cap = sys.argv[1], json.load(open(sys.argv[2]))
+threads, trips = (int(sys.argv[3]), int(sys.argv[4])) if len(sys.argv) > 4 else (1, 2)
 text = open(fitted).read()
 sc = tomllib.loads(text)
 us = lambda s: f"{s * 1e6:.1f}us"
+UNIT = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
+# The database's CPU on the host per round trip, when measured apart.
+db_cpu, calls = cap.get("db_cpu_per_request_s"), cap.get("db_calls_per_request")
+query_cpu = db_cpu / (calls * trips) if db_cpu and calls else 0.0
+thread_cpu = max(cap["host_cpu_per_request_s"] - (db_cpu or 0.0), 0.0) if query_cpu else cap["host_cpu_per_request_s"]
+
+
+def split_round_trips(text, trips):
+    """Each endpoint's one fitted query (the whole hold) as `trips` round
+    trips of 1/trips of its mean, less the query CPU on the host; only a
+    mean-parameterised query line (`query = { dist = ..., mean = "X", ... }`)
+    can be split."""
+    if trips == 1 and not query_cpu:
+        return text, 0
+    pat = re.compile(r'^db_queries = 1\n((?:#.*\n)*)query = \{ dist = "(\w+)", mean = "([0-9.]+)(us|ms|s)"(.*)$', re.M)
+
+    def sub(m):
+        mean = max(float(m.group(3)) * UNIT[m.group(4)] / trips - query_cpu, 1e-6)
+        return (f"db_queries = {trips}   # round trips of refsvc's hold (pg_sleep, then the query)\n{m.group(1)}"
+                f'query = {{ dist = "{m.group(2)}", mean = "{us(mean)}"{m.group(5)}   # the fitted hold / {trips} '
+                f'less query_cpu: ASSUMED even')
+    return pat.subn(sub, text)
+
+
+text, n_split = split_round_trips(text, trips)
+if query_cpu:
+    # The database on the host needs the one instance it shares it with.
+    text = re.sub(r"^initial = \d+.*$", "initial = 1         # refsvc is one process beside PostgreSQL", text, count=1, flags=re.M)
 out = [text.rstrip("\n"), "",
-       "# ---- Added by testbed/run.sh from the calibration run, outside the access log ----",
+       "# ---- Added by testbed/scripts/calibrated.py from the calibration run, outside the access log ----",
        f"# The service core spent {us(cap['core_cpu_per_request_s'])} of CPU per request (refsvc, PostgreSQL, Redis, interrupts",
        f"# from /proc) of which the log's cpu_s is {us(cap['logged_cpu_per_request_s'])}: the other",
-       f"# {us(cap['host_cpu_per_request_s'])} (HTTP handling, database and Redis CPU) is a CPU stage on the same core.",
+       f"# {us(cap['host_cpu_per_request_s'])} (HTTP handling, database and Redis CPU): {us(thread_cpu)} is a CPU stage on",
+       f"# the thread, {us(query_cpu)} per round trip the database's CPU on the host ([host] query_cpu).",
        f"# The client saw {us(cap['client_latency_mean_s'])} on average, the log {us(cap['log_latency_mean_s'])}: the",
        f"# remaining {us(cap['outside_handler_s'])} (loopback, HTTP, client) is a wait stage.",
-       "# ASSUMED: both constant and the same for every endpoint."]
+       "# ASSUMED: both constant and the same for every endpoint.",
+       "",
+       f"# refsvc --workers {threads}: an asynchronous server whose thread runs every request's CPU work to",
+       "# completion and the PostgreSQL driver: a reply waits for the thread before the connection is",
+       f"# given back. {n_split} endpoint(s) hold their connection over {trips} round trips.",
+       ("# PostgreSQL's and Redis's CPU measured apart from refsvc's: the database's on the host." if query_cpu else
+        "# ASSUMED: no CPU of the database's own beside the thread's (query_cpu = 0; the calibration\n"
+        "# measured the core's processes together)."),
+       "# ASSUMED: replies cost no CPU beyond the stages (reply_cpu = 0).",
+       "[host]",
+       f"threads = {threads}"] + ([f'query_cpu = "{us(query_cpu)}"'] if query_cpu else [])
 for name in sc.get("endpoint", {}):
-    out += ["", f"[[endpoint.{name}.stage]]", 'name = "host-cpu"', f'cpu = "{us(cap["host_cpu_per_request_s"])}"']
+    out += ["", f"[[endpoint.{name}.stage]]", 'name = "host-cpu"', f'cpu = "{us(thread_cpu)}"']
     if cap["outside_handler_s"] > 0:
         out += ["", f"[[endpoint.{name}.stage]]", 'name = "outside-handler"', f'wait = "{us(cap["outside_handler_s"])}"']
 bg = cap.get("background_cpu_per_s", 0.0)

@@ -10,6 +10,10 @@ service's capacity. Prints JSON.
   cannot see it; they share the core with the request's work.
 - outside_handler_s: the client's mean latency less the log's (handler
   entry to response) less the host CPU: loopback, HTTP, client-side time.
+- db_cpu_per_request_s, db_calls_per_request (when run/svc_cpu is
+  there): PostgreSQL's and Redis's CPU per request (the processes on the
+  core other than refsvc), and the share of requests that held a
+  connection.
 - background_cpu_per_s: the idle core's CPU (measured before the load
   when the run has an `idle` file), not counted per request.
 - capacity_rps: (1 − background) / (core CPU per request), the rate that
@@ -41,6 +45,17 @@ work = statistics.fmean(float(r["cpu_s"]) for r in ok)
 log_mean = statistics.fmean(float(r["latency_s"]) for r in ok)
 hold_per_req = statistics.fmean(float(r["hold_s"]) for r in ok)
 host = max(core_per_req - work, 0.0)
+# refsvc's own CPU apart from PostgreSQL's and Redis's (calibrations since
+# [host]: run/svc_cpu): the database's CPU per request, and how many
+# requests called the database.
+split = {}
+try:
+    s0, s1 = map(float, open(f"{run}/svc_cpu").read().split())
+    split = {"service_cpu_per_request_s": (s1 - s0) / max(len(rows), 1),
+             "db_cpu_per_request_s": max(c1 - c0 - (s1 - s0), 0.0) / max(len(rows), 1),
+             "db_calls_per_request": sum(1 for r in rows if float(r["hold_s"]) > 0) / max(len(rows), 1)}
+except (OSError, ValueError):
+    pass
 out = {
     "capacity_rps": round((1.0 - background) / core_per_req, 1),
     "background_cpu_per_s": background,
@@ -56,5 +71,6 @@ out = {
     "calibration_requests": len(rows),
     "calibration_rate_rps": client["offered_rps"],
     "calibration_pool": pool,
+    **split,
 }
 print(json.dumps(out, indent=1))

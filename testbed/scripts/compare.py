@@ -3,8 +3,12 @@
 repetitions' client summaries and access logs (mean and a Student-t 95 %
 CI over repetitions), the predicted side from tenantsim's summary.json.
 
+A re-prediction (grid.sh --predict-only) keeps the measured side of an
+existing comparison.json and replaces only the predicted side.
+
 usage: compare.py DIR REPS POOL CACHE RATE CAPACITY DURATION WARMUP FREE_RATE
-       compare.py --table DIR/comparison.json"""
+       compare.py --table DIR/comparison.json
+       compare.py --repredict DIR/comparison.json PREDICTED_DIR"""
 import csv, json, math, statistics, sys
 
 METRICS = ["throughput_rps", "latency_p50_s", "latency_p95_s", "latency_p99_s",
@@ -63,7 +67,35 @@ def measured_rep(d, warmup):
     }
 
 
+def predicted_side(pred_dir, cache):
+    """The predicted metrics and error rates by reason from tenantsim's
+    summary.json in PRED_DIR."""
+    summ = json.load(open(f"{pred_dir}/summary.json"))["metrics"]
+    predicted = {}
+    for m in METRICS:
+        v = summ.get(m)
+        predicted[m] = {"mean": v["mean"], "ci95": v["ci95"]} if v else {"mean": None, "ci95": None}
+    if cache == "off":
+        predicted["cache_hit_ratio"] = {"mean": 0.0, "ci95": None} if predicted["cache_hit_ratio"]["mean"] is None else predicted["cache_hit_ratio"]
+    # Error rates by reason, as shares of arrivals, in the client's words.
+    arrived = summ.get("requests_arrived", {}).get("mean") or 0.0
+    pred_reasons = {name: summ[k]["mean"] / arrived for k, name in
+                    (("rejected_rate_limited", "rate_limited"), ("rejected_tenant_limit", "tenant_limit"), ("pool_timeouts", "pool_timeout"))
+                    if k in summ and arrived > 0}
+    # Diagnostics beside the compared metrics: the model's connection hold
+    # (connections in use over database calls, Little's law) is not in the
+    # summary; its pool utilization and CPU utilization are.
+    diag = {k: summ[k]["mean"] for k in ("pool_utilization", "cpu_utilization") if k in summ}
+    return predicted, pred_reasons, diag
+
+
 def main():
+    if sys.argv[1] == "--repredict":
+        c = json.load(open(sys.argv[2]))
+        c["predicted"], c["predicted_errors_by_reason"], c["predicted_diagnostics"] = predicted_side(
+            sys.argv[3], c["setting"]["cache"])
+        print(json.dumps(c, indent=1))
+        return
     if sys.argv[1] == "--table":
         c = json.load(open(sys.argv[2]))
         s = c["setting"]
@@ -82,19 +114,8 @@ def main():
     d, reps, pool, cache, rate, capacity, duration, warmup, free_rate = sys.argv[1:10]
     reps = int(reps)
     runs = [measured_rep(f"{d}/rep{r}", float(warmup)) for r in range(1, reps + 1)]
-    summ = json.load(open(f"{d}/predicted/summary.json"))["metrics"]
-    predicted = {}
-    for m in METRICS:
-        v = summ.get(m)
-        predicted[m] = {"mean": v["mean"], "ci95": v["ci95"]} if v else {"mean": None, "ci95": None}
-    if cache == "off":
-        predicted["cache_hit_ratio"] = {"mean": 0.0, "ci95": None} if predicted["cache_hit_ratio"]["mean"] is None else predicted["cache_hit_ratio"]
+    predicted, pred_reasons, diag = predicted_side(f"{d}/predicted", cache)
     reasons = sorted({k for r in runs for k in r["errors_by_reason"]})
-    # Error rates by reason, as shares of arrivals, in the client's words.
-    arrived = summ.get("requests_arrived", {}).get("mean") or 0.0
-    pred_reasons = {name: summ[k]["mean"] / arrived for k, name in
-                    (("rejected_rate_limited", "rate_limited"), ("rejected_tenant_limit", "tenant_limit"), ("pool_timeouts", "pool_timeout"))
-                    if k in summ and arrived > 0}
     out = {
         "setting": {"pool_size": int(pool), "cache": cache, "rate_rps": float(rate),
                     "load": float(rate) / float(capacity), "capacity_rps": float(capacity),
@@ -104,6 +125,7 @@ def main():
         "predicted": predicted,
         "measured_errors_by_reason": {k: mean_ci([r["errors_by_reason"].get(k, 0.0) for r in runs]) for k in reasons},
         "predicted_errors_by_reason": pred_reasons,
+        "predicted_diagnostics": diag,
         "measured_repetitions": runs,
     }
     print(json.dumps(out, indent=1))

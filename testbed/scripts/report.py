@@ -9,6 +9,10 @@ usage: report.py RESULTS_DIR"""
 import glob, json, math, os, sys
 
 SLO_P95_S = 0.025  # the knee's SLO: p95 <= 25 ms
+# The targets' load bound. A setting's load is its rate (rounded to 0.1
+# req/s) over the capacity, so `--load 0.85` comes out a hair above 0.85:
+# compare with a tolerance, else the 0.85 settings fall out of the targets.
+LOW_LOAD = 0.85 + 1e-3
 out = sys.argv[1]
 runs = []
 for f in sorted(glob.glob(f"{out}/runs/*/comparison.json")):
@@ -75,14 +79,14 @@ for c in runs:
         ci = me["ci95"]
         ci_s = f" [{fmt(max(ci[0], 0), m)}, {fmt(ci[1], m)}]" if ci else ""
         mark = ""
-        if m in ("latency_p50_s", "latency_p95_s") and s["load"] <= 0.85 and within(c, m, rel=0.15) is False:
+        if m in ("latency_p50_s", "latency_p95_s") and s["load"] <= LOW_LOAD and within(c, m, rel=0.15) is False:
             mark = " ✗"
         if m == "cache_hit_ratio" and within(c, m, abs_=0.03) is False:
             mark = " ✗"
-        if m == "error_rate" and s["load"] > 0.85 and within(c, m, abs_=0.02) is False:
+        if m == "error_rate" and s["load"] > LOW_LOAD and within(c, m, abs_=0.02) is False:
             mark = " ✗"
         cells.append(f"{fmt(me['mean'], m)}{ci_s} / {fmt(pr['mean'], m)}{mark}")
-    ok = "–" if s["load"] > 0.85 else ("yes" if within(c, "latency_p50_s", rel=0.15) and within(c, "latency_p95_s", rel=0.15) else "no")
+    ok = "–" if s["load"] > LOW_LOAD else ("yes" if within(c, "latency_p50_s", rel=0.15) and within(c, "latency_p95_s", rel=0.15) else "no")
     dist = sum(1 for r in c["measured_repetitions"] if r["max_send_lag_s"] > 0.05)
     fs = [r["service_core_foreign_share"] for r in c["measured_repetitions"] if "service_core_foreign_share" in r]
     foreign = f"{100 * sum(fs) / len(fs):.0f} %" if fs else "–"
@@ -94,24 +98,84 @@ rel = [((c["measured"]["latency_p95_s"]["ci95"][1] - c["measured"]["latency_p95_
 rel50 = [((c["measured"]["latency_p50_s"]["ci95"][1] - c["measured"]["latency_p50_s"]["mean"]) / c["measured"]["latency_p50_s"]["mean"])
          for c in runs if c["measured"]["latency_p50_s"]["ci95"] and c["measured"]["latency_p50_s"]["mean"]]
 err = lambda m: [abs(c["predicted"][m]["mean"] - c["measured"][m]["mean"]) / c["measured"][m]["mean"]
-                 for c in runs if c["setting"]["load"] <= 0.85 and c["measured"][m]["mean"] and c["predicted"][m]["mean"] is not None]
+                 for c in runs if c["setting"]["load"] <= LOW_LOAD and c["measured"][m]["mean"] and c["predicted"][m]["mean"] is not None]
 med = lambda xs: sorted(xs)[len(xs) // 2] if xs else float("nan")
 lines += ["", "## Repeatability beside the prediction errors", "",
           f"- Measured p50: median 95 % CI half-width {100*med(rel50):.0f} % of the mean; prediction error at load <= 85 %: median {100*med(err('latency_p50_s')):.0f} %.",
           f"- Measured p95: median 95 % CI half-width {100*med(rel):.0f} % of the mean; prediction error at load <= 85 %: median {100*med(err('latency_p95_s')):.0f} %.", ""]
+
+# Signed errors per metric at load <= 85 %: relative for rates, latencies
+# and the pool wait; in points for the error rate and the hit ratio.
+POINTS = ("error_rate", "cache_hit_ratio")
+
+
+def signed(c, m):
+    me, pr = c["measured"][m]["mean"], c["predicted"][m]["mean"]
+    if me is None or pr is None:
+        return None
+    if m in POINTS:
+        return 100 * (pr - me)
+    return (pr - me) / me if me else None
+
+
+low = [c for c in runs if c["setting"]["load"] <= LOW_LOAD]
+lines += [f"## Prediction errors at load <= 85 % ({len(low)} settings)", "",
+          "Signed: predicted − measured, relative to the measured mean (error rate and hit ratio in percentage points). "
+          "`worst` is the largest in magnitude; `inside CI` counts predictions inside the measured 95 % CI.", "",
+          "| metric | median | worst | worst at | inside CI |", "|---|---|---|---|---|"]
+for m in METRICS:
+    xs = [(signed(c, m), c) for c in low if signed(c, m) is not None]
+    if not xs:
+        continue
+    vals = sorted(v for v, _ in xs)
+    medv = vals[len(vals) // 2]
+    wv, wc = max(xs, key=lambda t: abs(t[0]))
+    f = (lambda v: f"{v:+.1f} pt") if m in POINTS else (lambda v: f"{100 * v:+.0f} %")
+    inside = sum(1 for _, c in xs if within(c, m))
+    ws = wc["setting"]
+    lines.append(f"| {SHORT[m]} | {f(medv)} | {f(wv)} | pool {ws['pool_size']}, cache {ws['cache']}, load {ws['load']:.2f}, "
+                 f"free {ws['free_tier_rate_per_s']:g} | {inside}/{len(xs)} |")
+lines.append("")
 
 
 # The connection hold under load: the model takes the calibrated hold as a
 # pure wait; the service's one thread also runs the database driver, so a
 # query's answer waits for the CPU work in progress.
 import csv as _csv
+import tomllib as _toml
+
+# The predicted hold (Little's law): connections in use (pool utilization ×
+# size) over database calls per second — every write and every read that
+# missed the caches, with the calibrated mix of endpoints.
+_fit = _toml.load(open(f"{out}/calibration/fitted.toml", "rb"))
+_w = [(w["arrival"].get("rate_per_s", 0.0) * w["tenants"], w.get("mix", {})) for w in _fit["workload"]]
+_tot = sum(r for r, _ in _w) or 1.0
+MIX_READ = sum(r * mx.get("read", 0.0) for r, mx in _w) / _tot
+MIX_WRITE = sum(r * mx.get("write", 0.0) for r, mx in _w) / _tot
+
+
+def predicted_hold_s(c):
+    d = c.get("predicted_diagnostics", {})
+    thr, hit = c["predicted"]["throughput_rps"]["mean"], c["predicted"]["cache_hit_ratio"]["mean"] or 0.0
+    if "pool_utilization" not in d or not thr:
+        return None
+    calls = thr * (MIX_READ * (1 - hit) + MIX_WRITE)
+    return d["pool_utilization"] * c["setting"]["pool_size"] / calls if calls > 0 else None
+
+
+def predicted_hold_ms(c):
+    h = predicted_hold_s(c)
+    return "–" if h is None else f"{1e3 * h:.2f}"
+
+
 cal_rows = [r for r in _csv.DictReader(open(f"{out}/calibration/run/access.csv")) if float(r["hold_s"]) > 0]
 cal_hold = sum(float(r["hold_s"]) for r in cal_rows) / max(len(cal_rows), 1)
 lines += ["## Where the predictions miss", "",
           f"Connection hold (mean, ms; calibrated {cal_hold * 1e3:.2f} ms at {cap['calibration_rate_rps']:.0f} req/s) and "
           "the service core's time (ours incl. interrupts / other users'), measured, by setting (cache on, base tier):", "",
-          "| pool | load | hold ms | hold / calibrated | pool wait ms measured / predicted | our core CPU per request ms (calibrated "
+          "| pool | load | hold ms measured / predicted | hold / calibrated | pool wait ms measured / predicted | our core CPU per request ms (calibrated "
           f"{cap['core_cpu_per_request_s'] * 1e3:.3f}) | core 0 to others |", "|---|---|---|---|---|---|---|"]
+gaps = []  # (load, measured hold, predicted hold, our core CPU per request)
 for c in runs:
     s_ = c["setting"]
     if s_["cache"] != "on" or s_["free_tier_rate_per_s"] != max(x["setting"]["free_tier_rate_per_s"] for x in runs):
@@ -128,9 +192,31 @@ for c in runs:
     ours = [(r["service_core_busy"] - r["service_core_foreign_share"]) / r["throughput_rps"]
             for r in reps if "service_core_busy" in r and r["throughput_rps"] > 0]
     ours_s = f"{1e3 * sum(ours) / len(ours):.3f}" if ours else "–"
-    lines.append(f"| {s_['pool_size']} | {s_['load']:.2f} | {hm * 1e3:.2f} | {hm / cal_hold:.2f} | {fmt(pw[0], 'pool_wait_mean_s')} / {fmt(pw[1], 'pool_wait_mean_s')} | "
+    gaps.append((s_["load"], hm, predicted_hold_s(c), sum(ours) / len(ours) if ours else None))
+    lines.append(f"| {s_['pool_size']} | {s_['load']:.2f} | {hm * 1e3:.2f} / {predicted_hold_ms(c)} | {hm / cal_hold:.2f} | {fmt(pw[0], 'pool_wait_mean_s')} / {fmt(pw[1], 'pool_wait_mean_s')} | "
                  f"{ours_s} | {100 * sum(oth) / max(len(oth), 1):.0f} % |")
 lines.append("")
+
+
+def band(pred):
+    """Median and range of predicted/measured hold, and of our core CPU per
+    request relative to the calibrated one, over the rows whose load
+    satisfies pred."""
+    hr = sorted(p / m for l, m, p, _ in gaps if pred(l) and p and m)
+    cr = sorted(o / cap["core_cpu_per_request_s"] for l, _, _, o in gaps if pred(l) and o)
+    f = lambda xs: f"median {xs[len(xs) // 2]:.2f} ({xs[0]:.2f}–{xs[-1]:.2f})" if xs else "–"
+    return f(hr), f(cr)
+
+
+low_h, low_c = band(lambda l: l <= LOW_LOAD)
+high_h, high_c = band(lambda l: l > LOW_LOAD)
+lines += ["Remaining gaps, sized from the table above:", "",
+          f"- Connection hold, predicted / measured: at load <= 85 % {low_h}; above 85 % {high_h}. "
+          "The thread model (`[host] threads`) makes the hold grow with the CPU load as measured; above the capacity "
+          "it grows too much, because the model's CPU per request does not fall with load (next line).",
+          f"- Our core's CPU per request, measured / calibrated: at load <= 85 % {low_c}; above 85 % {high_c}. "
+          "The calibration, at a low load, charges every request more CPU than it costs under load: the model's "
+          "thread saturates early, and the predicted pool wait and tail above the knee are too high.", ""]
 
 # --- SVG plots ---------------------------------------------------------------
 def svg(path, w, h, body):

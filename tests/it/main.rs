@@ -18,6 +18,7 @@ mod docs;
 mod fit;
 mod fuzz_corpus;
 mod generated;
+mod host;
 mod hpa_conformance;
 mod keda;
 mod layers;

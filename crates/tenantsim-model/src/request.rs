@@ -129,7 +129,13 @@ pub enum Phase {
     RateCheck,
     PoolWait,
     Connecting,
+    /// The database's CPU for a query on the instance's host (`[host]
+    /// query_cpu`), before the query's time on the database.
+    HostQuery,
     Query,
+    /// A thread processes the query's reply (`[host]`); the connection is
+    /// still held.
+    Reply,
 }
 
 #[derive(Default)]

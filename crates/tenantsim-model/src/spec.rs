@@ -25,6 +25,9 @@ pub struct Scenario {
     pub workloads: Vec<Workload>,
     pub endpoints: Vec<Endpoint>,
     pub instance: InstanceSpec,
+    /// What shares an instance's host (`[host]`): event-loop threads, the
+    /// database's query CPU and its replies.
+    pub host: Option<HostSpec>,
     pub pool: Option<PoolSpec>,
     pub database: Option<DatabaseSpec>,
     pub cache: CacheSpec,
@@ -601,6 +604,24 @@ impl Balancing {
             _ => return None,
         })
     }
+}
+
+/// `[host]`: an instance whose CPU work runs on a few event-loop threads
+/// (an asynchronous server) and whose host may also run the database.
+///
+/// - `threads`: every CPU phase of a request (stages, the endpoint's CPU)
+///   and every database reply runs on one of them, to completion, FCFS.
+/// - `reply_cpu`: a thread's CPU for each query's reply (the database
+///   driver runs on the threads). The connection stays held until it has
+///   run, so under load the hold includes the wait for a thread.
+/// - `query_cpu`: the database's CPU per query, on the instance's cores
+///   (processor-shared with the threads), before the query's own `query`
+///   time on `[database]`. Only with one instance (the host's).
+#[derive(Debug, Clone)]
+pub struct HostSpec {
+    pub threads: u32,
+    pub reply_cpu: SimTime,
+    pub query_cpu: SimTime,
 }
 
 #[derive(Debug, Clone)]

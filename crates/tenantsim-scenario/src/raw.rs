@@ -75,6 +75,8 @@ pub struct RawScenario {
     pub workload: Option<Vec<RawWorkload>>,
     pub endpoint: Option<BTreeMap<String, RawEndpoint>>,
     pub instance: Option<RawInstance>,
+    /// What shares an instance's host: event-loop threads, the database.
+    pub host: Option<RawHost>,
     pub pool: Option<RawPool>,
     pub database: Option<RawDatabase>,
     pub cache: Option<RawCache>,
@@ -355,6 +357,19 @@ pub struct RawBackground {
     pub period: Option<Duration>,
     /// CPU work of one run: a distribution.
     pub cpu: Option<toml::Value>,
+}
+
+/// `[host]`: an instance's event-loop threads and the database's CPU on
+/// its host.
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawHost {
+    /// Threads that run every CPU phase and database reply, to completion.
+    pub threads: Option<u32>,
+    /// A thread's CPU per query reply; the connection is held until then.
+    pub reply_cpu: Option<Duration>,
+    /// The database's CPU per query on the instance's cores.
+    pub query_cpu: Option<Duration>,
 }
 
 /// `[pauses]`: stop-the-world pauses of every instance.

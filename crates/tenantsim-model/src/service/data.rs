@@ -361,9 +361,38 @@ impl Service<'_> {
         let r = self.requests.get_mut(req).expect("live request");
         r.phase = Phase::Query;
         r.queries += 1;
-        let (e, tier, q, target) = (r.endpoint as usize, r.tier as usize, r.queries, r.db_target);
-        // A generator of this request's own (see Request::query_seed):
-        // seeding xoshiro costs four SplitMix steps, no allocation.
+        let (tier, q, target, inst) = (r.tier as usize, r.queries, r.db_target, r.instance as usize);
+        match self
+            .sc
+            .host
+            .as_ref()
+            .map(|h| h.query_cpu)
+            .filter(|c| *c > SimTime::ZERO)
+        {
+            // The database runs on the instance's host: its CPU for the
+            // query first, shared with the instance's threads.
+            Some(cpu) => {
+                r.phase = Phase::HostQuery;
+                self.fleet.instances[inst].run_host(sched, req, cpu);
+            }
+            None => {
+                let work = self.query_work(req);
+                self.data.server(target).begin(sched, req, work);
+            }
+        }
+        if let Some(t) = self.sc.tiers[tier].query_timeout {
+            let timer = sched.schedule_in_fixed(t, Msg::QueryTimeout { req, query: q });
+            self.requests.get_mut(req).expect("live request").phase_timer = timer;
+        }
+    }
+
+    /// The work of `req`'s current query on its database server: drawn
+    /// from a generator of the request's own (see Request::query_seed), so
+    /// the same whenever it is asked; seeding xoshiro costs four SplitMix
+    /// steps, no allocation.
+    fn query_work(&self, req: ReqRef) -> SimTime {
+        let r = self.requests.get(req).expect("live request");
+        let (e, q, target) = (r.endpoint as usize, r.queries, r.db_target);
         let mut rng = SimRng::seed_from_u64(r.query_seed ^ (q as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         // Endpoints with db_queries > 0 always have a query distribution.
         let work = self.sc.endpoints[e]
@@ -371,7 +400,7 @@ impl Service<'_> {
             .as_ref()
             .expect("query distribution")
             .sample(&mut rng);
-        let work = if target > 0 {
+        if target > 0 {
             // A replica's query work relative to the primary's.
             let f = self
                 .sc
@@ -382,15 +411,35 @@ impl Service<'_> {
             SimTime::from_secs_f64(work.as_secs_f64() * f)
         } else {
             work
-        };
-        self.data.server(target).begin(sched, req, work);
-        if let Some(t) = self.sc.tiers[tier].query_timeout {
-            let timer = sched.schedule_in_fixed(t, Msg::QueryTimeout { req, query: q });
-            self.requests.get_mut(req).expect("live request").phase_timer = timer;
         }
     }
 
+    /// The database's CPU for `req`'s query on the host is done: the
+    /// query's own time on the database follows.
+    pub(super) fn host_query_done(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef) {
+        let work = self.query_work(req);
+        let r = self.requests.get_mut(req).expect("live request");
+        r.phase = Phase::Query;
+        let target = r.db_target;
+        self.data.server(target).begin(sched, req, work);
+    }
+
+    /// A query's reply arrived. With `[host]` a thread must process it
+    /// (`reply_cpu`) before the request goes on; the connection stays held
+    /// meanwhile.
     pub(super) fn query_done(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef) {
+        if let Some(h) = &self.sc.host {
+            let r = self.requests.get_mut(req).expect("live request");
+            r.phase = Phase::Reply;
+            let inst = r.instance as usize;
+            return self.fleet.instances[inst].run_reply(sched, req, h.reply_cpu);
+        }
+        self.reply_done(sched, req);
+    }
+
+    /// `req`'s query reply has been processed: the next query, or give the
+    /// connection back, fill or update the caches and finish.
+    pub(super) fn reply_done(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef) {
         let r = self.requests.get(req).expect("live request");
         sched.cancel(r.phase_timer);
         let more = (r.queries as u32) < self.sc.endpoints[r.endpoint as usize].db_queries;
@@ -450,11 +499,16 @@ impl Service<'_> {
 
     pub(super) fn on_query_timeout(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, query: u16) {
         let Some(r) = self.requests.get(req) else { return };
-        if r.phase != Phase::Query || r.queries != query {
+        if !matches!(r.phase, Phase::HostQuery | Phase::Query) || r.queries != query {
+            // A reply already being processed is not cut short.
             return;
         }
         let r = *r;
-        self.data.server(r.db_target).cancel(sched, req);
+        if r.phase == Phase::HostQuery {
+            self.fleet.instances[r.instance as usize].cancel_host(sched, req);
+        } else {
+            self.data.server(r.db_target).cancel(sched, req);
+        }
         self.release_connection(sched, &r);
         self.db_result(sched.now(), &r, true);
         self.finish(sched, req, Outcome::QueryTimeout);

@@ -150,7 +150,9 @@ impl Service<'_> {
     }
 
     /// An instance's processor-shared CPU ticked: the requests it finished
-    /// go on.
+    /// go on. With `[host]`, a finished job is a CPU phase or a reply (it
+    /// ran on a thread, which takes its next phase) or a query's CPU on
+    /// the host.
     pub(super) fn on_instance_cpu_tick(&mut self, sched: &mut Scheduler<Msg>, i: u32, gen: u32) {
         if self.fleet.instances[i as usize].state == InstanceState::Stopped {
             return;
@@ -159,7 +161,25 @@ impl Service<'_> {
         done.clear();
         self.fleet.instances[i as usize].cpu_tick(sched, gen, &mut done);
         for &r in &done {
-            self.after_cpu(sched, r);
+            if self.sc.host.is_none() {
+                self.after_cpu(sched, r);
+                continue;
+            }
+            // Background tasks name no request.
+            let Some(phase) = self.requests.get(r).map(|q| q.phase) else {
+                continue;
+            };
+            match phase {
+                Phase::HostQuery => self.host_query_done(sched, r),
+                Phase::Reply => {
+                    self.fleet.instances[i as usize].thread_done(sched);
+                    self.reply_done(sched, r);
+                }
+                _ => {
+                    self.fleet.instances[i as usize].thread_done(sched);
+                    self.after_cpu(sched, r);
+                }
+            }
         }
         self.done_buf = done;
     }
@@ -203,6 +223,9 @@ impl Service<'_> {
         self.fleet
             .instances
             .push(Instance::new(id, g as u16, &self.sc.instance, self.fleet.levels, now));
+        if let Some(h) = &self.sc.host {
+            self.fleet.instances[id as usize].use_threads(h.threads, now);
+        }
         self.caches.add_instance(self.sc);
         if self.sc.shedding.is_some() {
             self.fleet.shed_meters.push(ShedMeter::new(now, self.fleet.levels));
@@ -473,12 +496,24 @@ impl Service<'_> {
                 self.data.server(r.db_target).cancel(sched, req);
                 self.release_connection(sched, &r);
             }
+            Phase::HostQuery => {
+                self.fleet.instances[r.instance as usize].cancel_host(sched, req);
+                self.release_connection(sched, &r);
+            }
+            Phase::Reply => {
+                self.release_connection(sched, &r);
+                if r.background {
+                    // A write-behind flush holds no worker (below), but its
+                    // reply holds a thread.
+                    self.fleet.instances[r.instance as usize].leave_thread(sched, req);
+                }
+            }
             _ => {}
         }
         // A call cut short by the failure has no result for its breaker.
         let permit = Permit { epoch: r.breaker_epoch };
         match r.phase {
-            Phase::PoolWait | Phase::Connecting | Phase::Query if !r.background => {
+            Phase::PoolWait | Phase::Connecting | Phase::HostQuery | Phase::Query | Phase::Reply if !r.background => {
                 if let Some(b) = &mut self.data.breaker {
                     b.cancel(permit);
                 }
@@ -491,7 +526,8 @@ impl Service<'_> {
             _ => {}
         }
         if has_worker && !r.background {
-            self.fleet.instances[r.instance as usize].abandon(sched, req, r.phase == Phase::Cpu);
+            let on_thread = matches!(r.phase, Phase::Cpu | Phase::Reply);
+            self.fleet.instances[r.instance as usize].abandon(sched, req, on_thread);
         }
         self.finish_with(sched, req, self.fleet.abort_outcome, false);
     }

@@ -64,8 +64,8 @@ pub struct Context<'a> {
     pub demand: Vec<Demand>,
     /// `None` for closed workloads.
     pub rates: Vec<Option<Rates>>,
-    /// Usable cores of one instance: min(cores, workers), less background work
-    /// and pauses.
+    /// Usable cores of one instance: min(cores, workers, host threads), less
+    /// background work and pauses.
     pub usable_cores: f64,
     /// Why usable cores are below `instance.cores`, for arithmetic.
     pub usable_note: String,
@@ -114,6 +114,11 @@ impl<'a> Context<'a> {
         let mut notes = Vec::new();
         if i.workers < i.cores {
             notes.push(format!("workers {} < cores {}", i.workers, i.cores));
+        }
+        if let Some(h) = sc.host.as_ref().filter(|h| (h.threads as f64) < usable) {
+            // Each thread runs one CPU phase at a time.
+            usable = h.threads as f64;
+            notes.push(format!("host.threads {} < cores {}", h.threads, i.cores));
         }
         let chores: f64 = sc
             .background

@@ -4,7 +4,7 @@
 //! [`resolve()`] runs one function per section, in a fixed order (the first
 //! error found is the one reported): [`simulation`], [`endpoints`],
 //! [`tiers`], [`workloads`] (with [`arrivals`]), [`instances`],
-//! [`autoscaler`], [`data`] (database and pool), [`caches`], retry,
+//! [`autoscaler`], [`data`] (database and pool), [`host`], [`caches`], retry,
 //! [`faults`], shedding, [`memory`], [`rate_limits`], background tasks and
 //! pauses, [`sessions`], breakers ([`resilience`]), then claims and SLOs
 //! ([`claims`]). This module holds what they share: the [`Ctx`] that
@@ -26,6 +26,7 @@ mod claims;
 mod data;
 mod endpoints;
 mod faults;
+mod host;
 mod instances;
 mod memory;
 mod rate_limits;
@@ -117,6 +118,16 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
     let instance = instances::resolve(&cx, &raw, &top, &mut warnings)?;
     let autoscaler = autoscaler::resolve(&cx, &raw, instance.initial, &mut warnings)?;
     let (database, pool) = data::resolve(&cx, &raw, &endpoints, &mut warnings)?;
+    let host = host::resolve(
+        &cx,
+        &raw,
+        host::HostContext {
+            database: database.is_some(),
+            replicas: database.as_ref().is_some_and(|d| d.replicas.is_some()),
+            instances: instance.initial,
+            autoscaler: autoscaler.is_some(),
+        },
+    )?;
     let cache = caches::resolve(&cx, &raw, &endpoints, &workloads, &mut warnings)?;
     let retry = raw.retry.as_ref().map(|r| parse_retry(&cx, r)).transpose()?;
     let faults = faults::resolve(&cx, &raw, &endpoints, &cache)?;
@@ -185,6 +196,7 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         workloads,
         endpoints,
         instance,
+        host,
         pool,
         database,
         cache,

@@ -8,6 +8,16 @@
 //! while it waits for caches or the database, but uses CPU only during its
 //! CPU phase. With `workers <= cores` the instance is exactly an M/M/c
 //! station for exponential CPU demand.
+//!
+//! Event-loop threads (`[host] threads`, see [`Instance::use_threads`]): an
+//! asynchronous server runs every CPU phase of its requests on one of a
+//! few threads, to completion and without preemption. Then at most
+//! `threads` CPU phases run at once; the others wait FCFS in the threads'
+//! run queue. The running phases still share the cores with the host's
+//! other jobs (the database's query CPU, background tasks): the operating
+//! system shares the cores between processes. Invariant: phases on
+//! threads ≤ `threads`, and a phase waits in the run queue only while every
+//! thread is busy.
 
 use super::cpu::CpuShare;
 use super::request::ReqRef;
@@ -54,6 +64,12 @@ pub struct Instance {
     queues: Vec<VecDeque<ReqRef>>,
     queued: u32,
     cpu: CpuShare,
+    /// Event-loop threads; `u32::MAX` when CPU phases are not gated by
+    /// threads (the default: every running request shares the cores).
+    threads: u32,
+    threads_busy: u32,
+    /// CPU phases waiting for a thread, FCFS, with their work.
+    run_queue: VecDeque<(ReqRef, SimTime)>,
     base_memory_mb: f64,
     memory_per_request_mb: f64,
     memory_mb: f64,
@@ -93,6 +109,9 @@ impl Instance {
                 .collect(),
             queued: 0,
             cpu: CpuShare::new(Station::Instance(id), spec.cores, spec.workers, now),
+            threads: u32::MAX,
+            threads_busy: 0,
+            run_queue: VecDeque::new(),
             base_memory_mb: spec.base_memory_mb,
             memory_per_request_mb: spec.memory_per_request_mb,
             memory_mb: spec.memory_mb,
@@ -196,9 +215,88 @@ impl Instance {
             return;
         }
         debug_assert!(self.busy_workers <= self.workers, "more requests than workers");
+        debug_assert!(
+            self.threads == u32::MAX || self.threads_busy <= self.threads,
+            "more CPU phases on threads than threads"
+        );
         debug_assert!(self.queued as u64 <= self.queue_capacity as u64, "queue over capacity");
         self.busy.set(now, self.cpu.busy_cores() as f64);
         self.memory.set(now, self.memory_fraction());
+    }
+
+    /// Run the request's CPU phases on `threads` event-loop threads (see
+    /// the module doc). The cores become processor-shared whatever the
+    /// worker count, since the host's other jobs share them too.
+    pub fn use_threads(&mut self, threads: u32, now: SimTime) {
+        debug_assert!(threads > 0);
+        self.threads = threads;
+        self.force_shared_cpu(now);
+    }
+
+    /// CPU phases waiting for a thread.
+    pub fn run_queue_len(&self) -> usize {
+        self.run_queue.len()
+    }
+
+    /// Start `req`'s CPU phase of `cpu` on a thread, or queue it for one.
+    #[inline]
+    fn on_thread(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, cpu: SimTime) {
+        if self.threads == u32::MAX {
+            self.cpu.begin(sched, req, cpu);
+        } else if self.threads_busy < self.threads {
+            self.threads_busy += 1;
+            self.cpu.begin(sched, req, cpu);
+        } else {
+            self.run_queue.push_back((req, cpu));
+        }
+    }
+
+    /// A CPU phase that ran on a thread ended (the caller knows it was a
+    /// thread's: a request's CPU phase or a database reply): the thread
+    /// takes the next phase of its run queue.
+    #[inline]
+    pub fn thread_done(&mut self, sched: &mut Scheduler<Msg>) {
+        if self.threads == u32::MAX {
+            return;
+        }
+        self.threads_busy -= 1;
+        if let Some((next, cpu)) = self.run_queue.pop_front() {
+            self.threads_busy += 1;
+            self.cpu.begin(sched, next, cpu);
+        }
+        self.update_gauges(sched.now());
+    }
+
+    /// Stop `req`'s CPU phase (or reply) on a thread, or take it out of
+    /// the run queue. Its thread takes no further phase: this is for work
+    /// abandoned with a failing instance.
+    pub fn leave_thread(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef) {
+        if let Some(pos) = self.run_queue.iter().position(|(r, _)| *r == req) {
+            // Still waiting for a thread: it holds none.
+            self.run_queue.remove(pos);
+        } else if self.cpu.cancel(sched, req) && self.threads != u32::MAX {
+            self.threads_busy -= 1;
+        }
+    }
+
+    /// Processing a database reply on a thread: `cpu` of work, after any
+    /// phases queued before it. Completes like a CPU phase.
+    pub fn run_reply(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, cpu: SimTime) {
+        self.on_thread(sched, req, cpu);
+        self.update_gauges(sched.now());
+    }
+
+    /// CPU work of the host that no thread runs (the database's query CPU
+    /// on a shared host): it shares the cores with the threads.
+    pub fn run_host(&mut self, sched: &mut Scheduler<Msg>, job: ReqRef, cpu: SimTime) {
+        self.cpu.begin(sched, job, cpu);
+        self.update_gauges(sched.now());
+    }
+
+    /// Stop host work that no thread runs (a query cut short).
+    pub fn cancel_host(&mut self, sched: &mut Scheduler<Msg>, job: ReqRef) {
+        self.cpu.cancel(sched, job);
+        self.update_gauges(sched.now());
     }
 
     /// Offer a request with CPU demand `cpu` and priority `level`.
@@ -225,7 +323,7 @@ impl Instance {
     #[inline]
     pub fn start(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, cpu: SimTime) {
         self.busy_workers += 1;
-        self.cpu.begin(sched, req, cpu);
+        self.on_thread(sched, req, cpu);
         self.update_gauges(sched.now());
     }
 
@@ -256,7 +354,7 @@ impl Instance {
     /// (the next request stage).
     #[inline]
     pub fn run_cpu(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, cpu: SimTime) {
-        self.cpu.begin(sched, req, cpu);
+        self.on_thread(sched, req, cpu);
         self.update_gauges(sched.now());
     }
 
@@ -306,7 +404,7 @@ impl Instance {
     /// without starting another, and stop its CPU work.
     pub fn abandon(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, in_cpu: bool) {
         if in_cpu {
-            self.cpu.cancel(sched, req);
+            self.leave_thread(sched, req);
         }
         self.busy_workers = self.busy_workers.saturating_sub(1);
         self.update_gauges(sched.now());
@@ -314,140 +412,4 @@ impl Instance {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::spec::Balancing;
-
-    fn spec(cores: u32, workers: u32, queue_capacity: u32) -> InstanceSpec {
-        InstanceSpec {
-            cores,
-            workers,
-            queue_capacity,
-            base_memory_mb: 100.0,
-            memory_per_request_mb: 10.0,
-            memory_mb: 1000.0,
-            startup: SimTime::ZERO,
-            initial: 1,
-            cost_per_hour: 0.0,
-            load_balancer: Balancing::RoundRobin,
-            drain_timeout: SimTime::ZERO,
-            scale_in: crate::spec::ScaleIn::Newest,
-            none_ready: crate::spec::NoneReady::Fail,
-        }
-    }
-
-    fn r(i: u32) -> ReqRef {
-        ReqRef { idx: i, gen: 0 }
-    }
-
-    /// Drive one instance alone: offer requests with given demands at time
-    /// zero and return (request, completion time) in completion order.
-    fn completions(inst: &mut Instance, demands_s: &[f64]) -> Vec<(u32, f64)> {
-        let mut s: Scheduler<Msg> = Scheduler::new();
-        let demand = |i: u32| SimTime::from_secs_f64(demands_s[i as usize]);
-        for i in 0..demands_s.len() as u32 {
-            inst.offer(&mut s, r(i), demand(i), 0);
-        }
-        struct H<'a> {
-            inst: &'a mut Instance,
-            out: Vec<(u32, f64)>,
-            demands: Vec<f64>,
-        }
-        impl Model for H<'_> {
-            type Msg = Msg;
-            fn handle(&mut self, s: &mut Scheduler<Msg>, m: Msg) {
-                let now = s.now();
-                let d = |i: u32, ds: &Vec<f64>| SimTime::from_secs_f64(ds[i as usize]);
-                match m {
-                    Msg::CpuDone { req, .. } => {
-                        self.out.push((req.idx, now.as_secs_f64()));
-                        self.inst.cpu_done(now);
-                        if let Some(n) = self.inst.free_worker(now) {
-                            self.inst.start(s, n, d(n.idx, &self.demands));
-                        }
-                    }
-                    Msg::CpuTick { gen, .. } => {
-                        let mut done = vec![];
-                        self.inst.cpu_tick(s, gen, &mut done);
-                        for q in done {
-                            self.out.push((q.idx, now.as_secs_f64()));
-                            if let Some(n) = self.inst.free_worker(now) {
-                                self.inst.start(s, n, d(n.idx, &self.demands));
-                            }
-                        }
-                    }
-                    _ => unreachable!(),
-                }
-            }
-        }
-        use tenantsim_engine::Model;
-        let mut h = H {
-            inst,
-            out: vec![],
-            demands: demands_s.to_vec(),
-        };
-        s.run_until(&mut h, SimTime::from_secs(1000));
-        h.out
-    }
-
-    #[test]
-    fn fcfs_with_dedicated_cores() {
-        let mut i = Instance::new(0, 0, &spec(2, 2, 10), 1, SimTime::ZERO);
-        i.start_serving(SimTime::ZERO);
-        // Two run at once; the third waits for the first free worker.
-        let out = completions(&mut i, &[3.0, 1.0, 1.0]);
-        assert_eq!(out, vec![(1, 1.0), (2, 2.0), (0, 3.0)]);
-    }
-
-    #[test]
-    fn queue_capacity_bounds_waiting_requests() {
-        let mut s: Scheduler<Msg> = Scheduler::new();
-        let mut i = Instance::new(0, 0, &spec(1, 1, 2), 1, SimTime::ZERO);
-        i.start_serving(SimTime::ZERO);
-        let d = SimTime::from_secs(1);
-        assert_eq!(i.offer(&mut s, r(0), d, 0), Offer::Started);
-        assert_eq!(i.offer(&mut s, r(1), d, 0), Offer::Queued);
-        assert_eq!(i.offer(&mut s, r(2), d, 0), Offer::Queued);
-        assert_eq!(i.offer(&mut s, r(3), d, 0), Offer::Full);
-        assert_eq!((i.running(), i.queued(), i.in_flight()), (1, 2, 3));
-        // Memory: base 100 + 3 × 10 of 1000.
-        assert!((i.memory.value() - 0.13).abs() < 1e-12);
-    }
-
-    #[test]
-    fn processor_sharing_splits_the_cores() {
-        // One core, four workers: two requests of 1 s each share the core
-        // and both finish at 2 s; a third of 0.5 s started alongside them
-        // finishes first, at 1.5 s (3 × 0.5), then the others at 2.5 s.
-        let mut i = Instance::new(0, 0, &spec(1, 4, 10), 1, SimTime::ZERO);
-        i.start_serving(SimTime::ZERO);
-        let out = completions(&mut i, &[1.0, 1.0]);
-        assert_eq!(out.len(), 2);
-        assert!(out.iter().all(|(_, t)| (t - 2.0).abs() < 1e-6), "{out:?}");
-        let mut i = Instance::new(0, 0, &spec(1, 4, 10), 1, SimTime::ZERO);
-        i.start_serving(SimTime::ZERO);
-        let out = completions(&mut i, &[1.0, 1.0, 0.5]);
-        assert_eq!(out[0].0, 2);
-        assert!((out[0].1 - 1.5).abs() < 1e-6, "{out:?}");
-        assert!(out[1..].iter().all(|(_, t)| (t - 2.5).abs() < 1e-6), "{out:?}");
-    }
-
-    #[test]
-    fn processor_sharing_only_beyond_the_core_count() {
-        // Two cores, four workers, three equal jobs of 1 s: rate 2/3 each,
-        // all finish at 1.5 s.
-        let mut i = Instance::new(0, 0, &spec(2, 4, 10), 1, SimTime::ZERO);
-        i.start_serving(SimTime::ZERO);
-        let out = completions(&mut i, &[1.0, 1.0, 1.0]);
-        assert!(out.iter().all(|(_, t)| (t - 1.5).abs() < 1e-6), "{out:?}");
-        // Beyond the workers, requests queue: 5 jobs, 4 workers, 2 cores.
-        let mut i = Instance::new(0, 0, &spec(2, 4, 10), 1, SimTime::ZERO);
-        i.start_serving(SimTime::ZERO);
-        let out = completions(&mut i, &[1.0, 1.0, 1.0, 1.0, 1.0]);
-        // Four share two cores (rate 1/2): done at 2 s; the fifth then runs
-        // alone for 1 s.
-        assert!(out[..4].iter().all(|(_, t)| (t - 2.0).abs() < 1e-6), "{out:?}");
-        assert_eq!(out[4].0, 4);
-        assert!((out[4].1 - 3.0).abs() < 1e-6);
-    }
-}
+mod tests;
