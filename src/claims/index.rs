@@ -31,13 +31,13 @@ pub fn index_section(judged: &[Judged], command: &str) -> String {
     let _ = writeln!(o, "## Verdicts per system\n");
     let _ = writeln!(
         o,
-        "From `{command}`. A row is a claim of one scenario; claims decided without simulation are counted once per system. \"flagged\" counts the holds whose run fails an SLO or is overloaded.\n"
+        "From `{command}`. A row is a claim of one scenario; claims decided without simulation are counted once per system. \"flagged\" counts the holds whose run fails an SLO or is overloaded; \"depends on\" counts the verdicts that flip inside an assumed input's plausible range.\n"
     );
     let _ = writeln!(
         o,
-        "| system | rows | holds | fails | holds only if | inconsistent | cannot be checked | used for calibration | flagged |\n|---|---|---|---|---|---|---|---|---|"
+        "| system | rows | holds | fails | holds only if | depends on | inconsistent | cannot be checked | used for calibration | flagged |\n|---|---|---|---|---|---|---|---|---|---|"
     );
-    let mut total = [0usize; 6];
+    let mut total = [0usize; 7];
     let mut total_rows = 0;
     let mut total_flagged = 0;
     let mut sections = String::new();
@@ -49,18 +49,19 @@ pub fn index_section(judged: &[Judged], command: &str) -> String {
         let rows: Vec<ClaimResult> = report_rows(&members).into_iter().flat_map(|(r, _)| r).collect();
         let c = counts(&rows);
         let flagged = rows.iter().filter(|r| r.flag.is_some()).count();
-        for k in 0..6 {
+        for k in 0..7 {
             total[k] += c[k];
         }
         total_rows += rows.len();
         total_flagged += flagged;
         let _ = writeln!(
             o,
-            "| [{sys}]({sys}.md) | {} | {} | {} | {} | {} | {} ({}) | {} | {flagged} |",
+            "| [{sys}]({sys}.md) | {} | {} | {} | {} | {} | {} | {} ({}) | {} | {flagged} |",
             rows.len(),
             c[0],
             c[1],
             c[2],
+            c[6],
             c[3],
             c[4],
             percent(c[4], rows.len()),
@@ -70,10 +71,11 @@ pub fn index_section(judged: &[Judged], command: &str) -> String {
     }
     let _ = writeln!(
         o,
-        "| all | {total_rows} | {} | {} | {} | {} | {} ({}) | {} | {total_flagged} |\n",
+        "| all | {total_rows} | {} | {} | {} | {} | {} | {} ({}) | {} | {total_flagged} |\n",
         total[0],
         total[1],
         total[2],
+        total[6],
         total[3],
         total[4],
         percent(total[4], total_rows),

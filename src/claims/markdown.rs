@@ -61,6 +61,14 @@ fn shown(c: &ClaimResult) -> String {
     if !c.note.is_empty() && (c.outcome != Outcome::Holds || c.metric.is_none()) {
         parts.push(c.note.clone());
     }
+    if c.outcome == Outcome::DependsOn {
+        if let Some(cond) = &c.condition {
+            parts.push(format!("at the scenario's assumed values it holds only if {cond}"));
+        }
+    }
+    for a in &c.assumptions {
+        parts.push(format!("over the assumed range: {}", a.text));
+    }
     parts.join("; ")
 }
 
@@ -80,10 +88,13 @@ fn scenario_section(o: &mut String, j: &Judged, claims: &[ClaimResult], repeated
             s.replications,
             fmt_value("latency_mean_s", j.scenario.simulation.duration.as_secs_f64()),
             fmt_value("latency_mean_s", s.warmup_s),
-            if j.runs > 1 {
-                format!("; {} more run(s) searched \"holds only if\" conditions", j.runs - 1)
-            } else {
-                String::new()
+            match (j.runs - 1 - j.assumption_runs, j.assumption_runs) {
+                (0, 0) => String::new(),
+                (k, 0) => format!("; {k} more run(s) searched \"holds only if\" conditions"),
+                (0, a) => format!("; {a} more run(s) judged the claims over the assumptions' ranges"),
+                (k, a) => format!(
+                    "; {k} more run(s) searched \"holds only if\" conditions, {a} judged the claims over the assumptions' ranges"
+                ),
             }
         );
     } else {
@@ -208,7 +219,7 @@ pub fn write_system_reports(dir: &Path, judged: &[Judged], command: &str) -> any
         let all: Vec<ClaimResult> = rows.iter().flat_map(|(c, _)| c.iter().cloned()).collect();
         let _ = writeln!(
             o,
-            "{} claim(s) over {} scenario(s): {}. Verdicts: **holds** (the whole 95 % CI on the claimed side, or the arithmetic agrees), **fails**, **holds only if** (the smallest change of the named setting that makes it hold), **inconsistent** (contradicts another claim of the report: the claims, their lines and the arithmetic), **cannot be checked** (why), **used for calibration** (a model input was fitted to it: not evidence). A claim that holds in a run that fails its SLOs or is overloaded is flagged on its row. Everything assumed is commented in the scenario files.\n",
+            "{} claim(s) over {} scenario(s): {}. Verdicts: **holds** (the whole 95 % CI on the claimed side, or the arithmetic agrees), **fails**, **holds only if** (the smallest change of the named setting that makes it hold), **inconsistent** (contradicts another claim of the report: the claims, their lines and the arithmetic), **cannot be checked** (why), **used for calibration** (a model input was fitted to it: not evidence), **depends on** an assumption (the verdict at the scenario's values flips inside the plausible range of an input the report does not state: the flip point is on the row; every other judged row says it keeps its verdict over each range). A claim that holds in a run that fails its SLOs or is overloaded is flagged on its row. Everything assumed is commented in the scenario files.\n",
             all.len(),
             members.len(),
             counts_text(&all)
@@ -218,6 +229,7 @@ pub fn write_system_reports(dir: &Path, judged: &[Judged], command: &str) -> any
             ("Inconsistent", Outcome::Inconsistent),
             ("Fail", Outcome::Fails),
             ("Used for calibration", Outcome::UsedForCalibration),
+            ("Depend on an assumption", Outcome::DependsOn),
         ] {
             let rows: Vec<String> = members
                 .iter()
@@ -229,7 +241,15 @@ pub fn write_system_reports(dir: &Path, judged: &[Judged], command: &str) -> any
                             j.scenario.name,
                             c.id,
                             c.source,
-                            c.condition.as_ref().map(|x| format!(": {x}")).unwrap_or_default()
+                            if c.outcome == Outcome::DependsOn {
+                                let f: Vec<&str> = (c.assumptions.iter())
+                                    .filter(|a| !a.flips.is_empty())
+                                    .map(|a| a.text.as_str())
+                                    .collect();
+                                format!(": {}", f.join("; "))
+                            } else {
+                                c.condition.as_ref().map(|x| format!(": {x}")).unwrap_or_default()
+                            }
                         )
                     })
                 })

@@ -18,6 +18,7 @@
 pub mod consistency;
 mod index;
 mod markdown;
+pub mod robust;
 
 pub use index::write_index;
 
@@ -41,6 +42,9 @@ pub struct Judged {
     pub lint: Vec<Finding>,
     /// Simulated runs, the first included.
     pub runs: usize,
+    /// Of those, the runs at points of the assumptions' ranges
+    /// ([`robust`]).
+    pub assumption_runs: usize,
 }
 
 /// Judge every claim of the scenario at `path` (with `sets` applied),
@@ -151,6 +155,20 @@ pub fn judge_file(
             );
         }
     }
+    // Every verdict over every assumption's range: the scenario's seed and
+    // replications at each point (common random numbers).
+    let simulated = !out.replications.is_empty();
+    let points = robust::judge_over_assumptions(&sc.assumptions, &summary, &mut claims, |a, text| {
+        let mut s2 = sets.to_vec();
+        s2.push(format!("{}={text}", a.key));
+        let sc2 = crate::scenario::from_sources(sources.clone(), &s2)?;
+        if simulated {
+            note(&format!("{}: assumption {} = {text}", sc.name, a.key));
+        }
+        Ok(build_summary(&sc2, &simulate(&sc2, &|_| {})))
+    })?;
+    let assumption_runs = if simulated { points } else { 0 };
+    runs += assumption_runs;
     let lint = crate::lint::lint(&sc);
     Ok(Judged {
         path: path.to_path_buf(),
@@ -159,6 +177,7 @@ pub fn judge_file(
         claims,
         lint,
         runs,
+        assumption_runs,
     })
 }
 
@@ -185,9 +204,9 @@ fn current_number(merged: &toml::Table, key: &str) -> Option<f64> {
 }
 
 /// Counts of outcomes: (holds, fails, holds only if, inconsistent, cannot
-/// be checked, used for calibration).
-pub fn counts(claims: &[ClaimResult]) -> [usize; 6] {
-    let mut c = [0; 6];
+/// be checked, used for calibration, depends on).
+pub fn counts(claims: &[ClaimResult]) -> [usize; 7] {
+    let mut c = [0; 7];
     for r in claims {
         let k = match r.outcome {
             Outcome::Holds => 0,
@@ -196,21 +215,23 @@ pub fn counts(claims: &[ClaimResult]) -> [usize; 6] {
             Outcome::Inconsistent => 3,
             Outcome::CannotBeChecked => 4,
             Outcome::UsedForCalibration => 5,
+            Outcome::DependsOn => 6,
         };
         c[k] += 1;
     }
     c
 }
 
-/// "3 hold, 1 fails, 1 holds only if, 0 inconsistent, 7 cannot be checked,
-/// 1 used for calibration".
+/// "3 hold, 1 fails, 1 holds only if, 2 depend on an assumption, 0
+/// inconsistent, 7 cannot be checked, 1 used for calibration".
 pub fn counts_text(claims: &[ClaimResult]) -> String {
-    let [h, f, o, i, u, c] = counts(claims);
+    let [h, f, o, i, u, c, d] = counts(claims);
     format!(
-        "{h} {}, {f} {}, {o} {} only if, {i} inconsistent, {u} cannot be checked, {c} used for calibration",
+        "{h} {}, {f} {}, {o} {} only if, {d} {} on an assumption, {i} inconsistent, {u} cannot be checked, {c} used for calibration",
         if h == 1 { "holds" } else { "hold" },
         if f == 1 { "fails" } else { "fail" },
         if o == 1 { "holds" } else { "hold" },
+        if d == 1 { "depends" } else { "depend" },
     )
 }
 

@@ -28,10 +28,13 @@ other, across the report's scenarios (units, mean against percentile,
 Little's and the utilization law, capacity, timeout order, \"N% faster\").
 A claim whose figure a model input was fitted to (`calibrated`) is \"used for
 calibration\", never \"holds\"; a hold in a run that fails an SLO or is
-overloaded is flagged.
+overloaded is flagged. Every claim judged on the model's inputs is judged
+again over each `[[assumption]]`'s plausible range (its ends, then bisection;
+the scenario's seed at every point: common random numbers): one whose verdict
+flips inside a range \"depends on\" that assumption, with the flip point.
 JSON keeps the older `verdict` (confirmed, refuted, inconclusive, untestable)
 next to `outcome` (holds, fails, holds-only-if, inconsistent, cannot-be-checked,
-used-for-calibration).
+used-for-calibration, depends-on; `assumptions` per claim).
 Exit codes: 0 judged (1 with --fail-on-refuted and a refuted claim), 2 bad input.")]
 pub struct ClaimsArgs {
     /// Scenario files with [[claim]] entries.
@@ -101,6 +104,7 @@ fn print_text(j: &Judged) {
                 Outcome::Inconsistent => "INCONSISTENT",
                 Outcome::CannotBeChecked => "CANNOT BE CHECKED",
                 Outcome::UsedForCalibration => "USED FOR CALIBRATION",
+                Outcome::DependsOn => "DEPENDS ON",
             },
             c.id,
             c.source,
@@ -144,6 +148,9 @@ fn print_text(j: &Judged) {
         }
         if let Some(f) = &c.flag {
             println!("  {pad:<18} flagged: {f}");
+        }
+        for a in &c.assumptions {
+            println!("  {pad:<18} {}", a.text);
         }
     }
     println!("  {}\n", claims::counts_text(&j.claims));

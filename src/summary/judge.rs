@@ -93,6 +93,7 @@ pub(crate) fn judge_claim(
         condition_value: None,
         condition_ci95: None,
         flag: None,
+        assumptions: Vec::new(),
     };
     if c.lint.is_some() || c.littles_law.is_some() {
         judge_static(sc, c, &mut r);
@@ -106,6 +107,23 @@ pub(crate) fn judge_claim(
         (None, Some(t)) => &tiers[t][..],
     };
     let Some(e) = est.iter().find(|(k, _)| *k == m).map(|(_, e)| *e) else {
+        // A latency ceiling over the whole run when no request completed in
+        // any replication: none came in under it, so the claim fails.
+        let latency_ceiling = c.bound == Bound::AtMost
+            && c.stage.is_none()
+            && c.tier.is_none()
+            && m.starts_with("latency_")
+            && crate::metrics::names::metric(m).is_some_and(|d| d.unit == crate::metrics::names::Unit::Seconds);
+        let none_completed = (overall.iter())
+            .find(|(k, _)| *k == "requests_completed")
+            .is_some_and(|(_, e)| e.mean == 0.0 && e.ci95.is_none_or(|[_, hi]| hi == 0.0));
+        if latency_ceiling && none_completed {
+            r.verdict = Verdict::Refuted;
+            r.outcome = Outcome::Fails;
+            r.note = "no request completed in any replication (requests_completed 0), so none came in under the limit"
+                .into();
+            return r;
+        }
         r.verdict = Verdict::Inconclusive;
         r.note = "the metric is undefined in this run (e.g. no completed requests)".into();
         return r;

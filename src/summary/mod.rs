@@ -89,6 +89,9 @@ pub enum Outcome {
     /// A model input was fitted to the claim's figure (`calibrated`): the
     /// simulation reproduces it by construction, so it is not evidence.
     UsedForCalibration,
+    /// The verdict at the scenario's values flips inside the plausible
+    /// range of one of its assumptions (see [`ClaimResult::assumptions`]).
+    DependsOn,
 }
 
 impl Outcome {
@@ -100,6 +103,7 @@ impl Outcome {
             Outcome::CannotBeChecked => "cannot-be-checked",
             Outcome::Inconsistent => "inconsistent",
             Outcome::UsedForCalibration => "used-for-calibration",
+            Outcome::DependsOn => "depends-on",
         }
     }
 }
@@ -278,6 +282,32 @@ pub struct ClaimResult {
     /// is overloaded (see [`crate::claims::flag_vacuous`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flag: Option<String>,
+    /// The verdict over each assumption's plausible range (see
+    /// `crate::claims::robust`); empty when the scenario assumes nothing
+    /// or the claim is not judged on the model's inputs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assumptions: Vec<OverRange>,
+}
+
+/// A claim's verdict over one assumption's range: held at the scenario's
+/// value or not, and where it flips (if it does).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OverRange {
+    /// The assumed key, e.g. "instance.cores".
+    pub key: String,
+    /// The plausible range, `[from, to]` (seconds for durations).
+    pub range: [f64; 2],
+    /// The scenario's value.
+    pub value: f64,
+    /// Whether the claim holds (whole 95 % CI on its side) at `value`.
+    pub holds: bool,
+    /// Each flip found: `[a, b]`, adjacent values tried, the verdict at
+    /// `a` as at the scenario's value, at `b` the other one. At most one
+    /// per side of the scenario's value (bisection assumes monotone).
+    pub flips: Vec<[f64; 2]>,
+    /// The flips in words, with the values as the scenario writes them.
+    pub text: String,
 }
 
 impl ClaimResult {
@@ -285,6 +315,13 @@ impl ClaimResult {
     pub fn outcome_text(&self) -> String {
         match (self.outcome, &self.condition) {
             (Outcome::HoldsOnlyIf, Some(c)) => format!("holds only if {c}"),
+            (Outcome::DependsOn, _) => {
+                let keys: Vec<&str> = (self.assumptions.iter())
+                    .filter(|a| !a.flips.is_empty())
+                    .map(|a| a.key.as_str())
+                    .collect();
+                format!("depends on {}", keys.join(", "))
+            }
             (o, _) => o.as_str().replace('-', " "),
         }
     }

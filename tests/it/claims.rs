@@ -72,7 +72,7 @@ untestable = "the scenario has no WebSocket sessions"
         .code(1)
         .stdout(predicate::str::contains("FAILS"))
         .stdout(predicate::str::contains(
-            "1 holds, 1 fails, 0 hold only if, 0 inconsistent, 1 cannot be checked, 0 used for calibration",
+            "1 holds, 1 fails, 0 hold only if, 0 depend on an assumption, 0 inconsistent, 1 cannot be checked, 0 used for calibration",
         ));
     // The same verdicts are in summary.json and the report of a run.
     let out = tmpdir("claims-run");

@@ -394,7 +394,7 @@ fn a_report_is_checked_across_its_scenarios() {
         "{index}"
     );
     assert!(
-        index.contains("| [sys](sys.md) | 2 | 0 | 0 | 0 | 2 | 0 (0 %) | 0 | 0 |"),
+        index.contains("| [sys](sys.md) | 2 | 0 | 0 | 0 | 0 | 2 | 0 (0 %) | 0 | 0 |"),
         "{index}"
     );
     assert!(

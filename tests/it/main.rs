@@ -1,5 +1,6 @@
 //! Integration tests, in one binary so polars is linked once.
 
+mod assumptions;
 mod autoscaling;
 mod background;
 mod baselines;

@@ -311,9 +311,11 @@ mod real_binary {
         }
         let mut server = Server(c.spawn().expect("start tenantsim serve"));
         let mut line = String::new();
-        BufReader::new(server.0.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let mut out = BufReader::new(server.0.stdout.take().unwrap());
+        out.read_line(&mut line).unwrap();
+        // Keep draining stdout: the server prints more lines after the URL,
+        // and a closed pipe would kill it with EPIPE in the middle of a test.
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
         let url = line
             .split_whitespace()
             .find(|w| w.starts_with("http://"))

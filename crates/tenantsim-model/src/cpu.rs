@@ -16,6 +16,13 @@
 //! A stop-the-world pause (shared mode only) sets the rate to zero: no job
 //! progresses and no completion is pending until the last pause ends; jobs
 //! then resume with the work they had left.
+//!
+//! Cost (issue 25): the rate `cores / n` is kept in a field, recomputed when
+//! the running count or a pause changes it (the same division, done once
+//! per change instead of in every `advance` and `reschedule`), and the
+//! completion delay is rounded up to whole nanoseconds with integer
+//! arithmetic instead of a call to `ceil` (the target's baseline has no
+//! rounding instruction). Both give bit-identical times.
 
 use super::request::ReqRef;
 use super::{Msg, Station};
@@ -40,6 +47,10 @@ pub struct CpuShare {
     /// Stop-the-world pauses in force (shared mode only): no job
     /// progresses while above zero.
     paused: u32,
+    /// Work each running job receives per nanosecond (shared mode):
+    /// 0 while paused, else min(1, cores / running). Kept current by
+    /// [`CpuShare::set_rate`] whenever `running` or `paused` changes.
+    rate: f64,
 }
 
 impl CpuShare {
@@ -57,6 +68,7 @@ impl CpuShare {
             running: 0,
             shared,
             paused: 0,
+            rate: 1.0,
         }
     }
 
@@ -66,6 +78,7 @@ impl CpuShare {
         debug_assert!(self.shared.is_some(), "pauses need the shared mode");
         self.advance(sched.now());
         self.paused += 1;
+        self.set_rate();
         self.reschedule(sched);
     }
 
@@ -73,6 +86,7 @@ impl CpuShare {
     pub fn resume(&mut self, sched: &mut Scheduler<Msg>) {
         self.advance(sched.now());
         self.paused = self.paused.saturating_sub(1);
+        self.set_rate();
         self.reschedule(sched);
     }
 
@@ -89,18 +103,21 @@ impl CpuShare {
         self.running.min(self.cores)
     }
 
-    fn rate(&self) -> f64 {
-        if self.paused > 0 {
+    /// Recompute `rate` after `running` or `paused` changed.
+    #[inline]
+    fn set_rate(&mut self) {
+        self.rate = if self.paused > 0 {
             0.0
         } else if self.running <= self.cores {
             1.0
         } else {
             self.cores as f64 / self.running as f64
-        }
+        };
     }
 
+    #[inline]
     fn advance(&mut self, now: SimTime) {
-        let r = self.rate();
+        let r = self.rate;
         if let Some(s) = &mut self.shared {
             s.v += now.saturating_sub(s.last).as_nanos() as f64 * r;
             s.last = now;
@@ -114,12 +131,12 @@ impl CpuShare {
     /// event in the queue per change. Only an earlier completion (a short
     /// job starting, a pause ending) supersedes the pending tick.
     fn reschedule(&mut self, sched: &mut Scheduler<Msg>) {
-        let r = self.rate();
+        let r = self.rate;
         let station = self.station;
         if let Some(s) = &mut self.shared {
             if let Some(&(fv, _)) = s.heap.first().filter(|_| r > 0.0) {
-                let dt = ((fv - s.v).max(0.0) / r).ceil();
-                let at = sched.now() + SimTime::from_nanos(dt as u64);
+                let dt = ceil_nanos((fv - s.v).max(0.0) / r);
+                let at = sched.now() + SimTime::from_nanos(dt);
                 if s.pending.is_some_and(|p| p <= at) {
                     return;
                 }
@@ -147,6 +164,7 @@ impl CpuShare {
         }
         self.advance(sched.now());
         self.running += 1;
+        self.set_rate();
         let s = self.shared.as_mut().expect("shared mode");
         heap_push(&mut s.heap, (s.v + work.as_nanos() as f64, job));
         self.reschedule(sched);
@@ -178,6 +196,7 @@ impl CpuShare {
             }
         }
         self.running -= (done.len() - before) as u32;
+        self.set_rate();
         self.reschedule(sched);
     }
 
@@ -200,9 +219,20 @@ impl CpuShare {
         h.sort_by(|a, b| a.0.total_cmp(&b.0));
         s.heap = h;
         self.running -= 1;
+        self.set_rate();
         self.reschedule(sched);
         true
     }
+}
+
+/// `x.ceil() as u64` for x ≥ 0 (NaN gives 0 and values beyond `u64::MAX`
+/// saturate, as the cast does), without the `ceil` call: truncate, then
+/// add one if something was cut off. Exact: below 2^53 the truncated value
+/// converts back exactly; above it every f64 is an integer.
+#[inline(always)]
+fn ceil_nanos(x: f64) -> u64 {
+    let t = x as u64;
+    t.saturating_add(u64::from((t as f64) < x))
 }
 
 fn heap_push(h: &mut Vec<(f64, ReqRef)>, x: (f64, ReqRef)) {
@@ -296,6 +326,42 @@ mod tests {
         assert_eq!(d.done[0].0, 0);
         assert!((d.done[0].1 - 1.3).abs() < 1e-6, "{:?}", d.done);
         assert!((d.done[1].1 - 2.3).abs() < 1e-6, "{:?}", d.done);
+    }
+
+    #[test]
+    fn ceil_nanos_is_ceil_then_cast() {
+        let mut xs = vec![
+            0.0,
+            0.25,
+            0.5,
+            1.0,
+            1.5,
+            2.0 - 1e-12,
+            1e9 + 0.5,
+            9_007_199_254_740_991.0,
+        ];
+        xs.extend([
+            2f64.powi(53),
+            2f64.powi(53) + 2.0,
+            2f64.powi(63) * 1.5,
+            2f64.powi(64),
+            1e300,
+        ]);
+        xs.extend([f64::INFINITY, f64::NAN, f64::MIN_POSITIVE, 5e-324]);
+        // Quotients as reschedule makes them: work over a rate cores / n.
+        for n in 1..200u32 {
+            for w in [1u64, 7, 999, 1_000_001, 123_456_789_012] {
+                xs.push(w as f64 / (8.0 / n as f64));
+                xs.push((w as f64 + 0.3) / (3.0 / n as f64));
+            }
+        }
+        for x in xs {
+            assert_eq!(ceil_nanos(x), x.ceil() as u64, "{x}");
+            let up = f64::from_bits(x.to_bits() + 1);
+            if up.is_finite() {
+                assert_eq!(ceil_nanos(up), up.ceil() as u64, "{up}");
+            }
+        }
     }
 
     #[test]

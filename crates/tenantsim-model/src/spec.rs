@@ -57,6 +57,9 @@ pub struct Scenario {
     /// `time_to_need_s` and `overshoot_instances` measure from.
     pub scaling_reference: Option<ScalingReference>,
     pub claims: Vec<Claim>,
+    /// The inputs the scenario assumes (`[[assumption]]`), each with the
+    /// range of values that is as plausible as the one chosen.
+    pub assumptions: Vec<Assumption>,
     /// Problems that do not stop a run (e.g. offered load above capacity).
     pub warnings: Vec<String>,
 }
@@ -843,6 +846,40 @@ pub struct Claim {
     /// The model input fitted to this claim's figure (`calibrated`, a key
     /// the scenario sets): the claim is "used for calibration", not evidence.
     pub calibrated: Option<String>,
+}
+
+/// An input the report does not state (`[[assumption]]`): the key the
+/// scenario sets, the range of values as plausible as the one it chose,
+/// and why. `tenantsim claims` judges every claim over the whole range.
+/// Invariant (checked at load): `from < to` and both are finite.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assumption {
+    /// A `--set` key path, e.g. `instance.cores`.
+    pub key: String,
+    /// The scenario's value (seconds for durations).
+    pub value: f64,
+    /// The plausible range, `from < to` (seconds for durations).
+    pub from: f64,
+    pub to: f64,
+    /// The values are durations (written and shown with a unit).
+    pub duration: bool,
+    /// The values are whole numbers (a count: cores, users, instances).
+    pub integral: bool,
+    /// Why the range is plausible.
+    pub why: String,
+}
+
+impl Assumption {
+    /// `x` as `--set` text: "3", "0.45" or "2.5s".
+    pub fn text(&self, x: f64) -> String {
+        if self.duration {
+            format!("{}s", (x * 1e6).round() / 1e6)
+        } else if self.integral {
+            format!("{}", x.round() as i64)
+        } else {
+            format!("{}", (x * 1e9).round() / 1e9)
+        }
+    }
 }
 
 /// Little's law between a stated population, throughput and latency:

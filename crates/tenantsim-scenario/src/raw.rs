@@ -103,6 +103,9 @@ pub struct RawScenario {
     /// Claims of a performance report, checked by `tenantsim claims`
     /// (parsed by `resolve`: the limit key names the direction).
     pub claim: Option<Vec<toml::Table>>,
+    /// Inputs the report does not state, with their plausible range
+    /// (parsed by `resolve`).
+    pub assumption: Option<Vec<toml::Table>>,
 }
 
 #[derive(Deserialize, Debug, Default, Clone)]

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use tenantsim_engine::{Dist, SimTime};
 
 mod arrivals;
+mod assumptions;
 mod autoscaler;
 mod caches;
 mod claims;
@@ -180,6 +181,7 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         &endpoints,
         &workloads,
     )?;
+    let assumptions = assumptions::resolve(&cx, raw.assumption.as_deref().unwrap_or(&[]), &mut warnings)?;
     let mut slo = parse_slo(&cx, raw.slo.as_ref(), &tier_names, components)?;
     slo.extend(parse_stage_slo(&cx, raw.slo.as_ref(), &endpoints)?);
 
@@ -214,6 +216,7 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         slo,
         scaling_reference,
         claims,
+        assumptions,
         warnings,
     };
     Ok(scenario)
