@@ -460,6 +460,7 @@ fn values(rec: &Recorder, c: &TierCounters, window: f64, sc: &Scenario, all: boo
                 Needs::LimitStore => sc.limit_store.is_some(),
                 Needs::Replicas => sc.database.as_ref().is_some_and(|d| d.replicas.is_some()),
                 Needs::Autoscaler => sc.autoscaler.is_some(),
+                Needs::ScalingStep => sc.autoscaler.is_some() && sc.scaling_reference.is_some(),
             };
             if !has || (!all && !m.per_tier) {
                 return None;
@@ -543,6 +544,12 @@ fn values(rec: &Recorder, c: &TierCounters, window: f64, sc: &Scenario, all: boo
                 "instance_hours" => Some(g.alive / 3600.0),
                 "cost" => Some(g.alive / 3600.0 * sc.instance.cost_per_hour),
                 "scale_flaps_per_hour" => timeline::flaps_per_hour(&rec.scaling_events, warmup_s, window),
+                "time_to_need_s" => timeline::time_to_need(
+                    &rec.replica_timeline,
+                    sc.scaling_reference.as_ref()?,
+                    sc.simulation.duration.as_secs_f64(),
+                ),
+                "overshoot_instances" => timeline::overshoot(&rec.replica_timeline, sc.scaling_reference.as_ref()?),
                 "underprovisioned_fraction" => {
                     let (t, tol) = timeline::cpu_band(sc.autoscaler.as_ref()?)?;
                     timeline::provisioning(&rec.rows, warmup_s, t, tol).map(|p| p.0)

@@ -10,6 +10,7 @@ mod fit;
 mod gen_scenario;
 mod hpa;
 mod import_hpa;
+mod import_keda;
 mod lint;
 mod plan;
 mod report;
@@ -68,6 +69,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Print a Kubernetes HorizontalPodAutoscaler manifest as [autoscaler] TOML.
     ImportHpa(import_hpa::ImportHpaArgs),
+    /// Print a KEDA ScaledObject as [autoscaler] TOML (policy = "keda").
+    ImportKeda(import_keda::ImportKedaArgs),
     /// Kubernetes HPA tools: `hpa explain` shows why it chose its replica count.
     Hpa(hpa::HpaArgs),
     /// Performance suite: engine speed, sweeps, memory, peers.
@@ -151,6 +154,7 @@ pub fn main() -> i32 {
         Command::Compare(a) => compare::run(a),
         Command::Validate(a) => validate::run(a),
         Command::ImportHpa(a) => import_hpa::run(a),
+        Command::ImportKeda(a) => import_keda::run(a),
         Command::Hpa(a) => hpa::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Fit(a) => fit::run(a),

@@ -107,9 +107,13 @@ mod scaling_slo {
     use assert_cmd::Command;
 
     fn check(extra: &[&str], junit: &std::path::Path) -> (i32, String, String) {
+        check_on("hpa-scaling-slo", extra, junit)
+    }
+
+    fn check_on(scenario: &str, extra: &[&str], junit: &std::path::Path) -> (i32, String, String) {
         let mut c = Command::cargo_bin("tenantsim").unwrap();
         c.arg("check")
-            .arg(repo("scenarios/examples/hpa-scaling-slo.toml"))
+            .arg(repo(&format!("scenarios/examples/{scenario}.toml")))
             .arg("--junit")
             .arg(junit)
             .args(extra);
@@ -146,5 +150,90 @@ mod scaling_slo {
         assert_eq!(code, 1, "{out}");
         assert!(out.contains("FAIL hpa-scaling-slo all scale_flaps_per_hour"), "{out}");
         assert!(xml.contains("<failure"), "{xml}");
+    }
+
+    /// The step metrics of one run of hpa-step-response.toml.
+    fn step_metrics(sets: &[&str]) -> (f64, f64) {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        let sc = tenantsim::scenario::load(&repo("scenarios/examples/hpa-step-response.toml"), &sets).unwrap();
+        let out = tenantsim::runner::run(&sc, &|_| {});
+        let v = &out.replications[0].overall;
+        let get = |name: &str| v[tenantsim::metrics::names::index(name).unwrap()].unwrap();
+        (get("time_to_need_s"), get("overshoot_instances"))
+    }
+
+    #[test]
+    fn the_step_metrics_match_the_hand_derived_trace() {
+        // The step at 300 s; 2 → 4 at the 315 s sync; Ready 40 s later.
+        assert_eq!(step_metrics(&[]), (55.0, 0.0));
+        // The averaged view goes to 6 at 360 s: 2 above the need of 4.
+        assert_eq!(step_metrics(&["autoscaler.controller=\"simple\""]).1, 2.0);
+        // A 60 s sync period first sees the step at 360 s: Ready at 400 s.
+        assert_eq!(step_metrics(&["autoscaler.interval=\"60s\""]).0, 100.0);
+    }
+
+    #[test]
+    fn a_policy_that_reacts_too_slowly_or_overshoots_fails_check() {
+        let dir = std::env::temp_dir().join(format!("hpa-step-slo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (code, out, xml) = check_on("hpa-step-response", &[], &dir.join("ok.xml"));
+        assert_eq!(code, 0, "{out}");
+        for name in ["time_to_need", "overshoot_instances"] {
+            assert!(xml.contains(&format!("name=\"all {name} ")), "{name} missing:\n{xml}");
+        }
+        assert!(!xml.contains("<failure"), "{xml}");
+
+        let (code, out, xml) = check_on(
+            "hpa-step-response",
+            &["--set", "autoscaler.interval=\"60s\""],
+            &dir.join("slow.xml"),
+        );
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains("FAIL hpa-step-response all time_to_need"), "{out}");
+        assert!(!out.contains("FAIL hpa-step-response all overshoot_instances"), "{out}");
+        assert!(xml.contains("<failure"), "{xml}");
+
+        let (code, out, _) = check_on(
+            "hpa-step-response",
+            &["--set", "autoscaler.controller=\"simple\""],
+            &dir.join("over.xml"),
+        );
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains("FAIL hpa-step-response all overshoot_instances"), "{out}");
+    }
+
+    #[test]
+    fn a_scaling_step_outside_the_run_or_with_an_unknown_key_is_refused() {
+        let dir = std::env::temp_dir().join(format!("hpa-step-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bad = dir.join("bad.toml");
+        let base = std::fs::read_to_string(repo("scenarios/examples/hpa-startup-step.toml")).unwrap();
+        std::fs::write(
+            &bad,
+            format!("{base}\n[slo.scaling]\nstep_at = \"5m\"\nneed = 4\nuntil = \"20m\"\n"),
+        )
+        .unwrap();
+        let junit = dir.join("bad.xml");
+        let mut c = Command::cargo_bin("tenantsim").unwrap();
+        let o = c.arg("check").arg(&bad).arg("--junit").arg(&junit).output().unwrap();
+        assert_eq!(o.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("bad.toml:") && err.contains("slo.scaling.until"), "{err}");
+        assert!(err.contains("must be within the run"), "{err}");
+        assert!(!junit.exists(), "nothing is written on bad input");
+
+        std::fs::write(&bad, format!("{base}\n[slo.scaling]\nstep_at = \"5m\"\nneeds = 4\n")).unwrap();
+        let o = Command::cargo_bin("tenantsim")
+            .unwrap()
+            .arg("check")
+            .arg(&bad)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("slo.scaling.needs") && err.contains("allowed: step_at, need, until"),
+            "{err}"
+        );
     }
 }

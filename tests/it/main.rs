@@ -21,6 +21,7 @@ mod fuzz_corpus;
 mod generated;
 mod host;
 mod hpa_conformance;
+mod keda;
 mod layers;
 mod limits;
 mod lint;

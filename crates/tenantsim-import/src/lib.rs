@@ -3,9 +3,12 @@
 //!
 //! What it owns: [`hpa`] reads a Kubernetes HorizontalPodAutoscaler
 //! manifest (YAML or JSON) and renders the `[autoscaler]` section that
-//! behaves the same (`tenantsim import-hpa`). Invariant: an importer never
+//! behaves the same (`tenantsim import-hpa`); [`keda`] does the same for a
+//! KEDA ScaledObject (`tenantsim import-keda`), on the HPA importer's YAML
+//! tree and field readers. Invariant: an importer never
 //! writes a key the scenario reader would refuse; defaults come from the
 //! model (for example `HpaSpec::DEFAULT_TOLERANCE`), never typed here again.
 
 pub mod hpa;
 pub mod hpa_explain;
+pub mod keda;

@@ -53,6 +53,9 @@ pub struct Scenario {
     pub autoscaler: Option<AutoscalerSpec>,
     pub faults: Vec<FaultSpec>,
     pub slo: Vec<SloCheck>,
+    /// `[slo.scaling]`: the load step the scaling-timeline metrics
+    /// `time_to_need_s` and `overshoot_instances` measure from.
+    pub scaling_reference: Option<ScalingReference>,
     pub claims: Vec<Claim>,
     /// The inputs the scenario assumes (`[[assumption]]`), each with the
     /// range of values that is as plausible as the one chosen.
@@ -639,6 +642,19 @@ pub struct InstanceSpec {
     pub load_balancer: Balancing,
     pub drain_timeout: SimTime,
     pub scale_in: ScaleIn,
+    /// What a request meets when no instance of its group is ready (e.g.
+    /// scaled to zero).
+    pub none_ready: NoneReady,
+}
+
+/// A request that finds no ready instance of its group: refused at once
+/// (503, `rejected_no_instance`), or held (as an event queue or a
+/// scale-from-zero proxy holds it) until one is ready, its client's
+/// timeout running from its arrival.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoneReady {
+    Fail,
+    Wait,
 }
 
 /// Which instance a scale-in removes.
@@ -709,12 +725,16 @@ pub enum PolicySpec {
         /// What the controller sees (`controller = "kubernetes"`, the
         /// default); None: `controller = "simple"`, the averaged view.
         controller: Option<ControllerSettings>,
+        /// `policy = "keda"`: this HPA is the one a KEDA ScaledObject
+        /// generates, with KEDA's triggers and its 0 ↔ 1 activation.
+        keda: Option<KedaSpec>,
     },
     TargetTracking {
         metric: ScaleMetric,
         target: f64,
         disable_scale_in: bool,
         scale_in_cooldown: SimTime,
+        scale_out_cooldown: SimTime,
         warmup: SimTime,
     },
     Step {
@@ -725,6 +745,30 @@ pub enum PolicySpec {
     Schedule {
         entries: Vec<(SimTime, u32)>,
     },
+}
+
+/// What KEDA adds to the HPA it generates for a ScaledObject
+/// (<https://keda.sh/docs/latest/reference/scaledobject-spec/>).
+/// Invariant: `polling_interval` > 0; trigger targets > 0, activations ≥ 0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KedaSpec {
+    /// The triggers: External metrics with an `AverageValue` target.
+    pub triggers: Vec<KedaTrigger>,
+    /// `pollingInterval`: how often KEDA checks whether a trigger is active.
+    pub polling_interval: SimTime,
+    /// `cooldownPeriod`: how long after the last active check KEDA scales
+    /// to zero (only with `min = 0`).
+    pub cooldown_period: SimTime,
+}
+
+/// One KEDA trigger: the group's total of `metric` (an External metric,
+/// `AverageValue` target `target` per replica) and its activation
+/// threshold (active when the value is above it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KedaTrigger {
+    pub metric: ScaleMetric,
+    pub target: f64,
+    pub activation: f64,
 }
 
 /// A fault injected into the run.
@@ -874,6 +918,20 @@ pub struct ClaimCondition {
     pub ascending: bool,
     /// The values are durations (shown with a unit).
     pub duration: bool,
+}
+
+/// `[slo.scaling]`: a load step and the instance count the load after it
+/// needs in steady state (declared by the user, e.g. offered cores /
+/// (cores per instance × CPU target), rounded up). Invariant: `need` ≥ 1
+/// and `until` ≤ the run's duration (`step_at` may lie after the end of a
+/// run shortened with `--set`: the step metrics are then undefined).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScalingReference {
+    pub step_at: SimTime,
+    pub need: u32,
+    /// The end of the stretch the overshoot is measured over (the next
+    /// load change, or the end of the run).
+    pub until: SimTime,
 }
 
 /// One SLO threshold.

@@ -436,4 +436,6 @@ pub struct RawInstance {
     pub drain_timeout: Option<Duration>,
     /// Which instance scale-in removes: newest | least-loaded.
     pub scale_in: Option<String>,
+    /// What a request meets when no instance is ready: fail | wait.
+    pub none_ready: Option<String>,
 }

@@ -391,7 +391,7 @@ pub(super) fn resource(
 
 /// What the simulator makes of a custom metric's name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Class {
+pub(crate) enum Class {
     Rps,
     Queue,
     /// A p95 latency; `millis` when the name says its unit is milliseconds.
@@ -402,7 +402,7 @@ pub(super) enum Class {
     Unknown,
 }
 
-pub(super) fn classify(name: &str) -> Class {
+pub(crate) fn classify(name: &str) -> Class {
     let norm: String = name
         .chars()
         .map(|c| {
@@ -542,7 +542,7 @@ pub(super) fn custom(
     Ok(Ok(Metric { metric, target }))
 }
 
-pub(super) fn default_behavior_note(spec_path: &str, line: usize, notes: &mut Vec<String>) {
+pub(crate) fn default_behavior_note(spec_path: &str, line: usize, notes: &mut Vec<String>) {
     notes.push(format!(
         "{}: not set: Kubernetes' default behavior used (scale up: {}; scale down: {}), which approximates the \
          controller's legacy path for an HPA without behavior",
@@ -552,7 +552,7 @@ pub(super) fn default_behavior_note(spec_path: &str, line: usize, notes: &mut Ve
     ));
 }
 
-pub(super) fn behavior(
+pub(crate) fn behavior(
     spec: &Entries,
     spec_node: &Node,
     spec_path: &str,
@@ -570,7 +570,7 @@ pub(super) fn behavior(
     Ok((up, down))
 }
 
-pub(super) fn rules(
+pub(crate) fn rules(
     m: &Entries,
     parent: &Node,
     path: &str,
@@ -684,7 +684,7 @@ pub(super) fn rules(
     })
 }
 
-pub(super) fn policies(n: &Node, path: &str) -> Result<Vec<ScalingPolicy>, String> {
+pub(crate) fn policies(n: &Node, path: &str) -> Result<Vec<ScalingPolicy>, String> {
     const ONE: &str = "{ type: Pods or Percent, value: a whole number ≥ 1, periodSeconds: 1 to 1800 }";
     let items = seq_of(n, path)?;
     if items.is_empty() {

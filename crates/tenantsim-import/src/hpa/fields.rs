@@ -4,19 +4,19 @@
 
 use super::*;
 
-pub(super) type Entries = [(String, Node)];
+pub(crate) type Entries = [(String, Node)];
 
 /// `path (line N)`, where an error or a note points.
-pub(super) fn at(path: &str, line: usize) -> String {
+pub(crate) fn at(path: &str, line: usize) -> String {
     let path = if path.is_empty() { "(document root)" } else { path };
     format!("{path} (line {})", line + 1)
 }
 
-pub(super) fn fail(path: &str, line: usize, msg: impl fmt::Display) -> String {
+pub(crate) fn fail(path: &str, line: usize, msg: impl fmt::Display) -> String {
     format!("{}: {msg}", at(path, line))
 }
 
-pub(super) fn join(base: &str, key: &str) -> String {
+pub(crate) fn join(base: &str, key: &str) -> String {
     if base.is_empty() {
         key.to_owned()
     } else {
@@ -25,14 +25,14 @@ pub(super) fn join(base: &str, key: &str) -> String {
 }
 
 /// A field of a mapping; an explicit `null` counts as absent, as in the API.
-pub(super) fn field<'a>(m: &'a Entries, key: &str) -> Option<&'a Node> {
+pub(crate) fn field<'a>(m: &'a Entries, key: &str) -> Option<&'a Node> {
     m.iter()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v)
         .filter(|v| v.value != Value::Null)
 }
 
-pub(super) fn required<'a>(
+pub(crate) fn required<'a>(
     m: &'a Entries,
     parent: &Node,
     path: &str,
@@ -42,7 +42,7 @@ pub(super) fn required<'a>(
     field(m, key).ok_or_else(|| fail(&join(path, key), parent.line, format!("missing; required: {allowed}")))
 }
 
-pub(super) fn check_keys(m: &Entries, path: &str, allowed: &[&str]) -> Result<(), String> {
+pub(crate) fn check_keys(m: &Entries, path: &str, allowed: &[&str]) -> Result<(), String> {
     match m.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
         Some((k, v)) => Err(fail(
             &join(path, &short(k)),
@@ -54,7 +54,7 @@ pub(super) fn check_keys(m: &Entries, path: &str, allowed: &[&str]) -> Result<()
 }
 
 /// At most 60 characters of `s`, escaped for a one-line message.
-pub(super) fn short(s: &str) -> String {
+pub(crate) fn short(s: &str) -> String {
     let mut out: String = s.chars().take(60).collect::<String>().escape_debug().collect();
     if s.chars().nth(60).is_some() {
         out.push('…');
@@ -62,7 +62,7 @@ pub(super) fn short(s: &str) -> String {
     out
 }
 
-pub(super) fn describe(v: &Value) -> String {
+pub(crate) fn describe(v: &Value) -> String {
     match v {
         Value::Null => "nothing (null)".to_owned(),
         Value::Str { text, plain: true } => format!("`{}`", short(text)),
@@ -72,7 +72,7 @@ pub(super) fn describe(v: &Value) -> String {
     }
 }
 
-pub(super) fn map_of<'a>(n: &'a Node, path: &str) -> Result<&'a Entries, String> {
+pub(crate) fn map_of<'a>(n: &'a Node, path: &str) -> Result<&'a Entries, String> {
     match &n.value {
         Value::Map(m) => Ok(m),
         other => Err(fail(
@@ -83,7 +83,7 @@ pub(super) fn map_of<'a>(n: &'a Node, path: &str) -> Result<&'a Entries, String>
     }
 }
 
-pub(super) fn seq_of<'a>(n: &'a Node, path: &str) -> Result<&'a [Node], String> {
+pub(crate) fn seq_of<'a>(n: &'a Node, path: &str) -> Result<&'a [Node], String> {
     match &n.value {
         Value::Seq(s) => Ok(s),
         other => Err(fail(
@@ -94,7 +94,7 @@ pub(super) fn seq_of<'a>(n: &'a Node, path: &str) -> Result<&'a [Node], String> 
     }
 }
 
-pub(super) fn text<'a>(n: &'a Node, path: &str) -> Result<&'a str, String> {
+pub(crate) fn text<'a>(n: &'a Node, path: &str) -> Result<&'a str, String> {
     match &n.value {
         Value::Str { text, .. } => Ok(text),
         other => Err(fail(path, n.line, format!("must be a string, got {}", describe(other)))),
@@ -102,7 +102,7 @@ pub(super) fn text<'a>(n: &'a Node, path: &str) -> Result<&'a str, String> {
 }
 
 /// An integer field (an unquoted YAML integer, as the API's JSON number) within `lo..=hi`.
-pub(super) fn int(n: &Node, path: &str, lo: i64, hi: i64, allowed: &str) -> Result<i64, String> {
+pub(crate) fn int(n: &Node, path: &str, lo: i64, hi: i64, allowed: &str) -> Result<i64, String> {
     match &n.value {
         Value::Str { text, plain: true } => match text.parse::<i64>() {
             Ok(v) if (lo..=hi).contains(&v) => Ok(v),
@@ -122,7 +122,7 @@ pub(super) fn int(n: &Node, path: &str, lo: i64, hi: i64, allowed: &str) -> Resu
 }
 
 /// A positive Kubernetes quantity field (a number or a string such as "500m").
-pub(super) fn quantity(n: &Node, path: &str) -> Result<f64, String> {
+pub(crate) fn quantity(n: &Node, path: &str) -> Result<f64, String> {
     let Value::Str { text, .. } = &n.value else {
         return Err(fail(
             path,
@@ -151,7 +151,7 @@ pub(super) fn quantity(n: &Node, path: &str) -> Result<f64, String> {
 /// A Kubernetes `resource.Quantity` as a number: `<sign><digits>[.<digits>]<suffix>`,
 /// the suffix binary (`Ki`…`Ei`), decimal (`n`, `u`, `m`, none, `k`, `M`…`E`)
 /// or an exponent (`e3`, `E-2`). None if `s` is not one (or is not finite).
-pub(super) fn parse_quantity(s: &str) -> Option<f64> {
+pub(crate) fn parse_quantity(s: &str) -> Option<f64> {
     let s = s.trim();
     let b = s.as_bytes();
     let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));

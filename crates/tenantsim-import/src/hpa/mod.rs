@@ -305,15 +305,15 @@ fn name_of(n: &Node) -> String {
     name.map(|s| format!(" `{}`", short(s))).unwrap_or_default()
 }
 
-mod convert;
-mod fields;
+pub(crate) mod convert;
+pub(crate) mod fields;
 mod manifest;
 pub use manifest::{quantity_value, read_manifest, ManifestHpa};
-mod render;
+pub(crate) mod render;
 #[cfg(test)]
 mod tests;
 // Public for the tests of the deploy manifests (tests/it/deploy.rs), which
-// read Kubernetes YAML with the same parser.
+// read Kubernetes YAML with the same parser; the KEDA importer reads it too.
 pub mod yaml;
 
 use convert::*;

@@ -6,12 +6,12 @@
 use super::*;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) struct Metric {
-    pub(super) metric: &'static str,
-    pub(super) target: f64,
+pub(crate) struct Metric {
+    pub(crate) metric: &'static str,
+    pub(crate) target: f64,
 }
 
-pub(super) fn select_name(s: SelectPolicy) -> &'static str {
+pub(crate) fn select_name(s: SelectPolicy) -> &'static str {
     match s {
         SelectPolicy::Max => "Max",
         SelectPolicy::Min => "Min",
@@ -20,7 +20,7 @@ pub(super) fn select_name(s: SelectPolicy) -> &'static str {
 }
 
 /// A duration as the scenario writes it: `15s` (or `0.5s`).
-pub(super) fn duration(t: SimTime) -> String {
+pub(crate) fn duration(t: SimTime) -> String {
     if t.as_nanos().is_multiple_of(SimTime::NANOS_PER_SEC) {
         format!("{}s", t.as_nanos() / SimTime::NANOS_PER_SEC)
     } else {
@@ -28,7 +28,7 @@ pub(super) fn duration(t: SimTime) -> String {
     }
 }
 
-pub(super) fn render_policy(p: &ScalingPolicy) -> String {
+pub(crate) fn render_policy(p: &ScalingPolicy) -> String {
     let kind = match p.kind {
         PolicyKind::Pods => "Pods",
         PolicyKind::Percent => "Percent",
@@ -43,14 +43,14 @@ pub(super) fn render_policy(p: &ScalingPolicy) -> String {
 /// One direction of `spec.behavior` (`HPAScalingRules`): the model's
 /// [`Behavior`] and the direction's own `tolerance`, if set.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Rules {
-    pub(super) behavior: Behavior,
-    pub(super) tolerance: Option<f64>,
+pub(crate) struct Rules {
+    pub(crate) behavior: Behavior,
+    pub(crate) tolerance: Option<f64>,
 }
 
 impl Rules {
     /// The model's scale-up default ([`Behavior::default_scale_up`]).
-    pub(super) fn default_up() -> Rules {
+    pub(crate) fn default_up() -> Rules {
         Rules {
             behavior: Behavior::default_scale_up(),
             tolerance: None,
@@ -58,14 +58,14 @@ impl Rules {
     }
 
     /// The model's scale-down default ([`Behavior::default_scale_down`]).
-    pub(super) fn default_down() -> Rules {
+    pub(crate) fn default_down() -> Rules {
         Rules {
             behavior: Behavior::default_scale_down(),
             tolerance: None,
         }
     }
 
-    pub(super) fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let b = &self.behavior;
         let policies: Vec<String> = b.policies.iter().map(render_policy).collect();
         format!(
@@ -79,7 +79,7 @@ impl Rules {
 
 /// A behavior in words for a note, e.g. "no stabilization, the larger of
 /// +100 % and +4 pods per 15 s"; `sign` is "+" for scaling up.
-pub(super) fn describe_behavior(b: &Behavior, sign: &str) -> String {
+pub(crate) fn describe_behavior(b: &Behavior, sign: &str) -> String {
     let prose = |t: SimTime| duration(t).replace('s', " s");
     let stabilization = if b.stabilization == SimTime::ZERO {
         "no stabilization".to_owned()
@@ -125,19 +125,19 @@ pub(super) fn describe_behavior(b: &Behavior, sign: &str) -> String {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Hpa {
-    pub(super) name: String,
-    pub(super) api: String,
-    pub(super) min: i64,
-    pub(super) max: i64,
-    pub(super) metrics: Vec<Metric>,
-    pub(super) up: Rules,
-    pub(super) down: Rules,
-    pub(super) tolerance: f64,
+pub(crate) struct Hpa {
+    pub(crate) name: String,
+    pub(crate) api: String,
+    pub(crate) min: i64,
+    pub(crate) max: i64,
+    pub(crate) metrics: Vec<Metric>,
+    pub(crate) up: Rules,
+    pub(crate) down: Rules,
+    pub(crate) tolerance: f64,
 }
 
 impl Hpa {
-    pub(super) fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let metrics: Vec<String> = self
             .metrics
             .iter()

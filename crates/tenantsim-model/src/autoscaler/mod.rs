@@ -11,6 +11,7 @@
 pub mod explain;
 pub mod hpa;
 pub mod k8s_view;
+mod keda;
 mod observe;
 pub mod replica_calc;
 mod schedule;
@@ -18,6 +19,7 @@ mod step;
 mod target_tracking;
 mod threshold;
 
+pub use keda::KedaPolicy;
 pub use observe::{GroupScaling, Scaling};
 pub use schedule::SchedulePolicy;
 pub use step::{StepAdjustment, StepPolicy};
@@ -83,6 +85,12 @@ pub struct Observation {
     /// Each metric's value over the last interval, by [`ScaleMetric::index`];
     /// None when it could not be measured (no ready instance, no request).
     pub metrics: [Option<f64>; 6],
+    /// The group's totals over the last interval, measurable with no
+    /// instance at all (what an External metric such as a request rate
+    /// or a broker's queue length reports): arrivals per second, and the
+    /// time-average number of requests waiting for a worker.
+    pub arrivals_per_s: Option<f64>,
+    pub waiting: Option<f64>,
 }
 
 impl Observation {
@@ -156,9 +164,41 @@ pub struct HpaPolicy {
     pub hpa: hpa::Hpa,
     pub metrics: Vec<(ScaleMetric, f64)>,
     pub controller: Option<crate::spec::ControllerSettings>,
+    /// External metrics (KEDA's triggers): the group's total of the metric
+    /// against an `AverageValue` target per replica, `ceil(total / target)`.
+    pub external: Vec<(ScaleMetric, f64)>,
 }
 
 impl HpaPolicy {
+    /// The group's total of `m` for an External metric: arrivals per
+    /// second, or requests waiting (None for the others).
+    pub fn external_value(m: ScaleMetric, obs: &Observation) -> Option<f64> {
+        match m {
+            ScaleMetric::Rps => obs.arrivals_per_s,
+            ScaleMetric::Queue => obs.waiting,
+            _ => None,
+        }
+    }
+
+    /// The controller's proposal for each External metric
+    /// (`GetExternalMetricReplicas` with an `AverageValue` target: the pods
+    /// play no part). None for a metric without a value.
+    fn external_proposals(&self, cfg: &replica_calc::CalcConfig, obs: &Observation) -> Vec<Option<u32>> {
+        self.external
+            .iter()
+            .map(|&(m, target)| {
+                let v = Self::external_value(m, obs)?;
+                let input = replica_calc::MetricInput::External {
+                    values: vec![v],
+                    target: replica_calc::Target::AverageValue(target),
+                };
+                replica_calc::calculate(cfg, obs.now.as_secs_f64(), obs.current, &[], &input)
+                    .ok()
+                    .map(|c| c.replicas)
+            })
+            .collect()
+    }
+
     /// What the controller reads for metric `m` (target `target`) at this
     /// sync: per-pod samples for cpu, memory, queue and rps; the group's
     /// observed value as an Object metric for the others.
@@ -215,8 +255,32 @@ impl Policy for HpaPolicy {
                 })
             })
             .collect();
-        let d = self.hpa.reconcile(obs.now, obs.current, &samples);
-        (d, "hpa")
+        if self.external.is_empty() {
+            let d = self.hpa.reconcile(obs.now, obs.current, &samples);
+            return (d, "hpa");
+        }
+        // With External metrics: each metric's own proposal (the averaged
+        // values above through the same calculation), then the behavior.
+        let cfg = replica_calc::CalcConfig {
+            tolerance_down: self.hpa.spec().tolerance,
+            tolerance_up: self.hpa.spec().tolerance,
+            ..Default::default()
+        };
+        let mut proposals: Vec<Option<u32>> = samples
+            .iter()
+            .map(|s| {
+                let input = replica_calc::MetricInput::External {
+                    values: vec![s.current * f64::from(obs.current)],
+                    target: replica_calc::Target::AverageValue(s.target),
+                };
+                replica_calc::calculate(&cfg, obs.now.as_secs_f64(), obs.current, &[], &input)
+                    .ok()
+                    .map(|c| c.replicas)
+            })
+            .collect();
+        proposals.extend(self.external_proposals(&cfg, obs));
+        let d = self.hpa.decide(obs.now, obs.current, &proposals);
+        (d.desired, "hpa")
     }
 
     fn desired_seen(&mut self, obs: &Observation, pods: &k8s_view::PodsView) -> (u32, &'static str) {
@@ -234,6 +298,8 @@ impl Policy for HpaPolicy {
                     .map(|c| c.replicas)
             })
             .collect();
+        let mut proposals = proposals;
+        proposals.extend(self.external_proposals(&cfg, obs));
         let d = self.hpa.decide(obs.now, obs.current, &proposals);
         (d.desired, "hpa")
     }
@@ -272,28 +338,43 @@ pub fn from_spec(a: &AutoscalerSpec) -> Autoscaler {
             scale_up,
             scale_down,
             controller,
-        } => Box::new(HpaPolicy {
-            controller: *controller,
-            hpa: hpa::Hpa::new(hpa::HpaSpec {
-                min: a.min,
-                max: a.max,
-                tolerance: *tolerance,
-                scale_up: scale_up.clone(),
-                scale_down: scale_down.clone(),
-            }),
-            metrics: metrics.clone(),
-        }),
+            keda,
+        } => {
+            let hpa = HpaPolicy {
+                controller: *controller,
+                hpa: hpa::Hpa::new(hpa::HpaSpec {
+                    // KEDA's HPA never goes below 1: KEDA itself scales
+                    // between 0 and 1.
+                    min: if keda.is_some() { a.min.max(1) } else { a.min },
+                    max: a.max,
+                    tolerance: *tolerance,
+                    scale_up: scale_up.clone(),
+                    scale_down: scale_down.clone(),
+                }),
+                metrics: metrics.clone(),
+                external: keda
+                    .iter()
+                    .flat_map(|k| k.triggers.iter().map(|t| (t.metric, t.target)))
+                    .collect(),
+            };
+            match keda {
+                Some(k) => Box::new(KedaPolicy::new(hpa, k.clone(), a.min)),
+                None => Box::new(hpa),
+            }
+        }
         PolicySpec::TargetTracking {
             metric,
             target,
             disable_scale_in,
             scale_in_cooldown,
+            scale_out_cooldown,
             ..
         } => Box::new(TargetTrackingPolicy::new(
             *metric,
             *target,
             *disable_scale_in,
             *scale_in_cooldown,
+            *scale_out_cooldown,
         )),
         PolicySpec::Step {
             metric,
@@ -316,6 +397,8 @@ pub(crate) fn obs(now_s: u64, current: u32, cpu: Option<f64>) -> Observation {
         current,
         ready: current,
         metrics,
+        arrivals_per_s: None,
+        waiting: None,
     }
 }
 
@@ -345,6 +428,7 @@ mod tests {
             hpa: hpa::Hpa::new(hpa::HpaSpec::with_defaults(1, 10)),
             metrics: vec![(ScaleMetric::Cpu, 0.7)],
             controller: None,
+            external: Vec::new(),
         };
         // 3 instances at 90 % vs 70 %: ceil(3 × 0.9 / 0.7) = 4.
         assert_eq!(p.desired(&obs(0, 3, Some(0.9))).0, 4);
@@ -356,6 +440,7 @@ mod tests {
             hpa: hpa::Hpa::new(hpa::HpaSpec::with_defaults(1, 20)),
             metrics: vec![(ScaleMetric::Cpu, 0.5)],
             controller: None,
+            external: Vec::new(),
         };
         // 6 requested, 3 ready at 100 %: the 3 starting count as 0 %, so
         // the average is 0.5 = target: no further scale-up while they start.

@@ -151,6 +151,9 @@ impl Scaling {
         let dt = now.saturating_sub(last_obs).as_secs_f64();
         let (mut busy, mut cores_time, mut mem, mut queue, mut inst_time) = (0.0, 0.0, 0.0, 0.0, 0.0);
         let mut ready = 0u32;
+        // Requests waiting on every ready instance (an External metric's
+        // total, whatever the instances' age).
+        let mut waiting = 0.0;
         for &id in members {
             let inst = &mut instances[id as usize];
             if inst.state != InstanceState::Ready {
@@ -161,6 +164,7 @@ impl Scaling {
             let marks = &mut self.instance_marks[id as usize];
             let deltas = [totals[0] - marks[0], totals[1] - marks[1], totals[2] - marks[2]];
             *marks = totals;
+            waiting += deltas[2];
             let since = now.saturating_sub(inst.ready_at.max(last_obs)).as_secs_f64();
             if now.saturating_sub(inst.ready_at) < warmup {
                 continue;
@@ -178,6 +182,8 @@ impl Scaling {
         metrics[ScaleMetric::Memory.index()] = ratio(mem, inst_time);
         metrics[ScaleMetric::Queue.index()] = ratio(queue, inst_time);
         metrics[ScaleMetric::Rps.index()] = (ready > 0 && dt > 0.0).then(|| group.arrivals as f64 / dt / ready as f64);
+        let arrivals_per_s = (dt > 0.0).then(|| group.arrivals as f64 / dt);
+        let waiting = (dt > 0.0).then(|| waiting / dt);
         group.arrivals = 0;
         if let Some(h) = &mut group.latency {
             metrics[ScaleMetric::LatencyP95.index()] = h.quantile_s(0.95);
@@ -214,6 +220,8 @@ impl Scaling {
             current: desired,
             ready,
             metrics,
+            arrivals_per_s,
+            waiting,
         }
     }
 }

@@ -18,6 +18,7 @@ fn spec(cores: u32, workers: u32, queue_capacity: u32) -> InstanceSpec {
         load_balancer: Balancing::RoundRobin,
         drain_timeout: SimTime::ZERO,
         scale_in: crate::spec::ScaleIn::Newest,
+        none_ready: crate::spec::NoneReady::Fail,
     }
 }
 

@@ -11,7 +11,7 @@ pub mod timeline;
 
 pub use histogram::LatencyHistogram;
 pub use recorder::{
-    BreakerEvent, CacheEvent, GaugeAreas, Outcome, Recorder, ScalingEvent, TierCounters, TimeSeriesRow,
+    BreakerEvent, CacheEvent, GaugeAreas, Outcome, Recorder, ReplicaPoint, ScalingEvent, TierCounters, TimeSeriesRow,
 };
 
 use tenantsim_engine::SimTime;

@@ -57,6 +57,8 @@ pub enum Needs {
     EmergencyGc,
     /// An `[autoscaler]` (scaling-timeline metrics).
     Autoscaler,
+    /// An `[autoscaler]` and an `[slo.scaling]` load step to measure from.
+    ScalingStep,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -158,6 +160,8 @@ pub const METRICS: &[MetricDef] = &[
     m("instance_hours", Hours, L, N, false, "instance-hours from start request to removal"),
     m("cost", Money, L, N, false, "instance_hours × instance.cost_per_hour"),
     m("scale_flaps_per_hour", Count, L, Needs::Autoscaler, false, "reversals of the desired count's direction (up then down or down then up) per hour: flapping"),
+    m("time_to_need_s", Seconds, L, Needs::ScalingStep, false, "time from the [slo.scaling] load step until `need` instances are ready (the rest of the run when they never are, so a limit on it fails)"),
+    m("overshoot_instances", Instances, L, Needs::ScalingStep, false, "largest desired instance count above the [slo.scaling] `need` between the load step and `until` (0 if never above)"),
     m("underprovisioned_fraction", Ratio, L, Needs::Autoscaler, false, "fraction of the samples with CPU utilization above the autoscaler's target band (target × (1 + tolerance))"),
     m("overprovisioned_fraction", Ratio, L, Needs::Autoscaler, false, "fraction of the samples with CPU utilization below the autoscaler's target band (target × (1 − tolerance))"),
     m("cpu_utilization", Ratio, L, N, false, "busy cores / cores of ready instances, time-averaged"),

@@ -61,6 +61,15 @@ pub struct ScalingEvent {
     pub reason: &'static str,
 }
 
+/// One point of the replica timeline: from `time_s` on (until the next
+/// point), `ready` instances serve and the groups want `desired` in all.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ReplicaPoint {
+    pub time_s: f64,
+    pub ready: u32,
+    pub desired: u32,
+}
+
 /// Counts and distributions for one tier (or all traffic).
 #[derive(Clone, Default)]
 pub struct TierCounters {
@@ -296,6 +305,9 @@ pub struct Recorder {
     iv_start: SimTime,
     pub rows: Vec<TimeSeriesRow>,
     pub scaling_events: Vec<ScalingEvent>,
+    /// Ready and desired instances at every change (whole run, exact
+    /// times; one point per instant, the last state of that instant).
+    pub replica_timeline: Vec<ReplicaPoint>,
     /// Breaker openings after warm-up, and the first state changes.
     pub breaker_opens: u64,
     pub breaker_events: Vec<BreakerEvent>,
@@ -357,6 +369,7 @@ impl Recorder {
             iv_start: SimTime::ZERO,
             rows: Vec::with_capacity(expected_rows),
             scaling_events: Vec::new(),
+            replica_timeline: Vec::new(),
             breaker_opens: 0,
             breaker_events: Vec::new(),
             stage_latency: Vec::new(),
@@ -633,6 +646,20 @@ impl Recorder {
         if now > self.warmup {
             self.measured.add(&areas);
             self.instances_max = self.instances_max.max(instances_ready);
+        }
+    }
+
+    /// The ready or desired instance count may have changed at `now`.
+    pub fn replicas(&mut self, now: SimTime, ready: u32, desired: u32) {
+        let p = ReplicaPoint {
+            time_s: now.as_secs_f64(),
+            ready,
+            desired,
+        };
+        match self.replica_timeline.last_mut() {
+            Some(l) if l.ready == ready && l.desired == desired => {}
+            Some(l) if l.time_s == p.time_s => *l = p,
+            _ => self.replica_timeline.push(p),
         }
     }
 

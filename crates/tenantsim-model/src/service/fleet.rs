@@ -350,6 +350,14 @@ impl Service<'_> {
         self.fleet.groups[g].balancer.add(id);
         self.fleet.ready.add(now, 1.0);
         self.fleet.serving.add(now, 1.0);
+        self.note_replicas(now);
+    }
+
+    /// Hand the recorder's replica timeline the ready and desired counts.
+    pub(super) fn note_replicas(&mut self, now: SimTime) {
+        let ready = self.fleet.ready.value() as u32;
+        let desired = self.desired_total();
+        self.rec.replicas(now, ready, desired);
     }
 
     /// Start or drain instances until group `g` has `desired`.
@@ -405,6 +413,7 @@ impl Service<'_> {
                 inst.state = InstanceState::Draining;
                 self.fleet.groups[g].balancer.remove(id);
                 self.fleet.ready.add(now, -1.0);
+                self.note_replicas(now);
                 // Its connections close now (a graceful shutdown); the
                 // clients reconnect elsewhere.
                 self.drop_sessions(sched, id);
@@ -431,6 +440,7 @@ impl Service<'_> {
             InstanceState::Ready => {
                 self.fleet.groups[g].balancer.remove(id);
                 self.fleet.ready.add(now, -1.0);
+                self.note_replicas(now);
             }
             InstanceState::Starting | InstanceState::Draining => {}
             InstanceState::Stopped => return false,
@@ -542,6 +552,7 @@ impl Service<'_> {
                 to,
                 reason,
             });
+            self.note_replicas(now);
         }
     }
 
@@ -549,9 +560,14 @@ impl Service<'_> {
         let now = sched.now();
         let group = &self.fleet.groups[g];
         let (instances, pools) = (&mut self.fleet.instances, &mut self.data.pools);
-        let obs = self
+        let mut obs = self
             .scaling
             .observe(now, g, group.desired, &group.members, instances, pools);
+        // Requests held for a ready instance wait too (a broker's backlog
+        // while scaled to zero): counted as they stand at this sync.
+        if let Some(w) = &mut obs.waiting {
+            *w += self.held[g].len() as f64;
+        }
         let Some(a) = self.scaling.groups[g].autoscaler.as_mut() else {
             return;
         };

@@ -106,6 +106,9 @@ pub struct Service<'s> {
     caches: CacheTier,
     data: DataTier,
     fleet: Fleet,
+    /// Per group: requests held because no instance was ready
+    /// (`instance.none_ready = "wait"`), oldest first.
+    held: Vec<std::collections::VecDeque<crate::request::Request>>,
     faults: Faults,
     sessions: Sessions,
     scaling: Scaling,
@@ -161,6 +164,7 @@ impl<'s> Service<'s> {
             caches: CacheTier::new(sc, &streams),
             scaling: Scaling::new(sc.autoscaler.as_ref(), groups, data.pools.len(), sc.instance.startup),
             data,
+            held: vec![Default::default(); groups],
             fleet,
             faults: Faults::new(&streams),
             sessions: Sessions::new(sc, &streams, groups),
@@ -325,9 +329,15 @@ impl<'s> Service<'s> {
             self.rec.sessions_max_per_instance = t.max_per_instance;
         }
         // Background flushes and session work are not requests anyone sent.
-        self.conservation.in_flight = self.requests.live() as u64 - self.background - self.sessions.jobs_live;
+        // Held requests (no instance ready) are in flight too.
+        let held = self.held.iter().flatten();
+        self.conservation.in_flight =
+            self.requests.live() as u64 - self.background - self.sessions.jobs_live + held.clone().count() as u64;
         for c in &mut self.tier_conservation {
             c.in_flight = 0;
+        }
+        for r in held {
+            self.tier_conservation[r.tier as usize].in_flight += 1;
         }
         for r in self.requests.find(|r| !r.background && r.job == Job::Request) {
             let tier = self.requests.get(r).expect("live request").tier as usize;
@@ -411,7 +421,11 @@ impl Model for Service<'_> {
             Msg::PoolTimeout { req } => self.on_pool_timeout(sched, req),
             Msg::QueryTimeout { req, query } => self.on_query_timeout(sched, req, query),
             Msg::ClientTimeout { req } => self.on_client_timeout(sched, req),
-            Msg::InstanceReady { instance } => self.make_ready(instance, sched.now()),
+            Msg::InstanceReady { instance } => {
+                self.make_ready(instance, sched.now());
+                let g = self.fleet.instances[instance as usize].group as usize;
+                self.release_held(sched, g);
+            }
             Msg::DrainTimeout { instance } => self.on_drain_timeout(sched, instance),
             Msg::Autoscale { group } => self.on_autoscale(sched, group as usize),
             Msg::MetricsScrape => self.on_metrics_scrape(sched),

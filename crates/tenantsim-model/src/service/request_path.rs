@@ -27,7 +27,7 @@ use crate::instance::{InstanceState, Offer};
 use crate::metrics::Outcome;
 use crate::request::{Job, Phase, ReqRef, Request};
 use crate::shedding::ShedSignal;
-use crate::spec::{Scenario, WritePolicy};
+use crate::spec::{NoneReady, Scenario, WritePolicy};
 use crate::Msg;
 use rand::{Rng, RngExt, SeedableRng};
 use tenantsim_engine::{RngStreams, Scheduler, SimRng, SimTime, StreamId, Timer};
@@ -201,6 +201,11 @@ impl Service<'_> {
         req.admitted = now;
         let g = self.fleet.tier_group[tier] as usize;
         let Some(inst) = self.fleet.groups[g].balancer.pick() else {
+            if self.sc.instance.none_ready == NoneReady::Wait {
+                // Held until an instance of the group is ready.
+                self.held[g].push_back(req);
+                return;
+            }
             // No ready instance: the balancer has nowhere to send it.
             self.gateway.release(tenant);
             self.reject_counted(tier, Outcome::NoInstance);
@@ -515,6 +520,15 @@ impl Service<'_> {
         r.client_gone = true;
         let r = *r;
         self.client_result(sched, &r, Outcome::Timeout, now - r.arrival);
+    }
+
+    /// Instance of group `g` became ready: send it the held requests, in
+    /// arrival order (each through the balancer again).
+    pub(super) fn release_held(&mut self, sched: &mut Scheduler<Msg>, g: usize) {
+        while self.fleet.groups[g].balancer.ready_count() > 0 {
+            let Some(req) = self.held[g].pop_front() else { break };
+            self.admit(sched, req);
+        }
     }
 
     /// A request refused before it reached a worker, in the accounting.

@@ -118,7 +118,15 @@ fn parse_behavior(
 fn parse_autoscaler(cx: &Ctx, t: &toml::Table, initial: u32) -> Result<AutoscalerSpec, ScenarioError> {
     let key = "autoscaler";
     let f = Fields { cx, key, t };
-    const POLICIES: &[&str] = &["none", "threshold", "hpa", "target-tracking", "step", "schedule"];
+    const POLICIES: &[&str] = &[
+        "none",
+        "threshold",
+        "hpa",
+        "keda",
+        "target-tracking",
+        "step",
+        "schedule",
+    ];
     let policy = f
         .str("policy")?
         .ok_or_else(|| cx.err(key, format!("missing `policy`; allowed: {}", POLICIES.join(", "))))?;
@@ -133,19 +141,16 @@ fn parse_autoscaler(cx: &Ctx, t: &toml::Table, initial: u32) -> Result<Autoscale
             "scale_out_cooldown",
             "scale_in_cooldown",
         ],
-        "hpa" => vec![
-            "metrics",
-            "tolerance",
-            "scale_up",
-            "scale_down",
-            "controller",
-            "metric_resolution",
-            "scrape_lag",
-            "cpu_initialization_period",
-            "initial_readiness_delay",
-            "container_start",
+        "hpa" => HPA_KEYS.to_vec(),
+        "keda" => HPA_KEYS.iter().copied().chain(KEDA_KEYS.iter().copied()).collect(),
+        "target-tracking" => vec![
+            "metric",
+            "target",
+            "disable_scale_in",
+            "scale_in_cooldown",
+            "scale_out_cooldown",
+            "warmup",
         ],
-        "target-tracking" => vec!["metric", "target", "disable_scale_in", "scale_in_cooldown", "warmup"],
         "step" => vec!["metric", "adjustments", "cooldown"],
         "schedule" => vec!["schedule"],
         o => {
@@ -171,18 +176,21 @@ fn parse_autoscaler(cx: &Ctx, t: &toml::Table, initial: u32) -> Result<Autoscale
             format!("must be a whole number ≥ 1 and ≥ min ({min})"),
         ));
     }
-    let interval = f.opt_dur("interval")?.unwrap_or(if policy == "hpa" {
-        tenantsim_model::autoscaler::hpa::HpaSpec::DEFAULT_SYNC_PERIOD_S
-    } else {
-        30.0
-    });
+    let interval = f
+        .opt_dur("interval")?
+        .unwrap_or(if policy == "hpa" || policy == "keda" {
+            tenantsim_model::autoscaler::hpa::HpaSpec::DEFAULT_SYNC_PERIOD_S
+        } else {
+            30.0
+        });
     if interval <= 0.0 {
         return Err(cx.err("autoscaler.interval", "must be longer than zero"));
     }
     let policy = match policy {
         "none" => PolicySpec::None,
         "threshold" => threshold(&f)?,
-        "hpa" => hpa(&f)?,
+        "hpa" => hpa(&f, true)?,
+        "keda" => keda(&f)?,
         "target-tracking" => {
             let metric = parse_metric(cx, key, t.get("metric"))?;
             let target = f.positive("target")?;
@@ -194,7 +202,10 @@ fn parse_autoscaler(cx: &Ctx, t: &toml::Table, initial: u32) -> Result<Autoscale
                 metric,
                 target,
                 disable_scale_in: t.get("disable_scale_in").and_then(|v| v.as_bool()).unwrap_or(false),
+                // Application Auto Scaling's default for ECS services and
+                // most targets (300 s each).
                 scale_in_cooldown: dur_or(&f, "scale_in_cooldown", 300.0)?,
+                scale_out_cooldown: dur_or(&f, "scale_out_cooldown", 300.0)?,
                 warmup: dur_or(&f, "warmup", 0.0)?,
             }
         }
@@ -254,11 +265,124 @@ fn threshold(f: &Fields) -> Result<PolicySpec, ScenarioError> {
     })
 }
 
+const HPA_KEYS: &[&str] = &[
+    "metrics",
+    "tolerance",
+    "scale_up",
+    "scale_down",
+    "controller",
+    "metric_resolution",
+    "scrape_lag",
+    "cpu_initialization_period",
+    "initial_readiness_delay",
+    "container_start",
+];
+const KEDA_KEYS: &[&str] = &["triggers", "polling_interval", "cooldown_period"];
+/// What a KEDA trigger can read: a group total that exists with no
+/// instance at all.
+const TRIGGER_METRICS: &[&str] = &["rps", "queue"];
+
+/// `policy = "keda"`: the HPA keys (`metrics` optional: KEDA's cpu and
+/// memory scalers), `triggers` (External metrics with an `AverageValue`
+/// target and an activation threshold), `polling_interval`,
+/// `cooldown_period` (KEDA's defaults: 30 s and 300 s).
+fn keda(f: &Fields) -> Result<PolicySpec, ScenarioError> {
+    let cx = f.cx;
+    let need = "metric = \"rps\", target = 100, activation = 0";
+    let list = match f.t.get("triggers") {
+        None => Vec::new(),
+        Some(v) => {
+            let a = v
+                .as_array()
+                .ok_or_else(|| cx.err(&f.path("triggers"), format!("must be a list such as [ {{ {need} }} ]")))?;
+            a.iter()
+                .enumerate()
+                .map(|(i, m)| (format!("autoscaler.triggers.{i}"), m))
+                .collect()
+        }
+    };
+    if list.is_empty() && !f.t.contains_key("metrics") {
+        return Err(cx.err(
+            f.key,
+            format!("a keda autoscaler needs `triggers` (e.g. triggers = [ {{ {need} }} ]) or cpu/memory `metrics`"),
+        ));
+    }
+    let mut triggers = Vec::new();
+    for (k, m) in list {
+        let m = m
+            .as_table()
+            .ok_or_else(|| cx.err(&k, format!("each trigger is a table such as {{ {need} }}")))?;
+        let mf = Fields { cx, key: &k, t: m };
+        mf.check_keys(&["metric", "target", "activation"], "a KEDA trigger")?;
+        let metric = parse_metric(cx, &k, m.get("metric"))?;
+        if !TRIGGER_METRICS.contains(&metric.name()) {
+            return Err(cx.err(
+                &mf.path("metric"),
+                format!(
+                    "`{}` is not a trigger metric (a trigger reads the group's total, which exists with no instance); allowed: {}; cpu and memory go in `metrics`",
+                    metric.name(),
+                    TRIGGER_METRICS.join(", ")
+                ),
+            ));
+        }
+        triggers.push(KedaTrigger {
+            metric,
+            target: mf.positive("target")?,
+            activation: mf.opt_num("activation")?.map_or(Ok(0.0), |_| mf.nonneg("activation"))?,
+        });
+    }
+    let polling_interval = dur_or(f, "polling_interval", 30.0)?;
+    if polling_interval == SimTime::ZERO {
+        return Err(cx.err(&f.path("polling_interval"), "must be longer than zero"));
+    }
+    let keda = KedaSpec {
+        triggers,
+        polling_interval,
+        cooldown_period: dur_or(f, "cooldown_period", 300.0)?,
+    };
+    match hpa(f, false)? {
+        PolicySpec::Hpa {
+            metrics,
+            tolerance,
+            scale_up,
+            scale_down,
+            controller,
+            ..
+        } => {
+            if let Some((m, _)) = metrics.iter().find(|(m, _)| !m.is_ratio()) {
+                return Err(cx.err(
+                    "autoscaler.metrics",
+                    format!(
+                        "`{}`: a keda autoscaler's `metrics` are its cpu and memory scalers; put `{}` in `triggers`",
+                        m.name(),
+                        m.name()
+                    ),
+                ));
+            }
+            Ok(PolicySpec::Hpa {
+                metrics,
+                tolerance,
+                scale_up,
+                scale_down,
+                controller,
+                keda: Some(keda),
+            })
+        }
+        _ => unreachable!("hpa() returns an hpa policy"),
+    }
+}
+
 /// `policy = "hpa"`: `metrics` with targets, `tolerance`, `scale_up`/`scale_down` behaviour.
-fn hpa(f: &Fields) -> Result<PolicySpec, ScenarioError> {
+/// `metrics_required`: false for `keda`, whose triggers may be all it has.
+fn hpa(f: &Fields, metrics_required: bool) -> Result<PolicySpec, ScenarioError> {
     let (cx, t) = (f.cx, f.t);
     let mut metrics = Vec::new();
-    for (k, m) in metrics_list(f, "target = 0.7")? {
+    let list = if metrics_required || t.contains_key("metrics") {
+        metrics_list(f, "target = 0.7")?
+    } else {
+        Vec::new()
+    };
+    for (k, m) in list {
         let mf = Fields { cx, key: &k, t: m };
         mf.check_keys(&["metric", "target"], "an HPA metric")?;
         let metric = parse_metric(cx, &k, m.get("metric"))?;
@@ -295,6 +419,7 @@ fn hpa(f: &Fields) -> Result<PolicySpec, ScenarioError> {
             HpaBehavior::default_scale_down(),
         )?,
         controller: controller(f)?,
+        keda: None,
     })
 }
 

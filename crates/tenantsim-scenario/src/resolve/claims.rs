@@ -11,6 +11,7 @@ use crate::error::{did_you_mean, ScenarioError};
 use crate::source::parse_path;
 use crate::units::parse_duration_secs;
 use crate::*;
+use tenantsim_engine::SimTime;
 use tenantsim_model::metrics::names::{self, Better, Needs, Unit};
 
 /// Which optional components a scenario has (for metrics that need them).
@@ -33,6 +34,8 @@ pub(super) struct Components {
     pub(super) sessions: bool,
     pub(super) gc: bool,
     pub(super) autoscaler: bool,
+    /// An `[slo.scaling]` load step.
+    pub(super) scaling_step: bool,
 }
 
 impl Components {
@@ -57,6 +60,7 @@ impl Components {
             Needs::Sessions => self.sessions,
             Needs::EmergencyGc => self.gc,
             Needs::Autoscaler => self.autoscaler,
+            Needs::ScalingStep => self.autoscaler && self.scaling_step,
         }
     }
 }
@@ -708,7 +712,7 @@ pub(super) fn parse_slo(
     let Some(slo) = slo else { return Ok(checks) };
     let mut add = |key_prefix: &str, t: &toml::Table, tier: Option<usize>| -> Result<(), ScenarioError> {
         for (k, v) in t {
-            if tier.is_none() && (k == "tier" || k == "stage") {
+            if tier.is_none() && (k == "tier" || k == "stage" || k == "scaling") {
                 continue;
             }
             let key = format!("{key_prefix}.{k}");
@@ -786,6 +790,72 @@ pub(super) fn parse_slo(
         }
     }
     Ok(checks)
+}
+
+/// `[slo.scaling]`: the load step the scaling-timeline metrics measure
+/// from (`step_at`), the steady-state instance count the load after it
+/// needs (`need`), and the end of the stretch (`until`, default the end of
+/// the run). Needs an `[autoscaler]`; `step_at` < an explicit `until` ≤
+/// the duration (a step at or after the end leaves the metrics undefined).
+pub(super) fn parse_scaling_reference(
+    cx: &Ctx,
+    slo: Option<&toml::Table>,
+    has_autoscaler: bool,
+    duration: SimTime,
+) -> Result<Option<ScalingReference>, ScenarioError> {
+    let Some(v) = slo.and_then(|s| s.get("scaling")) else {
+        return Ok(None);
+    };
+    let key = "slo.scaling";
+    let t = v
+        .as_table()
+        .ok_or_else(|| cx.err(key, "must be a table: [slo.scaling] with step_at, need and until"))?;
+    let f = super::Fields { cx, key, t };
+    f.check_keys(&["step_at", "need", "until"], "[slo.scaling]")?;
+    if !has_autoscaler {
+        return Err(cx.err(
+            key,
+            "the scaling-timeline metrics need an [autoscaler] (nothing scales without one)",
+        ));
+    }
+    let step_at = SimTime::from_secs_f64(f.dur("step_at")?);
+    let need = f.positive("need")?;
+    if need.fract() != 0.0 || need > f64::from(u32::MAX) {
+        return Err(cx.err(
+            &f.path("need"),
+            format!("must be a whole number of instances, got {need}"),
+        ));
+    }
+    let explicit_until = f.opt_dur("until")?.map(SimTime::from_secs_f64);
+    let until = explicit_until.unwrap_or(duration);
+    if until > duration {
+        return Err(cx.err(
+            &f.path("until"),
+            format!(
+                "must be within the run (simulation.duration = {}s), got {}s",
+                duration.as_secs_f64(),
+                until.as_secs_f64()
+            ),
+        ));
+    }
+    // A step after the end of a run shortened with --set leaves the step
+    // metrics undefined (an SLO on them fails); against an explicit
+    // `until` it is a mistake in the file.
+    if explicit_until.is_some() && step_at >= until {
+        return Err(cx.err(
+            &f.path("step_at"),
+            format!(
+                "must be before `until` ({}s; default: the end of the run), got {}s",
+                until.as_secs_f64(),
+                step_at.as_secs_f64()
+            ),
+        ));
+    }
+    Ok(Some(ScalingReference {
+        step_at,
+        need: need as u32,
+        until,
+    }))
 }
 
 /// `[slo.stage.NAME]`: limits on one request stage's latency

@@ -77,6 +77,16 @@ pub(super) fn resolve(
             Some("least-loaded") => ScaleIn::LeastLoaded,
             Some(o) => return Err(cx.err("instance.scale_in", format!("`{o}`: allowed: newest, least-loaded"))),
         },
+        none_ready: match ri.none_ready.as_deref() {
+            None | Some("fail") => NoneReady::Fail,
+            Some("wait") => NoneReady::Wait,
+            Some(o) => {
+                return Err(cx.err(
+                    "instance.none_ready",
+                    format!("`{o}`: allowed: fail (refused at once), wait (held until an instance is ready)"),
+                ))
+            }
+        },
     };
     if base_memory_mb > memory_mb {
         warnings.push(format!(

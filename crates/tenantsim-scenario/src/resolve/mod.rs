@@ -151,6 +151,8 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
     let breakers = resilience::breakers(&cx, &raw, &database, &cache)?;
 
     // [slo]
+    let scaling_reference =
+        claims::parse_scaling_reference(&cx, raw.slo.as_ref(), autoscaler.is_some(), simulation.duration)?;
     let components = Components {
         pool: pool.is_some(),
         database: database.is_some(),
@@ -169,6 +171,7 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         sessions: sessions.is_some(),
         gc: memory.as_ref().is_some_and(|m| m.has_gc()),
         autoscaler: autoscaler.is_some(),
+        scaling_step: scaling_reference.is_some(),
     };
     let claims = parse_claims(
         &cx,
@@ -211,6 +214,7 @@ pub(super) fn resolve(mut sources: Sources, overrides: &[String]) -> Result<Scen
         autoscaler,
         faults,
         slo,
+        scaling_reference,
         claims,
         assumptions,
         warnings,
