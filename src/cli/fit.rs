@@ -23,6 +23,15 @@ pub struct FitArgs {
     /// With --prometheus URL: the range to query, START,END in Unix seconds [default: the log's span, else the last hour].
     #[arg(long, value_name = "START,END")]
     pub prometheus_range: Option<String>,
+    /// With --prometheus: base name of the per-endpoint CPU-seconds histogram (read as _sum/_count/_bucket) that splits latency.
+    #[arg(long, value_name = "NAME", default_value = "refsvc_cpu_seconds")]
+    pub prom_cpu: String,
+    /// With --prometheus: base name of the connection-hold (query time) histogram.
+    #[arg(long, value_name = "NAME", default_value = "refsvc_pool_hold_seconds")]
+    pub prom_hold: String,
+    /// With --prometheus: base name of the pool-wait histogram.
+    #[arg(long, value_name = "NAME", default_value = "refsvc_pool_wait_seconds")]
+    pub prom_wait: String,
     /// `tenant,tier` lines: tenants are grouped by tier (without it: one group).
     #[arg(long, value_name = "FILE")]
     pub tier_map: Option<PathBuf>,
@@ -252,15 +261,25 @@ fn read_access_log(
 /// Fit a Prometheus export, read from a file or queried from a live server's URL.
 fn read_prometheus(a: &FitArgs, p: &Path, parsed: Option<&log::ParsedLog>) -> anyhow::Result<prometheus::PromFit> {
     let url = p.to_string_lossy();
+    let names = prometheus::ComponentNames {
+        cpu: a.prom_cpu.clone(),
+        hold: a.prom_hold.clone(),
+        wait: a.prom_wait.clone(),
+    };
     let text = if url.starts_with("http://") || url.starts_with("https://") {
         let (start, end) = prometheus_range(a, parsed)?;
         eprintln!("querying {url} from {start:.0} to {end:.0}");
-        fit::prom_http::fetch_export(&url, start, end).map_err(bad)?
+        fit::prom_http::fetch_export(&url, start, end, &names).map_err(bad)?
     } else {
         std::fs::read_to_string(p).map_err(|e| bad(format!("cannot read {}: {e}", p.display())))?
     };
     let series = prometheus::parse_export(&text).map_err(|m| bad(format!("{}: {m}", p.display())))?;
-    prometheus::fit_export(&series).map_err(|m| bad(format!("{}: {m}", p.display())))
+    let fit = prometheus::fit_export_with(&series, &names).map_err(|m| bad(format!("{}: {m}", p.display())))?;
+    eprintln!("  latency split from the Prometheus series:");
+    for n in fit::prom_components::notes(&fit) {
+        eprintln!("    {n}");
+    }
+    Ok(fit)
 }
 
 /// The range to query a live Prometheus for: `--prometheus-range`, else the

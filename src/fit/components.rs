@@ -195,115 +195,33 @@ impl Decomposition {
     /// when the log had no successful request of it.
     pub fn endpoint_toml(&self, name: &str) -> Option<String> {
         let e = self.endpoints.get(name)?;
-        let mut t = String::new();
         let (l1, l2) = self.lookup_means();
-        let _ = writeln!(
-            t,
-            "# Decomposed from the log's component columns ({} successful requests):",
-            e.requests
-        );
-        let lat = mean(&e.latency);
-        let part = |x: f64| if lat > 0.0 { 100.0 * x / lat } else { 0.0 };
         let hold_share = e.hold.len() as f64 / e.requests.max(1) as f64;
-        let cpu_m = mean(&e.cpu);
-        let hold_m = mean(&e.hold) * hold_share;
-        let wait_m = mean(&e.pool_wait) * hold_share;
         // The modelled lookups: every request that reached the cache pays
         // an L1 lookup, those past the L1 also an L2 lookup.
         let n_lvl = |l: &str| e.cache_by_level.get(l).map_or(0, |v| v.len()) as f64;
         let reached = n_lvl("l1") + n_lvl("l2") + n_lvl("db");
         let past_l1 = n_lvl("l2") + n_lvl("db");
         let cacheable = n_lvl("l1") + n_lvl("l2") > 0.0;
-        let lookups_m = if cacheable {
+        let lookups = if cacheable {
             (l1.unwrap_or(0.0) * reached + l2.unwrap_or(0.0) * past_l1) / e.requests.max(1) as f64
         } else {
             0.0
         };
-        let cache_logged: f64 = e.cache_by_level.values().flatten().sum::<f64>() / e.requests.max(1) as f64;
-        let rest_m = lat - cpu_m - hold_m - wait_m - lookups_m;
-        let _ = writeln!(
-            t,
-            "#   mean latency {} = CPU {} ({:.0} %) + connection hold {} ({:.0} %) + pool wait {} ({:.0} %)",
-            duration(lat),
-            duration(cpu_m),
-            part(cpu_m),
-            duration(hold_m),
-            part(hold_m),
-            duration(wait_m),
-            part(wait_m)
-        );
-        let _ = writeln!(
-            t,
-            "#   + cache lookups {} ({:.0} %; logged cache time incl. fills {}) + rest {} ({:.0} %).",
-            duration(lookups_m),
-            part(lookups_m),
-            duration(cache_logged),
-            duration(rest_m.max(0.0)),
-            part(rest_m.max(0.0))
-        );
-        let _ = writeln!(
-            t,
-            "#   The pool wait is not calibrated: the model computes its own from [pool]."
-        );
-        let fits = dist::fit_all(&e.cpu);
-        match fits.first() {
-            Some(best) => {
-                let _ = writeln!(
-                    t,
-                    "# CPU demand: the logged CPU time, {} (best of {} families by AIC; KS D {:.4}).",
-                    best.fit.describe(),
-                    fits.len(),
-                    best.ks
-                );
-                let _ = writeln!(t, "cpu = {}", best.fit.toml());
-            }
-            None => {
-                let _ = writeln!(t, "cpu = \"{}\"", duration(cpu_m.max(1e-6)));
-            }
-        }
-        if !e.hold.is_empty() {
-            let fits = dist::fit_all(&e.hold);
-            let _ = writeln!(
-                t,
-                "# {:.1} % of requests held a connection; the hold (queries and round trips) is the query time:",
-                100.0 * hold_share
-            );
-            let _ = writeln!(t, "db_queries = 1");
-            match fits.first() {
-                Some(best) => {
-                    let _ = writeln!(t, "#   {} (KS D {:.4}).", best.fit.describe(), best.ks);
-                    let _ = writeln!(t, "query = {}", best.fit.toml());
-                }
-                None => {
-                    let _ = writeln!(t, "query = \"{}\"", duration(mean(&e.hold).max(1e-6)));
-                }
-            }
-            if cacheable {
-                let _ = writeln!(t, "cacheable = true");
-            }
-            if !cacheable && name.contains("write") {
-                let _ = writeln!(
-                    t,
-                    "operation = \"write\"   # ASSUMED from the name: it invalidates the caches"
-                );
-            }
-        }
-        if rest_m > 1e-6 {
-            let _ = writeln!(
-                t,
-                "# The rest (HTTP handling, scheduling, cache fills): a wait stage with its mean (ASSUMED constant)."
-            );
-            let _ = writeln!(t, "[[endpoint.{name}.stage]]");
-            let _ = writeln!(t, "name = \"rest\"");
-            let _ = writeln!(t, "wait = \"{}\"", duration(rest_m));
-        } else if rest_m < -1e-4 {
-            let _ = writeln!(
-                t,
-                "# The components add up to {} more than the latency: overlapping columns? No rest stage.",
-                duration(-rest_m)
-            );
-        }
-        Some(t)
+        let split = Split {
+            source: format!("the log's component columns ({} successful requests)", e.requests),
+            latency: mean(&e.latency),
+            cpu: mean(&e.cpu),
+            hold_share,
+            hold: mean(&e.hold),
+            wait: mean(&e.pool_wait),
+            lookups,
+            cache_logged: Some(e.cache_by_level.values().flatten().sum::<f64>() / e.requests.max(1) as f64),
+            cacheable,
+        };
+        let cpu_fits = dist::fit_all(&e.cpu);
+        let hold_fits = dist::fit_all(&e.hold);
+        Some(split.toml(name, "the logged CPU time", &cpu_fits, &hold_fits))
     }
 
     /// `[pool]`, `[database]` and `[cache]` tables for what the log showed.
@@ -311,27 +229,11 @@ impl Decomposition {
         let mut t = String::new();
         if self.uses_database() {
             let waits: Vec<f64> = self.endpoints.values().flat_map(|e| e.pool_wait.clone()).collect();
-            let _ = writeln!(t, "[pool]");
-            let _ = writeln!(
-                t,
-                "# The log shows a mean pool wait of {} (p95 {}), but not the pool's size or timeout.",
+            t.push_str(&pool_database_toml(&format!(
+                "The log shows a mean pool wait of {} (p95 {})",
                 duration(mean(&waits)),
                 duration(quantile(&waits, 0.95))
-            );
-            let _ = writeln!(
-                t,
-                "size = 10            # ASSUMED: set the real one with --set pool.size=N"
-            );
-            let _ = writeln!(t, "timeout = \"30s\"      # ASSUMED: set with --set pool.timeout=...");
-            let _ = writeln!(t);
-            let _ = writeln!(t, "[database]");
-            let _ = writeln!(
-                t,
-                "# ASSUMED: queries do not compete for database CPU (their hold time is taken as logged)."
-            );
-            let _ = writeln!(t, "cores = 64");
-            let _ = writeln!(t, "max_connections = 1000");
-            let _ = writeln!(t);
+            )));
         }
         if self.cached() {
             let (l1, l2) = self.lookup_means();
@@ -401,6 +303,173 @@ impl Decomposition {
         let _ = self.has("cpu");
         v
     }
+}
+
+/// One endpoint's mean latency split into the parts the scenario models
+/// (seconds per request): latency = cpu + hold + pool wait + cache lookups
+/// + rest. Built from the log's columns ([`Decomposition::endpoint_toml`])
+/// or from Prometheus series ([`super::prom_components`]); [`Split::toml`]
+/// writes either the same way.
+#[derive(Clone, Debug, Default)]
+pub struct Split {
+    /// Where the means came from, for the comment.
+    pub source: String,
+    pub latency: f64,
+    pub cpu: f64,
+    /// Fraction of requests that held a connection.
+    pub hold_share: f64,
+    /// Mean hold and pool wait of a request that held a connection.
+    pub hold: f64,
+    pub wait: f64,
+    /// Modelled cache lookups per request.
+    pub lookups: f64,
+    /// Logged cache time per request (lookups and fills), when known.
+    pub cache_logged: Option<f64>,
+    pub cacheable: bool,
+}
+
+impl Split {
+    /// What is left after the modelled parts, per request.
+    pub fn rest(&self) -> f64 {
+        self.latency - self.cpu - (self.hold + self.wait) * self.hold_share - self.lookups
+    }
+
+    /// The `[endpoint.NAME]` body: the split as comments, `cpu` from the
+    /// best of `cpu_fits` (else a constant mean), `db_queries`/`query` from
+    /// `hold_fits` when requests held a connection, and a `rest` stage.
+    pub fn toml(
+        &self,
+        name: &str,
+        cpu_what: &str,
+        cpu_fits: &[dist::FitResult],
+        hold_fits: &[dist::FitResult],
+    ) -> String {
+        let mut t = String::new();
+        let _ = writeln!(t, "# Decomposed from {}:", self.source);
+        let lat = self.latency;
+        let part = |x: f64| if lat > 0.0 { 100.0 * x / lat } else { 0.0 };
+        let (cpu_m, hold_m, wait_m) = (self.cpu, self.hold * self.hold_share, self.wait * self.hold_share);
+        let lookups_m = self.lookups;
+        let rest_m = self.rest();
+        let _ = writeln!(
+            t,
+            "#   mean latency {} = CPU {} ({:.0} %) + connection hold {} ({:.0} %) + pool wait {} ({:.0} %)",
+            duration(lat),
+            duration(cpu_m),
+            part(cpu_m),
+            duration(hold_m),
+            part(hold_m),
+            duration(wait_m),
+            part(wait_m)
+        );
+        let logged = self.cache_logged.map_or(String::new(), |c| {
+            format!("; logged cache time incl. fills {}", duration(c))
+        });
+        let _ = writeln!(
+            t,
+            "#   + cache lookups {} ({:.0} %{logged}) + rest {} ({:.0} %).",
+            duration(lookups_m),
+            part(lookups_m),
+            duration(rest_m.max(0.0)),
+            part(rest_m.max(0.0))
+        );
+        let _ = writeln!(
+            t,
+            "#   The pool wait is not calibrated: the model computes its own from [pool]."
+        );
+        match cpu_fits.first() {
+            Some(best) => {
+                let _ = writeln!(
+                    t,
+                    "# CPU demand: {cpu_what}, {} (best of {} families by AIC{}).",
+                    best.fit.describe(),
+                    cpu_fits.len(),
+                    ks_note(best, "; ")
+                );
+                let _ = writeln!(t, "cpu = {}", best.fit.toml());
+            }
+            None => {
+                let _ = writeln!(t, "# CPU demand: {cpu_what}, its mean (ASSUMED constant).");
+                let _ = writeln!(t, "cpu = \"{}\"", duration(cpu_m.max(1e-6)));
+            }
+        }
+        if self.hold_share > 0.0 && self.hold > 0.0 {
+            let _ = writeln!(
+                t,
+                "# {:.1} % of requests held a connection; the hold (queries and round trips) is the query time:",
+                100.0 * self.hold_share
+            );
+            let _ = writeln!(t, "db_queries = 1");
+            match hold_fits.first() {
+                Some(best) => {
+                    let _ = writeln!(t, "#   {}{}.", best.fit.describe(), ks_note(best, " "));
+                    let _ = writeln!(t, "query = {}", best.fit.toml());
+                }
+                None => {
+                    let _ = writeln!(t, "query = \"{}\"", duration(self.hold.max(1e-6)));
+                }
+            }
+            if self.cacheable {
+                let _ = writeln!(t, "cacheable = true");
+            }
+            if !self.cacheable && name.contains("write") {
+                let _ = writeln!(
+                    t,
+                    "operation = \"write\"   # ASSUMED from the name: it invalidates the caches"
+                );
+            }
+        }
+        if rest_m > 1e-6 {
+            let _ = writeln!(
+                t,
+                "# The rest (HTTP handling, scheduling, cache fills): a wait stage with its mean (ASSUMED constant)."
+            );
+            let _ = writeln!(t, "[[endpoint.{name}.stage]]");
+            let _ = writeln!(t, "name = \"rest\"");
+            let _ = writeln!(t, "wait = \"{}\"", duration(rest_m));
+        } else if rest_m < -1e-4 {
+            let _ = writeln!(
+                t,
+                "# The components add up to {} more than the latency: overlapping columns? No rest stage.",
+                duration(-rest_m)
+            );
+        }
+        t
+    }
+}
+
+/// "(KS D x)" text for a sample fit; nothing for a histogram fit (no KS).
+fn ks_note(f: &dist::FitResult, sep: &str) -> String {
+    if f.ks.is_nan() {
+        String::new()
+    } else if sep == " " {
+        format!(" (KS D {:.4})", f.ks)
+    } else {
+        format!("{sep}KS D {:.4}", f.ks)
+    }
+}
+
+/// The `[pool]` and `[database]` tables when requests held connections;
+/// `seen` says what the source showed of the pool wait.
+pub fn pool_database_toml(seen: &str) -> String {
+    let mut t = String::new();
+    let _ = writeln!(t, "[pool]");
+    let _ = writeln!(t, "# {seen}, but not the pool's size or timeout.");
+    let _ = writeln!(
+        t,
+        "size = 10            # ASSUMED: set the real one with --set pool.size=N"
+    );
+    let _ = writeln!(t, "timeout = \"30s\"      # ASSUMED: set with --set pool.timeout=...");
+    let _ = writeln!(t);
+    let _ = writeln!(t, "[database]");
+    let _ = writeln!(
+        t,
+        "# ASSUMED: queries do not compete for database CPU (their hold time is taken as measured)."
+    );
+    let _ = writeln!(t, "cores = 64");
+    let _ = writeln!(t, "max_connections = 1000");
+    let _ = writeln!(t);
+    t
 }
 
 fn quantile(xs: &[f64], p: f64) -> f64 {

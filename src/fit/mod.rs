@@ -24,6 +24,7 @@ pub mod check;
 pub mod components;
 pub mod dist;
 pub mod log;
+pub mod prom_components;
 pub mod prom_http;
 pub mod prometheus;
 pub mod synth;
@@ -363,7 +364,7 @@ pub fn render_with(
     let mut mean_cpu: HashMap<String, f64> = HashMap::new();
     if let Some(f) = fit {
         for e in &f.endpoints {
-            write_log_endpoint(&mut endpoint_tables, e, o, parts, &mut mean_cpu);
+            write_log_endpoint(&mut endpoint_tables, e, o, parts, prom, &mut mean_cpu);
         }
     } else if let Some(p) = prom {
         write_prom_endpoints(&mut endpoint_tables, p, &mut mean_cpu);
@@ -377,8 +378,10 @@ pub fn render_with(
     }
     w.push_str(&endpoint_tables);
     write_instances(w, o, prom, &cpu);
-    if let Some(p) = parts {
-        w.push_str(&p.data_tier_toml());
+    match (parts, prom) {
+        (Some(p), _) => w.push_str(&p.data_tier_toml()),
+        (None, Some(p)) => w.push_str(&prom_components::data_tier_toml(p)),
+        (None, None) => {}
     }
     if let Some(p) = prom {
         write_prom_footer(w, p, fit, &cpu, span);
@@ -436,6 +439,7 @@ fn write_log_endpoint(
     e: &EndpointFit,
     o: &RenderOptions,
     parts: Option<&components::Decomposition>,
+    prom: Option<&prometheus::PromFit>,
     mean_cpu: &mut HashMap<String, f64>,
 ) {
     let _ = writeln!(t, "[endpoint.{}]", e.name);
@@ -473,14 +477,20 @@ fn write_log_endpoint(
                     let c = &p.endpoints[&e.name].cpu;
                     mean_cpu.insert(e.name.clone(), c.iter().sum::<f64>() / c.len().max(1) as f64);
                 }
-                None => {
-                    let _ = writeln!(
-                        t,
-                        "# ASSUMED: the logged latency is CPU demand (a lightly loaded service: no queueing or I/O in it)."
-                    );
-                    let _ = writeln!(t, "cpu = {}", best.fit.toml());
-                    mean_cpu.insert(e.name.clone(), best.fit.mean());
-                }
+                None => match prom.and_then(|p| prom_components::split(p, &e.name)) {
+                    Some(ps) => {
+                        t.push_str(&ps.split.toml(&e.name, "the CPU histogram", ps.cpu_fits, ps.hold_fits));
+                        mean_cpu.insert(e.name.clone(), ps.split.cpu);
+                    }
+                    None => {
+                        let _ = writeln!(
+                            t,
+                            "# ASSUMED: the logged latency is CPU demand (a lightly loaded service: no queueing or I/O in it)."
+                        );
+                        let _ = writeln!(t, "cpu = {}", best.fit.toml());
+                        mean_cpu.insert(e.name.clone(), best.fit.mean());
+                    }
+                },
             }
         }
         None => {
@@ -502,6 +512,7 @@ fn write_prom_endpoints(t: &mut String, p: &prometheus::PromFit, mean_cpu: &mut 
         let _ = writeln!(t, "[endpoint.{ep}]");
         let _ = writeln!(t, "# {n:.0} requests in the Prometheus export.");
         let fits = p.latency.get(ep).or_else(|| p.latency.get("all"));
+        let split = prom_components::split(p, ep);
         match fits.and_then(|(c, f)| f.first().map(|b| (c, f, b))) {
             Some((count, all, best)) => {
                 let _ = writeln!(
@@ -517,9 +528,21 @@ fn write_prom_endpoints(t: &mut String, p: &prometheus::PromFit, mean_cpu: &mut 
                         r.fit.describe()
                     );
                 }
-                let _ = writeln!(t, "# ASSUMED: latency is CPU demand (a lightly loaded service).");
-                let _ = writeln!(t, "cpu = {}", best.fit.toml());
-                mean_cpu.insert(ep.clone(), best.fit.mean());
+                match split {
+                    Some(ps) => {
+                        t.push_str(&ps.split.toml(ep, "the CPU histogram", ps.cpu_fits, ps.hold_fits));
+                        mean_cpu.insert(ep.clone(), ps.split.cpu);
+                    }
+                    None => {
+                        let _ = writeln!(
+                            t,
+                            "# ASSUMED: latency is CPU demand (a lightly loaded service; no CPU series `{}`).",
+                            p.names.cpu
+                        );
+                        let _ = writeln!(t, "cpu = {}", best.fit.toml());
+                        mean_cpu.insert(ep.clone(), best.fit.mean());
+                    }
+                }
             }
             None => {
                 let c = p.cpu_per_request.unwrap_or(0.01);
@@ -843,6 +866,10 @@ fn write_prom_footer(w: &mut String, p: &prometheus::PromFit, fit: Option<&LogFi
             duration(c),
             duration(cpu.offered / (fit.map_or(p.requests, |f| f.requests as f64) / span).max(1e-12))
         );
+    }
+    let _ = writeln!(w, "# Latency split from the Prometheus series:");
+    for n in prom_components::notes(p) {
+        let _ = writeln!(w, "#   {n}");
     }
     if !p.ignored.is_empty() {
         let _ = writeln!(w, "# Series not used: {}.", p.ignored.join(", "));

@@ -5,11 +5,20 @@
 //! redirects, no proxy — a server on the same host or network, as the
 //! testbed's; for anything else save an export with curl and pass the file.
 
+use super::prometheus::ComponentNames;
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-/// The series `fit` reads (see [`super::prometheus`]).
+/// Every series name to ask for: [`QUERIES`], then the component ones.
+pub fn queries(names: &ComponentNames) -> Vec<String> {
+    let mut v: Vec<String> = QUERIES.iter().map(|q| q.to_string()).collect();
+    v.extend(names.series());
+    v
+}
+
+/// The series `fit` reads (see [`super::prometheus`]), besides the
+/// component histograms of [`ComponentNames::series`].
 pub const QUERIES: &[&str] = &[
     "http_requests_total",
     "http_request_duration_seconds_bucket",
@@ -80,16 +89,17 @@ pub fn get(hostport: &str, path: &str) -> Result<String, String> {
     Ok(body.to_string())
 }
 
-/// Ask `url` (a Prometheus server) for [`QUERIES`] over [start, end] (Unix
+/// Ask `url` (a Prometheus server) for [`queries`] over [start, end] (Unix
 /// seconds); the answers as one export. A query with no series is left out.
-pub fn fetch_export(url: &str, start: f64, end: f64) -> Result<String, String> {
+pub fn fetch_export(url: &str, start: f64, end: f64, names: &ComponentNames) -> Result<String, String> {
+    let queries = queries(names);
     if start.is_nan() || end.is_nan() || end <= start {
         return Err(format!("the range [{start}, {end}] is empty"));
     }
     let (hostport, prefix) = split_url(url)?;
     let step = ((end - start) / MAX_POINTS).max(1.0).ceil();
     let mut answers = Vec::new();
-    for q in QUERIES {
+    for q in &queries {
         let path = format!(
             "{prefix}/api/v1/query_range?query={}&start={start:.3}&end={end:.3}&step={step}",
             encode(q)
@@ -104,7 +114,7 @@ pub fn fetch_export(url: &str, start: f64, end: f64) -> Result<String, String> {
     if answers.is_empty() {
         return Err(format!(
             "{url} has none of {} between {start:.0} and {end:.0}",
-            QUERIES.join(", ")
+            queries.join(", ")
         ));
     }
     Ok(format!("[{}]", answers.join(",\n")))
@@ -148,7 +158,7 @@ mod tests {
         let addr = l.local_addr().unwrap();
         let server = std::thread::spawn(move || {
             let mut asked = Vec::new();
-            for _ in 0..QUERIES.len() {
+            for _ in 0..queries(&ComponentNames::default()).len() {
                 let (mut c, _) = l.accept().unwrap();
                 let line = read_head(&mut c);
                 asked.push(line.clone());
@@ -163,7 +173,7 @@ mod tests {
             }
             asked
         });
-        let export = fetch_export(&format!("http://{addr}"), 1000.0, 1120.0).unwrap();
+        let export = fetch_export(&format!("http://{addr}"), 1000.0, 1120.0, &ComponentNames::default()).unwrap();
         let asked = server.join().unwrap();
         assert!(
             asked[0]
@@ -185,7 +195,7 @@ mod tests {
             read_head(&mut c);
             write!(c, "HTTP/1.0 400 Bad Request\r\n\r\n{{\"error\":\"bad query\"}}").unwrap();
         });
-        let e = fetch_export(&format!("http://{addr}"), 0.0, 60.0).unwrap_err();
+        let e = fetch_export(&format!("http://{addr}"), 0.0, 60.0, &ComponentNames::default()).unwrap_err();
         t.join().unwrap();
         assert!(e.contains("400") && e.contains("bad query"), "{e}");
     }

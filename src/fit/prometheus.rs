@@ -8,7 +8,13 @@
 //! `http_requests_total` (counter; labels `endpoint`/`handler`/`route`/
 //! `path`, `tenant`, `tier`, `status`/`code`), `http_request_duration_seconds_bucket`
 //! (cumulative histogram, `le`), `container_cpu_usage_seconds_total`
-//! (counter, CPU seconds) and `kube_deployment_status_replicas` (gauge).
+//! (counter, CPU seconds) and `kube_deployment_status_replicas` (gauge);
+//! and, to split each endpoint's latency ([`super::prom_components`]),
+//! `http_request_duration_seconds_sum`/`_count` and three histograms named
+//! by [`ComponentNames`] (default: the testbed's `refsvc_cpu_seconds` per
+//! `endpoint`, `refsvc_pool_hold_seconds`, `refsvc_pool_wait_seconds`),
+//! each read as `_sum`, `_count` and `_bucket`, with or without an endpoint
+//! label.
 //! Counter increases handle resets (a drop restarts from zero). Other
 //! series are ignored and listed. Samples spanning more than
 //! [`super::MAX_SPAN_S`] are refused.
@@ -29,6 +35,58 @@ pub struct Series {
 impl Series {
     fn label(&self, keys: &[&str]) -> Option<&str> {
         keys.iter().find_map(|k| self.labels.get(*k)).map(|s| s.as_str())
+    }
+}
+
+/// Base names of the histograms that split latency into CPU demand,
+/// connection hold and pool wait (`--prom-cpu`, `--prom-hold`,
+/// `--prom-wait`).
+#[derive(Clone, Debug)]
+pub struct ComponentNames {
+    pub cpu: String,
+    pub hold: String,
+    pub wait: String,
+}
+
+impl Default for ComponentNames {
+    fn default() -> Self {
+        ComponentNames {
+            cpu: "refsvc_cpu_seconds".into(),
+            hold: "refsvc_pool_hold_seconds".into(),
+            wait: "refsvc_pool_wait_seconds".into(),
+        }
+    }
+}
+
+impl ComponentNames {
+    /// Every series name `fit` asks a live server for, beyond the base ones.
+    pub fn series(&self) -> Vec<String> {
+        let mut v = vec![
+            "http_request_duration_seconds_sum".to_string(),
+            "http_request_duration_seconds_count".to_string(),
+        ];
+        for b in [&self.cpu, &self.hold, &self.wait] {
+            for suffix in ["_sum", "_count", "_bucket"] {
+                v.push(format!("{b}{suffix}"));
+            }
+        }
+        v
+    }
+}
+
+/// A histogram's increase over the range.
+#[derive(Clone, Debug, Default)]
+pub struct HistIncrease {
+    pub sum: f64,
+    pub count: f64,
+    /// Fits to its buckets, best first (empty without buckets).
+    pub fits: Vec<FitResult>,
+}
+
+impl HistIncrease {
+    /// Mean observation, when anything was observed.
+    pub fn mean(&self) -> Option<f64> {
+        (self.count > 0.0).then(|| self.sum / self.count)
     }
 }
 
@@ -53,6 +111,14 @@ pub struct PromFit {
     /// (time, replicas), summed over deployments.
     pub replicas: Vec<(f64, f64)>,
     pub ignored: Vec<String>,
+    /// Latency `_sum`/`_count` per endpoint label ("all" without one).
+    pub latency_sum: BTreeMap<String, HistIncrease>,
+    /// The component histograms per endpoint label ("all" without one).
+    pub cpu: BTreeMap<String, HistIncrease>,
+    pub hold: BTreeMap<String, HistIncrease>,
+    pub wait: BTreeMap<String, HistIncrease>,
+    /// The names they were read under.
+    pub names: ComponentNames,
 }
 
 /// Read every series of an export.
@@ -131,13 +197,50 @@ fn increase(v: &[(f64, f64)]) -> f64 {
         .sum()
 }
 
-/// Summarise an export.
+/// Which histogram (0 latency, 1 CPU, 2 hold, 3 wait) and part
+/// (`_sum`, `_count`, `_bucket`) a series name is.
+fn histogram_part<'a>(name: &'a str, names: &ComponentNames) -> Option<(usize, &'a str)> {
+    let bases = ["http_request_duration_seconds", &names.cpu, &names.hold, &names.wait];
+    for suffix in ["_sum", "_count", "_bucket"] {
+        if let Some(base) = name.strip_suffix(suffix) {
+            if let Some(k) = bases.iter().position(|b| *b == base) {
+                return Some((k, suffix));
+            }
+        }
+    }
+    None
+}
+
+/// Per-bucket counts and fits of cumulative (le, count) pairs; the total.
+fn fit_buckets(b: BTreeMap<u64, (f64, f64)>) -> (f64, Vec<FitResult>) {
+    let mut les: Vec<(f64, f64)> = b.into_values().collect();
+    les.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let bounds: Vec<f64> = les.iter().map(|x| x.0).collect();
+    let mut counts = Vec::with_capacity(les.len());
+    let mut prev = 0.0;
+    for (_, c) in &les {
+        counts.push((c - prev).max(0.0));
+        prev = prev.max(*c);
+    }
+    (prev, fit_histogram_all(&bounds, &counts))
+}
+
+/// Summarise an export, with the default [`ComponentNames`].
 pub fn fit_export(series: &[Series]) -> Result<PromFit, String> {
+    fit_export_with(series, &ComponentNames::default())
+}
+
+/// Summarise an export; `names` says which histograms split the latency.
+pub fn fit_export_with(series: &[Series], names: &ComponentNames) -> Result<PromFit, String> {
     let mut f = PromFit {
         start: f64::INFINITY,
         end: f64::NEG_INFINITY,
+        names: names.clone(),
         ..PromFit::default()
     };
+    // [histogram][endpoint] → (buckets, sum, count), for CPU, hold and wait (1..=3).
+    type Acc = BTreeMap<String, (BTreeMap<u64, (f64, f64)>, f64, f64)>;
+    let mut comp: [Acc; 4] = Default::default();
     let mut rate_at: BTreeMap<i64, f64> = BTreeMap::new();
     let mut buckets: BTreeMap<String, BTreeMap<u64, (f64, f64)>> = BTreeMap::new();
     let mut cpu = 0.0;
@@ -148,8 +251,31 @@ pub fn fit_export(series: &[Series]) -> Result<PromFit, String> {
             f.start = f.start.min(*t);
             f.end = f.end.max(*t);
         }
-        match s.name.as_str() {
-            "http_requests_total" => {
+        let ep_of = |s: &Series| {
+            super::log::endpoint_name(
+                s.label(&["endpoint", "handler", "route", "path", "uri"])
+                    .unwrap_or("all"),
+            )
+        };
+        match (s.name.as_str(), histogram_part(&s.name, names)) {
+            (_, Some((k, part))) if !(k == 0 && part == "_bucket") => {
+                let acc = comp[k].entry(ep_of(s)).or_default();
+                match part {
+                    "_sum" => acc.1 += increase(&s.values),
+                    "_count" => acc.2 += increase(&s.values),
+                    _ => {
+                        let Some(le) = s.labels.get("le") else { continue };
+                        let le: f64 = if le == "+Inf" {
+                            f64::INFINITY
+                        } else {
+                            le.parse().map_err(|_| format!("bad le `{le}`"))?
+                        };
+                        let e = acc.0.entry(le.to_bits()).or_insert((le, 0.0));
+                        e.1 += increase(&s.values);
+                    }
+                }
+            }
+            ("http_requests_total", _) => {
                 let inc = increase(&s.values);
                 f.requests += inc;
                 let ep = s
@@ -166,30 +292,27 @@ pub fn fit_export(series: &[Series]) -> Result<PromFit, String> {
                     *rate_at.entry(w[1].0.round() as i64).or_default() += d / (w[1].0 - w[0].0).max(1e-9);
                 }
             }
-            "http_request_duration_seconds_bucket" => {
+            ("http_request_duration_seconds_bucket", _) => {
                 let Some(le) = s.labels.get("le") else { continue };
                 let le: f64 = if le == "+Inf" {
                     f64::INFINITY
                 } else {
                     le.parse().map_err(|_| format!("bad le `{le}`"))?
                 };
-                let ep = super::log::endpoint_name(
-                    s.label(&["endpoint", "handler", "route", "path", "uri"])
-                        .unwrap_or("all"),
-                );
+                let ep = ep_of(s);
                 let e = buckets.entry(ep).or_default().entry(le.to_bits()).or_insert((le, 0.0));
                 e.1 += increase(&s.values);
             }
-            "container_cpu_usage_seconds_total" => {
+            ("container_cpu_usage_seconds_total", _) => {
                 cpu += increase(&s.values);
                 has_cpu = true;
             }
-            "kube_deployment_status_replicas" => {
+            ("kube_deployment_status_replicas", _) => {
                 for (t, v) in &s.values {
                     *replicas.entry(t.round() as i64).or_default() += v;
                 }
             }
-            other => {
+            (other, _) => {
                 if !f.ignored.iter().any(|x| x == other) {
                     f.ignored.push(other.to_string());
                 }
@@ -213,19 +336,20 @@ pub fn fit_export(series: &[Series]) -> Result<PromFit, String> {
     f.rate = rate_at.into_iter().map(|(t, r)| (t as f64, r)).collect();
     f.replicas = replicas.into_iter().map(|(t, r)| (t as f64, r)).collect();
     for (ep, b) in buckets {
-        // Cumulative counts by ascending le → per-bucket counts.
-        let mut les: Vec<(f64, f64)> = b.into_values().collect();
-        les.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let bounds: Vec<f64> = les.iter().map(|x| x.0).collect();
-        let mut counts = Vec::with_capacity(les.len());
-        let mut prev = 0.0;
-        for (_, c) in &les {
-            counts.push((c - prev).max(0.0));
-            prev = prev.max(*c);
-        }
-        let fits = fit_histogram_all(&bounds, &counts);
+        let (total, fits) = fit_buckets(b);
         if !fits.is_empty() {
-            f.latency.insert(ep, (prev, fits));
+            f.latency.insert(ep, (total, fits));
+        }
+    }
+    let [lat, cpu_h, hold, wait] = comp;
+    for (acc, out) in
+        [lat, cpu_h, hold, wait]
+            .into_iter()
+            .zip([&mut f.latency_sum, &mut f.cpu, &mut f.hold, &mut f.wait])
+    {
+        for (ep, (b, sum, count)) in acc {
+            let fits = if b.is_empty() { Vec::new() } else { fit_buckets(b).1 };
+            out.insert(ep, HistIncrease { sum, count, fits });
         }
     }
     if has_cpu {

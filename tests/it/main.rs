@@ -17,6 +17,7 @@ mod deploy;
 mod determinism;
 mod docs;
 mod fit;
+mod fit_prometheus;
 mod fuzz_corpus;
 mod generated;
 mod host;
