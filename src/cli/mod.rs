@@ -76,7 +76,7 @@ pub enum Command {
     /// Performance suite: engine speed, sweeps, memory, peers.
     Bench(bench::BenchArgs),
     /// A scenario from an access log and/or Prometheus export (--check simulates and compares).
-    Fit(fit::FitArgs),
+    Fit(Box<fit::FitArgs>),
     /// Live what-if dashboard in the browser (actix-web; 127.0.0.1:8080 by default).
     Serve(serve::ServeArgs),
     /// Static checks of a scenario's configuration and claims (no simulation).
@@ -157,7 +157,7 @@ pub fn main() -> i32 {
         Command::ImportKeda(a) => import_keda::run(a),
         Command::Hpa(a) => hpa::run(a),
         Command::Bench(a) => bench::run(a),
-        Command::Fit(a) => fit::run(a),
+        Command::Fit(a) => fit::run(*a),
         Command::Serve(a) => serve::run(a),
         Command::Lint(a) => lint::run(a),
         Command::Completions(a) => shell::completions(a),

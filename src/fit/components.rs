@@ -306,8 +306,8 @@ impl Decomposition {
 }
 
 /// One endpoint's mean latency split into the parts the scenario models
-/// (seconds per request): latency = cpu + hold + pool wait + cache lookups
-/// + rest. Built from the log's columns ([`Decomposition::endpoint_toml`])
+/// (seconds per request): latency is cpu, hold, pool wait, cache lookups
+/// and the rest. Built from the log's columns ([`Decomposition::endpoint_toml`])
 /// or from Prometheus series ([`super::prom_components`]); [`Split::toml`]
 /// writes either the same way.
 #[derive(Clone, Debug, Default)]
