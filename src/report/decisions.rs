@@ -31,8 +31,9 @@ pub const COLUMNS: [&str; 12] = [
     "limit",
 ];
 
-/// Rows of replication 0 the report lists; the file has them all.
-const TABLE_ROWS: usize = 40;
+/// Rows of replication 0 the report lists (numbered as the chart's
+/// marks); the file has them all.
+const TABLE_ROWS: usize = super::plots::EVENT_LABELS_MAX;
 
 fn opt<T: ToString>(x: Option<T>) -> String {
     x.map(|v| v.to_string()).unwrap_or_default()
@@ -103,6 +104,7 @@ pub fn section(dir: &Path, b: &mut Vec<Block>) -> anyhow::Result<()> {
             (m, v, t) => format!("{m} {} vs target {}", short(&v), short(&t)),
         };
         rows.push(vec![
+            (rows.len() + 1).to_string(),
             short(&cell(1)),
             cell(2),
             format!("{} → {}", cell(3), cell(4)),
@@ -117,7 +119,7 @@ pub fn section(dir: &Path, b: &mut Vec<Block>) -> anyhow::Result<()> {
         return Ok(());
     }
     b.push(Block::Text(
-        "Scaling decisions of replication 0 (the grey lines above), each with its reason. For the HPA: the metric \
+        "Scaling decisions of replication 0 (the grey lines above, numbered when there are few), each with its reason. For the HPA: the metric \
          that proposed the most replicas against its target, its raw recommendation, the value after the \
          stabilization window, and the rule that set the final count (DesiredWithinRange: none; ScaleUpLimit / \
          ScaleDownLimit: a scaling policy; TooManyReplicas / TooFewReplicas: max / min)."
@@ -125,6 +127,7 @@ pub fn section(dir: &Path, b: &mut Vec<Block>) -> anyhow::Result<()> {
     ));
     b.push(Block::Table(
         [
+            "#",
             "time (s)",
             "group",
             "desired",

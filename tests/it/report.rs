@@ -266,6 +266,24 @@ mod decisions {
             assert!(doc.contains("vs target 0.500"));
             assert!(doc.contains("DesiredWithinRange"));
         }
+        // The chart numbers its marks as the table's `#` column.
+        let chart = html.split("<svg").nth(3).expect("the instances chart");
+        let marks: Vec<&str> = chart
+            .split("<text")
+            .filter(|t| t.contains("fill=\"#6E6E6E\""))
+            .map(|t| {
+                t.split('>')
+                    .nth(1)
+                    .unwrap()
+                    .trim_start()
+                    .split('<')
+                    .next()
+                    .unwrap()
+                    .trim()
+            })
+            .collect();
+        assert_eq!(marks.len(), rows.iter().filter(|r| r[0] == "0").count(), "{marks:?}");
+        assert_eq!(marks[0], "1", "the first decision's mark is not numbered");
     }
 
     #[test]
