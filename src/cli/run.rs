@@ -1,6 +1,7 @@
 //! `tenantsim run`: simulate a scenario, print the summary table, and write
-//! `summary.json`, `timeseries.csv` and `timeseries.parquet`, and the
-//! per-tier table `tiers.csv` and `tiers.parquet`.
+//! `summary.json`, `timeseries.csv` and `timeseries.parquet`, the
+//! per-tier table `tiers.csv` and `tiers.parquet`, and the scaling
+//! decisions with their reasons, `scaling_events.csv`.
 
 use super::{progress_bar, BadInput, ScenarioArgs, EXIT_FAILED, EXIT_OK};
 use crate::report;
@@ -111,6 +112,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
     crate::summary::tiers::write_tiers(&[(None, &summary)], &dir)?;
     let tiers: Vec<String> = sc.tiers.iter().map(|t| t.name.clone()).collect();
     report::write_latency_cdf(&out, &tiers, &dir)?;
+    report::write_scaling_events(&out, &dir)?;
     if !a.no_report {
         report::write_report(&dir)?;
     }

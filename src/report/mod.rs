@@ -4,12 +4,14 @@
 //! leaves a half-written file.
 
 pub mod compare;
+pub mod decisions;
 pub mod document;
 pub mod pages;
 pub mod plots;
 pub mod table;
 mod timeseries;
 
+pub use decisions::write_scaling_events;
 pub use table::print_summary;
 pub use timeseries::{parquet_bytes, timeseries_frame, write_latency_cdf, write_timeseries};
 

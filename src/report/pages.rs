@@ -2,7 +2,8 @@
 //! `tenantsim report DIR` works on any folder `run`, `sweep`, `merge` or
 //! `compare` wrote, on any machine):
 //! - a run: scenario and settings, SLO verdicts, metrics with CIs, the time
-//!   series (load, latency with SLO lines, instances with scaling events,
+//!   series (load, latency with SLO lines, instances with scaling events
+//!   and the table of decisions with their reasons,
 //!   utilization with autoscaler thresholds, pool, cache), the latency CDF
 //!   per tier, errors by reason, warnings;
 //! - a sweep: metric-vs-parameter charts with CI bands, a heatmap of p99
@@ -316,6 +317,7 @@ fn timeseries_section(s: &Summary, dir: &Path, b: &mut Vec<Block>) -> anyhow::Re
             vec![],
             events,
         )));
+        super::decisions::section(dir, b)?;
         let mut util_rules = Vec::new();
         for t in s.settings.autoscaler.iter().flat_map(|a| &a.thresholds) {
             if t.metric == "cpu" || t.metric == "memory" {

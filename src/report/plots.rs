@@ -43,10 +43,15 @@ pub struct Rule {
     pub y: f64,
 }
 
+/// Up to this many event marks of a chart are numbered (more would
+/// overlap); the report's decision table lists as many rows.
+pub const EVENT_LABELS_MAX: usize = 40;
+
 #[derive(Clone, Debug)]
 pub enum Chart {
     /// Lines over a numeric x axis; `events` are x positions marked with
-    /// thin vertical lines (scaling events).
+    /// thin vertical lines (scaling events), numbered from 1 at the top
+    /// when there are at most [`EVENT_LABELS_MAX`].
     Lines {
         title: String,
         x_label: String,
@@ -289,6 +294,15 @@ fn draw_lines<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) 
             vec![(tx(*e), y0), (tx(*e), y1)],
             RGBColor(200, 200, 200).stroke_width(1),
         )))?;
+    }
+    if events.len() <= EVENT_LABELS_MAX {
+        let style = ("sans-serif", 11).into_font().color(&RGBColor(110, 110, 110));
+        c.draw_series(
+            events
+                .iter()
+                .enumerate()
+                .map(|(i, e)| Text::new(format!("{}", i + 1), (tx(*e), y1), style.clone())),
+        )?;
     }
     for (i, l) in lines.iter().enumerate() {
         let color = PALETTE[i % PALETTE.len()];

@@ -460,6 +460,7 @@ fn run_job(job: &Job, sc: &Scenario, start: Instant) -> Result<Value, String> {
         report::write_timeseries(&out, dir)?;
         let tiers: Vec<String> = sc.tiers.iter().map(|t| t.name.clone()).collect();
         report::write_latency_cdf(&out, &tiers, dir)?;
+        report::write_scaling_events(&out, dir)?;
         report::write_report(dir)?;
         Ok(())
     };

@@ -187,3 +187,120 @@ fn a_tier_name_with_a_comma_and_quotes_round_trips_through_the_csv_files() {
         .unwrap()
         .contains("free, &quot;basic&quot;"));
 }
+
+/// The decisions of an HPA run, with their reasons, in `scaling_events.csv`
+/// and in the report's table under the instances chart. The trace of
+/// hpa-startup-step.toml (its header): at the 315 s sync CPU is 180 req/s ×
+/// 10 ms on 2 instances = 0.9 against 0.5, so ceil(2 × 0.9 / 0.5) = 4.
+mod decisions {
+    use super::*;
+
+    /// Run hpa-startup-step.toml with `sets`; the CSV rows and the HTML.
+    fn run(name: &str, sets: &[&str]) -> (Vec<Vec<String>>, String, String) {
+        let out = tmpdir(name);
+        let mut cmd = tenantsim();
+        cmd.args([
+            "run",
+            repo("scenarios/examples/hpa-startup-step.toml").to_str().unwrap(),
+        ])
+        .args(["--quiet", "--out", out.to_str().unwrap()]);
+        for s in sets {
+            cmd.args(["--set", s]);
+        }
+        cmd.assert().code(predicate::in_iter([0, 1]));
+        let mut r = csv::Reader::from_path(out.join("scaling_events.csv")).unwrap();
+        let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+        assert_eq!(
+            header,
+            [
+                "replication",
+                "time_s",
+                "group",
+                "from",
+                "to",
+                "reason",
+                "metric",
+                "value",
+                "target",
+                "recommendation",
+                "stabilized",
+                "limit"
+            ]
+        );
+        let rows = r
+            .records()
+            .map(|x| x.unwrap().iter().map(String::from).collect())
+            .collect();
+        let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+        let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+        (rows, html, md)
+    }
+
+    #[test]
+    fn an_hpa_run_lists_each_decision_with_its_metric_recommendation_and_limit() {
+        let (rows, html, md) = run("decisions-default", &[]);
+        let first = &rows[0];
+        // replication, time, from, to, reason, metric, target, recommendation, stabilized, limit
+        let pick = |r: &Vec<String>| [0, 1, 3, 4, 5, 6, 8, 9, 10, 11].map(|i| r[i].clone()).to_vec();
+        assert_eq!(
+            pick(first),
+            [
+                "0",
+                "315",
+                "2",
+                "4",
+                "hpa",
+                "cpu",
+                "0.5",
+                "4",
+                "4",
+                "DesiredWithinRange"
+            ]
+        );
+        let value: f64 = first[7].parse().unwrap();
+        assert!((value - 0.9).abs() < 0.02, "cpu at the 315 s sync: {value}");
+        for doc in [&html, &md] {
+            assert!(doc.contains("Scaling decisions of replication 0"));
+            assert!(doc.contains("recommendation"), "no recommendation column");
+            assert!(doc.contains("cpu 0.9"), "no metric against its target");
+            assert!(doc.contains("vs target 0.500"));
+            assert!(doc.contains("DesiredWithinRange"));
+        }
+        // The chart numbers its marks as the table's `#` column.
+        let chart = html.split("<svg").nth(3).expect("the instances chart");
+        let marks: Vec<&str> = chart
+            .split("<text")
+            .filter(|t| t.contains("fill=\"#6E6E6E\""))
+            .map(|t| {
+                t.split('>')
+                    .nth(1)
+                    .unwrap()
+                    .trim_start()
+                    .split('<')
+                    .next()
+                    .unwrap()
+                    .trim()
+            })
+            .collect();
+        assert_eq!(marks.len(), rows.iter().filter(|r| r[0] == "0").count(), "{marks:?}");
+        assert_eq!(marks[0], "1", "the first decision's mark is not numbered");
+    }
+
+    #[test]
+    fn a_scale_up_capped_by_a_policy_names_the_limit() {
+        // One pod per minute: 2 → 3 at 315 s although the metric asks for 4.
+        let (rows, html, md) = run(
+            "decisions-limited",
+            &[r#"autoscaler.scale_up={ policies = [{ type = "Pods", value = 1, period = "60s" }] }"#],
+        );
+        let first = &rows[0];
+        assert_eq!(
+            [1, 3, 4, 9, 10, 11].map(|i| first[i].as_str()),
+            ["315", "2", "3", "4", "4", "ScaleUpLimit"]
+        );
+        for doc in [&html, &md] {
+            assert!(doc.contains("ScaleUpLimit"), "the limit is not in the report");
+            assert!(doc.contains("2 → 3"));
+        }
+    }
+}

@@ -362,11 +362,17 @@ impl Hpa {
     /// still brought to the nearest bound (the controller does that before
     /// reading metrics); see the module documentation for the zero case.
     pub fn reconcile(&mut self, now: SimTime, current: u32, metrics: &[MetricSample]) -> u32 {
-        let proposals: Vec<Option<u32>> = metrics
+        let proposals = self.proposals(current, metrics);
+        self.decide(now, current, &proposals).desired
+    }
+
+    /// Each sample's own proposal (None for an unusable one), in order:
+    /// what [`Hpa::reconcile`] hands to [`Hpa::decide`].
+    pub fn proposals(&self, current: u32, metrics: &[MetricSample]) -> Vec<Option<u32>> {
+        metrics
             .iter()
             .map(|m| m.usage_ratio().map(|r| self.replicas_for_ratio(current, r)))
-            .collect();
-        self.decide(now, current, &proposals).desired
+            .collect()
     }
 
     /// One sync from per-metric proposals that the caller computed (with

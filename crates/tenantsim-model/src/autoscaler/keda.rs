@@ -21,7 +21,7 @@
 //!
 //! Invariant: the result is 0 only when `min` is 0.
 
-use super::{k8s_view, HpaPolicy, Observation, Policy};
+use super::{k8s_view, HpaDetail, HpaPolicy, Observation, Policy};
 use crate::spec::KedaSpec;
 use tenantsim_engine::SimTime;
 
@@ -82,16 +82,26 @@ impl KedaPolicy {
 impl Policy for KedaPolicy {
     fn desired(&mut self, obs: &Observation) -> (u32, &'static str) {
         match self.activation(obs) {
-            Some(d) => d,
+            Some(d) => {
+                self.hpa.forget();
+                d
+            }
             None => (self.hpa.desired(obs).0, "keda: hpa"),
         }
     }
 
     fn desired_seen(&mut self, obs: &Observation, pods: &k8s_view::PodsView) -> (u32, &'static str) {
         match self.activation(obs) {
-            Some(d) => d,
+            Some(d) => {
+                self.hpa.forget();
+                d
+            }
             None => (self.hpa.desired_seen(obs, pods).0, "keda: hpa"),
         }
+    }
+
+    fn detail(&self) -> Option<HpaDetail> {
+        self.hpa.detail()
     }
 }
 
@@ -102,12 +112,12 @@ mod tests {
     use crate::spec::KedaTrigger;
 
     fn keda(min: u32, activation: f64) -> KedaPolicy {
-        let hpa = HpaPolicy {
-            hpa: hpa::Hpa::new(hpa::HpaSpec::with_defaults(min.max(1), 10)),
-            metrics: Vec::new(),
-            controller: None,
-            external: vec![(ScaleMetric::Rps, 100.0)],
-        };
+        let hpa = HpaPolicy::new(
+            hpa::Hpa::new(hpa::HpaSpec::with_defaults(min.max(1), 10)),
+            Vec::new(),
+            None,
+            vec![(ScaleMetric::Rps, 100.0)],
+        );
         let spec = KedaSpec {
             triggers: vec![KedaTrigger {
                 metric: ScaleMetric::Rps,

@@ -99,6 +99,65 @@ impl Observation {
     }
 }
 
+/// How an HPA sync reached its count: the metric whose proposal was the
+/// largest (with its value and target), the raw recommendation, the
+/// stabilized value and the rule that set the final count. Copy and small,
+/// so that a scaling event can carry it without allocating.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HpaDetail {
+    /// The metric that proposed the most replicas (None when the count was
+    /// corrected into `[min, max]` before metrics, or none was usable).
+    pub metric: Option<ScaleMetric>,
+    /// Whether `metric` was read as an External metric (KEDA's triggers):
+    /// its `value` is then the group's total and `target` per replica.
+    pub external: bool,
+    /// The metric as the autoscaler observed it at this sync (group average
+    /// over ready instances; diluted by starting ones without `controller`).
+    pub value: Option<f64>,
+    pub target: Option<f64>,
+    /// Every step of the sync: raw recommendation (`proposal`),
+    /// `stabilized`, final `desired` and the `limit` that decided it.
+    pub decision: hpa::Decision,
+}
+
+impl HpaDetail {
+    /// `metric` in the scenario's words, e.g. `cpu` or `rps (external)`.
+    pub fn metric_name(&self) -> Option<String> {
+        let m = self.metric?.name();
+        Some(if self.external {
+            format!("{m} (external)")
+        } else {
+            m.to_string()
+        })
+    }
+}
+
+/// One metric as the HPA read it: (metric, external, value, target).
+type MetricRead = (ScaleMetric, bool, Option<f64>, f64);
+
+/// The detail of the HPA decision `d` reached from `proposals` (one per
+/// entry of `metrics`, in order).
+fn hpa_detail(metrics: &[MetricRead], proposals: &[Option<u32>], d: hpa::Decision) -> HpaDetail {
+    // The first metric with the largest proposal.
+    let best = d.proposal.and_then(|p| proposals.iter().position(|&q| q == Some(p)));
+    let m = best.and_then(|i| metrics.get(i));
+    HpaDetail {
+        metric: m.map(|m| m.0),
+        external: m.is_some_and(|m| m.1),
+        value: m.and_then(|m| m.2),
+        target: m.map(|m| m.3),
+        decision: d,
+    }
+}
+
+/// Why an autoscaler chose its count: the policy's words, and for the HPA
+/// every step of its decision.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ScalingReason {
+    pub text: &'static str,
+    pub hpa: Option<HpaDetail>,
+}
+
 /// A scaling policy: the desired count, and why.
 pub trait Policy: Send {
     fn desired(&mut self, obs: &Observation) -> (u32, &'static str);
@@ -107,6 +166,11 @@ pub trait Policy: Send {
     /// see; only the `hpa` policy reads them.
     fn desired_seen(&mut self, obs: &Observation, _pods: &k8s_view::PodsView) -> (u32, &'static str) {
         self.desired(obs)
+    }
+
+    /// The steps of the last answer, for the policies that keep them.
+    fn detail(&self) -> Option<HpaDetail> {
+        None
     }
 }
 
@@ -129,20 +193,27 @@ impl Autoscaler {
     }
 
     /// The desired count, clamped to [min, max], and the reason.
-    pub fn evaluate(&mut self, obs: &Observation) -> (u32, &'static str) {
+    pub fn evaluate(&mut self, obs: &Observation) -> (u32, ScalingReason) {
         let (d, why) = self.policy.desired(obs);
         self.clamp(d, why)
     }
 
     /// [`Autoscaler::evaluate`] with the controller's view of the pods.
-    pub fn evaluate_seen(&mut self, obs: &Observation, pods: &k8s_view::PodsView) -> (u32, &'static str) {
+    pub fn evaluate_seen(&mut self, obs: &Observation, pods: &k8s_view::PodsView) -> (u32, ScalingReason) {
         let (d, why) = self.policy.desired_seen(obs, pods);
         self.clamp(d, why)
     }
 
-    fn clamp(&self, d: u32, why: &'static str) -> (u32, &'static str) {
+    fn clamp(&self, d: u32, why: &'static str) -> (u32, ScalingReason) {
         let c = d.clamp(self.min, self.max.max(self.min));
-        (c, if c != d { "clamped to [min, max]" } else { why })
+        let text = if c != d { "clamped to [min, max]" } else { why };
+        (
+            c,
+            ScalingReason {
+                text,
+                hpa: self.policy.detail(),
+            },
+        )
     }
 }
 
@@ -167,9 +238,39 @@ pub struct HpaPolicy {
     /// External metrics (KEDA's triggers): the group's total of the metric
     /// against an `AverageValue` target per replica, `ceil(total / target)`.
     pub external: Vec<(ScaleMetric, f64)>,
+    /// The steps of the last sync (None before the first, or when KEDA
+    /// decided without the HPA).
+    last: Option<HpaDetail>,
 }
 
 impl HpaPolicy {
+    pub fn new(
+        hpa: hpa::Hpa,
+        metrics: Vec<(ScaleMetric, f64)>,
+        controller: Option<crate::spec::ControllerSettings>,
+        external: Vec<(ScaleMetric, f64)>,
+    ) -> Self {
+        HpaPolicy {
+            hpa,
+            metrics,
+            controller,
+            external,
+            last: None,
+        }
+    }
+
+    /// Forget the last sync's steps (KEDA decided without the HPA).
+    fn forget(&mut self) {
+        self.last = None;
+    }
+
+    /// The External metrics as [`hpa_detail`] lists them.
+    fn external_reads<'a>(&'a self, obs: &'a Observation) -> impl Iterator<Item = MetricRead> + 'a {
+        self.external
+            .iter()
+            .map(move |&(m, t)| (m, true, Self::external_value(m, obs), t))
+    }
+
     /// The group's total of `m` for an External metric: arrivals per
     /// second, or requests waiting (None for the others).
     pub fn external_value(m: ScaleMetric, obs: &Observation) -> Option<f64> {
@@ -239,6 +340,7 @@ impl HpaPolicy {
 impl Policy for HpaPolicy {
     fn desired(&mut self, obs: &Observation) -> (u32, &'static str) {
         let unready = obs.current.saturating_sub(obs.ready);
+        let mut read: Vec<MetricRead> = Vec::with_capacity(self.metrics.len() + self.external.len());
         let samples: Vec<hpa::MetricSample> = self
             .metrics
             .iter()
@@ -249,6 +351,7 @@ impl Policy for HpaPolicy {
                     // The direction reversed: no change from this metric.
                     current = if diluted < *target { *target } else { diluted };
                 }
+                read.push((*m, false, Some(current), *target));
                 Some(hpa::MetricSample {
                     current,
                     target: *target,
@@ -256,8 +359,10 @@ impl Policy for HpaPolicy {
             })
             .collect();
         if self.external.is_empty() {
-            let d = self.hpa.reconcile(obs.now, obs.current, &samples);
-            return (d, "hpa");
+            let proposals = self.hpa.proposals(obs.current, &samples);
+            let d = self.hpa.decide(obs.now, obs.current, &proposals);
+            self.last = Some(hpa_detail(&read, &proposals, d));
+            return (d.desired, "hpa");
         }
         // With External metrics: each metric's own proposal (the averaged
         // values above through the same calculation), then the behavior.
@@ -279,7 +384,9 @@ impl Policy for HpaPolicy {
             })
             .collect();
         proposals.extend(self.external_proposals(&cfg, obs));
+        read.extend(self.external_reads(obs));
         let d = self.hpa.decide(obs.now, obs.current, &proposals);
+        self.last = Some(hpa_detail(&read, &proposals, d));
         (d.desired, "hpa")
     }
 
@@ -300,8 +407,19 @@ impl Policy for HpaPolicy {
             .collect();
         let mut proposals = proposals;
         proposals.extend(self.external_proposals(&cfg, obs));
+        let read: Vec<MetricRead> = self
+            .metrics
+            .iter()
+            .map(|&(m, t)| (m, false, obs.get(m), t))
+            .chain(self.external_reads(obs))
+            .collect();
         let d = self.hpa.decide(obs.now, obs.current, &proposals);
+        self.last = Some(hpa_detail(&read, &proposals, d));
         (d.desired, "hpa")
+    }
+
+    fn detail(&self) -> Option<HpaDetail> {
+        self.last
     }
 }
 
@@ -340,9 +458,8 @@ pub fn from_spec(a: &AutoscalerSpec) -> Autoscaler {
             controller,
             keda,
         } => {
-            let hpa = HpaPolicy {
-                controller: *controller,
-                hpa: hpa::Hpa::new(hpa::HpaSpec {
+            let hpa = HpaPolicy::new(
+                hpa::Hpa::new(hpa::HpaSpec {
                     // KEDA's HPA never goes below 1: KEDA itself scales
                     // between 0 and 1.
                     min: if keda.is_some() { a.min.max(1) } else { a.min },
@@ -351,12 +468,12 @@ pub fn from_spec(a: &AutoscalerSpec) -> Autoscaler {
                     scale_up: scale_up.clone(),
                     scale_down: scale_down.clone(),
                 }),
-                metrics: metrics.clone(),
-                external: keda
-                    .iter()
+                metrics.clone(),
+                *controller,
+                keda.iter()
                     .flat_map(|k| k.triggers.iter().map(|t| (t.metric, t.target)))
                     .collect(),
-            };
+            );
             match keda {
                 Some(k) => Box::new(KedaPolicy::new(hpa, k.clone(), a.min)),
                 None => Box::new(hpa),
@@ -415,33 +532,76 @@ mod tests {
             }
         }
         let mut a = Autoscaler::new(2, 5, SimTime::from_secs(15), Box::new(Wild(100)));
-        assert_eq!(a.evaluate(&obs(0, 3, None)), (5, "clamped to [min, max]"));
+        let (n, why) = a.evaluate(&obs(0, 3, None));
+        assert_eq!((n, why.text), (5, "clamped to [min, max]"));
         let mut a = Autoscaler::new(2, 5, SimTime::from_secs(15), Box::new(Wild(0)));
         assert_eq!(a.evaluate(&obs(0, 3, None)).0, 2);
         let mut a = Autoscaler::new(2, 5, SimTime::from_secs(15), Box::new(Wild(4)));
-        assert_eq!(a.evaluate(&obs(0, 3, None)), (4, "wild"));
+        let (n, why) = a.evaluate(&obs(0, 3, None));
+        assert_eq!((n, why.text, why.hpa), (4, "wild", None));
     }
 
     #[test]
     fn hpa_policy_uses_configured_metrics() {
-        let mut p = HpaPolicy {
-            hpa: hpa::Hpa::new(hpa::HpaSpec::with_defaults(1, 10)),
-            metrics: vec![(ScaleMetric::Cpu, 0.7)],
-            controller: None,
-            external: Vec::new(),
-        };
+        let mut p = HpaPolicy::new(
+            hpa::Hpa::new(hpa::HpaSpec::with_defaults(1, 10)),
+            vec![(ScaleMetric::Cpu, 0.7)],
+            None,
+            Vec::new(),
+        );
         // 3 instances at 90 % vs 70 %: ceil(3 × 0.9 / 0.7) = 4.
         assert_eq!(p.desired(&obs(0, 3, Some(0.9))).0, 4);
     }
 
     #[test]
+    fn hpa_scale_up_capped_by_a_policy_records_its_steps() {
+        let mut spec = hpa::HpaSpec::with_defaults(1, 20);
+        spec.scale_up.policies = vec![hpa::ScalingPolicy::pods(1, 60)];
+        let mut a = Autoscaler::new(
+            1,
+            20,
+            SimTime::from_secs(15),
+            Box::new(HpaPolicy::new(
+                hpa::Hpa::new(spec),
+                vec![(ScaleMetric::Memory, 0.9), (ScaleMetric::Cpu, 0.5)],
+                None,
+                Vec::new(),
+            )),
+        );
+        // CPU 2 × 1.0 / 0.5 = 4 beats memory's 2 (0.1 / 0.9 is far down);
+        // the Pods policy allows +1 per minute: 3, ScaleUpLimit.
+        let mut o = obs(0, 2, Some(1.0));
+        o.metrics[ScaleMetric::Memory.index()] = Some(0.1);
+        let (n, why) = a.evaluate(&o);
+        assert_eq!((n, why.text), (3, "hpa"));
+        let d = why.hpa.expect("the HPA keeps its steps");
+        assert_eq!(d.metric, Some(ScaleMetric::Cpu));
+        assert_eq!(d.metric_name().as_deref(), Some("cpu"));
+        assert_eq!((d.value, d.target), (Some(1.0), Some(0.5)));
+        assert_eq!(d.decision.proposal, Some(4));
+        assert_eq!(d.decision.stabilized, Some(4));
+        assert_eq!(d.decision.desired, 3);
+        assert_eq!(d.decision.limit, hpa::Limit::ScaleUpLimit);
+        // Within the same minute the policy allows nothing more.
+        let mut o = obs(15, 3, Some(1.0));
+        o.metrics[ScaleMetric::Memory.index()] = Some(0.1);
+        let (n, why) = a.evaluate(&o);
+        assert_eq!(n, 3);
+        let d = why.hpa.expect("the HPA keeps its steps");
+        assert_eq!(
+            (d.decision.proposal, d.decision.limit),
+            (Some(6), hpa::Limit::ScaleUpLimit)
+        );
+    }
+
+    #[test]
     fn hpa_counts_starting_instances_as_idle_when_scaling_up() {
-        let mut p = HpaPolicy {
-            hpa: hpa::Hpa::new(hpa::HpaSpec::with_defaults(1, 20)),
-            metrics: vec![(ScaleMetric::Cpu, 0.5)],
-            controller: None,
-            external: Vec::new(),
-        };
+        let mut p = HpaPolicy::new(
+            hpa::Hpa::new(hpa::HpaSpec::with_defaults(1, 20)),
+            vec![(ScaleMetric::Cpu, 0.5)],
+            None,
+            Vec::new(),
+        );
         // 6 requested, 3 ready at 100 %: the 3 starting count as 0 %, so
         // the average is 0.5 = target: no further scale-up while they start.
         let mut o = obs(0, 6, Some(1.0));

@@ -59,6 +59,9 @@ pub struct ScalingEvent {
     pub from: u32,
     pub to: u32,
     pub reason: &'static str,
+    /// For the HPA: the metric, raw recommendation, stabilized value and
+    /// limit behind the change (Copy: recording it does not allocate).
+    pub hpa: Option<crate::autoscaler::HpaDetail>,
 }
 
 /// One point of the replica timeline: from `time_s` on (until the next

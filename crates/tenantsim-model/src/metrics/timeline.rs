@@ -124,6 +124,7 @@ mod tests {
             from,
             to,
             reason: "test",
+            hpa: None,
         }
     }
 

@@ -18,6 +18,7 @@
 //! the `owed` replacements until their `Replace` message.
 
 use super::Service;
+use crate::autoscaler::ScalingReason;
 use crate::balancer::Balancer;
 use crate::breaker::Permit;
 use crate::instance::{Instance, InstanceState};
@@ -540,7 +541,7 @@ impl Service<'_> {
     }
 
     /// Record a change of a group's desired count.
-    pub(super) fn set_desired(&mut self, now: SimTime, g: usize, to: u32, reason: &'static str) {
+    pub(super) fn set_desired(&mut self, now: SimTime, g: usize, to: u32, reason: ScalingReason) {
         let from = self.fleet.groups[g].desired;
         self.note_desired(g, to);
         if from != to {
@@ -550,7 +551,8 @@ impl Service<'_> {
                 group: g as u16,
                 from,
                 to,
-                reason,
+                reason: reason.text,
+                hpa: reason.hpa,
             });
             self.note_replicas(now);
         }
