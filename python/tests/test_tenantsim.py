@@ -186,6 +186,17 @@ def test_ctrl_c_stops_a_long_run_within_a_second():
 
 
 def test_the_gil_is_released_while_simulating():
+    # A run long enough to measure: double the simulated time until one run
+    # takes at least 0.4 s of wall time (fast machines finish 60 min in
+    # well under that, and a fixed tick count would then test nothing).
+    minutes = 60
+    while True:
+        began = time.monotonic()
+        tenantsim.run(QUICKSTART, {"simulation.duration": f"{minutes}m"}, replications=2, threads=1)
+        if time.monotonic() - began >= 0.4 or minutes >= 60 * 64:
+            break
+        minutes *= 2
+
     ticks = []
     stop = threading.Event()
 
@@ -197,12 +208,21 @@ def test_the_gil_is_released_while_simulating():
     t = threading.Thread(target=count)
     t.start()
     try:
-        tenantsim.run(QUICKSTART, {"simulation.duration": "60m"}, replications=4)
+        time.sleep(0.05)
+        began = time.monotonic()
+        tenantsim.run(QUICKSTART, {"simulation.duration": f"{minutes}m"}, replications=2, threads=1)
+        ended = time.monotonic()
     finally:
         stop.set()
         t.join()
-    # A thread holding no GIL keeps ticking during the run.
-    assert len(ticks) > 10
+    # A thread holding no GIL keeps ticking during the run: ticks fall inside
+    # it, and no gap between them spans half of it. With the GIL held for the
+    # whole simulation there would be no tick inside the run at all.
+    inside = [x for x in ticks if began < x < ended]
+    assert len(inside) >= 3, (len(inside), ended - began)
+    edges = [began] + inside + [ended]
+    gap = max(b - a for a, b in zip(edges, edges[1:]))
+    assert gap < (ended - began) / 2, (gap, ended - began)
 
 
 def test_validate_quick_rows():
