@@ -2,8 +2,8 @@
 //! equivalent `[autoscaler]` TOML, so users test the HPA they run.
 
 use super::{BadInput, EXIT_OK};
-use std::path::PathBuf;
-use tenantsim_import::hpa::import_hpa;
+use std::path::{Path, PathBuf};
+use tenantsim_import::{hpa::import_hpa, Imported};
 
 #[derive(clap::Args, Debug)]
 #[command(
@@ -15,13 +15,19 @@ pub struct ImportHpaArgs {
 }
 
 pub fn run(a: ImportHpaArgs) -> anyhow::Result<i32> {
-    let text = if a.manifest.as_os_str() == "-" {
+    print_imported(&a.manifest, import_hpa)
+}
+
+/// Every importer's command: read the manifest (a file, or - for standard
+/// input), convert it, print the notes to stderr and the TOML to stdout.
+/// Read and conversion errors are bad input (exit 2).
+pub(super) fn print_imported(manifest: &Path, convert: fn(&str) -> Result<Imported, String>) -> anyhow::Result<i32> {
+    let text = if manifest.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin()).map_err(|e| BadInput(format!("cannot read standard input: {e}")))?
     } else {
-        std::fs::read_to_string(&a.manifest)
-            .map_err(|e| BadInput(format!("cannot read {}: {e}", a.manifest.display())))?
+        std::fs::read_to_string(manifest).map_err(|e| BadInput(format!("cannot read {}: {e}", manifest.display())))?
     };
-    let out = import_hpa(&text).map_err(|e| BadInput(format!("{}: {e}", a.manifest.display())))?;
+    let out = convert(&text).map_err(|e| BadInput(format!("{}: {e}", manifest.display())))?;
     for n in &out.notes {
         eprintln!("note: {n}");
     }

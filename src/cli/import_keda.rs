@@ -2,7 +2,6 @@
 //! equivalent `[autoscaler]` TOML (`policy = "keda"`), so users test the
 //! KEDA scaling they run.
 
-use super::{BadInput, EXIT_OK};
 use std::path::PathBuf;
 use tenantsim_import::keda::import_keda;
 
@@ -16,19 +15,5 @@ pub struct ImportKedaArgs {
 }
 
 pub fn run(a: ImportKedaArgs) -> anyhow::Result<i32> {
-    let text = if a.manifest.as_os_str() == "-" {
-        std::io::read_to_string(std::io::stdin()).map_err(|e| BadInput(format!("cannot read standard input: {e}")))?
-    } else {
-        std::fs::read_to_string(&a.manifest)
-            .map_err(|e| BadInput(format!("cannot read {}: {e}", a.manifest.display())))?
-    };
-    let out = import_keda(&text).map_err(|e| BadInput(format!("{}: {e}", a.manifest.display())))?;
-    for n in &out.notes {
-        eprintln!("note: {n}");
-    }
-    print!("{}", out.toml);
-    if !out.toml.ends_with('\n') {
-        println!();
-    }
-    Ok(EXIT_OK)
+    super::import_hpa::print_imported(&a.manifest, import_keda)
 }

@@ -12,3 +12,11 @@
 pub mod hpa;
 pub mod hpa_explain;
 pub mod keda;
+
+/// A converted manifest, from any importer: the TOML text and the notes
+/// (things dropped or approximated), one per line on stderr.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Imported {
+    pub toml: String,
+    pub notes: Vec<String>,
+}

@@ -89,12 +89,7 @@ use tenantsim_engine::SimTime;
 use tenantsim_model::autoscaler::hpa::{Behavior, HpaSpec, PolicyKind, ScalingPolicy, SelectPolicy};
 use yaml::{Node, Value};
 
-/// A converted manifest: the TOML text and the notes (things dropped or approximated).
-#[derive(Debug, Clone, PartialEq)]
-pub struct HpaImport {
-    pub toml: String,
-    pub notes: Vec<String>,
-}
+use crate::Imported;
 
 const KIND: &str = "HorizontalPodAutoscaler";
 /// kube-controller-manager's `--horizontal-pod-autoscaler-tolerance` default.
@@ -119,7 +114,7 @@ const SIMULATED: &str =
 /// documents) into a scenario's `[autoscaler]` section.
 ///
 /// Errors name the YAML path (and line) and what is allowed there.
-pub fn import_hpa(yaml: &str) -> Result<HpaImport, String> {
+pub fn import_hpa(yaml: &str) -> Result<Imported, String> {
     let docs = yaml::parse_stream(yaml)?;
     let multi = docs.len() > 1;
     let mut cands = Vec::new();
@@ -196,7 +191,7 @@ pub fn import_hpa(yaml: &str) -> Result<HpaImport, String> {
     if others.len() > MAX_LISTED {
         notes.push(format!("{} more documents skipped", others.len() - MAX_LISTED));
     }
-    Ok(HpaImport {
+    Ok(Imported {
         toml: hpa.render(),
         notes,
     })

@@ -118,7 +118,7 @@ const MINIMAL: &str =
 const DEFAULT_UP: &str = r#"scale_up = { stabilization = "0s", select = "Max", policies = [ { type = "Percent", value = 100, period = "15s" }, { type = "Pods", value = 4, period = "15s" } ] }"#;
 const DEFAULT_DOWN: &str = r#"scale_down = { stabilization = "300s", select = "Max", policies = [ { type = "Percent", value = 100, period = "15s" } ] }"#;
 
-fn ok(yaml: &str) -> HpaImport {
+fn ok(yaml: &str) -> Imported {
     let imp = import_hpa(yaml).unwrap_or_else(|e| panic!("{e}\n--- input:\n{yaml}"));
     parse_back(&imp.toml);
     imp
@@ -167,7 +167,7 @@ fn parse_back(text: &str) -> toml::Table {
     a
 }
 
-fn note<'a>(imp: &'a HpaImport, part: &str) -> &'a str {
+fn note<'a>(imp: &'a Imported, part: &str) -> &'a str {
     imp.notes
         .iter()
         .find(|n| n.contains(part))

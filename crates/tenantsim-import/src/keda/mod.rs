@@ -57,12 +57,7 @@ use crate::hpa::yaml::{self, Node, Value};
 use tenantsim_engine::SimTime;
 use tenantsim_model::autoscaler::hpa::HpaSpec;
 
-/// A converted ScaledObject: the TOML text and the notes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct KedaImport {
-    pub toml: String,
-    pub notes: Vec<String>,
-}
+use crate::Imported;
 
 const KIND: &str = "ScaledObject";
 const SPEC: &[&str] = &[
@@ -155,7 +150,7 @@ enum Converted {
 /// Convert a KEDA ScaledObject (YAML, possibly several documents) into a
 /// scenario's `[autoscaler]` section. Errors name the YAML path (and
 /// line) and what is allowed there.
-pub fn import_keda(src: &str) -> Result<KedaImport, String> {
+pub fn import_keda(src: &str) -> Result<Imported, String> {
     let docs = yaml::parse_stream(src)?;
     // (label for notes, YAML path, node)
     let mut cands: Vec<(String, String, &Node)> = Vec::new();
@@ -205,7 +200,7 @@ pub fn import_keda(src: &str) -> Result<KedaImport, String> {
     }
     let (_, base, node) = &cands[pos];
     let toml = convert(node, base, &mut notes)?;
-    Ok(KedaImport { toml, notes })
+    Ok(Imported { toml, notes })
 }
 
 fn kind_of(n: &Node) -> Option<&str> {

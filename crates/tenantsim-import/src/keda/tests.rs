@@ -8,11 +8,11 @@ fn fixture(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-fn import(name: &str) -> KedaImport {
+fn import(name: &str) -> Imported {
     import_keda(&fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-fn has(out: &KedaImport, lines: &[&str]) {
+fn has(out: &Imported, lines: &[&str]) {
     for l in lines {
         assert!(out.toml.lines().any(|x| x == *l), "missing `{l}` in:\n{}", out.toml);
     }
