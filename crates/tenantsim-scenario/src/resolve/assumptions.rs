@@ -17,7 +17,7 @@
 //! key is assumed once.
 
 use super::{num, Ctx};
-use crate::error::{did_you_mean, ScenarioError};
+use crate::error::ScenarioError;
 use crate::source::{parse_path, Seg};
 use crate::units::parse_duration_secs;
 use crate::Assumption;
@@ -32,20 +32,7 @@ pub(super) fn resolve(
     let mut out: Vec<Assumption> = Vec::new();
     for (i, t) in tables.iter().enumerate() {
         let at = |k: &str| format!("assumption.{i}.{k}");
-        for k in t.keys() {
-            if !KEYS.contains(&k.as_str()) {
-                let hint = did_you_mean(k, KEYS)
-                    .map(|s| format!("; did you mean `{s}`?"))
-                    .unwrap_or_default();
-                return Err(cx.err(
-                    &at(k),
-                    format!(
-                        "unknown key `{k}` in an assumption{hint} (allowed: {})",
-                        KEYS.join(", ")
-                    ),
-                ));
-            }
-        }
+        cx.refuse_unknown_keys(&format!("assumption.{i}"), t, &KEYS, " in an assumption")?;
         let key = match t.get("key") {
             Some(toml::Value::String(s)) => s.clone(),
             Some(v) => {

@@ -323,22 +323,7 @@ fn parse_metric_claim(
 
 /// Refuse a key of claim `i` not in [`CLAIM_KEYS`].
 fn check_claim_keys(cx: &Ctx, i: usize, t: &toml::Table) -> Result<(), ScenarioError> {
-    let key = |k: &str| format!("claim.{i}.{k}");
-    for k in t.keys() {
-        if !CLAIM_KEYS.contains(&k.as_str()) {
-            let hint = did_you_mean(k, CLAIM_KEYS)
-                .map(|s| format!("; did you mean `{s}`?"))
-                .unwrap_or_default();
-            return Err(cx.err(
-                &key(k),
-                format!(
-                    "unknown key `{k}` in a claim{hint} (allowed: {})",
-                    CLAIM_KEYS.join(", ")
-                ),
-            ));
-        }
-    }
-    Ok(())
+    cx.refuse_unknown_keys(&format!("claim.{i}"), t, &CLAIM_KEYS, " in a claim")
 }
 
 /// A claim's `lint = "rule-id"`: the id of one of [`crate::lint::rules::RULES`].
@@ -598,17 +583,7 @@ fn parse_littles_law(
         "latency",
         "tolerance",
     ];
-    for k in t.keys() {
-        if !KEYS.contains(&k.as_str()) {
-            let hint = did_you_mean(k, KEYS)
-                .map(|s| format!("; did you mean `{s}`?"))
-                .unwrap_or_default();
-            return Err(cx.err(
-                &format!("{key}.{k}"),
-                format!("unknown key `{k}`{hint} (allowed: {})", KEYS.join(", ")),
-            ));
-        }
-    }
+    cx.refuse_unknown_keys(key, t, &KEYS, "")?;
     let sub = |k: &str| format!("{key}.{k}");
     let positive = |k: &str| -> Result<Option<f64>, ScenarioError> {
         match t.get(k) {

@@ -49,6 +49,30 @@ pub(super) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Refuse a key of table `t` (at `at`, e.g. `claim.3`) not in `allowed`:
+    /// "unknown key `k`{what}; did you mean …? (allowed: …)", located at the
+    /// key's line. `what` is e.g. " in a claim", or empty.
+    fn refuse_unknown_keys(
+        &self,
+        at: &str,
+        t: &toml::Table,
+        allowed: &[&str],
+        what: &str,
+    ) -> Result<(), ScenarioError> {
+        match t.keys().find(|k| !allowed.contains(&k.as_str())) {
+            None => Ok(()),
+            Some(k) => {
+                let hint = did_you_mean(k, allowed.iter().copied())
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                Err(self.err(
+                    &format!("{at}.{k}"),
+                    format!("unknown key `{k}`{what}{hint} (allowed: {})", allowed.join(", ")),
+                ))
+            }
+        }
+    }
+
     /// An error about `key` (dotted, numbers index lists), located in the
     /// file that sets it.
     pub(super) fn err(&self, key: &str, msg: impl Into<String>) -> ScenarioError {

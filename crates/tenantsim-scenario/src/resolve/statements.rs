@@ -3,7 +3,7 @@
 //! an array of tables; every error names the key (`claim.3.states.1.stat`).
 
 use super::{num, parse_dist, Ctx};
-use crate::error::{did_you_mean, ScenarioError};
+use crate::error::ScenarioError;
 use crate::source::{parse_path, Seg};
 use crate::statement::{Figure, Shape, StatedChange, StatedUnit, Statement, TIMEOUT_LAYERS};
 use crate::units::parse_duration_secs;
@@ -155,20 +155,7 @@ fn shape(cx: &Ctx, key: &str, v: &toml::Value) -> Result<Shape, ScenarioError> {
 
 fn parse_statement(cx: &Ctx, key: &str, t: &toml::Table) -> Result<Statement, ScenarioError> {
     let sub = |k: &str| format!("{key}.{k}");
-    for k in t.keys() {
-        if !STATEMENT_KEYS.contains(&k.as_str()) {
-            let hint = did_you_mean(k, STATEMENT_KEYS)
-                .map(|s| format!("; did you mean `{s}`?"))
-                .unwrap_or_default();
-            return Err(cx.err(
-                &sub(k),
-                format!(
-                    "unknown key `{k}` in a statement{hint} (allowed: {})",
-                    STATEMENT_KEYS.join(", ")
-                ),
-            ));
-        }
-    }
+    cx.refuse_unknown_keys(key, t, &STATEMENT_KEYS, " in a statement")?;
     let text = |k: &str| -> Result<Option<String>, ScenarioError> {
         match t.get(k) {
             None => Ok(None),
