@@ -721,6 +721,11 @@ impl Cache {
             let i = self.entries.len() as u32;
             reserve_more(&mut self.entries, self.limit);
             self.entries.push(e);
+            if self.policy == EvictionPolicy::Lfu {
+                // Set by `lfu_attach` right after.
+                reserve_more(&mut self.entry_bucket, self.limit);
+                self.entry_bucket.push(NIL);
+            }
             i
         }
     }
@@ -772,13 +777,7 @@ impl Cache {
         } else {
             self.new_bucket(1, NIL, min)
         };
-        // A new slab slot (the side array grows with the slab) or a reused one.
-        if i as usize == self.entry_bucket.len() {
-            reserve_more(&mut self.entry_bucket, self.limit);
-            self.entry_bucket.push(b);
-        } else {
-            self.entry_bucket[i as usize] = b;
-        }
+        self.entry_bucket[i as usize] = b;
         push_head(&mut self.entries, &mut self.buckets[b as usize].list, Chain::Policy, i);
     }
 
