@@ -30,10 +30,8 @@
 //! policies included (LFU keeps entries in frequency buckets, so a hit moves
 //! an entry to the neighbouring bucket); `clear` is O(capacity).
 //!
-//! Memory and allocation: entries live in a slab (`Vec`) of 32-byte,
-//! 32-aligned entries (key, expiry and both list links in one cache line;
-//! an LFU entry's bucket in a side array) and are threaded on intrusive
-//! doubly-linked lists by `u32` index; an open-addressing hash
+//! Memory and allocation: entries live in a slab (`Vec`) and are threaded
+//! on intrusive doubly-linked lists by `u32` index; an open-addressing hash
 //! table (linear probing, backward-shift deletion, load factor ≤ 1/2, a
 //! multiply-xorshift hash of the key) maps keys to slab indices. Everything
 //! is allocated to capacity in [`Cache::new`], and freed slots and LFU
@@ -70,7 +68,7 @@ pub enum EvictionPolicy {
 /// live set), and a small constant, so `insert` stays O(1).
 pub const RECLAIM_PER_INSERT: usize = 2;
 
-/// Most items a cache reserves room for in [`Cache::new`] (32 MB of
+/// Most items a cache reserves room for in [`Cache::new`] (about 40 MB of
 /// entries and 32 MB of table); beyond this, storage grows as it fills.
 pub const PREALLOC_LIMIT: usize = 1 << 20;
 
@@ -120,19 +118,15 @@ enum Chain {
     Age = 1,
 }
 
-/// 32 bytes aligned to 32: an entry never straddles two cache lines, so
-/// reading its key and expiry and relinking it costs one line (an LFU
-/// entry's bucket is in `Cache::entry_bucket`, LFU only).
 #[derive(Clone, Copy, Debug)]
-#[repr(align(32))]
 struct Entry {
     key: u64,
     /// First instant (ns) at which the entry is expired; unused without TTL.
     expires: u64,
     links: [Link; 2],
+    /// LFU: the frequency bucket holding the entry.
+    bucket: u32,
 }
-
-const _: () = assert!(std::mem::size_of::<Entry>() == 32 && std::mem::align_of::<Entry>() == 32);
 
 /// The ends of a list; `head` is the newest (most recent) end.
 #[derive(Clone, Copy, Debug)]
@@ -250,22 +244,14 @@ impl Table {
     /// an empty slot.
     #[inline]
     fn find(&self, key: u64) -> Option<(usize, u32)> {
-        self.probe(key).ok()
-    }
-
-    /// Position and slab index of `key`, or the empty slot that ends its
-    /// probe run: where [`Table::insert_new`] would put it, as long as the
-    /// table does not change in between.
-    #[inline]
-    fn probe(&self, key: u64) -> Result<(usize, u32), usize> {
         let mut p = self.home(key);
         loop {
             let s = self.slots[p];
             if s.idx == NIL {
-                return Err(p);
+                return None;
             }
             if s.key == key {
-                return Ok((p, s.idx));
+                return Some((p, s.idx));
             }
             p = (p + 1) & self.mask;
         }
@@ -352,8 +338,6 @@ pub struct Cache {
     /// Insertion-order list (LRU and LFU with a TTL).
     age: Ends,
     track_age: bool,
-    /// LFU only: per entry slot, the frequency bucket holding it.
-    entry_bucket: Vec<u32>,
     /// LFU only.
     buckets: Vec<Bucket>,
     free_bucket: u32,
@@ -406,11 +390,6 @@ impl Cache {
             order: Ends::EMPTY,
             age: Ends::EMPTY,
             track_age: ttl.is_some() && matches!(policy, EvictionPolicy::Lru | EvictionPolicy::Lfu),
-            entry_bucket: if policy == EvictionPolicy::Lfu {
-                Vec::with_capacity(prealloc)
-            } else {
-                Vec::new()
-            },
             buckets: if policy == EvictionPolicy::Lfu {
                 Vec::with_capacity(prealloc)
             } else {
@@ -514,38 +493,24 @@ impl Cache {
         }
         self.reclaim(now);
         let expires = self.expiry(now);
-        // The one probe for `key`: its slot if the table does not change
-        // before the new entry goes in (no removal, no growth).
-        let mut empty = match self.table.probe(key) {
-            Ok((pos, i)) => {
-                if !self.is_expired(i, now) {
-                    self.entries[i as usize].expires = expires;
-                    self.refresh(i);
-                    return false;
-                }
-                self.table.remove_at(pos);
-                self.detach(i);
-                None
+        if let Some((pos, i)) = self.table.find(key) {
+            if !self.is_expired(i, now) {
+                self.entries[i as usize].expires = expires;
+                self.refresh(i);
+                return false;
             }
-            Err(pos) => Some(pos),
-        };
-        let mut evicted = false;
-        if self.len >= self.limit {
-            evicted = self.evict(now);
-            empty = None;
+            self.table.remove_at(pos);
+            self.detach(i);
         }
+        let evicted = self.len >= self.limit && self.evict(now);
         if (self.len + 1) * 2 > self.table.slots.len() {
             // Unbounded caches, and bounded ones above PREALLOC_LIMIT while
             // they fill; otherwise the table holds `capacity` at load ≤ 1/2
             // from the start.
             self.table.grow();
-            empty = None;
         }
         let i = self.alloc(key, expires);
-        match empty {
-            Some(pos) => self.table.slots[pos] = Slot { key, idx: i },
-            None => self.table.insert_new(key, i),
-        }
+        self.table.insert_new(key, i);
         self.attach(i);
         self.peak_len = self.peak_len.max(self.len);
         self.prefetch_next_removal();
@@ -585,7 +550,6 @@ impl Cache {
     pub fn clear(&mut self) {
         self.table.clear();
         self.entries.clear();
-        self.entry_bucket.clear();
         self.free = NIL;
         self.len = 0;
         self.order = Ends::EMPTY;
@@ -710,6 +674,7 @@ impl Cache {
             key,
             expires,
             links: [UNLINKED; 2],
+            bucket: NIL,
         };
         if self.free != NIL {
             let i = self.free;
@@ -721,11 +686,6 @@ impl Cache {
             let i = self.entries.len() as u32;
             reserve_more(&mut self.entries, self.limit);
             self.entries.push(e);
-            if self.policy == EvictionPolicy::Lfu {
-                // Set by `lfu_attach` right after.
-                reserve_more(&mut self.entry_bucket, self.limit);
-                self.entry_bucket.push(NIL);
-            }
             i
         }
     }
@@ -777,13 +737,13 @@ impl Cache {
         } else {
             self.new_bucket(1, NIL, min)
         };
-        self.entry_bucket[i as usize] = b;
+        self.entries[i as usize].bucket = b;
         push_head(&mut self.entries, &mut self.buckets[b as usize].list, Chain::Policy, i);
     }
 
     /// LFU: take entry `i` out of its bucket, dropping the bucket if empty.
     fn lfu_detach(&mut self, i: u32) {
-        let b = self.entry_bucket[i as usize];
+        let b = self.entries[i as usize].bucket;
         let list = &mut self.buckets[b as usize].list;
         unlink(&mut self.entries, list, Chain::Policy, i);
         if list.head == NIL {
@@ -794,7 +754,7 @@ impl Cache {
     /// LFU: one more use of entry `i`: move it to the head (most recent) of
     /// the bucket for count + 1.
     fn bump(&mut self, i: u32) {
-        let b = self.entry_bucket[i as usize];
+        let b = self.entries[i as usize].bucket;
         let Bucket { count, list, next, .. } = self.buckets[b as usize];
         let Some(up) = count.checked_add(1) else {
             // Saturated count: only recency changes.
@@ -803,7 +763,7 @@ impl Cache {
         };
         if next != NIL && self.buckets[next as usize].count == up {
             self.lfu_detach(i);
-            self.entry_bucket[i as usize] = next;
+            self.entries[i as usize].bucket = next;
             push_head(
                 &mut self.entries,
                 &mut self.buckets[next as usize].list,
@@ -818,7 +778,7 @@ impl Cache {
             // `b` keeps other entries, so buckets stay ≤ entries.
             let nb = self.new_bucket(up, b, next);
             unlink(&mut self.entries, &mut self.buckets[b as usize].list, Chain::Policy, i);
-            self.entry_bucket[i as usize] = nb;
+            self.entries[i as usize].bucket = nb;
             push_head(&mut self.entries, &mut self.buckets[nb as usize].list, Chain::Policy, i);
         }
     }
@@ -986,7 +946,7 @@ mod tests {
                 let members = walk(bk.list, Chain::Policy);
                 assert!(!members.is_empty(), "empty bucket on the chain");
                 for &i in &members {
-                    assert_eq!(c.entry_bucket[i as usize], b);
+                    assert_eq!(c.entries[i as usize].bucket, b);
                     assert!(indexed.contains(&i));
                 }
                 total += members.len();
@@ -1254,41 +1214,6 @@ mod tests {
         }
     }
 
-    /// Each entry is one aligned 32-byte block, so it never straddles two
-    /// 64-byte lines (40-byte entries straddled one time in five).
-    #[test]
-    fn entries_never_straddle_cache_lines() {
-        for policy in [P::Lru, P::Fifo, P::Lfu, P::None] {
-            let mut c = Cache::new(100, policy, Some(t(1_000)));
-            for k in 0..100 {
-                c.insert(k, T0);
-            }
-            for e in &c.entries {
-                let at = e as *const Entry as usize;
-                assert_eq!(at / 64, (at + std::mem::size_of::<Entry>() - 1) / 64, "{policy:?}");
-            }
-        }
-    }
-
-    /// `insert` reuses the empty slot its first probe found unless the
-    /// table changed since: an eviction of a key in the same probe run
-    /// shifts the run back, and the new key must go where a fresh probe
-    /// looks (else it would be unreachable).
-    #[test]
-    fn insert_after_an_eviction_in_the_same_probe_run_stays_reachable() {
-        for policy in [P::Lru, P::Fifo, P::Lfu] {
-            let mut c = Cache::new(4, policy, None);
-            let home = c.table.home(0);
-            let run: Vec<u64> = (0..).filter(|&k| c.table.home(k) == home).take(6).collect();
-            for (n, &k) in run.iter().enumerate() {
-                c.insert(k, t(n as u64));
-                check_invariants(&c);
-                assert!(c.get(k, t(n as u64)), "{policy:?}: key {k} unreachable");
-            }
-            assert_eq!(c.len(), 4);
-        }
-    }
-
     #[test]
     fn bounded_cache_never_reallocates() {
         for policy in [P::Lru, P::Fifo, P::Lfu] {
@@ -1301,8 +1226,6 @@ mod tests {
                     c.table.slots.capacity(),
                     c.buckets.as_ptr(),
                     c.buckets.capacity(),
-                    c.entry_bucket.as_ptr(),
-                    c.entry_bucket.capacity(),
                 )
             };
             let before = footprint(&c);
