@@ -59,6 +59,9 @@ pub struct Request {
     pub queries: u16,
     /// When the request started waiting for a connection.
     pub wait_since: SimTime,
+    /// When the current query started on the database (its host CPU
+    /// first, with `[host]`), for `db_query_time_*`.
+    pub query_since: SimTime,
     /// Epoch of the circuit-breaker permit of the call in progress
     /// (database, or the L2 lookup before it).
     pub breaker_epoch: u32,

@@ -361,6 +361,7 @@ impl Service<'_> {
         let r = self.requests.get_mut(req).expect("live request");
         r.phase = Phase::Query;
         r.queries += 1;
+        r.query_since = sched.now();
         let (tier, q, target, inst) = (r.tier as usize, r.queries, r.db_target, r.instance as usize);
         match self
             .sc
@@ -428,6 +429,11 @@ impl Service<'_> {
     /// (`reply_cpu`) before the request goes on; the connection stays held
     /// meanwhile.
     pub(super) fn query_done(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef) {
+        let r = self.requests.get(req).expect("live request");
+        if !r.background {
+            let (tier, measured, took) = (r.tier as usize, r.measured, sched.now() - r.query_since);
+            self.rec.db_query(tier, measured, took);
+        }
         if let Some(h) = &self.sc.host {
             let r = self.requests.get_mut(req).expect("live request");
             r.phase = Phase::Reply;

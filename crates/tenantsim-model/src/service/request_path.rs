@@ -145,6 +145,7 @@ impl Service<'_> {
             conn: 0,
             queries: 0,
             wait_since: now,
+            query_since: now,
             level: self.tier_level[tier],
             breaker_epoch: 0,
             stale: false,
