@@ -90,3 +90,62 @@ cores = 1
     let i = tenantsim::metrics::names::index("db_query_time_mean_s").unwrap();
     assert_eq!(r.overall[i], None);
 }
+
+#[test]
+fn a_claim_on_query_time_is_judged_and_refused_without_a_database() {
+    use assert_cmd::Command;
+    use predicates::prelude::*;
+    let d = super::tmpdir("db-query-claim");
+    // Judged: the 10 ms queries alone on the database hold a 50 ms mean
+    // and fail a 5 ms one.
+    let ok = d.join("db.toml");
+    let claims = r#"
+[[claim]]
+id = "mean-50"
+source = "test L1"
+metric = "db_query_time_mean_s"
+at_most = "50ms"
+
+[[claim]]
+id = "p95-5"
+source = "test L2"
+metric = "db_query_time_p95_s"
+at_most = "5ms"
+"#;
+    let text = scenario(20.0, 8, 4).replace("duration = \"300s\"", "duration = \"60s\"");
+    std::fs::write(&ok, format!("{text}{claims}")).unwrap();
+    let out = Command::cargo_bin("tenantsim")
+        .unwrap()
+        .args(["claims", "--json", "--quiet", "--no-search", "--replications", "3"])
+        .arg(&ok)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let outcomes: Vec<&str> = v[0]["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["holds", "fails"], "{v}");
+    // Refused where there is no database, at the claim's metric key.
+    let nodb = d.join("nodb.toml");
+    std::fs::write(
+        &nodb,
+        format!(
+            "include = [\"{}\"]\nname = \"nodb\"\n{claims}",
+            super::repo("scenarios/examples/quickstart.toml").display()
+        ),
+    )
+    .unwrap();
+    Command::cargo_bin("tenantsim")
+        .unwrap()
+        .args(["claims"])
+        .arg(&nodb)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("nodb.toml:5:"))
+        .stderr(predicate::str::contains("claim[0].metric"))
+        .stderr(predicate::str::contains("needs a Database component"));
+}
