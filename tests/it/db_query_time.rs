@@ -145,7 +145,7 @@ at_most = "5ms"
         .arg(&nodb)
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("nodb.toml:5:"))
+        .stderr(predicate::str::contains("nodb.toml:7:10:"))
         .stderr(predicate::str::contains("claim[0].metric"))
         .stderr(predicate::str::contains("needs a Database component"));
 }
