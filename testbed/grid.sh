@@ -4,7 +4,7 @@
 # results/testbed/README.md with the table, a predicted-vs-measured plot and
 # p95-vs-load curves per pool size with the knee marked.
 #
-#   testbed/grid.sh [--out DIR]          # the full grid (about 2 h here)
+#   testbed/grid.sh [--out DIR]          # the full grid (about 90 min here)
 #   POOLS="4 8" LOADS="0.3 0.85" testbed/grid.sh   # a subset
 #   testbed/grid.sh --predict-only       # re-predict the measured grid
 #
@@ -17,8 +17,10 @@
 #
 # Axes (environment): LOADS (fractions of the calibrated capacity), POOLS,
 # CACHES (on off), FREE_RATES (the free tier's token-bucket rate per tenant:
-# the first is the base, the others are the tier-limit change, run at pool
-# 4 with the cache on), DURATION (s), REPS.
+# the first is the base, the others are the tier-limit change, run at
+# every pool size and cache setting), CLOSED_USERS and CLOSED_THINK (the
+# closed loop at pool 4, cache on), GENERATORS (of the closed loop: refload
+# locust), DURATION (s), REPS.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -32,11 +34,14 @@ while [ $# -gt 0 ]; do
     *) echo "grid.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-LOADS=${LOADS:-0.3 0.5 0.7 0.85 1.0 1.1}
+LOADS=${LOADS:-0.3 0.6 0.85 1.0 1.1}
 POOLS=${POOLS:-2 4 8 16}
 CACHES=${CACHES:-on off}
 FREE_RATES=${FREE_RATES:-25 10}
-DURATION=${DURATION:-20}
+CLOSED_USERS=${CLOSED_USERS:-50 100 125}
+CLOSED_THINK=${CLOSED_THINK:-0.2s}
+GENERATORS=${GENERATORS:-refload locust}
+DURATION=${DURATION:-15}
 REPS=${REPS:-3}
 if [ -n "$PREDICT_ONLY" ]; then
   . "$HERE/config.sh"
@@ -51,10 +56,11 @@ if [ -n "$PREDICT_ONLY" ]; then
   for cmp in "$OUT"/runs/*/comparison.json; do
     dir=$(dirname "$cmp")
     # The setting, as run.sh predicted it (rate, pool, cache, tier limit).
-    read -r rate pool cache dur free < <(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["setting"]
-print(s["rate_rps"], s["pool_size"], s["cache"], int(s["duration_s"]), int(s["free_tier_rate_per_s"]))' "$cmp")
+    read -r rate pool cache dur free users think < <(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["setting"]
+c=s.get("closed_loop")
+print("closed" if c else s["rate_rps"], s["pool_size"], s["cache"], int(s["duration_s"]), int(s["free_tier_rate_per_s"]), *((c["users"], c["think"]) if c else ()))' "$cmp")
     python3 "$HERE/scripts/overrides.py" "$CAL/calibrated.toml" "$rate" "$pool" "$cache" "$dur" "$WARMUP" \
-      "$POOL_TIMEOUT_S" "$KEYS" "$ZIPF" "$L1" "$free" "$FREE_CONC" "$PRO_CONC" "$PRED_REPS" >"$dir/overrides.txt"
+      "$POOL_TIMEOUT_S" "$KEYS" "$ZIPF" "$L1" "$free" "$FREE_CONC" "$PRO_CONC" "$PRED_REPS" ${users:+"$users" "$think"} >"$dir/overrides.txt"
     mapfile -t SETS <"$dir/overrides.txt"
     SETARGS=(); for s in "${SETS[@]}"; do SETARGS+=(--set "$s"); done
     rm -rf "$tmp/predicted"
@@ -88,8 +94,20 @@ for cache in $CACHES; do
 done
 for fr in ${FREE_RATES#* }; do
   [ "$fr" = "$base" ] && continue
-  for load in $LOADS; do
-    run "pool4-cacheon-load$load-free$fr" --pool-size 4 --load "$load" --cache on --free-rate "$fr"
+  for cache in $CACHES; do
+    for pool in $POOLS; do
+      for load in $LOADS; do
+        run "pool$pool-cache$cache-load$load-free$fr" --pool-size "$pool" --load "$load" --cache "$cache" --free-rate "$fr"
+      done
+    done
+  done
+done
+# The closed loop, driven by refload and by Locust (an established
+# generator written elsewhere), at pool 4 with the cache on.
+for users in $CLOSED_USERS; do
+  for gen in $GENERATORS; do
+    run "pool4-cacheon-closed$users-think$CLOSED_THINK-free$base-$gen" --pool-size 4 --users "$users" --think "$CLOSED_THINK" \
+      --cache on --free-rate "$base" --generator "$gen"
   done
 done
 python3 "$HERE/scripts/report.py" "$OUT"

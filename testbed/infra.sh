@@ -36,6 +36,25 @@ tb_install() {
   TB_PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 }
 
+# Locust (PyPI, pinned) in a venv beside the build, installed on first use;
+# prints the path of its `locust` command.
+TB_LOCUST_VERSION=2.47.0
+tb_locust() {
+  local venv=${TB_VENV:-$ROOT/target/testbed-venv}
+  if [ ! -x "$venv/bin/locust" ] || ! "$venv/bin/locust" --version 2>/dev/null | grep -q "$TB_LOCUST_VERSION"; then
+    tb_log "installing locust $TB_LOCUST_VERSION into $venv"
+    { python3 -m venv "$venv" || { command -v apt-get >/dev/null && apt-get install -y -qq python3-venv >/dev/null && python3 -m venv "$venv"; }; } >&2 \
+      && "$venv/bin/pip" install -q "locust==$TB_LOCUST_VERSION" >&2 \
+      || { tb_log "could not install locust (no PyPI?)"; return 1; }
+  fi
+  echo "$venv/bin/locust"
+}
+
+# "0.2s", "200ms", "150us" or a bare number of seconds, in seconds.
+tb_seconds() {
+  python3 -c 'import sys,re; m=re.fullmatch(r"([0-9.eE+-]+)\s*(ms|us|s)?", sys.argv[1].strip()); print(float(m[1]) * {"ms": 1e-3, "us": 1e-6}.get(m[2], 1.0))' "$1"
+}
+
 # A free loopback TCP port.
 tb_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 

@@ -11,7 +11,8 @@ OUT=$(mktemp -d /tmp/tenantsim-smoke.XXXXXX)
 trap 'rm -rf "$OUT"' EXIT
 (cd "$ROOT" && cargo build -q -p tenantsim-refsvc)
 start=$(date +%s)
-CAL_DURATION=15 WARMUP=3 TB_NO_BUILD=1 timeout 90 "$HERE/run.sh" --pool-size 4 --load 0.4 --duration 10 --reps 2 --out "$OUT/run"
+python3 "$HERE/scripts/test_calibrated.py"
+CAL_DURATION=15 WARMUP=3 TB_NO_BUILD=1 TB_DISTURBED_RETRIES=0 timeout 90 "$HERE/run.sh" --pool-size 4 --load 0.4 --duration 10 --reps 2 --out "$OUT/run"
 took=$(( $(date +%s) - start ))
 python3 - "$OUT/run/comparison.json" "$took" <<'PY'
 import json, sys

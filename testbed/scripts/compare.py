@@ -6,10 +6,10 @@ CI over repetitions), the predicted side from tenantsim's summary.json.
 A re-prediction (grid.sh --predict-only) keeps the measured side of an
 existing comparison.json and replaces only the predicted side.
 
-usage: compare.py DIR REPS POOL CACHE RATE CAPACITY DURATION WARMUP FREE_RATE
+usage: compare.py DIR REPS POOL CACHE RATE CAPACITY DURATION WARMUP FREE_RATE [USERS THINK GENERATOR]
        compare.py --table DIR/comparison.json
        compare.py --repredict DIR/comparison.json PREDICTED_DIR"""
-import csv, json, math, statistics, sys
+import csv, glob, json, math, statistics, sys
 
 METRICS = ["throughput_rps", "latency_p50_s", "latency_p95_s", "latency_p99_s",
            "error_rate", "pool_wait_mean_s", "cache_hit_ratio"]
@@ -112,6 +112,9 @@ def main():
             print(f"{m:<18}{fm(me['mean']):>12}{cis:>26}{fm(pr['mean']):>12}{err:>9}")
         return
     d, reps, pool, cache, rate, capacity, duration, warmup, free_rate = sys.argv[1:10]
+    # A closed loop: its users, think time and the generator that drove it
+    # (the rate is then the mean achieved over the repetitions).
+    closed = {"users": int(sys.argv[10]), "think": sys.argv[11], "generator": sys.argv[12]} if len(sys.argv) > 12 else None
     reps = int(reps)
     runs = [measured_rep(f"{d}/rep{r}", float(warmup)) for r in range(1, reps + 1)]
     predicted, pred_reasons, diag = predicted_side(f"{d}/predicted", cache)
@@ -120,13 +123,15 @@ def main():
         "setting": {"pool_size": int(pool), "cache": cache, "rate_rps": float(rate),
                     "load": float(rate) / float(capacity), "capacity_rps": float(capacity),
                     "duration_s": float(duration), "warmup_s": float(warmup), "repetitions": reps,
-                    "free_tier_rate_per_s": float(free_rate)},
+                    "free_tier_rate_per_s": float(free_rate), **({"closed_loop": closed} if closed else {})},
         "measured": {m: mean_ci([r[m] for r in runs]) for m in METRICS},
         "predicted": predicted,
         "measured_errors_by_reason": {k: mean_ci([r["errors_by_reason"].get(k, 0.0) for r in runs]) for k in reasons},
         "predicted_errors_by_reason": pred_reasons,
         "predicted_diagnostics": diag,
         "measured_repetitions": runs,
+        # Repetitions set aside because the client fell behind (run.sh).
+        "disturbed_repetitions_set_aside": len(glob.glob(f"{d}/rep*.disturbed*")),
     }
     print(json.dumps(out, indent=1))
 

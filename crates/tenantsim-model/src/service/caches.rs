@@ -173,11 +173,11 @@ impl Service<'_> {
                 if let Some(t) = change {
                     self.breaker_changed(now, false, t);
                 }
-                let r = self.requests.get_mut(req).expect("live request");
+                let (r, c) = self.requests.both_mut(req).expect("live request");
                 match permit {
                     Some(p) => {
-                        r.breaker_epoch = p.epoch;
-                        r.wait_since = now;
+                        c.breaker_epoch = p.epoch;
+                        c.wait_since = now;
                     }
                     None => {
                         // Open: the read goes past the L2 (to the L3 or
@@ -224,7 +224,8 @@ impl Service<'_> {
             (r.tier as usize, r.measured, r.hit, r.phase, r.key, r.instance as usize);
         let db_queries = self.sc.endpoints[r.endpoint as usize].db_queries;
         if phase == Phase::L2 {
-            let (epoch, since) = (r.breaker_epoch, r.wait_since);
+            let c = self.requests.cold(req).expect("live request");
+            let (epoch, since) = (c.breaker_epoch, c.wait_since);
             let now = sched.now();
             let slow = self.sc.breakers.cache.as_ref().and_then(|b| b.slow_call);
             if let Some(b) = &mut self.caches.breaker {

@@ -400,6 +400,7 @@ impl Service<'_> {
         &mut self,
         sched: &mut Scheduler<Msg>,
         r: &Request,
+        ip: u64,
         outcome: Outcome,
         latency: SimTime,
     ) {
@@ -445,7 +446,7 @@ impl Service<'_> {
                                 // Ranks below 2^32 (items <= 10^9): the
                                 // tenant namespace is added back.
                                 key: r.key as u32,
-                                ip: r.ip as u32,
+                                ip: ip as u32,
                             },
                         );
                     }

@@ -22,7 +22,7 @@ use crate::breaker::{CircuitBreaker, Permit};
 use crate::database::Database;
 use crate::metrics::{Outcome, TimeIntegral};
 use crate::pool::{Acquire, ConnectionPool, Grant};
-use crate::request::{Phase, ReqRef, Request};
+use crate::request::{Phase, ReqRef, Request, RequestCold};
 use crate::spec::{DbRoute, Fallback, Isolation, PoolScope, ReplicaRouting, Scenario, WritePolicy};
 use crate::{Msg, Station};
 use rand::SeedableRng;
@@ -153,8 +153,8 @@ impl DataTier {
     }
 
     /// The pool `r` uses for its call (to its `db_target`).
-    pub(super) fn pool_index(&self, r: &Request) -> usize {
-        self.pool_of(r, r.db_target as usize)
+    pub(super) fn pool_index(&self, r: &Request, db_target: u8) -> usize {
+        self.pool_of(r, db_target as usize)
     }
 
     /// The pool `r` would use to reach database server `target`.
@@ -256,37 +256,38 @@ impl Service<'_> {
     /// Ask the database breaker, then the pool for a connection.
     pub(super) fn start_db(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef) {
         let now = sched.now();
-        let rm = self.requests.get_mut(req).expect("live request");
+        let (rm, cm) = self.requests.both_mut(req).expect("live request");
         // The database call starts now (its wait for a connection included).
-        rm.wait_since = now;
+        cm.wait_since = now;
         if !rm.background {
             if let Some((permit, change)) = self.data.breaker.as_mut().map(|b| b.try_call(now)) {
                 if let Some(t) = change {
                     self.breaker_changed(now, true, t);
                 }
                 match permit {
-                    Some(p) => self.requests.get_mut(req).expect("live request").breaker_epoch = p.epoch,
+                    Some(p) => self.requests.cold_mut(req).expect("live request").breaker_epoch = p.epoch,
                     None => return self.breaker_fallback(sched, req),
                 }
             }
         }
-        let mut r = *self.requests.get(req).expect("live request");
+        let r = *self.requests.get(req).expect("live request");
+        let mut c = *self.requests.cold(req).expect("live request");
         if self.data.targets > 1 {
-            r.db_target = self.data.route(self.sc, &r) as u8;
-            self.requests.get_mut(req).expect("live request").db_target = r.db_target;
+            c.db_target = self.data.route(self.sc, &r) as u8;
+            self.requests.cold_mut(req).expect("live request").db_target = c.db_target;
             if !r.background {
-                self.rec.db_server_call(r.db_target as usize, r.measured);
+                self.rec.db_server_call(c.db_target as usize, r.measured);
             }
         }
-        let p = self.data.pool_index(&r);
+        let p = self.data.pool_index(&r, c.db_target);
         let cap = self.sc.tiers[r.tier as usize].max_connections.unwrap_or(u32::MAX);
-        let can_open = self.data.server(r.db_target).can_open();
+        let can_open = self.data.server(c.db_target).can_open();
         match self.data.pools[p].acquire(now, req, r.tenant, cap, r.level, can_open) {
             Acquire::Granted(g) => {
                 if !r.background {
                     self.rec.pool_wait(r.tier as usize, r.measured, SimTime::ZERO);
                     self.rec
-                        .db_server_wait(r.db_target as usize, r.measured, SimTime::ZERO, false);
+                        .db_server_wait(c.db_target as usize, r.measured, SimTime::ZERO, false);
                 }
                 self.got_connection(sched, req, g);
             }
@@ -294,14 +295,14 @@ impl Service<'_> {
                 if tenant_capped && !r.background {
                     self.rec.tenant_cap_wait(r.tier as usize, r.measured);
                 }
-                let rm = self.requests.get_mut(req).expect("live request");
+                let (rm, cm) = self.requests.both_mut(req).expect("live request");
                 rm.phase = Phase::PoolWait;
-                rm.wait_since = now;
+                cm.wait_since = now;
                 let timer = sched.schedule_in_fixed(self.data.pools[p].config().timeout, Msg::PoolTimeout { req });
-                self.requests.get_mut(req).expect("live request").phase_timer = timer;
+                self.requests.cold_mut(req).expect("live request").phase_timer = timer;
             }
             Acquire::Refused => {
-                self.db_result(now, &r, true);
+                self.db_result(now, &r, &c, true);
                 self.finish(sched, req, Outcome::DbRefused)
             }
         }
@@ -321,34 +322,34 @@ impl Service<'_> {
 
     /// `r`'s database call ended at `now`: tell the breaker. A call slower
     /// than the breaker's `slow_call` is a failure too.
-    pub(super) fn db_result(&mut self, now: SimTime, r: &Request, failed: bool) {
+    pub(super) fn db_result(&mut self, now: SimTime, r: &Request, c: &RequestCold, failed: bool) {
         if r.background {
             return;
         }
         let slow = self.sc.breakers.database.as_ref().and_then(|b| b.slow_call);
         let Some(b) = &mut self.data.breaker else { return };
-        let failed = failed || slow.is_some_and(|s| now - r.wait_since > s);
-        if let Some(t) = b.record(now, Permit { epoch: r.breaker_epoch }, failed) {
+        let failed = failed || slow.is_some_and(|s| now - c.wait_since > s);
+        if let Some(t) = b.record(now, Permit { epoch: c.breaker_epoch }, failed) {
             self.breaker_changed(now, true, t);
         }
     }
 
     pub(super) fn got_connection(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, g: Grant) {
-        let r = self.requests.get(req).expect("live request");
+        let c = self.requests.cold(req).expect("live request");
         // The pool wait (if any) is over.
-        sched.cancel(r.phase_timer);
-        let target = r.db_target;
+        sched.cancel(c.phase_timer);
+        let target = c.db_target;
         if g.opened {
             self.data.server(target).opened();
         }
         let r = *self.requests.get(req).expect("live request");
-        let p = self.data.pool_index(&r);
+        let p = self.data.pool_index(&r, target);
         self.peaks.pool_open = self.peaks.pool_open.max(self.data.pools[p].open());
         let held = self.data.pools[p].held_by(r.tenant);
         let peak = &mut self.peaks.tenant_connections[r.tier as usize];
         *peak = (*peak).max(held);
-        let r = self.requests.get_mut(req).expect("live request");
-        r.conn = g.conn;
+        let (r, c) = self.requests.both_mut(req).expect("live request");
+        c.conn = g.conn;
         if g.delay > SimTime::ZERO {
             r.phase = Phase::Connecting;
             sched.schedule_in(g.delay, Msg::ConnReady { req });
@@ -358,11 +359,11 @@ impl Service<'_> {
     }
 
     pub(super) fn start_query(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef) {
-        let r = self.requests.get_mut(req).expect("live request");
+        let (r, c) = self.requests.both_mut(req).expect("live request");
         r.phase = Phase::Query;
-        r.queries += 1;
-        r.query_since = sched.now();
-        let (tier, q, target, inst) = (r.tier as usize, r.queries, r.db_target, r.instance as usize);
+        c.queries += 1;
+        c.query_since = sched.now();
+        let (tier, q, target, inst) = (r.tier as usize, c.queries, c.db_target, r.instance as usize);
         match self
             .sc
             .host
@@ -383,7 +384,7 @@ impl Service<'_> {
         }
         if let Some(t) = self.sc.tiers[tier].query_timeout {
             let timer = sched.schedule_in_fixed(t, Msg::QueryTimeout { req, query: q });
-            self.requests.get_mut(req).expect("live request").phase_timer = timer;
+            self.requests.cold_mut(req).expect("live request").phase_timer = timer;
         }
     }
 
@@ -393,8 +394,9 @@ impl Service<'_> {
     /// steps, no allocation.
     fn query_work(&self, req: ReqRef) -> SimTime {
         let r = self.requests.get(req).expect("live request");
-        let (e, q, target) = (r.endpoint as usize, r.queries, r.db_target);
-        let mut rng = SimRng::seed_from_u64(r.query_seed ^ (q as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let c = self.requests.cold(req).expect("live request");
+        let (e, q, target) = (r.endpoint as usize, c.queries, c.db_target);
+        let mut rng = SimRng::seed_from_u64(c.query_seed ^ (q as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         // Endpoints with db_queries > 0 always have a query distribution.
         let work = self.sc.endpoints[e]
             .query
@@ -419,9 +421,9 @@ impl Service<'_> {
     /// query's own time on the database follows.
     pub(super) fn host_query_done(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef) {
         let work = self.query_work(req);
-        let r = self.requests.get_mut(req).expect("live request");
+        let (r, c) = self.requests.both_mut(req).expect("live request");
         r.phase = Phase::Query;
-        let target = r.db_target;
+        let target = c.db_target;
         self.data.server(target).begin(sched, req, work);
     }
 
@@ -431,7 +433,8 @@ impl Service<'_> {
     pub(super) fn query_done(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef) {
         let r = self.requests.get(req).expect("live request");
         if !r.background {
-            let (tier, measured, took) = (r.tier as usize, r.measured, sched.now() - r.query_since);
+            let since = self.requests.cold(req).expect("live request").query_since;
+            let (tier, measured, took) = (r.tier as usize, r.measured, sched.now() - since);
             self.rec.db_query(tier, measured, took);
         }
         if let Some(h) = &self.sc.host {
@@ -446,15 +449,15 @@ impl Service<'_> {
     /// `req`'s query reply has been processed: the next query, or give the
     /// connection back, fill or update the caches and finish.
     pub(super) fn reply_done(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef) {
-        let r = self.requests.get(req).expect("live request");
-        sched.cancel(r.phase_timer);
-        let more = (r.queries as u32) < self.sc.endpoints[r.endpoint as usize].db_queries;
+        let r = *self.requests.get(req).expect("live request");
+        let c = *self.requests.cold(req).expect("live request");
+        sched.cancel(c.phase_timer);
+        let more = (c.queries as u32) < self.sc.endpoints[r.endpoint as usize].db_queries;
         if more {
             return self.start_query(sched, req);
         }
-        let r = *r;
-        self.db_result(sched.now(), &r, false);
-        self.release_connection(sched, &r);
+        self.db_result(sched.now(), &r, &c, false);
+        self.release_connection(sched, &r, &c);
         let ep = &self.sc.endpoints[r.endpoint as usize];
         if ep.cacheable {
             self.cache_fill(&r, sched.now());
@@ -466,19 +469,20 @@ impl Service<'_> {
     }
 
     /// Give `r`'s connection back; a waiter may get it.
-    pub(super) fn release_connection(&mut self, sched: &mut Scheduler<Msg>, r: &Request) {
+    pub(super) fn release_connection(&mut self, sched: &mut Scheduler<Msg>, r: &Request, c: &RequestCold) {
         let now = sched.now();
-        let p = self.data.pool_index(r);
-        let db = self.data.server(r.db_target);
+        let p = self.data.pool_index(r, c.db_target);
+        let db = self.data.server(c.db_target);
         let can_open = db.can_open();
-        let released = self.data.pools[p].release(now, r.conn, r.tenant, can_open);
+        let released = self.data.pools[p].release(now, c.conn, r.tenant, can_open);
         if released.closed {
-            self.data.server(r.db_target).closed(1);
+            self.data.server(c.db_target).closed(1);
         }
         if let Some((next, grant)) = released.next {
             if let Some(w) = self.requests.get(next).filter(|w| !w.background) {
-                let wait = now - w.wait_since;
-                let (tier, measured, target) = (w.tier as usize, w.measured, w.db_target as usize);
+                let wc = self.requests.cold(next).expect("live request");
+                let wait = now - wc.wait_since;
+                let (tier, measured, target) = (w.tier as usize, w.measured, wc.db_target as usize);
                 self.rec.pool_wait(tier, measured, wait);
                 self.rec.db_server_wait(target, measured, wait, false);
             }
@@ -492,20 +496,22 @@ impl Service<'_> {
             return;
         }
         let r = *r;
-        let p = self.data.pool_index(&r);
+        let c = *self.requests.cold(req).expect("live request");
+        let p = self.data.pool_index(&r, c.db_target);
         self.data.pools[p].cancel(sched.now(), req);
-        let wait = sched.now() - r.wait_since;
+        let wait = sched.now() - c.wait_since;
         self.rec.pool_wait(r.tier as usize, r.measured, wait);
         if !r.background {
-            self.rec.db_server_wait(r.db_target as usize, r.measured, wait, true);
+            self.rec.db_server_wait(c.db_target as usize, r.measured, wait, true);
         }
-        self.db_result(sched.now(), &r, true);
+        self.db_result(sched.now(), &r, &c, true);
         self.finish(sched, req, Outcome::PoolTimeout);
     }
 
     pub(super) fn on_query_timeout(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, query: u16) {
         let Some(r) = self.requests.get(req) else { return };
-        if !matches!(r.phase, Phase::HostQuery | Phase::Query) || r.queries != query {
+        let c = *self.requests.cold(req).expect("live request");
+        if !matches!(r.phase, Phase::HostQuery | Phase::Query) || c.queries != query {
             // A reply already being processed is not cut short.
             return;
         }
@@ -513,10 +519,10 @@ impl Service<'_> {
         if r.phase == Phase::HostQuery {
             self.fleet.instances[r.instance as usize].cancel_host(sched, req);
         } else {
-            self.data.server(r.db_target).cancel(sched, req);
+            self.data.server(c.db_target).cancel(sched, req);
         }
-        self.release_connection(sched, &r);
-        self.db_result(sched.now(), &r, true);
+        self.release_connection(sched, &r, &c);
+        self.db_result(sched.now(), &r, &c, true);
         self.finish(sched, req, Outcome::QueryTimeout);
     }
 }

@@ -487,22 +487,23 @@ impl Service<'_> {
     pub(super) fn abort(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef, has_worker: bool) {
         let Some(r) = self.requests.get(req) else { return };
         let r = *r;
+        let c = *self.requests.cold(req).expect("live request");
         match r.phase {
             Phase::PoolWait => {
-                let p = self.data.pool_index(&r);
+                let p = self.data.pool_index(&r, c.db_target);
                 self.data.pools[p].cancel(sched.now(), req);
             }
-            Phase::Connecting => self.release_connection(sched, &r),
+            Phase::Connecting => self.release_connection(sched, &r, &c),
             Phase::Query => {
-                self.data.server(r.db_target).cancel(sched, req);
-                self.release_connection(sched, &r);
+                self.data.server(c.db_target).cancel(sched, req);
+                self.release_connection(sched, &r, &c);
             }
             Phase::HostQuery => {
                 self.fleet.instances[r.instance as usize].cancel_host(sched, req);
-                self.release_connection(sched, &r);
+                self.release_connection(sched, &r, &c);
             }
             Phase::Reply => {
-                self.release_connection(sched, &r);
+                self.release_connection(sched, &r, &c);
                 if r.background {
                     // A write-behind flush holds no worker (below), but its
                     // reply holds a thread.
@@ -512,7 +513,7 @@ impl Service<'_> {
             _ => {}
         }
         // A call cut short by the failure has no result for its breaker.
-        let permit = Permit { epoch: r.breaker_epoch };
+        let permit = Permit { epoch: c.breaker_epoch };
         match r.phase {
             Phase::PoolWait | Phase::Connecting | Phase::HostQuery | Phase::Query | Phase::Reply if !r.background => {
                 if let Some(b) = &mut self.data.breaker {

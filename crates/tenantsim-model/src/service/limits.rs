@@ -71,6 +71,7 @@ impl RateLimits {
         rec: &mut Recorder,
         now: SimTime,
         r: &Request,
+        ip: u64,
         shared: bool,
         inst: usize,
         ready: usize,
@@ -90,7 +91,7 @@ impl RateLimits {
             if tables.len() <= t {
                 tables.resize_with(t + 1, CounterTable::default);
             }
-            let key = spec.limiter.per.of(r.tenant, r.ip, r.endpoint);
+            let key = spec.limiter.per.of(r.tenant, ip, r.endpoint);
             let (allowed, slot) = spec.limiter.check(&mut tables[t], key, now, scale);
             rec.limiter(i, r.measured, !allowed);
             if allowed {
@@ -136,17 +137,18 @@ impl Service<'_> {
     pub(super) fn on_limiter_reply(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef) {
         let Some(r) = self.requests.get(req) else { return };
         let mut r = *r;
+        let c = *self.requests.cold(req).expect("live request");
         self.requests.remove(req);
         let now = sched.now();
         self.rec.limit_store_wait(r.measured, now - r.arrival);
-        if r.limited {
+        if c.limited {
             self.gateway.release(r.tenant);
             self.reject_counted(r.tier as usize, Outcome::RateLimited);
             self.rec.limiter_refusal(r.tier as usize, r.measured);
-            return self.client_result(sched, &r, Outcome::RateLimited, now - r.arrival);
+            return self.client_result(sched, &r, c.ip, Outcome::RateLimited, now - r.arrival);
         }
         r.phase = Phase::Cpu;
         r.instance = 0;
-        self.admit(sched, r);
+        self.admit(sched, r, &c);
     }
 }

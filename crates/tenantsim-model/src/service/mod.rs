@@ -108,7 +108,7 @@ pub struct Service<'s> {
     fleet: Fleet,
     /// Per group: requests held because no instance was ready
     /// (`instance.none_ready = "wait"`), oldest first.
-    held: Vec<std::collections::VecDeque<crate::request::Request>>,
+    held: Vec<std::collections::VecDeque<(crate::request::Request, crate::request::RequestCold)>>,
     faults: Faults,
     sessions: Sessions,
     scaling: Scaling,
@@ -336,7 +336,7 @@ impl<'s> Service<'s> {
         for c in &mut self.tier_conservation {
             c.in_flight = 0;
         }
-        for r in held {
+        for (r, _) in held {
             self.tier_conservation[r.tier as usize].in_flight += 1;
         }
         for r in self.requests.find(|r| !r.background && r.job == Job::Request) {

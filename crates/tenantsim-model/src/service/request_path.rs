@@ -25,12 +25,12 @@ use super::Service;
 use crate::gateway::Refusal;
 use crate::instance::{InstanceState, Offer};
 use crate::metrics::Outcome;
-use crate::request::{Job, Phase, ReqRef, Request};
+use crate::request::{Job, Phase, ReqRef, Request, RequestCold};
 use crate::shedding::ShedSignal;
 use crate::spec::{NoneReady, Scenario, WritePolicy};
 use crate::Msg;
 use rand::{Rng, RngExt, SeedableRng};
-use tenantsim_engine::{RngStreams, Scheduler, SimRng, SimTime, StreamId, Timer};
+use tenantsim_engine::{RngStreams, Scheduler, SimRng, SimTime, StreamId};
 
 /// Per-endpoint streams and factors of a request's draws.
 pub(super) struct EndpointDraws {
@@ -124,45 +124,40 @@ impl Service<'_> {
         let g = self.fleet.tier_group[tier] as usize;
         self.scaling.arrival(g);
         let mut req = Request {
+            arrival: now,
+            cpu,
+            key,
+            admitted: now,
             gen: 0,
             tenant,
+            user,
+            instance: 0,
             tier: tier as u16,
             workload: w as u16,
             endpoint: endpoint as u16,
             measured,
             client_gone: false,
-            user,
-            instance: 0,
-            arrival: now,
-            enqueued: now,
-            cpu,
-            query_seed,
-            key,
+            alive: false,
             phase: Phase::Cpu,
-            attempt,
+            job: Job::Request,
+            level: self.tier_level[tier],
             background: false,
+            attempt,
             hit: false,
-            conn: 0,
-            queries: 0,
+            stale: false,
+        };
+        let mut cold = RequestCold {
+            ip,
+            enqueued: now,
+            query_seed,
             wait_since: now,
             query_since: now,
-            level: self.tier_level[tier],
-            breaker_epoch: 0,
-            stale: false,
-            stage: 0,
             stage_since: now,
             stage_wait,
-            stage_fails,
             stage_seed,
             backend_cpu,
-            alive: false,
-            ip,
-            db_target: 0,
-            limited: false,
-            admitted: now,
-            job: Job::Request,
-            client_timer: Timer::NONE,
-            phase_timer: Timer::NONE,
+            stage_fails,
+            ..RequestCold::default()
         };
         let refusal = match self.gateway.admit(now, tenant) {
             Ok(()) => None,
@@ -171,26 +166,26 @@ impl Service<'_> {
         };
         if let Some(o) = refusal {
             self.reject_counted(tier, o);
-            return self.client_result(sched, &req, o, SimTime::ZERO);
+            return self.client_result(sched, &req, ip, o, SimTime::ZERO);
         }
         // Shared limiters: one call to the store; the request waits for
         // the answer before it goes to an instance.
         if !self.limits.shared.is_empty() && self.limits.layer_applies(sc, true, tier, endpoint) {
-            req.limited = !self.limits.check_layer(sc, &mut self.rec, now, &req, true, 0, 0);
+            cold.limited = !self.limits.check_layer(sc, &mut self.rec, now, &req, ip, true, 0, 0);
             let delay = self.limits.store_call(sc, now);
             req.phase = Phase::RateCheck;
             req.instance = u32::MAX;
-            let r = self.requests.insert(req);
+            let r = self.requests.insert(req, &cold);
             sched.schedule_in(delay, Msg::LimiterReply { req: r });
             return;
         }
-        self.admit(sched, req);
+        self.admit(sched, req, &cold);
     }
 
     /// A request past the gateway (and the shared limiters): the balancer
     /// picks an instance, whose local limiters and load shedding may refuse
     /// it, then it queues for a worker.
-    pub(super) fn admit(&mut self, sched: &mut Scheduler<Msg>, mut req: Request) {
+    pub(super) fn admit(&mut self, sched: &mut Scheduler<Msg>, mut req: Request, cold: &RequestCold) {
         let now = sched.now();
         let (tier, tenant, endpoint, measured, cpu) = (
             req.tier as usize,
@@ -204,26 +199,26 @@ impl Service<'_> {
         let Some(inst) = self.fleet.groups[g].balancer.pick() else {
             if self.sc.instance.none_ready == NoneReady::Wait {
                 // Held until an instance of the group is ready.
-                self.held[g].push_back(req);
+                self.held[g].push_back((req, *cold));
                 return;
             }
             // No ready instance: the balancer has nowhere to send it.
             self.gateway.release(tenant);
             self.reject_counted(tier, Outcome::NoInstance);
-            return self.client_result(sched, &req, Outcome::NoInstance, SimTime::ZERO);
+            return self.client_result(sched, &req, cold.ip, Outcome::NoInstance, SimTime::ZERO);
         };
         req.instance = inst;
         if !self.limits.local.is_empty() && self.limits.layer_applies(self.sc, false, tier, endpoint) {
             let ready = self.fleet.groups[g].balancer.ready_count();
             if !self
                 .limits
-                .check_layer(self.sc, &mut self.rec, now, &req, false, inst as usize, ready)
+                .check_layer(self.sc, &mut self.rec, now, &req, cold.ip, false, inst as usize, ready)
             {
                 self.gateway.release(tenant);
                 self.fleet.groups[g].balancer.done(inst);
                 self.reject_counted(tier, Outcome::RateLimited);
                 self.rec.limiter_refusal(tier, measured);
-                return self.client_result(sched, &req, Outcome::RateLimited, SimTime::ZERO);
+                return self.client_result(sched, &req, cold.ip, Outcome::RateLimited, SimTime::ZERO);
             }
         }
         let memory_shed = self.fleet.instances[inst as usize].memory_shed;
@@ -231,7 +226,7 @@ impl Service<'_> {
             self.gateway.release(tenant);
             self.fleet.groups[g].balancer.done(inst);
             self.reject_counted(tier, Outcome::Shed);
-            return self.client_result(sched, &req, Outcome::Shed, SimTime::ZERO);
+            return self.client_result(sched, &req, cold.ip, Outcome::Shed, SimTime::ZERO);
         }
         // The caches will be asked for this key after the CPU phase: start
         // loading their table slots now (a hint; changes no result).
@@ -241,7 +236,7 @@ impl Service<'_> {
         if let Some(c) = &self.caches.l2 {
             c.prefetch(req.key);
         }
-        let r = self.requests.insert(req);
+        let r = self.requests.insert(req, cold);
         match self.fleet.instances[inst as usize].offer(sched, r, cpu, req.level) {
             Offer::Started => {
                 self.rec.queue_wait(tier, measured, SimTime::ZERO);
@@ -253,7 +248,7 @@ impl Service<'_> {
                 self.gateway.release(tenant);
                 self.fleet.groups[g].balancer.done(inst);
                 self.reject_counted(tier, Outcome::QueueFull);
-                return self.client_result(sched, &req, Outcome::QueueFull, SimTime::ZERO);
+                return self.client_result(sched, &req, cold.ip, Outcome::QueueFull, SimTime::ZERO);
             }
         }
         let held = self.gateway.in_flight(tenant);
@@ -269,7 +264,7 @@ impl Service<'_> {
             // while); a fixed-delay lane when it is from now.
             if req.arrival >= now {
                 let timer = sched.schedule_in_fixed(t, Msg::ClientTimeout { req: r });
-                self.requests.get_mut(r).expect("live request").client_timer = timer;
+                self.requests.cold_mut(r).expect("live request").client_timer = timer;
             } else {
                 sched.schedule_at((req.arrival + t).max(now), Msg::ClientTimeout { req: r });
             }
@@ -313,9 +308,9 @@ impl Service<'_> {
     pub(super) fn start_queued(&mut self, sched: &mut Scheduler<Msg>, inst: usize, next: ReqRef) {
         // Queued handles are live: a request leaves the queue only here or
         // when its instance fails (then the queue is emptied first).
-        let r = self.requests.get_mut(next).expect("queued request is live");
-        r.stage_since = sched.now();
-        let wait = sched.now() - r.enqueued;
+        let (r, cold) = self.requests.both_mut(next).expect("queued request is live");
+        cold.stage_since = sched.now();
+        let wait = sched.now() - cold.enqueued;
         let (tier, measured, cpu, level) = (r.tier as usize, r.measured, r.cpu, r.level);
         if r.job == Job::Request {
             self.rec.queue_wait(tier, measured, wait);
@@ -343,21 +338,21 @@ impl Service<'_> {
     /// stage, or the endpoint's own CPU after the last.
     pub(super) fn stage_end(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef) {
         let now = sched.now();
-        let r = self.requests.get_mut(req).expect("live request");
+        let (r, c) = self.requests.both_mut(req).expect("live request");
         let e = r.endpoint as usize;
-        let flat = self.draws.stage_base[e] as usize + r.stage as usize;
-        self.rec.stage(flat, r.measured, now - r.stage_since, r.stage_fails);
-        if r.stage_fails {
+        let flat = self.draws.stage_base[e] as usize + c.stage as usize;
+        self.rec.stage(flat, r.measured, now - c.stage_since, c.stage_fails);
+        if c.stage_fails {
             return self.finish(sched, req, Outcome::StageFailure);
         }
-        r.stage += 1;
-        r.stage_since = now;
-        let (j, seed, backend_cpu, inst) = (r.stage as usize, r.stage_seed, r.backend_cpu, r.instance as usize);
+        c.stage += 1;
+        c.stage_since = now;
+        let (j, seed, backend_cpu, inst) = (c.stage as usize, c.stage_seed, c.backend_cpu, r.instance as usize);
         let cpu = if j < self.sc.endpoints[e].stages.len() {
             let (cpu, wait, fails) = self.draw_stage(e, seed, j);
-            let r = self.requests.get_mut(req).expect("live request");
-            r.stage_wait = wait;
-            r.stage_fails = fails;
+            let c = self.requests.cold_mut(req).expect("live request");
+            c.stage_wait = wait;
+            c.stage_fails = fails;
             cpu
         } else {
             backend_cpu
@@ -373,16 +368,19 @@ impl Service<'_> {
     /// The CPU phase of `req` ended: the rest of its stage, or caches,
     /// database, or respond.
     pub(super) fn after_cpu(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef) {
-        let Some(r) = self.requests.get_mut(req) else { return };
+        let Some((r, c)) = self.requests.both_mut(req) else {
+            return;
+        };
         if r.job != Job::Request {
             // Session work is CPU only.
             return self.finish(sched, req, Outcome::Completed);
         }
         let ep = &self.sc.endpoints[r.endpoint as usize];
-        if (r.stage as usize) < ep.stages.len() {
-            if r.stage_wait > SimTime::ZERO {
+        // Without stages the cold part is not read here (its stage is 0).
+        if !ep.stages.is_empty() && (c.stage as usize) < ep.stages.len() {
+            if c.stage_wait > SimTime::ZERO {
                 r.phase = Phase::Wait;
-                sched.schedule_in(r.stage_wait, Msg::StageWait { req });
+                sched.schedule_in(c.stage_wait, Msg::StageWait { req });
             } else {
                 self.stage_end(sched, req);
             }
@@ -401,14 +399,15 @@ impl Service<'_> {
         } else if ep.write && self.sc.cache.write_policy == Some(WritePolicy::WriteBehind) && self.sc.cache.any() {
             // Write to the caches, answer, and flush to the database in the
             // background.
-            let r = *r;
+            let (r, c) = (*r, *c);
             self.cache_write(&r, true, sched.now());
             if ep.db_queries > 0 {
-                let bg = self.requests.insert(Request {
+                let hot = Request {
                     background: true,
                     client_gone: true,
                     ..r
-                });
+                };
+                let bg = self.requests.insert(hot, &c);
                 self.background += 1;
                 self.start_db(sched, bg);
             }
@@ -431,9 +430,12 @@ impl Service<'_> {
         let now = sched.now();
         let Some(r) = self.requests.get(req) else { return };
         let r = *r;
+        // The one cold line a request's end reads: its timers and address.
+        let c = self.requests.cold(req).expect("live request");
+        let (client_timer, phase_timer, ip) = (c.client_timer, c.phase_timer, c.ip);
         self.requests.remove(req);
-        sched.cancel(r.client_timer);
-        sched.cancel(r.phase_timer);
+        sched.cancel(client_timer);
+        sched.cancel(phase_timer);
         if r.background {
             self.background -= 1;
             // The flush may have been all a draining instance still held.
@@ -490,7 +492,7 @@ impl Service<'_> {
             if outcome == Outcome::Completed {
                 self.scaling.completed(g, latency);
             }
-            self.client_result(sched, &r, outcome, latency);
+            self.client_result(sched, &r, ip, outcome, latency);
         }
         // A draining instance leaves once it holds nothing.
         if free_worker
@@ -520,15 +522,18 @@ impl Service<'_> {
         }
         r.client_gone = true;
         let r = *r;
-        self.client_result(sched, &r, Outcome::Timeout, now - r.arrival);
+        let ip = self.requests.cold(req).expect("live request").ip;
+        self.client_result(sched, &r, ip, Outcome::Timeout, now - r.arrival);
     }
 
     /// Instance of group `g` became ready: send it the held requests, in
     /// arrival order (each through the balancer again).
     pub(super) fn release_held(&mut self, sched: &mut Scheduler<Msg>, g: usize) {
         while self.fleet.groups[g].balancer.ready_count() > 0 {
-            let Some(req) = self.held[g].pop_front() else { break };
-            self.admit(sched, req);
+            let Some((req, cold)) = self.held[g].pop_front() else {
+                break;
+            };
+            self.admit(sched, req, &cold);
         }
     }
 

@@ -21,7 +21,7 @@
 use super::Service;
 use crate::instance::{InstanceState, Offer};
 use crate::metrics::TimeIntegral;
-use crate::request::{Job, Request, NO_USER};
+use crate::request::{Job, Request, RequestCold, NO_USER};
 use crate::session::{SessionRef, SessionTable, NOT_CONNECTED};
 use crate::spec::{Jitter, Scenario, SessionPopulation};
 use crate::Msg;
@@ -297,16 +297,19 @@ impl Service<'_> {
             user: NO_USER,
             instance: inst,
             arrival: now,
-            enqueued: now,
-            stage_since: now,
-            wait_since: now,
             cpu,
             measured,
             level: self.tier_level[tier],
             job,
             ..Request::default()
         };
-        let r = self.requests.insert(req);
+        let cold = RequestCold {
+            enqueued: now,
+            stage_since: now,
+            wait_since: now,
+            ..RequestCold::default()
+        };
+        let r = self.requests.insert(req, &cold);
         match self.fleet.instances[inst as usize].offer(sched, r, cpu, req.level) {
             Offer::Started | Offer::Queued => {
                 self.sessions.jobs_live += 1;
