@@ -478,6 +478,8 @@ fn values(rec: &Recorder, c: &TierCounters, window: f64, sc: &Scenario, all: boo
                 "queue_wait_prob" => ratio(c.waited as f64, c.queue_wait.count() as f64),
                 "pool_wait_mean_s" => c.pool_wait.mean_s(),
                 "pool_wait_p95_s" => c.pool_wait.quantile_s(0.95),
+                "db_query_time_mean_s" => c.db_query.mean_s(),
+                "db_query_time_p95_s" => c.db_query.quantile_s(0.95),
                 "pool_timeouts" => Some(c.pool_timeouts as f64),
                 "pool_tenant_cap_waits" => Some(c.tenant_cap_waits as f64),
                 "rejected_db_connections" => Some(c.db_refused as f64),

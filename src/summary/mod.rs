@@ -450,7 +450,7 @@ pub struct EngineFigures {
 /// type or meaning, or a metric changes unit — and update the schema and
 /// `docs/scenario-reference.md#summaryjson` in the same commit. This
 /// reader refuses a summary of another MAJOR.
-pub const SCHEMA_VERSION: &str = "1.0";
+pub const SCHEMA_VERSION: &str = "1.1";
 
 /// The tenantsim version that wrote a summary (the crate version; the git
 /// revision is in `tenantsim --version` only, so that a commit does not

@@ -253,3 +253,27 @@ fn a_latency_ceiling_fails_when_no_request_completes() {
     assert_eq!(c["outcome"], "fails", "{c}");
     assert!(c["note"].as_str().unwrap().contains("no request completed"), "{c}");
 }
+
+/// A range on a decimal key (the arrival rate, 150.0) whose ends are
+/// whole numbers: each end is run as "100.0" / "200.0", so the scenario
+/// reloaded at that point still reads the key as a decimal (written "200",
+/// it was an integer, and the reload refused the range — issue 21).
+#[test]
+fn a_decimal_key_whose_range_ends_are_whole_numbers_is_judged_over_it() {
+    let d = tmpdir("assumption-decimal");
+    let p = d.join("rate.toml");
+    std::fs::write(
+        &p,
+        format!(
+            "{CORES}[[assumption]]\nkey = \"workload.0.arrival.rate_per_s\"\nrange = [100, 200]\nwhy = \"the report gives no rate\"\n\
+             [[claim]]\nid = \"served\"\nsource = \"t L1\"\ntext = \"at least 50 req/s\"\nmetric = \"throughput_rps\"\nat_least = 50\n"
+        ),
+    )
+    .unwrap();
+    let v = claims_json(&p);
+    let c = &v[0]["claims"][0];
+    assert_eq!(c["outcome"], "holds", "{c}");
+    let a = &c["assumptions"][0];
+    assert_eq!(a["key"], "workload.0.arrival.rate_per_s", "{c}");
+    assert_eq!(a["holds"], true, "{c}");
+}

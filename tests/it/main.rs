@@ -13,6 +13,7 @@ mod contract;
 mod conventions;
 mod crash_safety;
 mod datatier;
+mod db_query_time;
 mod deploy;
 mod determinism;
 mod docs;

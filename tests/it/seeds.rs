@@ -135,6 +135,7 @@ const GATES: &[(&str, &[&str], &[&str])] = &[
         &["5m", "3m"],
         &["all error_rate", "all latency_mean", "all latency_p95"],
     ),
+    ("hive-mind-db-stress.toml", &["60s", "0s"], &["all db_query_time_mean"]),
     ("hive-mind.toml", &["5m", "3m"], &["all latency_p95"]),
     (
         "saas-idp-5000.toml",

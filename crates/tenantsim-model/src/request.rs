@@ -103,6 +103,9 @@ pub struct RequestCold {
     pub query_seed: u64,
     /// When the request started waiting for a connection.
     pub wait_since: SimTime,
+    /// When the current query started on the database (its host CPU
+    /// first, with `[host]`), for `db_query_time_*`.
+    pub query_since: SimTime,
     /// Request stages: the stage under way (the endpoint's stage count once
     /// past them), when it began, and its wait and failure, drawn when it
     /// began from a generator seeded by (stage_seed, stage) — per request,

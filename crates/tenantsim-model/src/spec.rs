@@ -870,15 +870,40 @@ pub struct Assumption {
 }
 
 impl Assumption {
-    /// `x` as `--set` text: "3", "0.45" or "2.5s".
+    /// `x` as `--set` text: "3", "0.45", "2.0" or "2.5s". A value of a
+    /// non-integral key keeps its decimal point even when whole ("2.0",
+    /// not "2"): `--set` would read "2" as an integer, and the scenario,
+    /// reloaded at that point, would take the key for a count.
     pub fn text(&self, x: f64) -> String {
         if self.duration {
             format!("{}s", (x * 1e6).round() / 1e6)
         } else if self.integral {
             format!("{}", x.round() as i64)
         } else {
-            format!("{}", (x * 1e9).round() / 1e9)
+            format!("{:?}", (x * 1e9).round() / 1e9)
         }
+    }
+}
+
+#[cfg(test)]
+mod assumption_tests {
+    use super::Assumption;
+
+    #[test]
+    fn a_whole_value_of_a_non_integral_key_is_written_as_a_float() {
+        let a = |integral, duration| Assumption {
+            key: "k".into(),
+            value: 1.0,
+            from: 0.5,
+            to: 2.0,
+            duration,
+            integral,
+            why: "w".into(),
+        };
+        assert_eq!(a(false, false).text(2.0), "2.0");
+        assert_eq!(a(false, false).text(0.45), "0.45");
+        assert_eq!(a(true, false).text(3.0), "3");
+        assert_eq!(a(false, true).text(2.5), "2.5s");
     }
 }
 

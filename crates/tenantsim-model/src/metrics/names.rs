@@ -116,6 +116,8 @@ pub const METRICS: &[MetricDef] = &[
     m("rejected_queue_full", Count, L, N, true, "requests refused because the instance queue was full"),
     m("rejected_tenant_limit", Count, L, N, true, "requests refused by the per-tenant concurrency cap"),
     m("rejected_no_instance", Count, L, N, true, "requests refused because no instance of their group was ready (503)"),
+    m("db_query_time_mean_s", Seconds, L, Needs::Database, true, "mean time of a database query from its start on the database to its reply: its work plus the sharing of the database's cores with the other running queries (the pool wait not included)"),
+    m("db_query_time_p95_s", Seconds, L, Needs::Database, true, "95th percentile time of a database query (start on the database to reply)"),
     m("pool_timeouts", Count, L, Needs::Pool, true, "requests that waited longer than the pool timeout"),
     m("pool_tenant_cap_waits", Count, L, Needs::Pool, true, "connection requests held back by their tenant's max_connections"),
     m("rejected_db_connections", Count, L, Needs::Database, true, "requests failed because the database refused a new connection"),

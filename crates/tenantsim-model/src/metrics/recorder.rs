@@ -110,6 +110,10 @@ pub struct TierCounters {
     pub latency: LatencyHistogram,
     pub queue_wait: LatencyHistogram,
     pub pool_wait: LatencyHistogram,
+    /// Each database query's time from its start on the database to its
+    /// reply (processor sharing with the other running queries included,
+    /// the pool wait not).
+    pub db_query: LatencyHistogram,
 }
 
 impl TierCounters {
@@ -145,6 +149,7 @@ impl TierCounters {
         self.latency.merge(&o.latency);
         self.queue_wait.merge(&o.queue_wait);
         self.pool_wait.merge(&o.pool_wait);
+        self.db_query.merge(&o.db_query);
     }
 
     /// Requests that failed from the client's point of view.
@@ -564,6 +569,15 @@ impl Recorder {
     pub fn pool_wait(&mut self, tier: usize, measured: bool, wait: SimTime) {
         if measured {
             self.tiers[tier].pool_wait.record(wait);
+        }
+    }
+
+    /// A query of a measured request took `time` on the database, from its
+    /// start to its reply.
+    #[inline]
+    pub fn db_query(&mut self, tier: usize, measured: bool, time: SimTime) {
+        if measured {
+            self.tiers[tier].db_query.record(time);
         }
     }
 

@@ -362,6 +362,7 @@ impl Service<'_> {
         let (r, c) = self.requests.both_mut(req).expect("live request");
         r.phase = Phase::Query;
         c.queries += 1;
+        c.query_since = sched.now();
         let (tier, q, target, inst) = (r.tier as usize, c.queries, c.db_target, r.instance as usize);
         match self
             .sc
@@ -430,6 +431,12 @@ impl Service<'_> {
     /// (`reply_cpu`) before the request goes on; the connection stays held
     /// meanwhile.
     pub(super) fn query_done(&mut self, sched: &mut Scheduler<Msg>, req: ReqRef) {
+        let r = self.requests.get(req).expect("live request");
+        if !r.background {
+            let since = self.requests.cold(req).expect("live request").query_since;
+            let (tier, measured, took) = (r.tier as usize, r.measured, sched.now() - since);
+            self.rec.db_query(tier, measured, took);
+        }
         if let Some(h) = &self.sc.host {
             let r = self.requests.get_mut(req).expect("live request");
             r.phase = Phase::Reply;

@@ -151,6 +151,7 @@ impl Service<'_> {
             enqueued: now,
             query_seed,
             wait_since: now,
+            query_since: now,
             stage_since: now,
             stage_wait,
             stage_seed,
