@@ -7,6 +7,7 @@ error messages do not depend on the length.
 from __future__ import annotations
 
 import _thread
+import math
 import os
 import threading
 import time
@@ -162,6 +163,18 @@ def test_progress_is_called_with_done_and_total_and_ends_at_total():
 LONG = ({"pool.size": "2..41:1"}, {"simulation.duration": "60m"})
 
 
+def long_enough(seconds=8.0):
+    """LONG's overrides with a simulated duration long enough that the 40
+    points at 5 replications would take at least `seconds` of wall time here
+    (a fast machine ran the hour-long points in under 0.5 s, before the
+    interrupt the test sends)."""
+    began = time.monotonic()
+    tenantsim.sweep(POOL, {"pool.size": [2]}, LONG[1], replications=5)
+    per_point = max(time.monotonic() - began, 1e-3)
+    scale = max(1, math.ceil(seconds / (40 * per_point)))
+    return LONG[0], {"simulation.duration": f"{60 * scale}m"}
+
+
 def test_an_exception_in_the_progress_callback_stops_a_long_sweep():
     def stop(done, total):
         raise KeyboardInterrupt
@@ -174,12 +187,13 @@ def test_an_exception_in_the_progress_callback_stops_a_long_sweep():
 
 def test_ctrl_c_stops_a_long_run_within_a_second():
     # SIGINT as Ctrl-C delivers it to the main thread, 0.5 s into the run.
+    axes, overrides = long_enough()
     timer = threading.Timer(0.5, _thread.interrupt_main)
     timer.start()
     start = time.monotonic()
     try:
         with pytest.raises(KeyboardInterrupt):
-            tenantsim.sweep(POOL, LONG[0], LONG[1], replications=5)
+            tenantsim.sweep(POOL, axes, overrides, replications=5)
     finally:
         timer.cancel()
     assert time.monotonic() - start < 0.5 + 1.0
