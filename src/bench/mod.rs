@@ -6,8 +6,10 @@
 //! Cases: `mm8` (the M/M/8 validation model, one thread), `hermes-size`
 //! (3 tiers, 1,100 tenants, pools, L1 + L2, HPA, 2 h), `day-1h` / `day-24h`
 //! (1,000 req/s with caches and a pool: peak RSS must not grow with
-//! simulated time), and `sweep` (a real 200-point `tenantsim sweep` on 1
-//! and 2 threads: the speed-up a sweep gets).
+//! simulated time), `sweep-1` / `sweep-2` (a real 200-point `tenantsim
+//! sweep` on 1 and 2 threads: the speed-up a sweep gets) and `points-1` /
+//! `points-2` (the same 200 simulations without the sweep's files: the
+//! speed-up this machine gives the work itself, the sweep's ceiling).
 
 use crate::runner;
 use crate::scenario::Scenario;
@@ -144,11 +146,15 @@ pub fn run_case(case: &str, customers: u64) -> anyhow::Result<CaseResult> {
             let out = on_threads(1, || runner::run(&sc, &|_| {}))?;
             finish(&mut r, &out);
         }
-        "sweep-1" | "sweep-2" => {
-            let threads = if case == "sweep-1" { 1 } else { 2 };
-            // A real `tenantsim sweep` (point files, results table) of 200
-            // points: the M/M/8 model at 200 arrival rates, 20 s each.
-            let dir = std::env::temp_dir().join(format!("tenantsim-bench-sweep-{}-{threads}", std::process::id()));
+        "sweep-1" | "sweep-2" | "points-1" | "points-2" => {
+            let threads = if case.ends_with('1') { 1 } else { 2 };
+            // `sweep-N`: a real `tenantsim sweep` (point files, results
+            // table) of 200 points: the M/M/8 model at 200 arrival rates,
+            // 20 s each. `points-N`: the same 200 points simulated the same
+            // way (scenario resolved per point, summary built) but kept in
+            // memory: no file is written, so its 2-thread speed-up is what
+            // the machine gives this work, the ceiling for the sweep's.
+            let dir = std::env::temp_dir().join(format!("tenantsim-bench-{case}-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir)?;
             let file = dir.join("mm8.toml");
@@ -163,15 +169,34 @@ pub fn run_case(case: &str, customers: u64) -> anyhow::Result<CaseResult> {
                     .map_err(anyhow::Error::msg)?,
             ];
             let start = Instant::now();
-            let out = on_threads(threads, || -> anyhow::Result<crate::sweep::SweepOutcome> {
+            let (points, events, customers) = on_threads(threads, || -> anyhow::Result<(usize, u64, u64)> {
                 let sweep = crate::sweep::Sweep::prepare(&file, sets, params, None, None, None)?;
-                crate::sweep::run(&sweep, &dir.join("out"), false, &|| {})
+                if case.starts_with("sweep") {
+                    let out = crate::sweep::run(&sweep, &dir.join("out"), false, &|| {})?;
+                    let arrived = out.records.iter().map(|x| x.summary.conservation.arrived).sum();
+                    return Ok((out.records.len(), out.events, arrived));
+                }
+                use rayon::prelude::*;
+                let todo: Vec<_> = sweep.my_points().collect();
+                let done = todo
+                    .par_iter()
+                    .map(|p| {
+                        sweep
+                            .run_point(p)
+                            .map(|(s, _)| (s.engine.events, s.conservation.arrived))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok((
+                    done.len(),
+                    done.iter().map(|d| d.0).sum(),
+                    done.iter().map(|d| d.1).sum(),
+                ))
             })??;
             r.threads = threads;
             r.wall_s = start.elapsed().as_secs_f64();
-            r.events = out.events;
-            r.customers = out.records.iter().map(|x| x.summary.conservation.arrived).sum();
-            r.points_per_s = Some(out.records.len() as f64 / r.wall_s);
+            r.events = events;
+            r.customers = customers;
+            r.points_per_s = Some(points as f64 / r.wall_s);
             let _ = std::fs::remove_dir_all(&dir);
         }
         other => anyhow::bail!("unknown benchmark case `{other}`; cases: {}", CASES.join(", ")),
@@ -185,4 +210,13 @@ pub fn run_case(case: &str, customers: u64) -> anyhow::Result<CaseResult> {
 }
 
 /// Every case, in the order the table shows them.
-pub const CASES: &[&str] = &["mm8", "hermes-size", "day-1h", "day-24h", "sweep-1", "sweep-2"];
+pub const CASES: &[&str] = &[
+    "mm8",
+    "hermes-size",
+    "day-1h",
+    "day-24h",
+    "sweep-1",
+    "sweep-2",
+    "points-1",
+    "points-2",
+];

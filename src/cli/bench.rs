@@ -10,7 +10,7 @@ use std::process::Command;
     after_help = "Examples:\n  cargo build --release && ./target/release/tenantsim bench\n  tenantsim bench --case mm8 --customers 2000000\n  tenantsim bench --peers     # also the bare Rust loops, SimPy and Ciw (benchmarks/peers/)\n\nEach case runs in its own process so its peak memory is its own."
 )]
 pub struct BenchArgs {
-    /// Cases to run (repeatable) [default: all]: mm8, hermes-size, day-1h, day-24h, sweep-1, sweep-2.
+    /// Cases to run (repeatable) [default: all]: mm8, hermes-size, day-1h, day-24h, sweep-1, sweep-2, points-1, points-2.
     #[arg(long = "case")]
     pub cases: Vec<String>,
     /// Customers for the M/M/8 case.
@@ -126,8 +126,22 @@ fn table(results: &[CaseResult], peers: &[serde_json::Value]) -> String {
             );
         }
     }
-    if let (Some(a), Some(b)) = (get("sweep-1"), get("sweep-2")) {
-        let _ = writeln!(o, "sweep speed-up, 2 threads vs 1: {:.2}x", a.wall_s / b.wall_s);
+    let speed_up = |one: &str, two: &str| Some(get(one)?.wall_s / get(two)?.wall_s);
+    match (speed_up("sweep-1", "sweep-2"), speed_up("points-1", "points-2")) {
+        (Some(s), Some(p)) => {
+            let _ = writeln!(
+                o,
+                "sweep speed-up, 2 threads vs 1: {s:.2}x; the same simulations without files: {p:.2}x (the sweep gets {:.0} % of it)",
+                s / p * 100.0
+            );
+        }
+        (Some(s), None) => {
+            let _ = writeln!(o, "sweep speed-up, 2 threads vs 1: {s:.2}x");
+        }
+        (None, Some(p)) => {
+            let _ = writeln!(o, "200 simulations without files, speed-up 2 threads vs 1: {p:.2}x");
+        }
+        (None, None) => {}
     }
     if let (Some(a), Some(b)) = (get("day-1h"), get("day-24h")) {
         if let (Some(x), Some(y)) = (a.peak_rss_mb, b.peak_rss_mb) {
@@ -201,5 +215,32 @@ mod tests {
         let t = table(&[mm8], &peers);
         assert!(t.contains("fastest bare loop (fast-loop), same run: 0.25x"), "{t}");
         assert!(t.contains("bare-loop") && t.contains("0.50"), "{t}");
+    }
+
+    #[test]
+    fn the_sweep_speed_up_is_set_beside_the_same_simulations_without_files() {
+        let case = |name: &str, threads: usize, wall_s: f64| CaseResult {
+            case: name.into(),
+            threads,
+            customers: 1000,
+            events: 2000,
+            wall_s,
+            customers_per_s: 1000.0 / wall_s,
+            events_per_s: 2000.0 / wall_s,
+            peak_rss_mb: None,
+            points_per_s: Some(200.0 / wall_s),
+            wq_mean_s: None,
+            erlang_c_wq_s: None,
+        };
+        let sweeps = [case("sweep-1", 1, 0.5), case("sweep-2", 2, 0.3125)];
+        let points = [case("points-1", 1, 0.4), case("points-2", 2, 0.2)];
+        let both: Vec<CaseResult> = sweeps.iter().chain(&points).cloned().collect();
+        let t = table(&both, &[]);
+        assert!(
+            t.contains("sweep speed-up, 2 threads vs 1: 1.60x; the same simulations without files: 2.00x (the sweep gets 80 % of it)"),
+            "{t}"
+        );
+        assert!(table(&sweeps, &[]).contains("sweep speed-up, 2 threads vs 1: 1.60x\n"));
+        assert!(table(&points, &[]).contains("200 simulations without files, speed-up 2 threads vs 1: 2.00x"));
     }
 }

@@ -290,6 +290,29 @@ fn bench_runs_a_case_in_a_child_process() {
     tenantsim().args(["bench", "--case", "nope"]).assert().code(2);
 }
 
+/// `points-N` is the sweep case's work without its files: the same 200
+/// points, so the same customers (the speed-ups compare like with like).
+#[test]
+fn bench_points_simulates_what_the_sweep_case_simulates() {
+    let out = tenantsim()
+        .args(["bench", "--case", "points-2", "--case", "sweep-1", "--json"])
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let rows: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    let (points, sweep) = (&rows[0], &rows[1]);
+    assert_eq!(
+        (points["case"].as_str(), points["threads"].as_u64()),
+        (Some("points-2"), Some(2))
+    );
+    assert_eq!(sweep["case"], "sweep-1");
+    assert!(points["customers"].as_u64().unwrap() > 2_000_000, "{text}");
+    assert_eq!(points["customers"], sweep["customers"], "{text}");
+    assert_eq!(points["events"], sweep["events"], "{text}");
+    assert!(points["points_per_s"].as_f64().unwrap() > 0.0);
+}
+
 #[test]
 fn check_gates_on_slos_with_junit_output() {
     let dir = tmpdir("check");
