@@ -5,7 +5,8 @@
 //! Invariant: an entry is on a list iff it is reachable from that list's
 //! `Ends`; `NIL` ends a list in both directions, and `head` is the newest end.
 
-use super::NIL;
+/// "No entry / no bucket" in the `u32` links.
+pub(super) const NIL: u32 = u32::MAX;
 
 /// Links of an entry in one list.
 #[derive(Clone, Copy, Debug)]

@@ -54,8 +54,8 @@ mod table;
 #[cfg(test)]
 mod tests;
 
-use lists::{move_to_head, push_head, unlink, Bucket, Chain, Ends, Entry, UNLINKED};
-use table::Table;
+use lists::{move_to_head, push_head, unlink, Bucket, Chain, Ends, Entry, NIL, UNLINKED};
+use table::{Table, MIN_TABLE};
 
 /// Which entry a full cache gives up for a new one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,14 +82,8 @@ pub const RECLAIM_PER_INSERT: usize = 2;
 /// entries and 32 MB of table); beyond this, storage grows as it fills.
 pub const PREALLOC_LIMIT: usize = 1 << 20;
 
-/// "No entry / no bucket" in the `u32` links.
-const NIL: u32 = u32::MAX;
 /// Most entries a cache can index with `u32` (every index is below `NIL`).
 const MAX_ENTRIES: usize = NIL as usize;
-/// Smallest hash table (slots).
-const MIN_TABLE: usize = 8;
-/// 2^64 / golden ratio: Fibonacci hashing multiplier.
-const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// Ask the CPU to start loading `x`'s cache line. A hint only: it
 /// changes no result, and is a no-op off x86-64.

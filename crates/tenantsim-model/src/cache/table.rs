@@ -6,7 +6,12 @@
 //! and deletion shifts later members of a probe run back instead of leaving
 //! tombstones, so every key is reachable from its home slot.
 
-use super::{GOLDEN, MIN_TABLE, NIL};
+use super::lists::NIL;
+
+/// Smallest hash table (slots).
+pub(super) const MIN_TABLE: usize = 8;
+/// 2^64 / golden ratio: Fibonacci hashing multiplier.
+const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// One hash-table slot: a key and its slab index (`NIL`: empty).
 #[derive(Clone, Copy, Debug)]
