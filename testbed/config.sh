@@ -9,6 +9,7 @@ ROWS=${ROWS:-100000}
 KEYS=${KEYS:-100000}
 ZIPF=${ZIPF:-0.9}
 L1=${L1:-2000}
+L2_TTL=${L2_TTL:-300s}   # refsvc --l2-ttl: how long Redis keeps a key
 MIX=${MIX:-read=0.8,write=0.1,cpu=0.1}
 CAL_RATE=${CAL_RATE:-60}
 CAL_DURATION=${CAL_DURATION:-40}

@@ -50,7 +50,7 @@ if [ -n "$PREDICT_ONLY" ]; then
   CAL=$OUT/calibration
   [ -s "$CAL/fitted.toml" ] && [ -s "$CAL/capacity.json" ] \
     || { echo "grid.sh: --predict-only needs a calibration in $CAL (fitted.toml, capacity.json)" >&2; exit 2; }
-  python3 "$HERE/scripts/calibrated.py" "$CAL/fitted.toml" "$CAL/capacity.json" "$(tb_threads)" "$(tb_round_trips)" >"$CAL/calibrated.toml"
+  python3 "$HERE/scripts/calibrated.py" "$CAL/fitted.toml" "$CAL/capacity.json" "$(tb_threads)" "$(tb_round_trips)" "$L2_TTL" >"$CAL/calibrated.toml"
   tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
   n=0
   for cmp in "$OUT"/runs/*/comparison.json; do

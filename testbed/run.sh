@@ -86,7 +86,7 @@ measure_once() {
   mkdir -p "$dir"
   redis-cli -p "$TB_REDISPORT" flushall >/dev/null
   tb_start_service "$SVCPORT" "$pool" "$cache" "$dir/access.csv" --tier-map "$MAP" "${TIERS[@]}" \
-    --rows "$ROWS" --cpu "$CPU_DIST" --pg-sleep "$PG_SLEEP" --pool-timeout "${POOL_TIMEOUT_S}s" --l1-capacity "$L1" --seed "$seed"
+    --rows "$ROWS" --cpu "$CPU_DIST" --pg-sleep "$PG_SLEEP" --pool-timeout "${POOL_TIMEOUT_S}s" --l1-capacity "$L1" --l2-ttl "$L2_TTL" --seed "$seed"
   local cpu0 stat0
   if [ -n "${IDLE_S:-}" ]; then
     # The idle core first (calibration only): its background CPU — the
@@ -167,7 +167,7 @@ fi
 # The calibrated scenario: the stored calibration as the current model uses
 # it (rebuilt every time, so a calibration made before a model change is
 # reused as it was measured).
-python3 "$HERE/scripts/calibrated.py" "$CAL/fitted.toml" "$CAL/capacity.json" "$(tb_threads)" "$(tb_round_trips)" >"$CAL/calibrated.toml"
+python3 "$HERE/scripts/calibrated.py" "$CAL/fitted.toml" "$CAL/capacity.json" "$(tb_threads)" "$(tb_round_trips)" "$L2_TTL" >"$CAL/calibrated.toml"
 CAPACITY=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["capacity_rps"])' "$CAL/capacity.json")
 if [ -n "$USERS" ]; then RATE=closed; elif [ -z "$RATE" ]; then RATE=$(python3 -c "print(round($LOAD * $CAPACITY, 1))"); fi
 

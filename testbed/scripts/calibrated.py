@@ -24,6 +24,16 @@ thread's CPU stage is the rest. Otherwise (calibrations before it) all the
 host CPU runs on the thread and `query_cpu` = 0 (ASSUMED; the thread is
 then as busy as the core, an upper bound on its waits).
 
+From the service's configuration too, `[cache.l2]`: refsvc reads Redis
+after its L1 (read = L1 -> Redis -> PostgreSQL), and Redis (256 MB,
+allkeys-lru) keeps every key for L2_TTL (refsvc --l2-ttl, 300s). A
+calibration at a low rate may show no Redis hit at all (its L1 never
+evicts), and then `fit` writes no L2: without one the scenario would send
+to the database every read the L1 has evicted, which Redis answers once
+the load fills the L1. The L2's lookup costs nothing in the scenario
+(ASSUMED): the fitted `rest` already holds the Redis lookup of every L1
+miss of the calibration.
+
 The time outside the handler is far from constant: most requests spend
 little of it and a few a lot (loopback and HTTP on a shared core, the
 client's timers). Its mean is the calibration's client mean less the log's
@@ -34,11 +44,12 @@ p50, p95 and p99 best (least squares on log ratios, a fixed-seed Monte
 Carlo over a grid of sigmas). Only the calibration run's files are used
 (CALDIR/run/access.csv, client.json, start): nothing is fitted per setting.
 
-usage: calibrated.py FITTED.toml CAPACITY.json [THREADS ROUND_TRIPS] > calibrated.toml"""
+usage: calibrated.py FITTED.toml CAPACITY.json [THREADS ROUND_TRIPS [L2_TTL]] > calibrated.toml"""
 import csv, json, math, os, random, re, sys, tomllib
 
 fitted, cap = sys.argv[1], json.load(open(sys.argv[2]))
 threads, trips = (int(sys.argv[3]), int(sys.argv[4])) if len(sys.argv) > 4 else (1, 2)
+l2_ttl = sys.argv[5] if len(sys.argv) > 5 else "300s"
 text = open(fitted).read()
 sc = tomllib.loads(text)
 us = lambda s: f"{s * 1e6:.1f}us"
@@ -132,6 +143,12 @@ for name in sc.get("endpoint", {}):
         wait = (f'{{ dist = "lognormal", mean = "{us(cap["outside_handler_s"])}", cv = {math.sqrt(math.exp(shape[0] ** 2) - 1):.4f} }}'
                 if shape and shape[0] > 0 else f'"{us(cap["outside_handler_s"])}"')
         out += ["", f"[[endpoint.{name}.stage]]", 'name = "outside-handler"', f"wait = {wait}"]
+caches = sc.get("cache", {})
+if "l1" in caches and "l2" not in caches:
+    out += ["", "# refsvc reads Redis after its L1, and Redis keeps every key (the service's configuration);",
+            "# the calibration log shows no Redis hit (its L1 never evicted), so `fit` wrote no L2.",
+            "# ASSUMED: a lookup costs nothing here (the fitted `rest` holds the calibration's Redis lookups).",
+            "[cache.l2]", f'ttl = "{l2_ttl}"']
 bg = cap.get("background_cpu_per_s", 0.0)
 if bg > 0:
     out += ["", f"# The idle core used {bg * 100:.1f} % of its time before the load (database and Redis timers,",

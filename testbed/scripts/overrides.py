@@ -48,9 +48,9 @@ if "cache" in sc:
     if "l1" in sc["cache"]:
         sets.append(f"cache.l1.capacity={l1}")
     if "l2" in sc["cache"]:
-        # Redis holds every key (256 MB, 100k items of ~200 B) for 300 s.
+        # Redis holds every key (256 MB, 100k items of ~200 B); its TTL is
+        # in calibrated.toml (calibrated.py, from config.sh's L2_TTL).
         sets.append(f"cache.l2.capacity={int(keys) * 2}")
-        sets.append("cache.l2.ttl=300s")
     if cache == "off":
         for name, e in sc.get("endpoint", {}).items():
             if e.get("cacheable"):

@@ -3,8 +3,9 @@
 testbed/smoke.sh): on a synthetic calibration whose client latencies are
 the logged ones plus a lognormal of a known sigma, the fit finds that
 sigma; when the client saw the logged latencies plus a constant, it
-writes a constant wait; without the run's files, a constant and says so."""
-import json, math, os, random, re, subprocess, sys, tempfile, unittest
+writes a constant wait; without the run's files, a constant and says so.
+And the Redis level the service's configuration fixes."""
+import json, math, os, random, re, subprocess, sys, tempfile, tomllib, unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FITTED = """name = "synthetic"
@@ -73,6 +74,29 @@ class OutsideShape(unittest.TestCase):
             out = calibrated(d)
             self.assertIn("ASSUMED constant: the calibration run's files are missing", out)
             self.assertIn('wait = "1000.0us"', out)
+
+
+class RedisLevel(unittest.TestCase):
+    """refsvc reads Redis after its L1: a calibrated scenario with an L1
+    and no fitted L2 gets one, with the configured TTL; one the fit gave
+    an L2 keeps its own; one without caches gets none."""
+
+    def calibrated_with(self, extra, *args):
+        with tempfile.TemporaryDirectory() as d:
+            calibration(d, 0.0, files=False)
+            write(f"{d}/fitted.toml", FITTED + extra)
+            return subprocess.run([sys.executable, f"{HERE}/calibrated.py", f"{d}/fitted.toml", f"{d}/capacity.json", "1", "1", *args],
+                                  check=True, capture_output=True, text=True).stdout
+
+    def test_an_l1_without_a_fitted_l2_gets_redis(self):
+        out = self.calibrated_with('[cache.l1]\ncapacity = 1000\n', "120s")
+        self.assertEqual(tomllib.loads(out)["cache"]["l2"], {"ttl": "120s"})
+        self.assertEqual(tomllib.loads(self.calibrated_with('[cache.l1]\ncapacity = 1000\n'))["cache"]["l2"], {"ttl": "300s"})
+
+    def test_a_fitted_l2_is_kept_and_no_cache_gets_none(self):
+        out = self.calibrated_with('[cache.l1]\ncapacity = 1000\n[cache.l2]\nlatency = "1ms"\n')
+        self.assertEqual(tomllib.loads(out)["cache"]["l2"], {"latency": "1ms"})
+        self.assertNotIn("cache", tomllib.loads(self.calibrated_with("")))
 
 
 if __name__ == "__main__":
